@@ -1,0 +1,1 @@
+"""crossscale.report."""
