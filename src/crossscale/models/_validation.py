@@ -1,0 +1,93 @@
+"""Input checks shared by every estimator: expression, map and graph must describe the same regions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crossscale._errors import InputDataError, RegionMismatchError
+from crossscale.atlas.graph import RegionGraph
+
+
+def _names(items: list[str], limit: int = 6) -> str:
+    shown = ", ".join(f"'{x}'" for x in items[:limit])
+    return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def check_expression(X: pd.DataFrame, *, what: str = "X (expression)") -> pd.DataFrame:
+    """Check an expression DataFrame (regions x genes): numeric, finite, unique names."""
+    if not isinstance(X, pd.DataFrame):
+        raise InputDataError(
+            f"{what} must be a pandas DataFrame with regions as index and genes as columns; got "
+            f"{type(X).__name__}. Use crossscale.transcriptomics.load_default_expression()."
+        )
+    if X.index.has_duplicates:
+        raise RegionMismatchError(f"{what} has duplicated regions: {_names(list(X.index[X.index.duplicated()]))}.")
+    if X.columns.has_duplicates:
+        raise InputDataError(f"{what} has duplicated genes: {_names(list(X.columns[X.columns.duplicated()]))}.")
+    values = X.to_numpy(dtype=float, na_value=np.nan)
+    if not np.isfinite(values).all():
+        bad = list(X.index[~np.isfinite(values).all(axis=1)])
+        raise InputDataError(f"{what} has NaN or infinite values in region(s) {_names(bad)}. Impute or drop them.")
+    return X
+
+
+def align(
+    X: pd.DataFrame, y: pd.Series | None, graph: RegionGraph
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Reorder `X` (and `y`) to the graph's regions, or raise naming the mismatched regions.
+
+    Returns
+    -------
+    X, y : aligned to ``graph.regions``.
+
+    Raises
+    ------
+    RegionMismatchError
+        If `X` or `y` lacks regions of the graph or has regions the graph lacks.
+    """
+    check_expression(X)
+    regions = list(graph.regions)
+    for obj, what in [(X, "X (expression)"), (y, "y (map)")]:
+        if obj is None:
+            continue
+        idx = list(obj.index)
+        missing = [r for r in regions if r not in set(idx)]
+        extra = [r for r in idx if r not in set(regions)]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"lacks {len(missing)} region(s) of the graph: {_names(missing)}")
+            if extra:
+                parts.append(f"has {len(extra)} region(s) not in the graph: {_names(extra)}")
+            raise RegionMismatchError(
+                f"{what} {' and '.join(parts)}. Restrict the graph with graph.subgraph(regions) "
+                "or provide values for the same regions."
+            )
+    Xa = X.loc[regions]
+    ya = None
+    if y is not None:
+        ya = pd.to_numeric(y, errors="coerce").loc[regions].astype(float)
+        if ya.isna().any():
+            raise InputDataError(f"y (map) has NaN values in {_names(list(ya.index[ya.isna()]))}.")
+        if float(ya.std()) == 0.0:
+            raise InputDataError("y (map) is constant; there is nothing to predict.")
+    return Xa, ya
+
+
+def standardize_genes(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """z-score each gene across regions; genes with zero variance are reported and set to 0.
+
+    Returns
+    -------
+    Z : numpy.ndarray, shape (n_regions, n_genes)
+    mean, scale : numpy.ndarray, shape (n_genes,)
+    constant : list of str
+        Genes with zero variance (their z-scores are 0).
+    """
+    values = X.to_numpy(dtype=float)
+    mean = values.mean(axis=0)
+    scale = values.std(axis=0)
+    constant = list(X.columns[scale == 0])
+    scale = np.where(scale == 0, 1.0, scale)
+    return (values - mean) / scale, mean, scale, constant

@@ -1,0 +1,162 @@
+"""Baselines measured in the same run as every model: PLS, ridge, and a spatial-only predictor.
+
+All follow the estimator contract ``fit(X, y, graph=None) -> self`` and ``predict(X) -> Series``;
+``fit_predict_folds`` gives held-out predictions for many folds at once.
+
+References
+----------
+.. [1] Wold S., Sjöström M., Eriksson L. (2001). PLS-regression: a basic tool of chemometrics.
+   Chemometr Intell Lab Syst 58, 109-130.
+.. [2] Martins D. et al. (2021). Imaging transcriptomics. Cell Reports 37, 110173 (PLS on AHBA).
+.. [3] Hoerl A.E., Kennard R.W. (1970). Ridge regression. Technometrics 12, 55-67.
+.. [4] Zhu X., Ghahramani Z., Lafferty J. (2003). Semi-supervised learning using Gaussian fields
+   and harmonic functions. ICML (harmonic interpolation on a graph).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from crossscale._errors import ModelStateError, ParameterError
+from crossscale.atlas.graph import RegionGraph
+from crossscale.models._validation import align, check_expression
+
+
+class _GeneBaseline(BaseEstimator):
+    """Shared plumbing of the expression-based baselines."""
+
+    requires_graph = False
+
+    def _make(self):  # noqa: ANN202
+        raise NotImplementedError
+
+    def fit(self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph | None = None) -> _GeneBaseline:
+        """Fit on regional expression `X` (n_regions, n_genes) and map `y` (n_regions,)."""
+        if graph is not None:
+            X, y = align(X, y, graph)
+        else:
+            check_expression(X)
+            y = y.loc[X.index]
+        t0 = time.perf_counter()
+        self.model_ = self._make().fit(X.to_numpy(dtype=float), y.to_numpy(dtype=float))
+        self.genes_ = pd.Index(X.columns)
+        self.regions_ = pd.Index(X.index, name="region")
+        self.fit_time_ = time.perf_counter() - t0
+        return self
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """Predicted map, shape (n_regions,)."""
+        if not hasattr(self, "model_"):
+            raise ModelStateError(f"This {type(self).__name__} is not fitted yet; call fit first.")
+        pred = np.ravel(self.model_.predict(X.loc[:, self.genes_].to_numpy(dtype=float)))
+        return pd.Series(pred, index=X.index, name="predicted")
+
+    def fit_predict_folds(
+        self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph, test_masks: np.ndarray
+    ) -> np.ndarray:
+        """Refit on each fold's training regions; return predictions of all regions, (n_folds, n_regions)."""
+        X, y = align(X, y, graph)
+        Xv, yv = X.to_numpy(dtype=float), y.to_numpy(dtype=float)
+        out = np.empty(np.shape(test_masks), dtype=float)
+        for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
+            out[i] = np.ravel(self._make().fit(Xv[~test], yv[~test]).predict(Xv))
+        return out
+
+
+class PLSBaseline(_GeneBaseline):
+    """Partial least squares regression of the map on gene expression (imaging-transcriptomics).
+
+    Parameters
+    ----------
+    n_components : int, default 1
+        Number of PLS components (the reference baselines use 1-5).
+    """
+
+    def __init__(self, n_components: int = 1) -> None:
+        self.n_components = n_components
+
+    def _make(self):  # noqa: ANN202
+        from sklearn.cross_decomposition import PLSRegression
+
+        if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
+            raise ParameterError(f"n_components must be an integer >= 1; got {self.n_components!r}.")
+        return PLSRegression(n_components=self.n_components, scale=True)
+
+
+class RidgeBaseline(_GeneBaseline):
+    """Ridge regression on standardised expression, penalty chosen by efficient leave-one-out CV.
+
+    Parameters
+    ----------
+    alphas : sequence of float
+        Candidate penalties (default ``logspace(-1, 6, 29)``).
+    """
+
+    def __init__(self, alphas: tuple[float, ...] | None = None) -> None:
+        self.alphas = alphas
+
+    def _make(self):  # noqa: ANN202
+        from sklearn.linear_model import RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        alphas = np.logspace(-1, 6, 29) if self.alphas is None else np.asarray(self.alphas)
+        return make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+
+
+class SpatialBaseline(BaseEstimator):
+    """Spatial-only predictor: graph Laplacian (harmonic) interpolation of the map, no genes.
+
+    Held-out regions get the values minimising ``yᵀ L y`` given the known regions:
+    ``y_U = -(L_UU + εI)⁻¹ L_UK (y_K - m) + m`` with ``m`` the training mean (ε keeps a component
+    without known regions at the mean). It has no in-sample fit: it only interpolates.
+
+    Parameters
+    ----------
+    epsilon : float, default 1e-3
+        Ridge added to ``L_UU``.
+    """
+
+    requires_graph = True
+
+    def __init__(self, epsilon: float = 1e-3) -> None:
+        self.epsilon = epsilon
+
+    def fit(self, X: pd.DataFrame | None, y: pd.Series, graph: RegionGraph) -> SpatialBaseline:
+        """Store the map and graph (X is ignored)."""
+        self.y_ = y.loc[list(graph.regions)].astype(float)
+        self.graph_ = graph
+        self.fit_time_ = 0.0
+        return self
+
+    def predict(self, X: pd.DataFrame | None = None) -> pd.Series:
+        """The stored map itself (interpolation needs held-out regions; see fit_predict_folds)."""
+        if not hasattr(self, "y_"):
+            raise ModelStateError("SpatialBaseline is not fitted yet; call fit first.")
+        return self.y_.rename("predicted")
+
+    def fit_predict_folds(
+        self, X: pd.DataFrame | None, y: pd.Series, graph: RegionGraph, test_masks: np.ndarray
+    ) -> np.ndarray:
+        """Interpolate each fold's held-out regions from the others, shape (n_folds, n_regions)."""
+        yv = y.loc[list(graph.regions)].to_numpy(dtype=float)
+        L = graph.laplacian().toarray()
+        out = np.tile(yv, (len(test_masks), 1))
+        for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
+            known = ~test
+            m = yv[known].mean()
+            luu = L[np.ix_(test, test)] + self.epsilon * np.eye(test.sum())
+            out[i, test] = m - np.linalg.solve(luu, L[np.ix_(test, known)] @ (yv[known] - m))
+        return out
+
+
+def default_baselines() -> dict[str, BaseEstimator]:
+    """The baselines every evaluation reports: PLS with 1-5 components, ridge, spatial-only."""
+    models: dict[str, BaseEstimator] = {f"PLS-{k}": PLSBaseline(k) for k in range(1, 6)}
+    models["Ridge"] = RidgeBaseline()
+    models["Spatial (Laplacian)"] = SpatialBaseline()
+    return models
