@@ -111,3 +111,10 @@ def test_save_is_atomic(report, tmp_path, monkeypatch):
         report.save(path)
     assert path.read_text(encoding="utf-8") == "previous report"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_small_values_are_not_rounded_to_zero():
+    table = pd.DataFrame({"p": [2e-5, 0.0, 0.04], "r": [0.12345, 0.5, 1.0]})
+    text = Report("x").add_table(table, float_format={"r": "{:.2f}"}).to_html()
+    assert ">2e-05<" in text and ">0.000<" in text and ">0.040<" in text
+    assert ">0.12<" in text and ">0.50<" in text

@@ -75,12 +75,22 @@ _AMBIENT = 0.6
 
 @dataclass(frozen=True)
 class _Mesh:
-    vertices: np.ndarray  # (V, 3)
-    faces: np.ndarray  # (F, 3)
-    normals: np.ndarray  # (F, 3) unit, outward
-    centroids: np.ndarray  # (F, 3)
-    labels: np.ndarray  # (F,) index into DK_REGIONS, -1 medial wall
-    sulcal: np.ndarray  # (F,) bool, face lies in a sulcus (for the grey background texture)
+    """A hemisphere cut into flat-coloured render triangles.
+
+    A face whose three vertices carry the same label is one render triangle. A face on a region
+    boundary is cut into six: each vertex keeps the quarter-face nearest to it (vertex, the two
+    edge midpoints, the centroid), coloured by its own label, so boundaries run through faces
+    (as in FreeSurfer's viewer) instead of zig-zagging along whole triangles.
+    """
+
+    normals: np.ndarray  # (F, 3) unit, outward, per mesh face
+    centroids: np.ndarray  # (F, 3) per mesh face
+    triangles: np.ndarray  # (T, 3, 3) render triangles
+    parent: np.ndarray  # (T,) mesh face of each render triangle
+    labels: np.ndarray  # (T,) index into DK_REGIONS, -1 medial wall
+    sulcal: np.ndarray  # (T,) bool, lies in a sulcus (texture of the grey background)
+    y_range: tuple[float, float]  # anterior-posterior extent (mm)
+    z_range: tuple[float, float]  # inferior-superior extent (mm)
 
 
 @lru_cache(maxsize=8)
@@ -90,10 +100,32 @@ def _mesh(hemisphere: str, surface: str) -> _Mesh:
     tri = v[f]
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     normals /= np.linalg.norm(normals, axis=1, keepdims=True).clip(1e-12)
+    centroids = tri.mean(axis=1)
     lab = mesh.labels[f]
-    # Majority label of the three vertices (the first vertex when all three differ).
-    labels = np.where((lab[:, 1] == lab[:, 2]) & (lab[:, 0] != lab[:, 1]), lab[:, 1], lab[:, 0])
-    return _Mesh(v, f, normals, tri.mean(axis=1), labels, _sulcal(hemisphere)[f].mean(axis=1) > 0)
+    sulc = _sulcal(hemisphere)[f] > 0  # (F, 3)
+    pure = (lab[:, 0] == lab[:, 1]) & (lab[:, 1] == lab[:, 2])
+    mixed = np.flatnonzero(~pure)
+    pieces, parents, labels, sulcal = [tri[pure]], [np.flatnonzero(pure)], [lab[pure, 0]], []
+    sulcal.append(sulc[pure].mean(axis=1) > 0.5)
+    g = centroids[mixed]
+    for k in range(3):
+        a, b, c = tri[mixed, k], tri[mixed, (k + 1) % 3], tri[mixed, (k + 2) % 3]
+        m_ab, m_ac = (a + b) / 2, (a + c) / 2
+        # keep the winding of the face: (a, m_ab, g) and (a, g, m_ac)
+        pieces += [np.stack([a, m_ab, g], axis=1), np.stack([a, g, m_ac], axis=1)]
+        parents += [mixed, mixed]
+        labels += [lab[mixed, k]] * 2
+        sulcal += [sulc[mixed, k]] * 2
+    return _Mesh(
+        normals=normals,
+        centroids=centroids,
+        triangles=np.concatenate(pieces),
+        parent=np.concatenate(parents),
+        labels=np.concatenate(labels),
+        sulcal=np.concatenate(sulcal),
+        y_range=(float(v[:, 1].min()), float(v[:, 1].max())),
+        z_range=(float(v[:, 2].min()), float(v[:, 2].max())),
+    )
 
 
 def _sulcal(hemisphere: str) -> np.ndarray:
@@ -119,29 +151,29 @@ def _camera(direction_x: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _project(mesh: _Mesh, direction_x: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Visible faces of `mesh` seen from x = direction_x * inf, sorted far to near.
+    """Render triangles of `mesh` facing a camera at x = direction_x * inf, sorted far to near.
 
     Returns
     -------
     polygons : ndarray, shape (n_visible, 3, 2)
-        Screen coordinates (mm) of each visible triangle.
-    faces : ndarray, shape (n_visible,)
-        Index of each polygon's face in the mesh.
+        Screen coordinates (mm) of each visible render triangle.
+    index : ndarray, shape (n_visible,)
+        Index of each polygon in ``mesh.triangles`` (and ``mesh.labels``).
     shade : ndarray, shape (n_visible,)
-        Lambert shading factor in [_AMBIENT, 1].
+        Lambert shading factor in [_AMBIENT, 1] (of the mesh face it belongs to).
     """
     to_camera, right = _camera(direction_x)
-    facing = mesh.normals @ to_camera
-    faces = np.flatnonzero(facing > 0)
-    depth = mesh.centroids[faces] @ to_camera
-    faces = faces[np.argsort(depth, kind="stable")]  # far (small) first
+    facing = mesh.normals @ to_camera > 0  # back faces are hidden on a closed surface
+    depth = mesh.centroids @ to_camera
+    index = np.flatnonzero(facing[mesh.parent])
+    index = index[np.argsort(depth[mesh.parent[index]], kind="stable")]  # far (small) first
     light = to_camera + 0.35 * _UP + 0.15 * right
     light /= np.linalg.norm(light)
-    diffuse = np.sqrt(np.clip(mesh.normals[faces] @ light, 0.0, 1.0))
-    shade = _AMBIENT + (1.0 - _AMBIENT) * diffuse
-    tri = mesh.vertices[mesh.faces[faces]]
+    diffuse = np.sqrt(np.clip(mesh.normals @ light, 0.0, 1.0))
+    shade = (_AMBIENT + (1.0 - _AMBIENT) * diffuse)[mesh.parent[index]]
+    tri = mesh.triangles[index]
     polygons = np.stack([tri @ right, tri @ _UP], axis=-1)
-    return polygons, faces, shade
+    return polygons, index, shade
 
 
 def _as_region_values(values: pd.Series, what: str = "values") -> np.ndarray:
@@ -254,7 +286,7 @@ def _surface_triangles_class() -> type:
                 return
             renderer.open_group("surface", gid=self.get_gid())
             gc = renderer.new_gc()
-            gc.set_clip_rectangle(None)
+            self._set_gc_clip(gc)
             colors = np.ascontiguousarray(
                 np.broadcast_to(self.facecolors[:, None, :], (len(self.facecolors), 3, 4))
             )
@@ -278,23 +310,22 @@ def _draw_view(
     shading: bool,
 ) -> None:
     mesh = _mesh(hemisphere, surface)
-    triangles, faces, shade = _project(mesh, direction_x)
-    labels = mesh.labels[faces]
+    triangles, index, shade = _project(mesh, direction_x)
+    labels = mesh.labels[index]
     colors = region_rgb[labels]  # label -1 picks the medial-wall row
     if shading:
         grey = (labels >= 0) & np.all(colors == MISSING_COLOR, axis=1)
-        texture = np.where(grey & mesh.sulcal[faces], 0.82, 1.0)
+        texture = np.where(grey & mesh.sulcal[index], 0.82, 1.0)
         colors = np.clip(colors * (shade * texture)[:, None], 0.0, 1.0)
     artist = _triangle_artist(triangles, colors)
     artist.set_transform(ax.transData)
     artist.set_gid(f"{hemisphere}:{direction_x:+.0f}")
     ax.add_artist(artist)
     right = _camera(direction_x)[1]
-    yz = mesh.vertices[:, 1:]
     pad = 2.0
-    x_ends = sorted((yz[:, 0].min() * right[1], yz[:, 0].max() * right[1]))
+    x_ends = sorted((mesh.y_range[0] * right[1], mesh.y_range[1] * right[1]))
     ax.set_xlim(x_ends[0] - pad, x_ends[1] + pad)
-    ax.set_ylim(float(yz[:, 1].min()) - pad, float(yz[:, 1].max()) + pad)
+    ax.set_ylim(mesh.z_range[0] - pad, mesh.z_range[1] + pad)
     ax.set_aspect("equal")
     ax.set_axis_off()
 

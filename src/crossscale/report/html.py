@@ -31,6 +31,7 @@ __all__ = ["Report", "escape"]
 logger = logging.getLogger(__name__)
 
 _NOTE_KINDS = ("info", "warning", "success", "error")
+_NUM = ' class="num"'
 
 _CSS = """
 :root { --fg: #1f2933; --muted: #616e7c; --line: #d9e2ec; --bg-alt: #f5f7fa; --accent: #2f5d8a; }
@@ -215,7 +216,7 @@ class Report:
         self,
         df: pd.DataFrame | pd.Series,
         caption: str | None = None,
-        float_format: str = "{:.3f}",
+        float_format: str | Mapping[str, str] = "{:.3f}",
         *,
         index: bool = True,
         max_rows: int | None = None,
@@ -228,8 +229,11 @@ class Report:
             The table; a Series becomes one column.
         caption : str, optional
             Table caption (escaped), numbered ``Table n.``.
-        float_format : str
-            Format applied to float cells (integers are shown as integers; NaN as an en dash).
+        float_format : str or mapping
+            Format of float cells, or a mapping column -> format (other columns get
+            ``"{:.3f}"``). Integers are shown as integers, NaN as an en dash, and a non-zero value
+            that the format would round to zero (a p-value of 2e-5 under ``{:.3f}``) in
+            scientific notation (``2e-05``), so small p-values are never shown as 0.
         index : bool
             Show the index as the first column.
         max_rows : int, optional
@@ -248,6 +252,10 @@ class Report:
         self._n_tables += 1
         shown = df if max_rows is None else df.head(max_rows)
         numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+        if isinstance(float_format, Mapping):
+            formats = [float_format.get(c, "{:.3f}") for c in df.columns]
+        else:
+            formats = [float_format] * df.shape[1]
         parts = ['<div class="table-wrap"><table>']
         if caption:
             parts.append(f"<caption>Table {self._n_tables}. {escape(caption)}</caption>")
@@ -256,7 +264,7 @@ class Report:
             idx_name = ", ".join(str(n) for n in df.index.names if n is not None)
             head.append(f"<th>{escape(idx_name)}</th>")
         head += [
-            f"<th{' class=num' if is_num else ''}>{escape(_col_name(c))}</th>"
+            f"<th{_NUM if is_num else ''}>{escape(_col_name(c))}</th>"
             for c, is_num in zip(df.columns, numeric, strict=True)
         ]
         parts.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
@@ -265,9 +273,9 @@ class Report:
             if index:
                 label = " / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
                 cells.append(f"<th>{escape(label)}</th>")
-            for value, is_num in zip(row, numeric, strict=True):
-                cls = ' class="num"' if is_num or _is_number(value) else ""
-                cells.append(f"<td{cls}>{escape(_format_value(value, float_format))}</td>")
+            for value, is_num, fmt in zip(row, numeric, formats, strict=True):
+                cls = _NUM if is_num or _is_number(value) else ""
+                cells.append(f"<td{cls}>{escape(_format_value(value, fmt))}</td>")
             parts.append("<tr>" + "".join(cells) + "</tr>")
         parts.append("</tbody></table></div>")
         if max_rows is not None and len(df) > max_rows:
@@ -401,10 +409,20 @@ def _format_value(value: object, float_format: str) -> str:
             return "–"
         if math.isinf(v):
             return "∞" if v > 0 else "−∞"
-        return float_format.format(v)
+        text = float_format.format(v)
+        if v != 0 and _rounds_to_zero(text):
+            return f"{v:.2g}"
+        return text
     if value is pd.NA or value is pd.NaT:
         return "–"
     return str(value)
+
+
+def _rounds_to_zero(text: str) -> bool:
+    try:
+        return float(text.rstrip("%")) == 0.0
+    except ValueError:
+        return False
 
 
 def _col_name(col: object) -> str:
