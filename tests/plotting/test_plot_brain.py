@@ -121,6 +121,8 @@ def test_other_region_conventions_and_errors(ad_map):
     raw = pd.Series(1.0, index=[f"lh_{r[2:]}_thickness" for r in DK_REGIONS[:34]])
     fig = plot_brain_map(raw, shading=False, symmetric=False)
     assert len(fig.axes) == 5
+    with pytest.raises(InputDataError, match="'values' has non-numeric values"):
+        plot_brain_map(pd.Series(["a", 1.0], index=["L_insula", "R_insula"]))
     with pytest.raises(RegionMismatchError, match="L_banksts"):
         plot_brain_map(pd.Series([1.0, 2.0], index=["L_banksts", "L_insula"]))
     with pytest.raises(InputDataError, match="pandas Series"):
@@ -149,12 +151,14 @@ def test_all_missing_draws_grey():
 def test_plotting_does_not_use_pyplot():
     code = (
         "import sys, pandas as pd\n"
+        "import crossscale.report\n"
         "from crossscale.plotting import plot_brain_map\n"
+        "print('matplotlib' in sys.modules)\n"  # imported lazily, on first plot
         "fig = plot_brain_map(pd.Series({'L_insula': 1.0}))\n"
         "print('matplotlib.pyplot' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False"]
 
 
 @pytest.mark.parametrize("fmt", ["png", "pdf", "svg"])

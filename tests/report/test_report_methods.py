@@ -55,6 +55,8 @@ def test_bibliography_numbers_in_order_of_first_use():
     assert bib.cite("abagen") == "[1]"
     assert bib.cite("ahba", "abagen") == "[2, 1]"
     assert bib.keys == ["abagen", "ahba"]
+    assert bib.cite("ahba", link=True) == '[<a href="#ref-ahba">2</a>]'
+    assert 'id="ref-ahba"' in bib.render()
     assert bib.render(fmt="text").startswith("[1] Markello")
     rep = Report("x").add_references(["ahba"])
     assert "Hawrylycz" in rep.to_html()

@@ -129,15 +129,14 @@ def _mesh(hemisphere: str, surface: str) -> _Mesh:
 
 
 def _sulcal(hemisphere: str) -> np.ndarray:
-    """Sulcal depth of each vertex (nilearn's fsaverage5 ``sulc``), zeros if unavailable."""
-    from importlib import resources
-
+    """Sulcal depth of each vertex (fsaverage5 ``sulc`` shipped with nilearn), zeros if absent."""
     import nibabel as nib
+
+    from crossscale.atlas.surface import _nilearn_file
 
     name = {"L": "left", "R": "right"}[hemisphere]
     try:
-        root = resources.files("nilearn.datasets.data").joinpath("fsaverage5")
-        return np.asarray(nib.load(str(root.joinpath(f"sulc_{name}.gii.gz"))).darrays[0].data)
+        return np.asarray(nib.load(_nilearn_file(f"sulc_{name}.gii.gz")).darrays[0].data)
     except (FileNotFoundError, ModuleNotFoundError, OSError):  # pragma: no cover
         return np.zeros(10242)
 
@@ -475,6 +474,7 @@ def plot_brain_map(
             f"{type(values).__name__}. Wrap an array in the atlas order: "
             "pd.Series(x, index=crossscale.atlas.DK_REGIONS)."
         )
+    _as_region_values(values, what="values")  # errors name 'values', not the frame built below
     if title is None and values.name is not None:
         title = str(values.name)
     if colorbar_label is None:

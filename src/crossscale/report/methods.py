@@ -181,8 +181,15 @@ class Bibliography:
     def __init__(self) -> None:
         self.keys: list[str] = []
 
-    def cite(self, *keys: str) -> str:
+    def cite(self, *keys: str, link: bool = False) -> str:
         """Return the bracketed numbers of `keys` (numbering new ones), e.g. ``"[2, 5]"``.
+
+        Parameters
+        ----------
+        *keys : str
+            Keys of :data:`REFERENCES`.
+        link : bool
+            Make each number an in-page link to its entry of :meth:`render` (HTML).
 
         Raises
         ------
@@ -192,7 +199,10 @@ class Bibliography:
         for key in _check_keys(keys):
             if key not in self.keys:
                 self.keys.append(key)
-        return "[" + ", ".join(str(self.keys.index(k) + 1) for k in keys) + "]"
+        numbers = [str(self.keys.index(k) + 1) for k in keys]
+        if link:
+            numbers = [f'<a href="#ref-{k}">{n}</a>' for k, n in zip(keys, numbers, strict=True)]
+        return "[" + ", ".join(numbers) + "]"
 
     def render(self, fmt: str = "html") -> str:
         """The numbered list of every key cited so far (see :func:`render_references`)."""
