@@ -55,7 +55,9 @@ def test_html_contains_values_and_embedded_png(report):
     assert "0.1235" in text  # key-value float format
     assert "note-warning" in text
     (data,) = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    png = base64.b64decode(data)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") == 2 * 110  # 2-inch figure at the default 110 dpi
     assert "Figure 1.</b> Observed vs predicted" in text
 
 
@@ -118,3 +120,5 @@ def test_small_values_are_not_rounded_to_zero():
     text = Report("x").add_table(table, float_format={"r": "{:.2f}"}).to_html()
     assert ">2e-05<" in text and ">0.000<" in text and ">0.040<" in text
     assert ">0.12<" in text and ">0.50<" in text
+    text = Report("x").add_key_values({"converged": np.bool_(True), "n": np.int64(5)}).to_html()
+    assert "<dd>yes</dd>" in text and "<dd>5</dd>" in text

@@ -4,8 +4,8 @@ The surface is drawn with matplotlib alone: the mesh triangles are projected ort
 along the x axis (lateral and medial views), triangles facing away from the viewer are dropped,
 the rest are sorted by depth and painted far to near (painter's algorithm) with one call to the
 renderer's triangle filler per view, with Lambert shading from a light near the viewer. A figure
-of four views takes about 0.1 s to build and 0.25 s to write as PNG (see
-``benchmarks/results/plotting.md``), against seconds per view for nilearn's ``plot_surf``.
+of four views takes about 0.1 s to build and 0.3 s more to write as a 110-dpi PNG on a 2-core CPU
+(``benchmarks/bench_plotting.py``), against seconds per view for nilearn's ``plot_surf``.
 
 Views are true camera views, never mirror images: the left lateral view looks at the left
 hemisphere from the left (-x), so anterior points to the left of the panel; the left medial view

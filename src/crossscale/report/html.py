@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
@@ -393,13 +394,13 @@ def _close(fig: Figure) -> None:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+    return isinstance(value, numbers.Number) and not isinstance(value, bool | np.bool_)
 
 
 def _format_value(value: object, float_format: str) -> str:
     if value is None:
         return "–"
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, numbers.Integral):
         return str(int(value))
