@@ -1,0 +1,577 @@
+"""Desikan-Killiany regional maps drawn on the fsaverage5 cortical surface.
+
+The surface is drawn with matplotlib alone: the mesh triangles are projected orthographically
+along the x axis (lateral and medial views), triangles facing away from the viewer are dropped,
+the rest are sorted by depth and painted far to near (painter's algorithm) with one call to the
+renderer's triangle filler per view, with Lambert shading from a light near the viewer. A figure
+of four views takes about 0.1 s to build and 0.3 s more to write as a 110-dpi PNG on a 2-core CPU
+(``benchmarks/bench_plotting.py``), against seconds per view for nilearn's ``plot_surf``.
+
+Views are true camera views, never mirror images: the left lateral view looks at the left
+hemisphere from the left (-x), so anterior points to the left of the panel; the left medial view
+looks from +x (anterior to the right); the right lateral view looks from +x (anterior to the
+right); the right medial view looks from -x (anterior to the left). This is the convention of
+nilearn, the ENIGMA Toolbox and FreeSurfer's viewers, so the panels compare directly with
+published figures.
+
+References
+----------
+.. [1] Desikan R.S. et al. (2006). An automated labeling system for subdividing the human
+   cerebral cortex on MRI scans into gyral based regions of interest. NeuroImage 31, 968-980.
+.. [2] Fischl B. (2012). FreeSurfer. NeuroImage 62, 774-781.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from crossscale._errors import InputDataError, ParameterError
+from crossscale.atlas.names import DK_REGIONS, to_canonical
+from crossscale.atlas.surface import load_fsaverage5
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap, Normalize
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "VIEWS",
+    "MISSING_COLOR",
+    "MEDIAL_WALL_COLOR",
+    "DIVERGING_CMAPS",
+    "plot_brain_map",
+    "plot_brain_maps",
+]
+
+#: Colour (RGB) of regions that have no value in the map.
+MISSING_COLOR = (0.78, 0.78, 0.78)
+#: Colour (RGB) of the medial wall (no Desikan-Killiany label).
+MEDIAL_WALL_COLOR = (0.55, 0.55, 0.55)
+
+#: The four views: (panel title, hemisphere, x coordinate of the camera direction).
+VIEWS: tuple[tuple[str, str, float], ...] = (
+    ("Left lateral", "L", -1.0),
+    ("Left medial", "L", 1.0),
+    ("Right lateral", "R", 1.0),
+    ("Right medial", "R", -1.0),
+)
+
+#: matplotlib colour maps centred on zero by default (``symmetric=None``).
+DIVERGING_CMAPS = frozenset(
+    name + suffix
+    for name in ("RdBu", "coolwarm", "bwr", "seismic", "PiYG", "PRGn", "BrBG", "PuOr",
+                 "RdGy", "RdYlBu", "RdYlGn", "Spectral", "vlag", "icefire")
+    for suffix in ("", "_r")
+)  # fmt: skip
+
+_UP = np.array([0.0, 0.0, 1.0])
+_AMBIENT = 0.6
+
+
+@dataclass(frozen=True)
+class _Mesh:
+    """A hemisphere cut into flat-coloured render triangles.
+
+    A face whose three vertices carry the same label is one render triangle. A face on a region
+    boundary is cut into six: each vertex keeps the quarter-face nearest to it (vertex, the two
+    edge midpoints, the centroid), coloured by its own label, so boundaries run through faces
+    (as in FreeSurfer's viewer) instead of zig-zagging along whole triangles.
+    """
+
+    normals: np.ndarray  # (F, 3) unit, outward, per mesh face
+    centroids: np.ndarray  # (F, 3) per mesh face
+    triangles: np.ndarray  # (T, 3, 3) render triangles
+    parent: np.ndarray  # (T,) mesh face of each render triangle
+    labels: np.ndarray  # (T,) index into DK_REGIONS, -1 medial wall
+    sulcal: np.ndarray  # (T,) bool, lies in a sulcus (texture of the grey background)
+    y_range: tuple[float, float]  # anterior-posterior extent (mm)
+    z_range: tuple[float, float]  # inferior-superior extent (mm)
+
+
+@lru_cache(maxsize=8)
+def _mesh(hemisphere: str, surface: str) -> _Mesh:
+    mesh = load_fsaverage5(hemisphere, surface)
+    v, f = mesh.vertices, mesh.faces
+    tri = v[f]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True).clip(1e-12)
+    centroids = tri.mean(axis=1)
+    lab = mesh.labels[f]
+    sulc = _sulcal(hemisphere)[f] > 0  # (F, 3)
+    pure = (lab[:, 0] == lab[:, 1]) & (lab[:, 1] == lab[:, 2])
+    mixed = np.flatnonzero(~pure)
+    pieces, parents, labels, sulcal = [tri[pure]], [np.flatnonzero(pure)], [lab[pure, 0]], []
+    sulcal.append(sulc[pure].mean(axis=1) > 0.5)
+    g = centroids[mixed]
+    for k in range(3):
+        a, b, c = tri[mixed, k], tri[mixed, (k + 1) % 3], tri[mixed, (k + 2) % 3]
+        m_ab, m_ac = (a + b) / 2, (a + c) / 2
+        # keep the winding of the face: (a, m_ab, g) and (a, g, m_ac)
+        pieces += [np.stack([a, m_ab, g], axis=1), np.stack([a, g, m_ac], axis=1)]
+        parents += [mixed, mixed]
+        labels += [lab[mixed, k]] * 2
+        sulcal += [sulc[mixed, k]] * 2
+    return _Mesh(
+        normals=normals,
+        centroids=centroids,
+        triangles=np.concatenate(pieces),
+        parent=np.concatenate(parents),
+        labels=np.concatenate(labels),
+        sulcal=np.concatenate(sulcal),
+        y_range=(float(v[:, 1].min()), float(v[:, 1].max())),
+        z_range=(float(v[:, 2].min()), float(v[:, 2].max())),
+    )
+
+
+def _sulcal(hemisphere: str) -> np.ndarray:
+    """Sulcal depth of each vertex (fsaverage5 ``sulc`` shipped with nilearn), zeros if absent."""
+    import nibabel as nib
+
+    from crossscale.atlas.surface import _nilearn_file
+
+    name = {"L": "left", "R": "right"}[hemisphere]
+    try:
+        return np.asarray(nib.load(_nilearn_file(f"sulc_{name}.gii.gz")).darrays[0].data)
+    except (FileNotFoundError, ModuleNotFoundError, OSError):  # pragma: no cover
+        return np.zeros(10242)
+
+
+def _camera(direction_x: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vector towards the camera and the screen's right-pointing vector."""
+    to_camera = np.array([direction_x, 0.0, 0.0])
+    view = -to_camera  # looking direction
+    right = np.cross(view, _UP)
+    return to_camera, right
+
+
+def _project(mesh: _Mesh, direction_x: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render triangles of `mesh` facing a camera at x = direction_x * inf, sorted far to near.
+
+    Returns
+    -------
+    polygons : ndarray, shape (n_visible, 3, 2)
+        Screen coordinates (mm) of each visible render triangle.
+    index : ndarray, shape (n_visible,)
+        Index of each polygon in ``mesh.triangles`` (and ``mesh.labels``).
+    shade : ndarray, shape (n_visible,)
+        Lambert shading factor in [_AMBIENT, 1] (of the mesh face it belongs to).
+    """
+    to_camera, right = _camera(direction_x)
+    facing = mesh.normals @ to_camera > 0  # back faces are hidden on a closed surface
+    depth = mesh.centroids @ to_camera
+    index = np.flatnonzero(facing[mesh.parent])
+    index = index[np.argsort(depth[mesh.parent[index]], kind="stable")]  # far (small) first
+    light = to_camera + 0.35 * _UP + 0.15 * right
+    light /= np.linalg.norm(light)
+    diffuse = np.sqrt(np.clip(mesh.normals @ light, 0.0, 1.0))
+    shade = (_AMBIENT + (1.0 - _AMBIENT) * diffuse)[mesh.parent[index]]
+    tri = mesh.triangles[index]
+    polygons = np.stack([tri @ right, tri @ _UP], axis=-1)
+    return polygons, index, shade
+
+
+def _as_region_values(values: pd.Series, what: str = "values") -> np.ndarray:
+    """Values of the 68 regions in ``DK_REGIONS`` order, NaN where absent."""
+    if not isinstance(values, pd.Series):
+        raise InputDataError(
+            f"'{what}' must be a pandas Series indexed by Desikan-Killiany region names, got "
+            f"{type(values).__name__}. Wrap your array: pd.Series(x, index=crossscale.atlas.DK_REGIONS)."
+        )
+    canon = to_canonical(values.index, what=f"The '{what}'")
+    numeric = pd.to_numeric(pd.Series(values.to_numpy()), errors="coerce").to_numpy(dtype=float)
+    bad = [
+        str(r)
+        for r, raw, v in zip(values.index, values, numeric, strict=True)
+        if np.isnan(v) and pd.notna(raw)
+    ]
+    if bad:
+        raise InputDataError(
+            f"'{what}' has non-numeric values for {len(bad)} region(s): {', '.join(bad[:5])}. "
+            "Convert them to numbers, or drop those rows (they are then drawn grey)."
+        )
+    out = np.full(len(DK_REGIONS), np.nan)
+    out[[DK_REGIONS.index(r) for r in canon]] = numeric
+    return out
+
+
+def _norm(
+    data: np.ndarray,
+    *,
+    symmetric: bool | None,
+    vmin: float | None,
+    vmax: float | None,
+    diverging: bool = False,
+) -> Normalize:
+    from matplotlib.colors import Normalize
+
+    finite = data[np.isfinite(data)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    if symmetric is None:
+        symmetric = vmin is None and vmax is None and (diverging or lo < 0 < hi)
+    if symmetric:
+        bound = max(abs(v) for v in (vmin, vmax, lo, hi) if v is not None)
+        if vmin is not None or vmax is not None:
+            bound = max(abs(v) for v in (vmin, vmax) if v is not None)
+        lo, hi = -bound, bound
+    else:
+        lo = lo if vmin is None else float(vmin)
+        hi = hi if vmax is None else float(vmax)
+    if hi < lo:
+        raise ParameterError(f"vmin ({lo}) must not exceed vmax ({hi}).")
+    if hi == lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return Normalize(vmin=lo, vmax=hi)
+
+
+def _region_colors(data: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndarray:
+    """RGB colour of each of the 68 regions plus the medial wall (last row)."""
+    rgb = np.empty((len(DK_REGIONS) + 1, 3))
+    finite = np.isfinite(data)
+    rgb[:-1][finite] = cmap(norm(data[finite]))[:, :3]
+    rgb[:-1][~finite] = MISSING_COLOR
+    rgb[-1] = MEDIAL_WALL_COLOR
+    return rgb
+
+
+def _triangle_artist(triangles: np.ndarray, colors: np.ndarray) -> Any:
+    """A :class:`SurfaceTriangles` artist (see :func:`_surface_triangles_class`)."""
+    return _surface_triangles_class()(triangles, colors)
+
+
+@lru_cache(maxsize=1)
+def _surface_triangles_class() -> type:
+    """The artist class that paints flat-coloured triangles in order with one renderer call.
+
+    Defined on first use so that importing this module does not import matplotlib.
+
+    Agg's ``draw_gouraud_triangles`` fills all triangles in one C loop, about ten times faster
+    than a PolyCollection (one Path object per triangle). Each triangle gets the same colour at
+    its three corners, i.e. flat shading.
+    """
+    from matplotlib.artist import Artist, allow_rasterization
+
+    class SurfaceTriangles(Artist):
+        """Flat-coloured triangles in screen-plane data coordinates, drawn in array order.
+
+        Attributes
+        ----------
+        triangles : ndarray, shape (n, 3, 2)
+        facecolors : ndarray, shape (n, 4)
+            RGBA of each triangle.
+        """
+
+        def __init__(self, triangles: np.ndarray, facecolors: np.ndarray) -> None:
+            super().__init__()
+            # In PDF/SVG the surface is embedded as an image (text and colour bar stay vector):
+            # 40,000 vector triangles make slow, heavy files.
+            self.set_rasterized(True)
+            self.triangles = np.ascontiguousarray(triangles, dtype=float)
+            rgba = np.ones((len(facecolors), 4))
+            rgba[:, : facecolors.shape[1]] = facecolors
+            self.facecolors = rgba
+
+        def get_facecolors(self) -> np.ndarray:
+            return self.facecolors
+
+        @allow_rasterization
+        def draw(self, renderer: Any) -> None:
+            if not self.get_visible() or len(self.triangles) == 0:
+                return
+            renderer.open_group("surface", gid=self.get_gid())
+            gc = renderer.new_gc()
+            self._set_gc_clip(gc)
+            colors = np.ascontiguousarray(
+                np.broadcast_to(self.facecolors[:, None, :], (len(self.facecolors), 3, 4))
+            )
+            renderer.draw_gouraud_triangles(
+                gc, self.triangles, colors, self.get_transform().frozen()
+            )
+            gc.restore()
+            renderer.close_group("surface")
+            self.stale = False
+
+    return SurfaceTriangles
+
+
+def _draw_view(
+    ax: Axes,
+    hemisphere: str,
+    direction_x: float,
+    region_rgb: np.ndarray,
+    *,
+    surface: str,
+    shading: bool,
+) -> None:
+    mesh = _mesh(hemisphere, surface)
+    triangles, index, shade = _project(mesh, direction_x)
+    labels = mesh.labels[index]
+    colors = region_rgb[labels]  # label -1 picks the medial-wall row
+    if shading:
+        grey = (labels >= 0) & np.all(colors == MISSING_COLOR, axis=1)
+        texture = np.where(grey & mesh.sulcal[index], 0.82, 1.0)
+        colors = np.clip(colors * (shade * texture)[:, None], 0.0, 1.0)
+    artist = _triangle_artist(triangles, colors)
+    artist.set_transform(ax.transData)
+    artist.set_gid(f"{hemisphere}:{direction_x:+.0f}")
+    ax.add_artist(artist)
+    right = _camera(direction_x)[1]
+    pad = 2.0
+    x_ends = sorted((mesh.y_range[0] * right[1], mesh.y_range[1] * right[1]))
+    ax.set_xlim(x_ends[0] - pad, x_ends[1] + pad)
+    ax.set_ylim(mesh.z_range[0] - pad, mesh.z_range[1] + pad)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def _panel_layout(n_rows: int, *, titled: bool, row_labels: bool) -> dict[str, Any]:
+    panel_w, panel_h = 2.3, 1.6
+    top = 0.35 if titled else 0.05
+    view_titles = 0.22
+    left = 1.2 if row_labels else 0.05
+    cbar = 0.95
+    width = left + 4 * panel_w + cbar
+    height = top + n_rows * (panel_h + view_titles) + 0.1
+    return {
+        "panel_w": panel_w,
+        "panel_h": panel_h,
+        "top": top,
+        "view_titles": view_titles,
+        "left": left,
+        "cbar": cbar,
+        "width": width,
+        "height": height,
+    }
+
+
+def _draw_row(
+    fig: Figure,
+    row: int,
+    layout: dict[str, Any],
+    data: np.ndarray,
+    *,
+    cmap: Colormap,
+    norm: Normalize,
+    surface: str,
+    shading: bool,
+    colorbar_label: str | None,
+    row_label: str | None,
+) -> list[Axes]:
+    from matplotlib.cm import ScalarMappable
+
+    W, H = layout["width"], layout["height"]
+    pw, ph = layout["panel_w"], layout["panel_h"]
+    row_h = ph + layout["view_titles"]
+    y0 = H - layout["top"] - (row + 1) * row_h
+    region_rgb = _region_colors(data, cmap, norm)
+    axes = []
+    for i, (name, hemi, direction_x) in enumerate(VIEWS):
+        ax = fig.add_axes(((layout["left"] + i * pw) / W, y0 / H, pw / W, ph / H))
+        _draw_view(ax, hemi, direction_x, region_rgb, surface=surface, shading=shading)
+        if row == 0:
+            ax.set_title(name, fontsize=8.5, pad=2)
+        ax.set_label(name)
+        axes.append(ax)
+    cax = fig.add_axes(
+        ((layout["left"] + 4 * pw + 0.15) / W, (y0 + 0.15 * ph) / H, 0.12 / W, 0.75 * ph / H)
+    )
+    cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
+    cb.ax.tick_params(labelsize=7.5)
+    cax.set_label("colorbar")
+    if colorbar_label:
+        import textwrap
+
+        cb.set_label("\n".join(textwrap.wrap(colorbar_label, 28)), fontsize=7.5)
+    if row_label:
+        fig.text(
+            (layout["left"] - 0.1) / W,
+            (y0 + 0.5 * ph) / H,
+            row_label,
+            ha="right",
+            va="center",
+            fontsize=9.5,
+        )
+    return axes
+
+
+def _check_surface(surface: str) -> None:
+    if surface not in ("infl", "pial", "white"):
+        raise ParameterError(
+            f"surface must be 'infl' (inflated, default), 'pial' or 'white', got {surface!r}."
+        )
+
+
+def plot_brain_map(
+    values: pd.Series,
+    *,
+    title: str | None = None,
+    cmap: str | Colormap = "RdBu_r",
+    symmetric: bool | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar_label: str | None = None,
+    surface: str = "infl",
+    shading: bool = True,
+) -> Figure:
+    """Draw a Desikan-Killiany regional map on fsaverage5: lateral and medial views of both hemispheres.
+
+    Parameters
+    ----------
+    values : pandas.Series, shape (n_regions,)
+        One value per region, indexed by Desikan-Killiany region names in any supported
+        convention (``L_bankssts``, ``lh_bankssts_thickness``, ``ctx-lh-bankssts`` ...). Any subset
+        of the 68 cortical regions; regions without a value (or with NaN) are drawn grey.
+    title : str, optional
+        Figure title; defaults to ``values.name`` when that is set.
+    cmap : str or matplotlib Colormap
+        Colour map; a diverging one (default ``RdBu_r``) for signed maps.
+    symmetric : bool, optional
+        Centre the colour range on zero (``-max|v|`` to ``+max|v|``), so that the neutral colour
+        of a diverging map means zero. By default symmetric when neither `vmin` nor `vmax` is
+        given and either the colour map is diverging (``RdBu_r``, ``coolwarm`` ...; see
+        ``DIVERGING_CMAPS``) or the values take both signs.
+    vmin, vmax : float, optional
+        Limits of the colour range (values outside saturate). Default: the data range.
+    colorbar_label : str, optional
+        Label of the colour bar; defaults to ``values.attrs["units"]`` when that is set.
+    surface : {"infl", "pial", "white"}
+        fsaverage5 surface to draw; the inflated surface shows regions inside sulci.
+    shading : bool
+        Lambert shading (and a sulcal texture on grey areas). With ``shading=False`` every
+        triangle has exactly its region's colour, as used by the tests.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+        Four surface axes (labels ``Left lateral``, ``Left medial``, ``Right lateral``,
+        ``Right medial``), each holding one ``SurfaceTriangles`` artist (attributes
+        ``triangles``, shape (n, 3, 2), and ``facecolors``, shape (n, 4), in drawing order), and
+        a colour-bar axes (label ``colorbar``). Created without pyplot (Agg canvas); save it with
+        ``figure.savefig``.
+
+    Raises
+    ------
+    RegionMismatchError
+        Index entries that are not Desikan-Killiany regions.
+    InputDataError
+        Non-numeric values.
+    ParameterError
+        Unknown surface, or vmin > vmax.
+
+    References
+    ----------
+    .. [1] Desikan R.S. et al. (2006). NeuroImage 31, 968-980.
+    .. [2] Fischl B. (2012). FreeSurfer. NeuroImage 62, 774-781.
+    """
+    if not isinstance(values, pd.Series):
+        raise InputDataError(
+            f"'values' must be a pandas Series indexed by Desikan-Killiany region names, got "
+            f"{type(values).__name__}. Wrap an array in the atlas order: "
+            "pd.Series(x, index=crossscale.atlas.DK_REGIONS)."
+        )
+    _as_region_values(values, what="values")  # errors name 'values', not the frame built below
+    if title is None and values.name is not None:
+        title = str(values.name)
+    if colorbar_label is None:
+        colorbar_label = values.attrs.get("units")
+    frame = values.to_frame(name=title or "values")
+    return plot_brain_maps(
+        frame,
+        title=title,
+        cmap=cmap,
+        symmetric=symmetric,
+        vmin=vmin,
+        vmax=vmax,
+        colorbar_label=colorbar_label,
+        surface=surface,
+        shading=shading,
+        row_labels=False,
+    )
+
+
+def plot_brain_maps(
+    frame: pd.DataFrame,
+    *,
+    title: str | None = None,
+    cmap: str | Colormap = "RdBu_r",
+    symmetric: bool | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar_label: str | None = None,
+    shared_scale: bool = False,
+    surface: str = "infl",
+    shading: bool = True,
+    row_labels: bool = True,
+) -> Figure:
+    """Draw several regional maps, one row of four surface views per column of `frame`.
+
+    Useful for latent programs (columns ``z0`` ... ``z{k}``) or for maps of several groups.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape (n_regions, n_maps)
+        Index: Desikan-Killiany region names (any subset of the 68; missing or NaN = grey);
+        one column per map, the column name labels the row.
+    title : str, optional
+        Figure title.
+    cmap, symmetric, vmin, vmax, colorbar_label
+        As in :func:`plot_brain_map`; applied to every row.
+    shared_scale : bool
+        One colour range over all maps (comparable rows) instead of one range per row.
+    surface, shading
+        As in :func:`plot_brain_map`.
+    row_labels : bool
+        Write each column name to the left of its row.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+        ``4 * n_maps`` surface axes and ``n_maps`` colour bars.
+
+    Raises
+    ------
+    RegionMismatchError, InputDataError, ParameterError
+        As in :func:`plot_brain_map`; InputDataError also for a frame without columns.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import Colormap
+    from matplotlib.figure import Figure
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputDataError(
+            f"'frame' must be a pandas DataFrame with one column per map, got {type(frame).__name__}."
+        )
+    if frame.shape[1] == 0:
+        raise InputDataError("'frame' has no columns; pass at least one map to draw.")
+    _check_surface(surface)
+    cmap_obj = cmap if isinstance(cmap, Colormap) else colormaps[cmap]
+    data = np.column_stack(
+        [_as_region_values(frame[c], what=f"frame[{c!r}]") for c in frame.columns]
+    )
+    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels)
+    fig = Figure(figsize=(layout["width"], layout["height"]))
+    scale = {"symmetric": symmetric, "vmin": vmin, "vmax": vmax}
+    scale["diverging"] = cmap_obj.name in DIVERGING_CMAPS
+    shared = _norm(data, **scale) if shared_scale else None
+    for row, col in enumerate(frame.columns):
+        norm = shared or _norm(data[:, row], **scale)
+        _draw_row(
+            fig,
+            row,
+            layout,
+            data[:, row],
+            cmap=cmap_obj,
+            norm=norm,
+            surface=surface,
+            shading=shading,
+            colorbar_label=colorbar_label,
+            row_label=str(col) if row_labels else None,
+        )
+    if title:
+        fig.suptitle(title, y=1 - 0.08 / layout["height"], va="top", fontsize=11)
+    return fig
