@@ -137,6 +137,14 @@ def compare_maps(
     -------
     result : MapComparison
 
+    Examples
+    --------
+    >>> from crossscale.maps import load_adni_map
+    >>> ad, lmci = load_adni_map("AD", "baseline"), load_adni_map("LMCI", "baseline")
+    >>> res = compare_maps(ad, lmci, nulls="spin", n_perm=1000, random_state=0)
+    >>> round(res.statistic, 2), res.p_value < 0.01
+    (0.83, True)
+
     Raises
     ------
     ParameterError

@@ -76,6 +76,14 @@ def generate_nulls(
     RegionMismatchError, InputDataError
         Unknown regions; NaN or constant values.
 
+    Examples
+    --------
+    >>> from crossscale.maps import load_adni_map
+    >>> ad = load_adni_map("AD", "baseline")
+    >>> nulls = generate_nulls(ad, "hungarian", n_perm=1000, random_state=0)
+    >>> nulls.shape
+    (68, 1000)
+
     References
     ----------
     .. [1] Alexander-Bloch A.F. et al. (2018). NeuroImage 178, 540-551.
