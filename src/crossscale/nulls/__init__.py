@@ -1,1 +1,41 @@
-"""crossscale.nulls."""
+"""Spatial null models: spin tests on the fsaverage5 sphere and Moran spectral randomisation.
+
+Spin functions return permutation indices of shape (n_regions, n_perm) (``values[perm[:, k]]`` is
+the ``k``-th null map); :func:`generate_nulls` returns null maps (values) of the same shape for any
+method; :func:`compare_maps` correlates two maps with a spatial-null p-value.
+"""
+
+from crossscale.nulls.compare import MapComparison, compare_maps, permutation_p_value
+from crossscale.nulls.generate import NULL_METHODS, generate_nulls
+from crossscale.nulls.moran import moran_eigenvectors, moran_randomization, morans_i
+from crossscale.nulls.spins import (
+    SPIN_METHODS,
+    random_rotations,
+    reflect_rotations,
+    sphere_centroids,
+    spin_alexander_bloch,
+    spin_hungarian,
+    spin_permutations,
+    spin_vasa,
+    spin_vertex_average,
+)
+
+__all__ = [
+    "NULL_METHODS",
+    "SPIN_METHODS",
+    "MapComparison",
+    "compare_maps",
+    "generate_nulls",
+    "moran_eigenvectors",
+    "moran_randomization",
+    "morans_i",
+    "permutation_p_value",
+    "random_rotations",
+    "reflect_rotations",
+    "sphere_centroids",
+    "spin_alexander_bloch",
+    "spin_hungarian",
+    "spin_permutations",
+    "spin_vasa",
+    "spin_vertex_average",
+]
