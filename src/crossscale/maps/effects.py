@@ -247,7 +247,8 @@ def regional_effect_sizes(
         Acquisition site of each subject; ignored when it has one level.
     harmonize : {"combat", "covariate", "none"}
         With several sites: ComBat (neuroHarmonize, optional extra ``harmonize``) preserving
-        group and covariate effects; site indicators added to the model; or nothing.
+        group and covariate effects (fitted once on all subjects, before any bootstrap); site
+        indicators added to the model; or nothing.
     n_boot : int
         Bootstrap replicates (0 = none) for percentile intervals ``boot_ci_low/high`` and
         ``boot_se``; cases and controls are resampled separately.
