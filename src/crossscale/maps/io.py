@@ -61,7 +61,7 @@ def read_regional_map(
         scores = {
             c: table[c].astype(str).map(canonical_region).notna().mean()
             for c in table.columns
-            if table[c].dtype == object
+            if not pd.api.types.is_numeric_dtype(table[c])  # object, or str in pandas 3
         }
         good = [c for c, s in scores.items() if s >= 0.5]
         if not good:
