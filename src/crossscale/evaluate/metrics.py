@@ -22,4 +22,9 @@ def pearson_r(y: np.ndarray, y_pred: np.ndarray) -> float:
 
 def foldwise_r(y: np.ndarray, predictions: np.ndarray, test_masks: np.ndarray) -> np.ndarray:
     """Pearson r between observed and predicted within each fold's held-out regions (Hansen 2021)."""
-    return np.array([pearson_r(y[m], p[m]) for p, m in zip(predictions, np.asarray(test_masks, bool), strict=True)])
+    return np.array(
+        [
+            pearson_r(y[m], p[m])
+            for p, m in zip(predictions, np.asarray(test_masks, bool), strict=True)
+        ]
+    )

@@ -22,13 +22,19 @@ def check_expression(X: pd.DataFrame, *, what: str = "X (expression)") -> pd.Dat
             f"{type(X).__name__}. Use crossscale.transcriptomics.load_default_expression()."
         )
     if X.index.has_duplicates:
-        raise RegionMismatchError(f"{what} has duplicated regions: {_names(list(X.index[X.index.duplicated()]))}.")
+        raise RegionMismatchError(
+            f"{what} has duplicated regions: {_names(list(X.index[X.index.duplicated()]))}."
+        )
     if X.columns.has_duplicates:
-        raise InputDataError(f"{what} has duplicated genes: {_names(list(X.columns[X.columns.duplicated()]))}.")
+        raise InputDataError(
+            f"{what} has duplicated genes: {_names(list(X.columns[X.columns.duplicated()]))}."
+        )
     values = X.to_numpy(dtype=float, na_value=np.nan)
     if not np.isfinite(values).all():
         bad = list(X.index[~np.isfinite(values).all(axis=1)])
-        raise InputDataError(f"{what} has NaN or infinite values in region(s) {_names(bad)}. Impute or drop them.")
+        raise InputDataError(
+            f"{what} has NaN or infinite values in region(s) {_names(bad)}. Impute or drop them."
+        )
     return X
 
 

@@ -83,7 +83,9 @@ class PLSBaseline(_GeneBaseline):
         from sklearn.cross_decomposition import PLSRegression
 
         if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
-            raise ParameterError(f"n_components must be an integer >= 1; got {self.n_components!r}.")
+            raise ParameterError(
+                f"n_components must be an integer >= 1; got {self.n_components!r}."
+            )
         return PLSRegression(n_components=self.n_components, scale=True)
 
 

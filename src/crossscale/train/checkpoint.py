@@ -14,7 +14,11 @@ from crossscale._utils import atomic_dir, write_json
 
 
 def save_checkpoint(
-    path: str | os.PathLike[str], tensors: dict[str, np.ndarray], config: dict[str, Any], *, overwrite: bool = True
+    path: str | os.PathLike[str],
+    tensors: dict[str, np.ndarray],
+    config: dict[str, Any],
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write a checkpoint folder atomically.
 
@@ -34,7 +38,9 @@ def save_checkpoint(
     from safetensors.numpy import save_file
 
     with atomic_dir(path, overwrite=overwrite) as tmp:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors"))
+        save_file(
+            {k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors")
+        )
         write_json(tmp / "config.json", config)
     return Path(path)
 

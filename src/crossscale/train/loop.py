@@ -1,5 +1,7 @@
-"""The shared training loop: full-batch Adam over stacked independent models, with per-model
-early stopping on held-out regions and restoration of each model's best weights."""
+"""The shared training loop: full-batch Adam over stacked independent models.
+
+Each model stops early on its own held-out regions and keeps its best weights.
+"""
 
 from __future__ import annotations
 

@@ -148,7 +148,9 @@ class GraphVAE(BaseEstimator):
         ]  # fmt: skip
         for name, value, ok, allowed in checks:
             if not ok:
-                raise ParameterError(f"GraphVAE parameter '{name}' must be {allowed}; got {value!r}.")
+                raise ParameterError(
+                    f"GraphVAE parameter '{name}' must be {allowed}; got {value!r}."
+                )
 
     # -- core ---------------------------------------------------------------------------------
     def _prepare(self, X: pd.DataFrame, graph: RegionGraph) -> dict[str, Any]:
@@ -156,7 +158,9 @@ class GraphVAE(BaseEstimator):
 
         Z, mean, scale, constant = standardize_genes(X)
         if constant:
-            logger.info("%d gene(s) have zero variance across regions and carry no signal", len(constant))
+            logger.info(
+                "%d gene(s) have zero variance across regions and carry no signal", len(constant)
+            )
         # row space of the standardised expression: exact reparametrisation of the first layer
         _, s, vt = np.linalg.svd(Z, full_matrices=False)
         rank = int((s > s[0] * 1e-8).sum())
@@ -212,19 +216,41 @@ class GraphVAE(BaseEstimator):
         def build(init_seed: int) -> Any:
             g = torch.Generator().manual_seed(init_seed)
             mod = GraphVAEModule(
-                x.shape[1], self.n_latent, self.n_hidden, k, dropout=self.dropout, generator=g,
+                x.shape[1],
+                self.n_latent,
+                self.n_hidden,
+                k,
+                dropout=self.dropout,
+                generator=g,
                 fan_in=prep["basis"].shape[0],
             )
             return mod.to(device)
 
-        def run(mod: Any, masks: np.ndarray, val: np.ndarray | None, epochs: int, noise_seed: int, desc: str) -> TrainHistory:
+        def run(
+            mod: Any,
+            masks: np.ndarray,
+            val: np.ndarray | None,
+            epochs: int,
+            noise_seed: int,
+            desc: str,
+        ) -> TrainHistory:
             gen = torch.Generator().manual_seed(noise_seed)
             tm = torch.as_tensor(masks, device=device)
             vm = torch.as_tensor(val, device=device) if val is not None else None
 
             def loss_fn() -> Any:
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))  # dropout
-                return mod.loss(x, y_dev, a_hat, edges, ew, tm, smoothness=self.smoothness, beta=self.beta, generator=gen)
+                return mod.loss(
+                    x,
+                    y_dev,
+                    a_hat,
+                    edges,
+                    ew,
+                    tm,
+                    smoothness=self.smoothness,
+                    beta=self.beta,
+                    generator=gen,
+                )
 
             def val_fn() -> Any:
                 pred = mod(x, a_hat)
@@ -239,9 +265,66 @@ class GraphVAE(BaseEstimator):
             )  # fmt: skip
 
         init_seed, noise_seed = int(rng.integers(2**31 - 1)), int(rng.integers(2**31 - 1))
+        # These tensors are small (~70 regions): one CPU thread is faster than several, and
+        # 10-20x faster when other processes compete for the cores.
+        threads = torch.get_num_threads()
+        if device == "cpu":
+            torch.set_num_threads(1)
+        try:
+            return self._train_stages(
+                build,
+                run,
+                prep,
+                x,
+                a_hat,
+                edges,
+                ew,
+                y_dev,
+                train_masks,
+                fit_masks,
+                val_masks,
+                ym,
+                ys,
+                init_seed,
+                noise_seed,
+                device,
+                description,
+            )
+        finally:
+            torch.set_num_threads(threads)
+
+    def _train_stages(
+        self,
+        build,
+        run,
+        prep,
+        x,
+        a_hat,
+        edges,
+        ew,
+        y_dev,
+        train_masks,
+        fit_masks,  # noqa: ANN001, D102
+        val_masks,
+        ym,
+        ys,
+        init_seed,
+        noise_seed,
+        device,
+        description,
+    ):  # noqa: ANN001, ANN202
+        import torch
+
         module = build(init_seed)
         has_val = self.val_fraction > 0
-        hist = run(module, fit_masks, val_masks if has_val else None, self.max_epochs, noise_seed, description)
+        hist = run(
+            module,
+            fit_masks,
+            val_masks if has_val else None,
+            self.max_epochs,
+            noise_seed,
+            description,
+        )
         n_epochs = int(np.max(hist.best_epoch))
         if has_val and self.refit:
             # same procedure on all training regions, for each model's chosen number of epochs
@@ -262,7 +345,17 @@ class GraphVAE(BaseEstimator):
                     module.train()
                     opt.zero_grad(set_to_none=True)
                     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-                    rec = module.loss(x, y_dev, a_hat, edges, ew, tm, smoothness=self.smoothness, beta=self.beta, generator=gen)
+                    rec = module.loss(
+                        x,
+                        y_dev,
+                        a_hat,
+                        edges,
+                        ew,
+                        tm,
+                        smoothness=self.smoothness,
+                        beta=self.beta,
+                        generator=gen,
+                    )
                     rec.total.sum().backward()
                     opt.step()
                     if epoch in targets:
@@ -309,13 +402,19 @@ class GraphVAE(BaseEstimator):
         seed = _seed(self.random_state)
         prep = self._prepare(Xa, graph)
         masks = np.ones((1, graph.n_regions), dtype=bool)
-        module, hist, ym, ys, n_epochs = self._train(prep, ya.to_numpy(), masks, seed, "Fitting GraphVAE")
+        module, hist, ym, ys, n_epochs = self._train(
+            prep, ya.to_numpy(), masks, seed, "Fitting GraphVAE"
+        )
         self.seed_ = seed
         self.regions_ = pd.Index(graph.regions, name="region")
         self.genes_ = pd.Index(Xa.columns, name="gene_symbol")
         self.n_features_in_ = len(self.genes_)
         self.graph_ = graph
-        self.gene_mean_, self.gene_scale_, self.basis_ = prep["gene_mean"], prep["gene_scale"], prep["basis"]
+        self.gene_mean_, self.gene_scale_, self.basis_ = (
+            prep["gene_mean"],
+            prep["gene_scale"],
+            prep["basis"],
+        )
         self.y_mean_, self.y_scale_ = float(ym[0]), float(ys[0])
         self.y_name_ = str(y.name) if y.name is not None else "map"
         self.history_ = hist
@@ -352,7 +451,10 @@ class GraphVAE(BaseEstimator):
         import torch
 
         with torch.no_grad():
-            pred = module(prep["x"].to(next(module.parameters()).device), prep["a_hat"].to(next(module.parameters()).device))
+            pred = module(
+                prep["x"].to(next(module.parameters()).device),
+                prep["a_hat"].to(next(module.parameters()).device),
+            )
         return pred.cpu().numpy() * ys[:, None] + ym[:, None]
 
     def _check_fitted(self) -> None:
@@ -366,7 +468,9 @@ class GraphVAE(BaseEstimator):
 
         self._check_fitted()
         if X is None:
-            raise ModelStateError("Pass the expression matrix X used for fitting (same regions and genes).")
+            raise ModelStateError(
+                "Pass the expression matrix X used for fitting (same regions and genes)."
+            )
         check_expression(X)
         missing = [g for g in self.genes_ if g not in X.columns]
         if missing or len(X.columns) != len(self.genes_):
@@ -379,9 +483,13 @@ class GraphVAE(BaseEstimator):
         Z = (Xa.to_numpy(dtype=float) - self.gene_mean_) / self.gene_scale_
         x = torch.as_tensor(Z @ self.basis_, dtype=torch.float32)
         a_hat = gcn_normalized_adjacency(
-            torch.as_tensor(self.graph_.edges), torch.as_tensor(self.graph_.edge_weights, dtype=torch.float32), self.graph_.n_regions
+            torch.as_tensor(self.graph_.edges),
+            torch.as_tensor(self.graph_.edge_weights, dtype=torch.float32),
+            self.graph_.n_regions,
         )
-        mod = GraphVAEModule(x.shape[1], self.n_latent, self.n_hidden, 1, dropout=0.0, generator=torch.Generator())
+        mod = GraphVAEModule(
+            x.shape[1], self.n_latent, self.n_hidden, 1, dropout=0.0, generator=torch.Generator()
+        )
         with torch.no_grad():
             for name, p in mod.named_parameters():
                 p.copy_(torch.as_tensor(self.params_[name])[None])
@@ -405,7 +513,11 @@ class GraphVAE(BaseEstimator):
         mod, (x, a_hat) = self._encode(X)
         with torch.no_grad():
             pred = mod(x, a_hat)[0].numpy()
-        return pd.Series(pred * self.y_scale_ + self.y_mean_, index=self.regions_, name=f"{self.y_name_} predicted")
+        return pd.Series(
+            pred * self.y_scale_ + self.y_mean_,
+            index=self.regions_,
+            name=f"{self.y_name_} predicted",
+        )
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Latent programs (posterior means) of each region.
@@ -473,13 +585,23 @@ class GraphVAE(BaseEstimator):
 
         tensors, config = load_checkpoint(path)
         if config.get("model") != "GraphVAE":
-            raise ModelStateError(f"'{path}' holds a {config.get('model')!r} checkpoint, not a GraphVAE.")
+            raise ModelStateError(
+                f"'{path}' holds a {config.get('model')!r} checkpoint, not a GraphVAE."
+            )
         model = cls(**config["params"])
         regions = pd.Index(config["regions"], name="region")
         n = len(regions)
         e, w = tensors["graph_edges"], tensors["graph_weights"]
-        adj = sp.coo_matrix((np.r_[w, w], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))
-        stored = RegionGraph(regions, adj, tensors["graph_coords"], tensors["graph_sphere"], kind=config["graph_kind"])
+        adj = sp.coo_matrix(
+            (np.r_[w, w], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n)
+        )
+        stored = RegionGraph(
+            regions,
+            adj,
+            tensors["graph_coords"],
+            tensors["graph_sphere"],
+            kind=config["graph_kind"],
+        )
         if graph is not None and graph.hash() != config["graph_hash"]:
             raise ModelStateError(
                 f"The graph passed ({graph}) differs from the one the model at '{path}' was fitted on "
@@ -490,8 +612,18 @@ class GraphVAE(BaseEstimator):
         model.genes_ = pd.Index(config["genes"], name="gene_symbol")
         model.n_features_in_ = len(model.genes_)
         model.graph_ = stored
-        model.gene_mean_, model.gene_scale_, model.basis_ = tensors["gene_mean"], tensors["gene_scale"], tensors["basis"]
-        model.y_mean_, model.y_scale_, model.y_name_ = config["y_mean"], config["y_scale"], config["y_name"]
+        model.gene_mean_, model.gene_scale_, model.basis_ = (
+            tensors["gene_mean"],
+            tensors["gene_scale"],
+            tensors["basis"],
+        )
+        model.y_mean_, model.y_scale_, model.y_name_ = (
+            config["y_mean"],
+            config["y_scale"],
+            config["y_name"],
+        )
         model.n_epochs_ = config["n_epochs"]
-        model.params_ = {k.removeprefix("param."): v for k, v in tensors.items() if k.startswith("param.")}
+        model.params_ = {
+            k.removeprefix("param."): v for k, v in tensors.items() if k.startswith("param.")
+        }
         return model

@@ -1,0 +1,92 @@
+import json
+import re
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from crossscale import InputDataError, RegionMismatchError
+from crossscale.atlas import DK_REGIONS
+from crossscale.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_fit_end_to_end_on_real_data(tmp_path):
+    out = tmp_path / "res"
+    result = runner.invoke(
+        app, ["fit", "--out", str(out), "--max-epochs", "40", "--cv", "spatial", "--seed", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    files = {p.name for p in out.iterdir()}
+    assert {
+        "predictions.csv",
+        "latent_programs.csv",
+        "metrics.json",
+        "run.json",
+        "report.html",
+        "model",
+    } <= files
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"GraphVAE", "PLS-1", "PLS-5", "Ridge", "Spatial (Laplacian)"} <= set(metrics["models"])
+    assert metrics["n_genes"] == 889 and metrics["gene_selection"]["n_missing"] == 89
+    run = json.loads((out / "run.json").read_text())
+    assert run["seed"] == 1 and run["data_checksums"]["adni2_ad_vol_baseline"]
+    preds = pd.read_csv(out / "predictions.csv", index_col="region")
+    assert len(preds) == 68 and "GraphVAE|spatial" in preds.columns
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "0.8604" in html and "Ridge" in html
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def _write_map(path, regions, values):
+    pd.DataFrame({"region": regions, "d": values}).to_csv(path, index=False)
+
+
+def test_fit_reads_user_map_in_freesurfer_names(tmp_path):
+    regions = [f"{'lh' if r.startswith('L_') else 'rh'}_{r[2:]}_thickness" for r in DK_REGIONS]
+    _write_map(tmp_path / "m.csv", regions, range(68))
+    out = tmp_path / "res"
+    result = runner.invoke(
+        app,
+        [
+            "fit",
+            "--map",
+            str(tmp_path / "m.csv"),
+            "--out",
+            str(out),
+            "--max-epochs",
+            "5",
+            "--cv",
+            "spatial",
+            "--no-baselines",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out / "predictions.csv")["observed"].tolist() == list(range(68))
+
+
+@pytest.mark.parametrize(
+    ("regions", "values", "error", "match"),
+    [
+        (
+            ["L_banksts", *DK_REGIONS[1:]],
+            range(68),
+            RegionMismatchError,
+            r"'L_banksts' \(did you mean 'L_bankssts'\?\)",
+        ),
+        ([*DK_REGIONS, "L_bankssts"], range(69), RegionMismatchError, "more than once"),
+        (list(DK_REGIONS), [1.0] * 68, InputDataError, "constant"),
+        (list(DK_REGIONS[:5]), range(5), InputDataError, "only 5 region"),
+        (list(DK_REGIONS), [float("nan")] + list(range(67)), InputDataError, "'L_bankssts'"),
+    ],
+)
+def test_bad_maps_fail_clearly_and_write_nothing(tmp_path, regions, values, error, match):
+    _write_map(tmp_path / "m.csv", regions, list(values))
+    out = tmp_path / "res"
+    result = runner.invoke(app, ["fit", "--map", str(tmp_path / "m.csv"), "--out", str(out)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, error)
+    assert re.search(match, str(result.exception))
+    assert not out.exists()

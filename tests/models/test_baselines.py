@@ -1,0 +1,58 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from crossscale import ModelStateError
+from crossscale.atlas import DK_REGIONS, RegionGraph
+from crossscale.evaluate.cv import leave_one_region_out
+from crossscale.models.baselines import (
+    PLSBaseline,
+    RidgeBaseline,
+    SpatialBaseline,
+    default_baselines,
+)
+
+
+def _linear_data(seed=0, n_genes=30):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        rng.normal(size=(68, n_genes)),
+        index=pd.Index(DK_REGIONS, name="region"),
+        columns=[f"G{i}" for i in range(n_genes)],
+    )
+    y = pd.Series(X["G0"] * 2 - X["G1"] + 0.01 * rng.normal(size=68), index=X.index)
+    return X, y
+
+
+def test_ridge_and_pls_recover_linear_map(surface_graph):
+    X, y = _linear_data()
+    for model in (RidgeBaseline(), PLSBaseline(3)):
+        P = model.fit_predict_folds(X, y, surface_graph, leave_one_region_out(68))
+        assert np.corrcoef(np.diag(P), y)[0, 1] > 0.95
+
+
+def test_spatial_baseline_interpolates_harmonic_function():
+    # a path graph a-b-c: the harmonic interpolation of the middle is the neighbours' mean
+    regions = pd.Index(DK_REGIONS[:3])
+    adj = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], float)
+    g = RegionGraph(regions, adj, np.zeros((3, 3)), np.zeros((3, 3)))
+    y = pd.Series([1.0, 0.0, 3.0], index=regions)
+    P = SpatialBaseline(epsilon=1e-9).fit_predict_folds(
+        None, y, g, np.array([[False, True, False]])
+    )
+    assert P[0, 1] == pytest.approx(2.0, abs=1e-6)
+    assert P[0, 0] == 1.0 and P[0, 2] == 3.0
+
+
+def test_default_baselines_and_errors():
+    assert list(default_baselines()) == [
+        "PLS-1",
+        "PLS-2",
+        "PLS-3",
+        "PLS-4",
+        "PLS-5",
+        "Ridge",
+        "Spatial (Laplacian)",
+    ]
+    with pytest.raises(ModelStateError, match="not fitted"):
+        RidgeBaseline().predict(_linear_data()[0])
