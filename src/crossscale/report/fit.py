@@ -149,12 +149,12 @@ def build_fit_report(
         {"observed": observed, f"{model_name} in-sample": predictions[f"{model_name}|in_sample"]}
     )
     if cv_col is not None:
-        frame[f"{model_name} {cv_col.split('|')[1]} CV"] = predictions[cv_col]
+        frame[f"{cv_col.split('|')[1].upper()} CV"] = predictions[cv_col]
     rep.add_figure(
         plot_brain_maps(
             frame, vmin=-vmax, vmax=vmax, shared_scale=True, colorbar_label=summary["map_units"]
         ),
-        caption="Observed map, in-sample prediction and cross-validated prediction (same colour scale).",
+        caption=f"Observed map, {model_name}'s in-sample prediction and its cross-validated prediction (same colour scale).",
     )
     if cv_col is not None:
         rep.add_figure(
