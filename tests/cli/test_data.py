@@ -11,7 +11,9 @@ def test_data_list_and_info():
     assert result.exit_code == 0 and "ahba_expression" in result.output
     result = runner.invoke(app, ["data", "info", "adni2_ad_vol_baseline"])
     assert result.exit_code == 0
-    assert "Welch t" in result.output and "BSD-3-Clause" in result.output and "sha256" in result.output
+    assert (
+        "Welch t" in result.output and "BSD-3-Clause" in result.output and "sha256" in result.output
+    )
 
 
 def test_data_info_unknown_name():

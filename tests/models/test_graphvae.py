@@ -162,3 +162,22 @@ def test_errors(small):
         GraphVAE(beta=-1).fit(X, y, g)
     with pytest.raises(RegionMismatchError, match="y \\(map\\) lacks 1 region"):
         GraphVAE(**FAST).fit(X, y.drop("L_insula"), g)
+
+
+def test_fit_many_matches_columns_and_folds_of_many_maps(small):
+    X, y, g = small
+    rng = np.random.default_rng(0)
+    Y = pd.DataFrame({"ad": y, "shuffled": rng.permutation(y.to_numpy())}, index=y.index)
+    models = GraphVAE(random_state=0, **FAST).fit_many(X, Y, g)
+    assert [m.y_name_ for m in models] == ["ad", "shuffled"]
+    r_true = np.corrcoef(models[0].predict(X), y)[0, 1]
+    assert r_true > 0.3
+    assert models[1].predict(X).mean() == pytest.approx(y.mean(), abs=y.std())
+    masks = np.zeros((3, 68), dtype=bool)
+    masks[0, :5], masks[1, 20:25], masks[2, 40:45] = True, True, True
+    P = GraphVAE(random_state=0, **FAST).fit_predict_folds(X, Y, g, masks)
+    assert P.shape == (2, 3, 68)
+    # map 1's models never see map 0's values: changing map 0 leaves them unchanged
+    Y2 = Y.assign(ad=Y["ad"] + 10.0)
+    P2 = GraphVAE(random_state=0, **FAST).fit_predict_folds(X, Y2, g, masks)
+    np.testing.assert_allclose(P[1], P2[1], rtol=1e-5, atol=1e-5)

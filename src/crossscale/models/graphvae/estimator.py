@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from crossscale import __version__
 from crossscale._errors import ModelStateError, ParameterError, RegionMismatchError
@@ -32,6 +32,22 @@ def _resolve_device(device: str) -> str:
     if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
         raise ParameterError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}.")
     return device
+
+
+def _align_maps(Y: pd.DataFrame, graph: RegionGraph) -> pd.DataFrame:
+    from crossscale._errors import InputDataError
+
+    if not isinstance(Y, pd.DataFrame):
+        raise InputDataError(
+            f"Y must be a DataFrame of maps (regions x maps); got {type(Y).__name__}."
+        )
+    missing = [r for r in graph.regions if r not in Y.index]
+    if missing:
+        raise RegionMismatchError(f"Y lacks {len(missing)} region(s) of the graph: {missing[:6]}.")
+    Ya = Y.loc[list(graph.regions)].astype(float)
+    if not np.isfinite(Ya.to_numpy()).all():
+        raise InputDataError("Y has NaN or infinite values; every map must cover every region.")
+    return Ya
 
 
 def _seed(random_state: int | np.random.Generator | None) -> int:
@@ -188,6 +204,7 @@ class GraphVAE(BaseEstimator):
         train_masks: np.ndarray,
         seed: int,
         description: str,
+        # y: shape (n_regions,) shared by all models, or (n_models, n_regions)
     ) -> tuple[Any, TrainHistory, np.ndarray, np.ndarray, int]:
         """Train one stacked model per row of `train_masks`; return module and target scaling."""
         import torch
@@ -197,9 +214,15 @@ class GraphVAE(BaseEstimator):
         device = _resolve_device(self.device)
         k, n = train_masks.shape
         rng = np.random.default_rng(seed)
-        ym = np.array([y[m].mean() for m in train_masks])
-        ys = np.array([y[m].std() if y[m].std() > 0 else 1.0 for m in train_masks])
-        y_std = torch.as_tensor((y[None, :] - ym[:, None]) / ys[:, None], dtype=torch.float32)
+        Y = np.broadcast_to(np.atleast_2d(y), train_masks.shape)  # one target row per model
+        ym = np.array([row[m].mean() for row, m in zip(Y, train_masks, strict=True)])
+        ys = np.array(
+            [
+                row[m].std() if row[m].std() > 0 else 1.0
+                for row, m in zip(Y, train_masks, strict=True)
+            ]
+        )
+        y_std = torch.as_tensor((Y - ym[:, None]) / ys[:, None], dtype=torch.float32)
         fit_masks = train_masks.copy()
         val_masks = np.zeros_like(train_masks)
         if self.val_fraction > 0:
@@ -424,29 +447,44 @@ class GraphVAE(BaseEstimator):
         return self
 
     def fit_predict_folds(
-        self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph, test_masks: np.ndarray
+        self,
+        X: pd.DataFrame,
+        y: pd.Series | pd.DataFrame,
+        graph: RegionGraph,
+        test_masks: np.ndarray,
     ) -> np.ndarray:
         """Fit one model per fold as a single batched tensor program; predict held-out regions.
 
         Parameters
         ----------
-        X, y, graph : as in :meth:`fit`.
+        X, graph : as in :meth:`fit`.
+        y : pandas.Series, shape (n_regions,), or pandas.DataFrame, shape (n_regions, n_maps)
         test_masks : numpy.ndarray of bool, shape (n_folds, n_regions)
             Regions held out in each fold (their map values are never seen by that fold's model;
             their expression is, as in transductive node regression).
 
         Returns
         -------
-        predictions : numpy.ndarray, shape (n_folds, n_regions)
-            Every region's prediction by each fold's model, in the units of `y`.
+        predictions : numpy.ndarray, shape (n_folds, n_regions), or (n_maps, n_folds, n_regions)
+            Every region's prediction by each fold's model, in the units of `y`. If `y` is a
+            DataFrame of several maps (columns), all maps x folds models train as one stack.
         """
         self._check_params()
-        Xa, ya = align(X, y, graph)
         test_masks = np.asarray(test_masks, dtype=bool)
+        many = isinstance(y, pd.DataFrame)
+        if many:
+            Xa, _ = align(X, None, graph)
+            Ya = _align_maps(y, graph).to_numpy().T  # (n_maps, n_regions)
+            n_maps, n_folds = Ya.shape[0], len(test_masks)
+            targets = np.repeat(Ya, n_folds, axis=0)
+            train = np.tile(~test_masks, (n_maps, 1))
+        else:
+            Xa, ya = align(X, y, graph)
+            targets, train = ya.to_numpy(), ~test_masks
         seed = _seed(self.random_state)
         prep = self._prepare(Xa, graph)
         module, _, ym, ys, _ = self._train(
-            prep, ya.to_numpy(), ~test_masks, seed, f"GraphVAE, {len(test_masks)} folds"
+            prep, targets, train, seed, f"GraphVAE, {len(train)} models"
         )
         import torch
 
@@ -455,7 +493,59 @@ class GraphVAE(BaseEstimator):
                 prep["x"].to(next(module.parameters()).device),
                 prep["a_hat"].to(next(module.parameters()).device),
             )
-        return pred.cpu().numpy() * ys[:, None] + ym[:, None]
+        out = pred.cpu().numpy() * ys[:, None] + ym[:, None]
+        return out.reshape(n_maps, n_folds, -1) if many else out
+
+    def fit_many(self, X: pd.DataFrame, Y: pd.DataFrame, graph: RegionGraph) -> list[GraphVAE]:
+        """Fit one model per column of `Y` as a single batched tensor program.
+
+        For null refits (one model per spun map), seeds or bootstrap maps. Each returned model
+        is a fitted ``GraphVAE`` (predict, transform, gene_weights, save) with the parameters of
+        this one; all share the seed stream of ``random_state``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, shape (n_regions, n_genes)
+        Y : pandas.DataFrame, shape (n_regions, n_maps)
+            One target map per column, index regions.
+        graph : RegionGraph
+
+        Returns
+        -------
+        models : list of GraphVAE, length n_maps
+        """
+        self._check_params()
+        Xa, _ = align(X, None, graph)
+        Ya = _align_maps(Y, graph)
+        t0 = time.perf_counter()
+        seed = _seed(self.random_state)
+        prep = self._prepare(Xa, graph)
+        masks = np.ones((Ya.shape[1], graph.n_regions), dtype=bool)
+        module, hist, ym, ys, _ = self._train(
+            prep, Ya.to_numpy().T, masks, seed, f"GraphVAE, {Ya.shape[1]} maps"
+        )
+        params = {n: p.detach().cpu().numpy() for n, p in module.named_parameters()}
+        elapsed = time.perf_counter() - t0
+        models = []
+        for i, col in enumerate(Ya.columns):
+            m = clone(self)
+            m.seed_, m.regions_, m.genes_ = (
+                seed,
+                pd.Index(graph.regions, name="region"),
+                pd.Index(Xa.columns, name="gene_symbol"),
+            )
+            m.n_features_in_, m.graph_ = len(m.genes_), graph
+            m.gene_mean_, m.gene_scale_, m.basis_ = (
+                prep["gene_mean"],
+                prep["gene_scale"],
+                prep["basis"],
+            )
+            m.y_mean_, m.y_scale_, m.y_name_ = float(ym[i]), float(ys[i]), str(col)
+            m.history_, m.n_epochs_ = hist, int(hist.best_epoch[i])
+            m.params_ = {n: v[i] for n, v in params.items()}
+            m.fit_time_ = elapsed / len(Ya.columns)
+            models.append(m)
+        return models
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
