@@ -22,7 +22,9 @@ Model (Vaithianathan 2026, after Kipf & Welling 2016/2017):
 The first layer's gene weights are parametrised in the row space of the training expression matrix
 (``W1 = V W1'``, ``V`` the right singular vectors of ``X``): for inputs in that space this is the same
 function class as an unconstrained ``W1`` (``X W1 = X V Vᵀ W1``), 13x cheaper with 889 genes and 68
-regions. The gene-space weights ``V W1'`` are available for interpretation.
+regions. Keeping only the leading singular vectors (the estimator's ``n_components``) restricts
+the first layer to the main axes of expression variation (a regulariser). The gene-space weights
+``V W1'`` are available for interpretation.
 
 References
 ----------
