@@ -10,6 +10,7 @@ import typer
 from crossscale import __version__
 from crossscale._errors import CrossscaleError
 from crossscale.cli import data as data_cmd
+from crossscale.cli import spread as spread_cmd
 
 app = typer.Typer(
     name="crossscale",
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(spread_cmd.app, name="spread")
 
 
 def _version(value: bool) -> None:
