@@ -94,3 +94,14 @@ def test_input_validation(fitted, cohort):
         fitted.predict(bad)
     with pytest.raises(InputDataError, match="DataFrame"):
         fitted.predict(cohort.maps.to_numpy())
+
+
+def test_refinement_is_seeded_and_tightens_fit(fitted, cohort):
+    from scipy.stats import spearmanr
+
+    a = fitted.transform(cohort.maps, refine_steps=30)
+    b = fitted.transform(cohort.maps, refine_steps=30)
+    pd.testing.assert_frame_equal(a, b)
+    base = fitted.transform(cohort.maps)
+    truth = cohort.params.loc[a.index, "rho"]
+    assert spearmanr(a["rho"], truth)[0] > spearmanr(base["rho"], truth)[0]
