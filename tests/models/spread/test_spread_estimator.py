@@ -105,3 +105,10 @@ def test_refinement_is_seeded_and_tightens_fit(fitted, cohort):
     base = fitted.transform(cohort.maps)
     truth = cohort.params.loc[a.index, "rho"]
     assert spearmanr(a["rho"], truth)[0] > spearmanr(base["rho"], truth)[0]
+
+
+def test_single_visit_input(fitted, cohort):
+    last = cohort.maps.xs(4.0, level="time")  # plain subject index: one visit each
+    pred = fitted.predict(last)
+    assert pred.index.equals(last.index)
+    assert adjusted_rand_score(cohort.labels.loc[last.index], pred) >= 0.8
