@@ -5,7 +5,9 @@ on group sizes, which shrink at follow-ups. The fit therefore gives every map it
 offset and non-negative amplitude ``beta_m`` (closed-form least squares, as a correlation-based
 fit would) and its own disease time ``t_m``,
 shared across maps the epicentre, ``rho`` and ``alpha``; the fitted times give the coarse ordering
-of the stages. The search is exhaustive over epicentres, a (rho, alpha) grid and a time grid, using
+of the stages. Only the products ``rho t`` and ``alpha t`` are identifiable from such maps (time
+has no unit), so rho, alpha and the times are reported on an arbitrary common time scale. The
+search is exhaustive over epicentres, a (rho, alpha) grid and a time grid, using
 a library of solutions solved once per graph.
 
 References
@@ -128,8 +130,8 @@ def fit_group_maps(
     seed_mass: float = 0.05,
     rho_grid: np.ndarray | None = None,
     alpha_grid: np.ndarray | None = None,
-    t_max: float = 40.0,
-    dt_grid: float = 0.25,
+    t_max: float = 80.0,
+    dt_grid: float = 0.5,
     candidates: Sequence[str] | None = None,
     n_threads: int | None = 1,
 ) -> GroupFit:
@@ -179,8 +181,8 @@ def fit_group_maps(
         rho_grid, alpha_grid = np.ones(1), np.zeros(1)
         tgrid = np.geomspace(0.01, t_max, 200)
     else:
-        rho_grid = np.geomspace(0.005, 1.0, 9) if rho_grid is None else np.asarray(rho_grid)
-        alpha_grid = np.geomspace(0.05, 1.5, 8) if alpha_grid is None else np.asarray(alpha_grid)
+        rho_grid = np.geomspace(5e-4, 1.0, 12) if rho_grid is None else np.asarray(rho_grid)
+        alpha_grid = np.geomspace(0.02, 1.5, 8) if alpha_grid is None else np.asarray(alpha_grid)
         tgrid = np.arange(dt_grid, t_max + 1e-9, dt_grid)
     if len(rho_grid) == 0 or len(alpha_grid) == 0:
         raise ParameterError("rho_grid and alpha_grid must not be empty.")
