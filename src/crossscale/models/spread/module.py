@@ -4,6 +4,7 @@ Generative model for subject ``b`` with visits at times ``dt_bj`` after its firs
 
     c_b ~ Categorical(pi)                                   subtype
     z_b | c_b = k ~ N(m_k, diag(s^2))                       z = (log rho, log alpha, log onset)
+                                                            (onset mean shared by all k)
     x_b(t) = Dynamics_k(t; rho, alpha, seed = e_k)          network diffusion or Fisher-KPP
     y_bj ~ N(x_b(onset + dt_bj), sigma^2 I)                 Gaussian likelihood, learned sigma
 
@@ -137,6 +138,17 @@ class SpreadMixtureModule(nn.Module):
             self.head_mu.bias.copy_(self.prior_loc.detach().reshape(-1))
             self.head_logsd.bias.fill_(math.log(0.3))
 
+    def prior_mean(self) -> torch.Tensor:
+        """Prior means of the latents per subtype, shape (K, n_latent).
+
+        Mechanism parameters (rho, alpha) have one learned mean per subtype; the onset (disease
+        stage) has one mean shared by all subtypes, so that subtypes differ in mechanism and
+        epicentre, not in how far along their subjects happen to be.
+        """
+        loc = self.prior_loc
+        onset = loc[:, -1:].mean(0, keepdim=True).expand(loc.shape[0], 1)
+        return torch.cat([loc[:, :-1], onset], dim=1)
+
     # -- inference ---------------------------------------------------------------------------
     def inference(
         self, y: torch.Tensor, dt: torch.Tensor, mask: torch.Tensor
@@ -237,7 +249,7 @@ class SpreadMixtureModule(nn.Module):
         ll = self._loglik(y, mask, pred)  # (B, K)
         ps = self.prior_scale
         kl_z = (
-            torch.log(ps / sd) + (sd**2 + (enc["mu"] - self.prior_loc) ** 2) / (2 * ps**2) - 0.5
+            torch.log(ps / sd) + (sd**2 + (enc["mu"] - self.prior_mean()) ** 2) / (2 * ps**2) - 0.5
         ).sum(-1)  # (B, K)
         log_q = torch.log_softmax(enc["logits_c"], -1)
         q = log_q.exp()
