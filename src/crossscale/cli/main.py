@@ -10,6 +10,7 @@ import typer
 from crossscale import __version__
 from crossscale._errors import CrossscaleError
 from crossscale.cli import data as data_cmd
+from crossscale.cli import spread as spread_cmd
 from crossscale.cli.fit import fit
 from crossscale.cli.vulnerability import vulnerability
 
@@ -20,9 +21,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(data_cmd.app, name="data")
-app.command("vulnerability")(vulnerability)
 app.command("fit")(fit)
+app.command("vulnerability")(vulnerability)
+app.add_typer(spread_cmd.app, name="spread")
+app.add_typer(data_cmd.app, name="data")
 
 
 def _version(value: bool) -> None:

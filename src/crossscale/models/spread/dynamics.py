@@ -1,0 +1,321 @@
+"""Spreading dynamics on a region graph: network diffusion and Fisher-KPP.
+
+Two solvers for each model:
+
+* **network diffusion** ``dx/dt = -rho L x`` has the closed form
+  ``x(t) = V diag(exp(-rho t lambda)) V^T x0`` from the eigendecomposition ``L = V diag(lambda) V^T``
+  (exact, differentiable in torch, any batch of times and rates at once);
+* **Fisher-KPP** ``dx/dt = -rho L x + alpha w * x (1 - x)`` has no closed form; the torch path is a
+  fixed-step classical Runge-Kutta (RK4) over a batch of subjects, each with its own step
+  ``h_b = t_end_b / n_steps``; :func:`solve_scipy` is the adaptive reference
+  (``scipy.integrate.solve_ivp``, LSODA) that the tests check it against.
+
+Why not torchdiffeq: with 68 regions every right-hand side is one small dense matmul, so a fixed-step
+RK4 written in torch is exact to ~1e-6 at the step sizes used here (tested), batches over subjects with
+different time spans in one tensor program, is deterministic, and avoids another dependency.
+
+References
+----------
+.. [1] Raj A., Kuceyeski A., Weiner M. (2012). A network diffusion model of disease progression in
+   dementia. Neuron 73, 1204-1215.
+.. [2] Weickenmeier J., Jucker M., Goriely A., Kuhl E. (2019). A physics-based model explains the
+   prion-like features of neurodegeneration in Alzheimer's disease, Parkinson's disease, and
+   amyotrophic lateral sclerosis. J Mech Phys Solids 124, 264-281.
+.. [3] Fornari S., Schafer A., Jucker M., Goriely A., Kuhl E. (2019). Prion-like spreading of
+   Alzheimer's disease within the brain's connectome. J R Soc Interface 16, 20190356.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from crossscale._errors import ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from crossscale.atlas import RegionGraph
+
+Model = Literal["diffusion", "fisher_kpp"]
+MODELS: tuple[str, ...] = ("diffusion", "fisher_kpp")
+LaplacianKind = Literal["normalized", "combinatorial"]
+
+
+def check_model(model: str) -> str:
+    """Validate a dynamics name (``diffusion`` or ``fisher_kpp``)."""
+    if model not in MODELS:
+        raise ParameterError(
+            f"model must be one of {', '.join(repr(m) for m in MODELS)}; got {model!r}."
+        )
+    return model
+
+
+def graph_laplacian(graph: RegionGraph, kind: LaplacianKind = "combinatorial") -> np.ndarray:
+    """Dense Laplacian of a region graph.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        Weighted, symmetric graph (e.g. ``RegionGraph.from_connectome()``).
+    kind : {"combinatorial", "normalized"}
+        ``combinatorial`` (default): ``(D - A) / mean(d)``, the graph Laplacian scaled by the mean
+        weighted degree so that rates are comparable across graphs. It conserves the total mass
+        ``1 . x`` and ``L 1 = 0``, so ``x = 1`` is the saturated fixed point of Fisher-KPP.
+        ``normalized``: ``I - D^-1/2 A D^-1/2`` (Raj et al. 2012; eigenvalues in [0, 2]); it
+        conserves the degree-weighted mass ``sqrt(d) . x`` but ``x = 1`` is not a fixed point, so
+        use it for network diffusion only.
+
+    Returns
+    -------
+    L : numpy.ndarray, shape (n_regions, n_regions)
+        Symmetric positive semi-definite.
+
+    Raises
+    ------
+    ParameterError
+        Unknown `kind`.
+    """
+    if kind not in ("normalized", "combinatorial"):
+        raise ParameterError(f"laplacian must be 'normalized' or 'combinatorial'; got {kind!r}.")
+    lap = graph.laplacian(normalized=kind == "normalized").toarray()
+    if kind == "combinatorial":
+        deg = np.diag(lap)
+        if deg.mean() <= 0:
+            raise ParameterError("The graph has no edges; its Laplacian is zero.")
+        lap = lap / deg.mean()
+    return (lap + lap.T) / 2.0
+
+
+def conserved_weights(graph: RegionGraph, kind: LaplacianKind = "combinatorial") -> np.ndarray:
+    """Weights ``w`` with ``w . x(t)`` constant under network diffusion, shape (n_regions,)."""
+    if kind == "combinatorial":
+        return np.ones(graph.n_regions)
+    deg = np.asarray(graph.adjacency.sum(axis=1)).ravel()
+    return np.sqrt(deg)
+
+
+def seed_vector(n_regions: int, epicentres: int | list[int], mass: float = 1.0) -> np.ndarray:
+    """Initial condition with `mass` split equally over the epicentre regions, shape (n_regions,)."""
+    idx = [epicentres] if isinstance(epicentres, (int, np.integer)) else list(epicentres)
+    if not idx or any(i < 0 or i >= n_regions for i in idx):
+        raise ParameterError(
+            f"epicentres must be region indices in [0, {n_regions}); got {epicentres!r}."
+        )
+    x0 = np.zeros(n_regions)
+    x0[idx] = mass / len(idx)
+    return x0
+
+
+def network_diffusion(
+    laplacian: np.ndarray, x0: np.ndarray, times: np.ndarray, rho: float
+) -> np.ndarray:
+    """Closed-form network diffusion ``x(t) = exp(-rho t L) x0`` (numpy).
+
+    Parameters
+    ----------
+    laplacian : numpy.ndarray, shape (n_regions, n_regions)
+        Symmetric graph Laplacian.
+    x0 : numpy.ndarray, shape (n_regions,)
+        Initial pathology.
+    times : numpy.ndarray, shape (n_times,)
+        Times (same unit as 1 / `rho`).
+    rho : float
+        Diffusivity (> 0).
+
+    Returns
+    -------
+    x : numpy.ndarray, shape (n_times, n_regions)
+
+    References
+    ----------
+    .. [1] Raj A. et al. (2012). Neuron 73, 1204-1215.
+    """
+    evals, evecs = np.linalg.eigh(laplacian)
+    coef = evecs.T @ np.asarray(x0, float)
+    decay = np.exp(-rho * np.outer(np.atleast_1d(times), evals))
+    return (decay * coef) @ evecs.T
+
+
+def solve_scipy(
+    laplacian: np.ndarray,
+    x0: np.ndarray,
+    times: np.ndarray,
+    *,
+    rho: float,
+    alpha: float = 0.0,
+    production: np.ndarray | None = None,
+    rtol: float = 1e-9,
+    atol: float = 1e-11,
+) -> np.ndarray:
+    """Reference solution of Fisher-KPP (``alpha=0``: network diffusion) with ``solve_ivp``.
+
+    Parameters
+    ----------
+    laplacian : numpy.ndarray, shape (n_regions, n_regions)
+    x0 : numpy.ndarray, shape (n_regions,)
+    times : numpy.ndarray, shape (n_times,)
+        Increasing output times >= 0.
+    rho, alpha : float
+        Diffusivity and reaction (growth) rate, per unit time.
+    production : numpy.ndarray or None, shape (n_regions,)
+        Regional production weight ``w`` (default 1 everywhere).
+    rtol, atol : float
+        Tolerances of the LSODA integrator.
+
+    Returns
+    -------
+    x : numpy.ndarray, shape (n_times, n_regions)
+    """
+    from scipy.integrate import solve_ivp
+
+    w = np.ones(len(x0)) if production is None else np.asarray(production, float)
+    times = np.atleast_1d(np.asarray(times, float))
+
+    def rhs(_t: float, x: np.ndarray) -> np.ndarray:
+        return -rho * (laplacian @ x) + alpha * w * x * (1.0 - x)
+
+    sol = solve_ivp(
+        rhs, (0.0, float(times.max())), np.asarray(x0, float), t_eval=times,
+        method="LSODA", rtol=rtol, atol=atol,
+    )  # fmt: skip
+    if not sol.success:  # pragma: no cover - LSODA on a smooth small system
+        raise ParameterError(f"solve_ivp failed: {sol.message}")
+    return sol.y.T
+
+
+# -- torch -----------------------------------------------------------------------------------------
+def diffusion_torch(
+    evals: torch.Tensor,
+    evecs: torch.Tensor,
+    x0: torch.Tensor,
+    times: torch.Tensor,
+    rho: torch.Tensor,
+) -> torch.Tensor:
+    """Batched closed-form network diffusion in torch.
+
+    Parameters
+    ----------
+    evals : torch.Tensor, shape (n_regions,)
+    evecs : torch.Tensor, shape (n_regions, n_regions)
+        Eigendecomposition of the Laplacian (columns are eigenvectors).
+    x0 : torch.Tensor, shape (batch, n_regions)
+    times : torch.Tensor, shape (batch, n_times)
+    rho : torch.Tensor, shape (batch,)
+
+    Returns
+    -------
+    x : torch.Tensor, shape (batch, n_times, n_regions)
+    """
+    coef = x0 @ evecs  # (B, N)
+    decay = (-(rho[:, None, None] * times[:, :, None]) * evals).exp()  # (B, T, N)
+    return (decay * coef[:, None, :]) @ evecs.T
+
+
+def fisher_kpp_torch(
+    laplacian: torch.Tensor,
+    x0: torch.Tensor,
+    times: torch.Tensor,
+    rho: torch.Tensor,
+    alpha: torch.Tensor,
+    *,
+    production: torch.Tensor | None = None,
+    n_steps: int = 100,
+    max_step: float | None = 0.5,
+) -> torch.Tensor:
+    """Batched fixed-step RK4 solution of Fisher-KPP on a graph, differentiable in torch.
+
+    Subject ``b`` is integrated from 0 to ``max(times[b])`` in equal steps; the states at the
+    requested times are interpolated with a cubic Hermite rule that uses the right-hand side at the
+    grid points (4th-order accurate, like the steps).
+
+    Parameters
+    ----------
+    laplacian : torch.Tensor, shape (n_regions, n_regions)
+    x0 : torch.Tensor, shape (batch, n_regions)
+    times : torch.Tensor, shape (batch, n_times)
+        Output times >= 0 for each subject.
+    rho, alpha : torch.Tensor, shape (batch,)
+        Diffusivity and reaction rate for each subject.
+    production : torch.Tensor or None, shape (n_regions,)
+        Regional production weight (default 1).
+    n_steps : int
+        Minimum number of RK4 steps per subject.
+    max_step : float or None
+        If set, more steps are taken (the same number for the whole batch) so that
+        ``h * max(rho * lambda_max, alpha) <= max_step``, keeping RK4 accurate and stable.
+
+    Returns
+    -------
+    x : torch.Tensor, shape (batch, n_times, n_regions)
+
+    References
+    ----------
+    .. [1] Fornari S. et al. (2019). J R Soc Interface 16, 20190356.
+    """
+    import torch
+
+    w = torch.ones_like(x0[0]) if production is None else production
+    t_end = times.max(dim=1).values.clamp_min(1e-6)  # (B,)
+    steps = int(n_steps)
+    if max_step is not None:
+        with torch.no_grad():
+            lam_max = float(torch.linalg.eigvalsh(laplacian).max()) if laplacian.numel() else 0.0
+            stiff = torch.maximum(rho * lam_max, alpha * float(w.max())) * t_end
+            steps = max(steps, int(math.ceil(float(stiff.max()) / max_step)))
+    h = (t_end / steps)[:, None]  # (B, 1)
+    lt = laplacian.T
+    rho_, alpha_w = rho[:, None], alpha[:, None] * w
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return -rho_ * (x @ lt) + alpha_w * x * (1.0 - x)
+
+    xs, fs = [x0], [f(x0)]
+    x = x0
+    for _ in range(steps):
+        k1 = fs[-1]
+        k2 = f(x + 0.5 * h * k1)
+        k3 = f(x + 0.5 * h * k2)
+        k4 = f(x + h * k3)
+        x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        xs.append(x)
+        fs.append(f(x))
+    grid = torch.stack(xs, dim=1)  # (B, S+1, N)
+    dgrid = torch.stack(fs, dim=1)
+    pos = (times / h).clamp(0, steps)  # (B, T) in step units
+    i0 = pos.floor().long().clamp(max=steps - 1)
+    s = (pos - i0).unsqueeze(-1)
+    idx0 = i0.unsqueeze(-1).expand(-1, -1, grid.shape[-1])
+    y0, y1 = grid.gather(1, idx0), grid.gather(1, idx0 + 1)
+    d0, d1 = dgrid.gather(1, idx0) * h[:, :, None], dgrid.gather(1, idx0 + 1) * h[:, :, None]
+    h00, h10 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s
+    h01, h11 = -2 * s**3 + 3 * s**2, s**3 - s**2
+    return h00 * y0 + h10 * d0 + h01 * y1 + h11 * d1
+
+
+def solve_torch(
+    model: str,
+    laplacian: torch.Tensor,
+    x0: torch.Tensor,
+    times: torch.Tensor,
+    rho: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+    *,
+    eig: tuple[torch.Tensor, torch.Tensor] | None = None,
+    production: torch.Tensor | None = None,
+    n_steps: int = 100,
+) -> torch.Tensor:
+    """Dispatch to :func:`diffusion_torch` or :func:`fisher_kpp_torch`; shapes as there."""
+    import torch
+
+    check_model(model)
+    if model == "diffusion":
+        evals, evecs = eig if eig is not None else torch.linalg.eigh(laplacian)
+        return diffusion_torch(evals, evecs, x0, times, rho)
+    if alpha is None:
+        raise ParameterError("alpha is required for model='fisher_kpp'.")
+    return fisher_kpp_torch(
+        laplacian, x0, times, rho, alpha, production=production, n_steps=n_steps
+    )

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+import torch
+
+from crossscale import ParameterError
+from crossscale.atlas import RegionGraph
+from crossscale.models.spread import (
+    conserved_weights,
+    graph_laplacian,
+    network_diffusion,
+    seed_vector,
+    solve_scipy,
+)
+from crossscale.models.spread.dynamics import fisher_kpp_torch, solve_torch
+
+
+@pytest.fixture(scope="module")
+def connectome():
+    return RegionGraph.from_connectome()
+
+
+@pytest.mark.parametrize("kind", ["combinatorial", "normalized"])
+def test_network_diffusion_conserves_mass(connectome, kind):
+    lap = graph_laplacian(connectome, kind)
+    x0 = seed_vector(68, [connectome.regions.get_loc("L_entorhinal")], 1.0)
+    x = network_diffusion(lap, x0, np.linspace(0, 30, 7), rho=0.5)
+    w = conserved_weights(connectome, kind)
+    np.testing.assert_allclose(x @ w, w @ x0, rtol=1e-10)
+    # and it spreads: the seed loses pathology, every region ends up positive
+    assert x[-1, 0] > 0 and x[-1].min() > 0
+    assert x[-1].max() < x0.max()
+
+
+def test_combinatorial_laplacian_annihilates_constants(connectome):
+    lap = graph_laplacian(connectome)
+    np.testing.assert_allclose(lap @ np.ones(68), 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.mean(np.diag(lap)), 1.0)
+
+
+def test_two_node_analytic_solution():
+    # dx/dt = -rho L x on two nodes joined by weight 1: the difference decays as exp(-2 rho t)
+    lap = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    t = np.array([0.0, 0.3, 1.0, 2.5])
+    rho = 0.7
+    a, b = 0.9, 0.1
+    mean, diff = (a + b) / 2, (a - b) / 2 * np.exp(-2 * rho * t)
+    expected = np.column_stack([mean + diff, mean - diff])
+    np.testing.assert_allclose(
+        network_diffusion(lap, np.array([a, b]), t, rho), expected, atol=1e-12
+    )
+    np.testing.assert_allclose(solve_scipy(lap, np.array([a, b]), t, rho=rho), expected, atol=1e-8)
+    ev, evec = torch.linalg.eigh(torch.tensor(lap))
+    out = solve_torch("diffusion", torch.tensor(lap), torch.tensor([[a, b]], dtype=torch.float64), torch.tensor(t)[None],
+                      torch.tensor([rho], dtype=torch.float64), eig=(ev, evec))  # fmt: skip
+    np.testing.assert_allclose(out[0].numpy(), expected, atol=1e-12)
+
+
+def test_logistic_growth_without_coupling():
+    # with no edges Fisher-KPP is logistic growth in each region: x = x0 e^{at} / (1 + x0 (e^{at}-1))
+    lap = torch.zeros(2, 2, dtype=torch.float64)
+    x0 = torch.tensor([[0.01, 0.2]], dtype=torch.float64)
+    t = torch.tensor([[0.0, 1.0, 4.7, 9.0]], dtype=torch.float64)
+    a = 0.8
+    out = fisher_kpp_torch(lap, x0, t, torch.tensor([0.3], dtype=torch.float64),
+                           torch.tensor([a], dtype=torch.float64), n_steps=200)  # fmt: skip
+    e = np.exp(a * t[0].numpy())[:, None]
+    exact = x0.numpy() * e / (1 + x0.numpy() * (e - 1))
+    np.testing.assert_allclose(out[0].numpy(), exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("rho", "alpha"), [(0.1, 0.5), (0.4, 0.2), (1.0, 0.8)])
+def test_torch_rk4_matches_scipy(connectome, rho, alpha):
+    lap = graph_laplacian(connectome)
+    regions = list(connectome.regions)
+    times = np.array([0.0, 1.7, 6.0, 12.5, 20.0])
+    prod = np.linspace(0.5, 1.5, 68)
+    seeds = ["L_entorhinal", "R_precuneus"]
+    ref = np.stack([
+        solve_scipy(lap, seed_vector(68, regions.index(s), 0.05), times, rho=rho, alpha=alpha,
+                    production=prod)
+        for s in seeds
+    ])  # fmt: skip
+    x0 = torch.tensor(np.stack([seed_vector(68, regions.index(s), 0.05) for s in seeds]))
+    out = fisher_kpp_torch(
+        torch.tensor(lap), x0, torch.tensor(times).repeat(2, 1),
+        torch.full((2,), rho, dtype=torch.float64), torch.full((2,), alpha, dtype=torch.float64),
+        production=torch.tensor(prod), n_steps=100,
+    )  # fmt: skip
+    np.testing.assert_allclose(out.numpy(), ref, atol=2e-5)
+    # Fisher-KPP stays in [0, 1] and saturates
+    assert ref.min() > -1e-9 and ref.max() <= 1 + 1e-9
+
+
+def test_torch_solver_is_differentiable(connectome):
+    lap = torch.tensor(graph_laplacian(connectome), dtype=torch.float64)
+    x0 = torch.zeros(1, 68, dtype=torch.float64)
+    x0[0, 0] = 0.05
+    rho = torch.tensor([0.2], dtype=torch.float64, requires_grad=True)
+    alpha = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    out = fisher_kpp_torch(lap, x0, torch.tensor([[5.0, 8.0]], dtype=torch.float64), rho, alpha)
+    out.sum().backward()
+    assert rho.grad is not None and alpha.grad.item() > 0  # faster growth, more pathology
+
+
+def test_bad_inputs_raise(connectome):
+    with pytest.raises(ParameterError, match="laplacian must be"):
+        graph_laplacian(connectome, "random-walk")
+    with pytest.raises(ParameterError, match="epicentres must be region indices"):
+        seed_vector(68, [70])
+    with pytest.raises(ParameterError, match="model must be one of"):
+        solve_torch("sir", torch.eye(2), torch.zeros(1, 2), torch.zeros(1, 1), torch.ones(1))
