@@ -26,6 +26,8 @@ def test_spread_simulate_then_fit(tmp_path):
     assert {"model", "subjects.csv", "subtypes.csv", "run.json", "report.html"} <= names
     assert {p.name for p in (out / "model").iterdir()} == {"config.json", "model.safetensors"}
     assert len(pd.read_csv(out / "subjects.csv")) == 8
+    html = (out / "report.html").read_text()
+    assert "Subtype trajectories on the brain" in html and html.count("data:image/png;base64,") >= 2
     # the output folder is not overwritten without --overwrite, and nothing half-written remains
     res = runner.invoke(app, ["spread", "fit", str(sim / "maps.csv"), "--out", str(out),
                               "--epochs", "3"])  # fmt: skip

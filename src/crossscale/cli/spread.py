@@ -71,16 +71,38 @@ def _parse_subtypes(text: str) -> list[tuple[str, float, float]]:
     return out
 
 
-def _html(title: str, sections: list[tuple[str, str]]) -> str:
-    import html
+def _report(title: str, sections: list[tuple[str, object]]):  # noqa: ANN202
+    """A crossscale Report from (heading, DataFrame | Figure | str) sections."""
+    import pandas as pd
 
-    body = "\n".join(f"<h2>{html.escape(h)}</h2>\n{content}" for h, content in sections)
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
-    )
+    from crossscale.report import Report
+
+    rep = Report(title)
+    for heading, content in sections:
+        rep.add_heading(heading, 2)
+        if isinstance(content, (pd.DataFrame, pd.Series)):
+            rep.add_table(content, float_format="{:.3g}")
+        elif isinstance(content, str):
+            rep.add_paragraph(content)
+        else:
+            rep.add_figure(content)
+    return rep
+
+
+def _subtype_trajectories(X, labels):  # noqa: ANN001, ANN202
+    """Mean observed map of each inferred subtype at each visit time, regions x (subtype, time)."""
+    import pandas as pd
+
+    frame = X.copy()
+    subj = frame.index.get_level_values(0)
+    frame["_k"] = labels.reindex(subj).to_numpy()
+    if isinstance(frame.index, pd.MultiIndex):
+        frame["_t"] = frame.index.get_level_values(1)
+    else:
+        frame["_t"] = 0.0
+    means = frame.groupby(["_k", "_t"]).mean()
+    means.index = [f"subtype {k}, t={t:g}" for k, t in means.index]
+    return means.T
 
 
 @app.command("simulate")
@@ -185,17 +207,35 @@ def fit(
             "selection": sel_dict, "epicentres": est.epicentres_, "noise": est.noise_,
             "fit_time_s": est.fit_time_,
         }))  # fmt: skip
+        from crossscale.plotting import plot_brain_maps
+
+        traj = _subtype_trajectories(X, est.predict(X))
         sections = [
-            ("Subtypes", est.subtype_params_.to_html(float_format="%.3g")),
-            ("Subjects (first 20)", params.join(proba).head(20).to_html(float_format="%.3g")),
+            ("Subtypes", est.subtype_params_),
+            (
+                "Subtype trajectories on the brain",
+                plot_brain_maps(
+                    traj, cmap="Reds", shared_scale=True, colorbar_label="mean observed value"
+                ),
+            ),
+            (
+                "Epicentre distribution of each subtype",
+                plot_brain_maps(
+                    est.epicentre_proba_.T.set_axis([f"subtype {k}" for k in range(k)], axis=1),
+                    cmap="Purples",
+                ),
+            ),
+            ("Subjects (first 20)", params.join(proba).head(20)),
         ]
         if selection is not None:
-            sections.insert(0, ("K by held-out ELBO", selection.table.to_html(float_format="%.4g")))
-        (tmp / "report.html").write_text(_html("crossscale spread fit", sections))
+            sections.insert(0, ("K by held-out ELBO", selection.table))
+        _report("crossscale spread fit", sections).save(tmp / "report.html")
     typer.echo(f"{out}/report.html written; epicentres {est.epicentres_}")
 
 
 def _fit_adni(g, out: Path, *, n_rewired: int, seed: int, overwrite: bool, graph_name: str):
+    import pandas as pd
+
     from crossscale._utils import atomic_dir, write_json
     from crossscale.models.spread.groupfit import compare_with_null_graphs, load_adni_trajectory
 
@@ -217,14 +257,29 @@ def _fit_adni(g, out: Path, *, n_rewired: int, seed: int, overwrite: bool, graph
                                 for m in ("diffusion", "fisher_kpp")},
             "data_checksums": _data_checksums(keys + ["enigma_hcp_struc_matrix_ctx"]),
         }))  # fmt: skip
+        from crossscale.plotting import plot_brain_map
+
         sections = [
-            ("Fit against null graphs", comp.p_values.to_html(float_format="%.3g", index=False)),
-            ("All fits", comp.table.to_html(float_format="%.3g", index=False)),
+            ("Fit against null graphs", comp.p_values),
+            ("All fits", comp.table),
         ]
         for model in ("diffusion", "fisher_kpp"):
-            sections.append((f"{model}: per map (connectome)",
-                             comp.fits[(model, "connectome")].to_frame().to_html(float_format="%.3g")))  # fmt: skip
-        (tmp / "report.html").write_text(_html("crossscale spread fit --adni", sections))
+            fit = comp.fits[(model, "connectome")]
+            sections.append((f"{model}: per map (connectome)", fit.to_frame()))
+            sse = fit.epicentre_sse
+            if isinstance(sse, pd.Series):
+                sections.append(
+                    (
+                        f"{model}: epicentre search (connectome)",
+                        plot_brain_map(
+                            -sse,
+                            cmap="viridis",
+                            symmetric=False,
+                            colorbar_label="- residual sum of squares (higher = better epicentre)",
+                        ),
+                    )
+                )
+        _report("crossscale spread fit --adni", sections).save(tmp / "report.html")
     typer.echo(comp.p_values.to_string(index=False))
     typer.echo(f"{out}/report.html written")
 
@@ -252,7 +307,6 @@ def benchmark(
                                                {"quick": quick, "epochs": epochs},
                                                {"seeds": {"random_state": seed},
                                                 "result": res.to_dict()}))  # fmt: skip
-        sections = [("Accuracy", res.accuracy.to_html(float_format="%.3g", index=False)),
-                    ("Scaling", res.scaling.to_html(float_format="%.3g", index=False))]  # fmt: skip
-        (tmp / "report.html").write_text(_html("crossscale spread benchmark", sections))
+        sections = [("Accuracy", res.accuracy), ("Scaling", res.scaling)]
+        _report("crossscale spread benchmark", sections).save(tmp / "report.html")
     typer.echo(res.to_markdown())
