@@ -119,10 +119,10 @@ def rank_intervals(scores: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     return pd.DataFrame(
         {
-            "rank_median": r.median(1),
+            "rank_median": r.median(axis=1),
             "rank_low": r.quantile(lo, axis=1),
             "rank_high": r.quantile(hi, axis=1),
-            "top20_freq": (r <= 20).mean(1),
+            "top20_freq": (r <= 20).mean(axis=1),
         }
     )
 
@@ -238,6 +238,7 @@ def interpret_model(
     n_steps: int = 32,
     n_random: int = 10000,
     n_clusters: int | None = None,
+    n_spins: int = 1000,
     random_state: int = 0,
 ) -> Interpretation:
     """Interpret a fitted GraphVAE: which genes carry the prediction, how stably, and what they are.
@@ -270,6 +271,8 @@ def interpret_model(
         Random gene sets per set.
     n_clusters : int or None
         Default: chosen by silhouette over 2..8.
+    n_spins : int, default 1000
+        Spin permutations of the cluster labels (tests against lobes and `y`).
     random_state : int
 
     Returns
@@ -307,7 +310,7 @@ def interpret_model(
     latent = model.transform(X)
     clusters = cluster_regions(latent, y=y, n_clusters=n_clusters,
                                replicates=[m.transform(X) for m in reps],
-                               random_state=random_state)  # fmt: skip
+                               n_perm=n_spins, random_state=random_state)  # fmt: skip
     null_scores = None
     if n_perm:
         from crossscale.nulls import generate_nulls
@@ -327,7 +330,7 @@ def interpret_model(
         for name, sets in gene_sets.items()
     }  # fmt: skip
     params = {"n_replicates": n_replicates, "holdout": holdout, "n_perm": n_perm,
-              "n_steps": n_steps, "n_random": n_random, "random_state": random_state,
+              "n_steps": n_steps, "n_random": n_random, "n_spins": n_spins, "random_state": random_state,
               "null_method": "hungarian", "gene_score": "mean |integrated gradient| over regions"}  # fmt: skip
     return Interpretation(
         genes=genes, attribution=attr, replicate_scores=rep_scores,
