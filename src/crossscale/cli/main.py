@@ -11,6 +11,7 @@ from crossscale import __version__
 from crossscale._errors import CrossscaleError
 from crossscale.cli import data as data_cmd
 from crossscale.cli.fit import fit
+from crossscale.cli.interpret import interpret
 from crossscale.cli.vulnerability import vulnerability
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(data_cmd.app, name="data")
 app.command("vulnerability")(vulnerability)
 app.command("fit")(fit)
+app.command("interpret")(interpret)
 
 
 def _version(value: bool) -> None:
