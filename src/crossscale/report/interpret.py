@@ -41,7 +41,7 @@ def _rank_figure(genes: pd.DataFrame, n_top: int) -> Any:
     ax.set_yticks(y, top.index)
     ax.set_xscale("log")
     ax.set_xlabel("rank of gene importance (log scale)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
