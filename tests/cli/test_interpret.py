@@ -33,7 +33,7 @@ def test_interpret_on_a_saved_run(saved_run, tmp_path):
     out = saved_run / "interpretation"
     files = {p.name for p in out.iterdir()}
     assert {"gene_attribution.csv", "enrichment_lake.csv", "enrichment_pooled.csv",
-            "enrichment_mine.csv", "program_importance.csv", "region_clusters.csv",
+            "enrichment_mine.csv", "program_enrichment_lake.csv", "program_importance.csv", "region_clusters.csv",
             "interpretation.html", "interpretation.json", "run.json"} <= files  # fmt: skip
     genes = pd.read_csv(out / "gene_attribution.csv", index_col=0)
     assert len(genes) == 889 and {"rank_low", "rank_high"} <= set(genes.columns)

@@ -57,3 +57,23 @@ def test_fdr_bh_matches_statsmodels():
     p = np.random.default_rng(3).uniform(size=40) ** 2
     np.testing.assert_allclose(fdr_bh(p), multipletests(p, method="fdr_bh")[1])
     assert np.isnan(fdr_bh([np.nan, 0.1])[0])
+
+
+def test_program_enrichment_finds_planted_program_genes():
+    from crossscale.atlas import DK_REGIONS
+    from crossscale.interpret import program_enrichment
+
+    rng = np.random.default_rng(4)
+    regions = pd.Index(DK_REGIONS, name="region")
+    genes = [f"G{i}" for i in range(300)]
+    X = pd.DataFrame(rng.normal(size=(68, 300)), index=regions, columns=genes)
+    programs = pd.DataFrame({"z0": X[genes[:12]].mean(axis=1), "z1": rng.normal(size=68)},
+                            index=regions)  # fmt: skip
+    sets = {"planted": genes[:12], "shuffled": list(rng.choice(genes[12:], 12, replace=False))}
+    t = program_enrichment(X, programs, sets, n_perm=200, n_random=1000).set_index(
+        ["program", "gene_set"]
+    )
+    assert t.loc[("z0", "planted"), "p_random"] < 0.01
+    assert t.loc[("z0", "planted"), "p_spatial"] < 0.01
+    assert t.loc[("z0", "shuffled"), "p_random"] > 0.05
+    assert t.loc[("z1", "planted"), "p_spatial"] > 0.05

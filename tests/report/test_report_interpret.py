@@ -30,7 +30,8 @@ def test_interpretation_section_renders(toy_interpretation, tmp_path, figures):
     assert out is rep
     html = rep.to_html()
     for text in ("Interpretation: genes, programs, cell types", "p_spatial", "p_random",
-                 "Region clusters in latent space", "Fulcher", "planted"):  # fmt: skip
+                 "Region clusters in latent space", "Fulcher", "planted",
+                 "Programs to cell types"):  # fmt: skip
         assert text in html
     top = toy_interpretation.genes.index[0]
     assert f">{top}<" in html

@@ -10,7 +10,12 @@ from crossscale.interpret.attribution import (
     program_loadings,
 )
 from crossscale.interpret.clusters import RegionClusters, cluster_regions, region_lobes
-from crossscale.interpret.enrichment import Enrichment, fdr_bh, gene_set_enrichment
+from crossscale.interpret.enrichment import (
+    Enrichment,
+    fdr_bh,
+    gene_set_enrichment,
+    program_enrichment,
+)
 from crossscale.interpret.genesets import load_cell_type_sets, read_gmt
 from crossscale.interpret.pipeline import (
     Interpretation,
@@ -33,6 +38,7 @@ __all__ = [
     "interpret_model",
     "load_cell_type_sets",
     "mean_pairwise_spearman",
+    "program_enrichment",
     "program_importance",
     "program_loadings",
     "rank_intervals",

@@ -19,7 +19,7 @@ from crossscale.interpret.attribution import (
     program_loadings,
 )
 from crossscale.interpret.clusters import RegionClusters, cluster_regions
-from crossscale.interpret.enrichment import Enrichment, gene_set_enrichment
+from crossscale.interpret.enrichment import Enrichment, gene_set_enrichment, program_enrichment
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,10 @@ class Interpretation:
     latent : pandas.DataFrame, shape (n_regions, n_latent)
     clusters : RegionClusters
     enrichment : dict of str to Enrichment
-        Per gene-set collection.
+        Per gene-set collection: enrichment of the prediction's gene importance.
+    program_enrichment : dict of str to pandas.DataFrame
+        Per gene-set collection: enrichment of each program's |loadings| (rows program x set;
+        spatial null from spins of the program map, :func:`program_enrichment`).
     observed, prediction : pandas.Series, shape (n_regions,)
     params : dict
     """
@@ -174,6 +177,7 @@ class Interpretation:
     latent: pd.DataFrame
     clusters: RegionClusters
     enrichment: dict[str, Enrichment]
+    program_enrichment: dict[str, pd.DataFrame]
     observed: pd.Series
     prediction: pd.Series
     params: dict[str, Any] = field(default_factory=dict)
@@ -193,6 +197,9 @@ class Interpretation:
             "loading_stability": self.loading_stability.to_dict(),
             "clusters": self.clusters.to_dict(),
             "enrichment": {k: v.to_dict() for k, v in self.enrichment.items()},
+            "program_enrichment": {
+                k: v.to_dict(orient="records") for k, v in self.program_enrichment.items()
+            },
         }
 
     def save(self, folder: Any) -> None:
@@ -212,6 +219,8 @@ class Interpretation:
         self.clusters.to_frame().to_csv(folder / "region_clusters.csv")
         for name, enr in self.enrichment.items():
             enr.to_frame().to_csv(folder / f"enrichment_{name}.csv", float_format="%.6g")
+        for name, tab in self.program_enrichment.items():
+            tab.to_csv(folder / f"program_enrichment_{name}.csv", index=False, float_format="%.6g")
         write_json(folder / "interpretation.json", self.to_dict())
 
 
@@ -252,6 +261,8 @@ def interpret_model(
     5. Enrichment of gene importance in each gene-set collection against random gene sets and the
        spatially constrained ensemble null: the model refitted on `n_perm` Hungarian spins of
        `y` (one stacked program, :meth:`GraphVAE.fit_many`), gene importance recomputed for each.
+    6. Enrichment of each program's |gene loadings|, against random gene sets and spins of the
+       program map (:func:`program_enrichment`).
 
     Parameters
     ----------
@@ -329,6 +340,11 @@ def interpret_model(
                                   n_random=n_random, random_state=random_state)
         for name, sets in gene_sets.items()
     }  # fmt: skip
+    prog_enr = {
+        name: program_enrichment(X.loc[latent.index, list(model.genes_)], latent, sets,
+                                 n_perm=n_spins, n_random=n_random, random_state=random_state)
+        for name, sets in gene_sets.items()
+    }  # fmt: skip
     params = {"n_replicates": n_replicates, "holdout": holdout, "n_perm": n_perm,
               "n_steps": n_steps, "n_random": n_random, "n_spins": n_spins, "random_state": random_state,
               "null_method": "hungarian", "gene_score": "mean |integrated gradient| over regions"}  # fmt: skip
@@ -336,5 +352,5 @@ def interpret_model(
         genes=genes, attribution=attr, replicate_scores=rep_scores,
         stability=mean_pairwise_spearman(rep_scores), loadings=loadings,
         loading_stability=load_stab, programs=programs, latent=latent, clusters=clusters,
-        enrichment=enrichment, observed=y, prediction=attr.prediction, params=params,
+        enrichment=enrichment, program_enrichment=prog_enr, observed=y, prediction=attr.prediction, params=params,
     )  # fmt: skip

@@ -191,6 +191,29 @@ def add_interpretation_section(
                 f"but not under the spatial ensemble null: {escape(', '.join(inflated.index))}.",
                 kind="warning",
             )
+    prog_enr = getattr(interp, "program_enrichment", {}) or {}
+    if prog_enr:
+        report.add_paragraph(
+            "Programs to cell types: for each program, the set score is the mean z-scored "
+            "|correlation| across regions between the program and the set's genes; p_spatial "
+            "comes from spin permutations of the program map (same genes, same co-expression, "
+            "spatial autocorrelation kept). Shown: the best set of each program by p_random."
+        )
+    for name, tab in prog_enr.items():
+        ok = tab.dropna(subset=["p_random"])
+        if ok.empty:
+            continue
+        best = ok.sort_values(["p_random", "p_spatial"]).groupby("program", sort=False).head(1)
+        best = best.set_index("program").loc[
+            [p_ for p_ in prog.index if p_ in set(best["program"])]
+        ]
+        report.add_table(
+            best[["gene_set", "n_genes", "score", "p_random", "q_random", "p_spatial", "q_spatial",
+                  "p_ratio"]],
+            caption=f"Most enriched '{name}' set of each program (programs in order of importance).",
+            float_format={"score": "{:.3f}", "p_random": "{:.4f}", "q_random": "{:.4f}",
+                          "p_spatial": "{:.4f}", "q_spatial": "{:.4f}", "p_ratio": "{:.2f}"},
+        )  # fmt: skip
     report.add_heading("References for this section", sub)
     report.add_html("<ol>" + "".join(f"<li>{escape(r)}</li>" for r in _REFERENCES) + "</ol>")
     return report
