@@ -64,6 +64,10 @@ def main() -> None:
     ]
     for name, enr in res.enrichment.items():
         lines += [f"## Enrichment: {name}", "", _block(enr.to_frame()[cols].round(4)), ""]
+    for name, tab in res.program_enrichment.items():
+        best = tab.dropna(subset=["p_random"]).sort_values("p_random").groupby("program").head(1)
+        lines += [f"## Program enrichment (best set per program): {name}", "",
+                  _block(best.set_index("program")[["gene_set"] + cols].round(4)), ""]  # fmt: skip
     (OUT / "interpret.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
