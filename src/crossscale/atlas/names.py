@@ -41,6 +41,24 @@ DK_LABELS: tuple[str, ...] = (
 #: The 68 canonical cortical region names, left hemisphere first.
 DK_REGIONS: tuple[str, ...] = tuple(f"{h}_{lab}" for h in ("L", "R") for lab in DK_LABELS)
 
+#: Lobe of each Desikan-Killiany label (frontal, parietal, temporal, occipital, cingulate, insula),
+#: as in Klein & Tourville (2012) with the cingulate and insula kept separate.
+DK_LOBES: dict[str, str] = {
+    **dict.fromkeys(("caudalmiddlefrontal", "lateralorbitofrontal", "medialorbitofrontal",
+                     "paracentral", "parsopercularis", "parsorbitalis", "parstriangularis",
+                     "precentral", "rostralmiddlefrontal", "superiorfrontal", "frontalpole"),
+                    "frontal"),
+    **dict.fromkeys(("inferiorparietal", "postcentral", "precuneus", "superiorparietal",
+                     "supramarginal"), "parietal"),
+    **dict.fromkeys(("bankssts", "entorhinal", "fusiform", "inferiortemporal", "middletemporal",
+                     "parahippocampal", "superiortemporal", "temporalpole", "transversetemporal"),
+                    "temporal"),
+    **dict.fromkeys(("cuneus", "lateraloccipital", "lingual", "pericalcarine"), "occipital"),
+    **dict.fromkeys(("caudalanteriorcingulate", "isthmuscingulate", "posteriorcingulate",
+                     "rostralanteriorcingulate"), "cingulate"),
+    "insula": "insula",
+}  # fmt: skip
+
 _HEMI = {"l": "L", "lh": "L", "left": "L", "r": "R", "rh": "R", "right": "R"}
 _SUFFIXES = ("thickavg", "thickness", "surfavg", "area", "volume", "grayvol", "vol", "thick")
 _LABEL_SET = frozenset(DK_LABELS)

@@ -12,6 +12,7 @@ from crossscale._errors import CrossscaleError
 from crossscale.cli import data as data_cmd
 from crossscale.cli import spread as spread_cmd
 from crossscale.cli.fit import fit
+from crossscale.cli.interpret import interpret
 from crossscale.cli.vulnerability import vulnerability
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("fit")(fit)
+app.command("interpret")(interpret)
 app.command("vulnerability")(vulnerability)
 app.add_typer(spread_cmd.app, name="spread")
 app.add_typer(data_cmd.app, name="data")

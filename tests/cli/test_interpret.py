@@ -1,0 +1,50 @@
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from crossscale.cli.main import app
+from crossscale.models.graphvae import GraphVAE
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory, landmark_expression, ad_map, surface_graph):
+    """A tiny stand-in for a `crossscale fit` folder: model/ and run.json (default ADNI AD map)."""
+    d = tmp_path_factory.mktemp("fit")
+    model = GraphVAE(max_epochs=30, min_epochs=10, patience=10, n_hidden=16, random_state=0)
+    model.fit(landmark_expression, ad_map.loc[landmark_expression.index], surface_graph)
+    model.save(d / "model")
+    (d / "run.json").write_text(
+        json.dumps({"parameters": {"map": None, "group": "AD", "timepoint": "baseline"}})
+    )
+    return d
+
+
+def test_interpret_on_a_saved_run(saved_run, tmp_path):
+    gmt = tmp_path / "mine.gmt"
+    gmt.write_text("mixed\tNA\t" + "\t".join(["PAX8", "TLE1", "CEBPD", "PSMD10", "DFFA", "GFAP"]))
+    args = ["interpret", str(saved_run), "--n-perm", "3", "--n-replicates", "2", "--n-steps", "4",
+            "--n-random", "100", "--n-spins", "20", "--no-figures", "--gmt", str(gmt)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = saved_run / "interpretation"
+    files = {p.name for p in out.iterdir()}
+    assert {"gene_attribution.csv", "enrichment_lake.csv", "enrichment_pooled.csv",
+            "enrichment_mine.csv", "program_enrichment_lake.csv", "program_importance.csv", "region_clusters.csv",
+            "interpretation.html", "interpretation.json", "run.json"} <= files  # fmt: skip
+    genes = pd.read_csv(out / "gene_attribution.csv", index_col=0)
+    assert len(genes) == 889 and {"rank_low", "rank_high"} <= set(genes.columns)
+    assert "Top genes of the prediction" in result.output
+    assert "p_spatial" in (out / "interpretation.html").read_text()
+    # a second run needs --overwrite
+    again = runner.invoke(app, args)
+    assert again.exit_code != 0 and "--overwrite" in str(again.exception)
+
+
+def test_interpret_needs_a_fit_folder(tmp_path):
+    result = runner.invoke(app, ["interpret", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "not a `crossscale fit` output folder" in str(result.exception)
