@@ -72,6 +72,9 @@ def test_trivial_model_null_equals_hand_computation(data):
     spun = null_distribution(FixedGene(gene), X, y, g, "spin", n_perm=25, random_state=7)
     np.testing.assert_allclose(spun.null["in_sample_r"], hand_r, rtol=1e-12)
     assert spun.method == "hungarian" and "cv_r" not in spun.null
+    cv_only = null_distribution(FixedGene(gene), X, y, g, nulls, cv=4, in_sample=False)
+    assert list(cv_only.null) == ["cv_r2", "cv_r"] and cv_only.cv == "kfold4"
+    np.testing.assert_allclose(cv_only.null["cv_r"], hand_r, rtol=1e-12)
 
 
 def test_p_value_formula():

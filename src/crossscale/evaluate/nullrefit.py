@@ -277,6 +277,7 @@ def _refit_chunk(
     metrics: tuple[str, ...],
     seeds: np.ndarray,
     batched: bool,
+    in_sample: bool = True,
 ) -> np.ndarray:
     """Refit `est` on each column of `Y`; scores of shape (n_maps, n_schemes * n_metrics).
 
@@ -291,10 +292,10 @@ def _refit_chunk(
     frame.columns = [f"null{i}" for i in range(n_maps)]
     k = len(metrics)
     if batched and _is_batched_model(est):
-        model = _with_seed(est, seeds[0])
-        fitted = model.fit_many(X, frame, graph)
-        for i, m in enumerate(fitted):
-            out[i, :k] = _scores(Y[:, i], _in_sample_pred(m, X, regions), metrics)
+        if in_sample:
+            fitted = _with_seed(est, seeds[0]).fit_many(X, frame, graph)
+            for i, m in enumerate(fitted):
+                out[i, :k] = _scores(Y[:, i], _in_sample_pred(m, X, regions), metrics)
         if masks is not None:
             P = _with_seed(est, seeds[0]).fit_predict_folds(X, frame, graph, masks)
             for i in range(n_maps):
@@ -302,10 +303,11 @@ def _refit_chunk(
         return out
     for i in range(n_maps):
         y = frame.iloc[:, i]
-        model = _with_seed(est, seeds[i]).fit(X, y, graph)
-        pred = _in_sample_pred(model, X, regions)
-        if pred is not None:
-            out[i, :k] = _scores(Y[:, i], pred, metrics)
+        if in_sample:
+            model = _with_seed(est, seeds[i]).fit(X, y, graph)
+            pred = _in_sample_pred(model, X, regions)
+            if pred is not None:
+                out[i, :k] = _scores(Y[:, i], pred, metrics)
         if masks is not None:
             P = _with_seed(est, seeds[i]).fit_predict_folds(X, y, graph, masks)
             out[i, k:] = _scores(Y[:, i], out_of_fold(P, masks), metrics)
@@ -354,7 +356,7 @@ def _dask_client(scheduler: Any) -> tuple[Any, Any]:
     if scheduler == "local":
         import os
 
-        n = max(1, min(os.cpu_count() or 1, 2))
+        n = max(1, os.cpu_count() or 1)
         cluster = LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
         )
@@ -464,11 +466,12 @@ def _observed(
     masks: np.ndarray | None,
     metrics: tuple[str, ...],
     seed: int,
+    in_sample: bool = True,
 ) -> np.ndarray:
     own = getattr(est, "random_state", None)
     seeds = np.array([own if isinstance(own, (int, np.integer)) else seed])
     Y = y.loc[list(graph.regions)].to_numpy(dtype=float)[:, None]
-    return _refit_chunk(est, X, Y, graph, masks, metrics, seeds, batched=False)[0]
+    return _refit_chunk(est, X, Y, graph, masks, metrics, seeds, False, in_sample)[0]
 
 
 def _result(
@@ -476,9 +479,10 @@ def _result(
     observed: np.ndarray,
     metrics: tuple[str, ...],
     cv_name: str | None,
+    in_sample: bool = True,
     **kwargs: Any,
 ) -> NullResult:
-    keys = [f"in_sample_{m}" for m in metrics]
+    keys = [f"in_sample_{m}" for m in metrics] if in_sample else []
     if cv_name is not None:
         keys += [f"cv_{m}" for m in metrics]
     obs = {k: float(v) for k, v in zip(keys, observed, strict=True)}
@@ -509,6 +513,7 @@ def null_distribution(
     scheduler: Any = None,
     batch_size: int = 100,
     batched: bool = True,
+    in_sample: bool = True,
     spatial_fraction: float = 0.25,
 ) -> NullResult:
     """Refit an estimator on spatial null maps; p-values of its in-sample and CV fit.
@@ -544,7 +549,7 @@ def null_distribution(
         seed stream per chunk, so for GraphVAE the numbers depend on `batch_size` (not on
         `scheduler`).
     scheduler : None, "local", str or distributed.Client
-        None: in-process. ``"local"``: a Dask ``LocalCluster`` (processes, up to 2 workers).
+        None: in-process. ``"local"``: a Dask ``LocalCluster`` (processes, one single-threaded worker per core).
         ``"tcp://host:port"``: join an existing Dask cluster. A ``distributed.Client``: use it.
         Each chunk of `batch_size` null maps is one task.
     batch_size : int
@@ -553,6 +558,9 @@ def null_distribution(
     batched : bool
         GraphVAE only: stack the refits of a chunk (True) or fit one model per null map (False,
         slower; each map's models seeded by its own seed).
+    in_sample : bool
+        Also refit in-sample (False with `cv` saves one fit per null map; only ``cv_*``
+        statistics are returned).
     spatial_fraction : float
         Fraction of a hemisphere held out per fold of ``cv="spatial"``.
 
@@ -602,23 +610,28 @@ def null_distribution(
     seeds = _chunk_seeds(seed, n)
     is_gvae = _is_batched_model(estimator)
     t0 = time.perf_counter()
-    observed = _observed(estimator, X, y, graph, masks, metrics, seed)
+    if not in_sample and masks is None:
+        raise ParameterError("in_sample=False needs a cross-validation scheme (cv).")
+    observed = _observed(estimator, X, y, graph, masks, metrics, seed, in_sample)
     starts = list(range(0, n, int(batch_size)))
     chunks = [
         {"Y": null_maps[:, s : s + batch_size], "seeds": seeds[s : s + batch_size]} for s in starts
     ]
     sizes = [c["Y"].shape[1] for c in chunks]
     shared = {"est": estimator, "X": X, "graph": graph, "masks": masks, "metrics": metrics,
-              "batched": bool(batched)}  # fmt: skip
+              "batched": bool(batched), "in_sample": bool(in_sample)}  # fmt: skip
     name = type(estimator).__name__
     scores = _run_chunks(
         _refit_chunk, shared, chunks, sizes, scheduler, f"Null refits of {name} ({n} maps)"
     )
     elapsed = time.perf_counter() - t0
     logger.info("%d null refits of %s in %.1f s", n, name, elapsed)
+    if not in_sample:
+        keep = np.r_[len(metrics) : 2 * len(metrics)]
+        scores, observed = scores[:, keep], observed[keep]
     return _result(
         scores, observed, metrics, cv_name, n_perm=n, method=method, model=name,
-        batched=bool(batched) and is_gvae, time_s=elapsed,
+        batched=bool(batched) and is_gvae, time_s=elapsed, in_sample=in_sample,
     )  # fmt: skip
 
 
