@@ -10,6 +10,7 @@ import typer
 from crossscale import __version__
 from crossscale._errors import CrossscaleError
 from crossscale.cli import data as data_cmd
+from crossscale.cli.benchmark import benchmark
 from crossscale.cli.fit import fit
 from crossscale.cli.vulnerability import vulnerability
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(data_cmd.app, name="data")
 app.command("vulnerability")(vulnerability)
 app.command("fit")(fit)
+app.command("benchmark")(benchmark)
 
 
 def _version(value: bool) -> None:
