@@ -544,10 +544,9 @@ def null_distribution(
     n_perm : int
         Number of null maps (ignored if `nulls` is an array).
     random_state : int, numpy.random.Generator or None
-        Seed of the null maps and of every refit: the same int gives the same result,
-        whatever `scheduler` and `batch_size`... except that batched GraphVAE refits share one
-        seed stream per chunk, so for GraphVAE the numbers depend on `batch_size` (not on
-        `scheduler`).
+        Seed of the null maps and of every refit: the same int gives the same result whatever
+        `scheduler`. Batched GraphVAE refits share one seed stream per chunk, so GraphVAE null
+        values also depend on `batch_size` (baselines' do not).
     scheduler : None, "local", str or distributed.Client
         None: in-process. ``"local"``: a Dask ``LocalCluster`` (processes, one single-threaded worker per core).
         ``"tcp://host:port"``: join an existing Dask cluster. A ``distributed.Client``: use it.
