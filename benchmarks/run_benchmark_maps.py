@@ -53,7 +53,7 @@ def main() -> None:
         "# `crossscale benchmark`: GraphVAE and baselines on disease maps",
         "",
         f"Maps run: {len(done)} of {len(keys)} (AD baseline + 33 ENIGMA thickness maps, in this "
-        f"order; the {len(keys) - len(done)} others were not run before the deadline).",
+        f"order; {len(keys) - len(done)} not run). enigma_asd_mega_analysis: 66 regions (fusiform has no value).",
         f"Per map: `crossscale benchmark --maps KEY --n-perm {p['n_perm']} --null-cv "
         f"{p['null_cv'].removeprefix('kfold')} --seed {p['seed']}` (GraphVAE defaults, "
         f"max_epochs={p['max_epochs']}); total {total / 60:.0f} min on a shared 2-core CPU.",

@@ -39,3 +39,11 @@ def test_benchmark_writes_one_table(tmp_path):
     assert run["parameters"]["n_perm"] == 2 and run["parameters"]["null_cv"] == "kfold3"
     assert run["data_checksums"]["enigma_scz_case_controls_thickness"]
     assert "p_spin" in (out / "report.html").read_text()
+
+
+def test_load_map_drops_regions_without_values():
+    from crossscale.cli.benchmark import load_map
+
+    y = load_map("enigma_asd_mega_analysis_case_controls_thickness")  # fusiform is empty
+    assert len(y) == 66 and "L_fusiform" not in y.index and y.notna().all()
+    assert load_map("adni2_ad_vol_baseline").shape == (68,)

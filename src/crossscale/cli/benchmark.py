@@ -65,7 +65,28 @@ def load_map(key: str):  # noqa: ANN201
         _, group, _, timepoint = key.split("_", 3)
         y = load_adni_map(group.upper(), timepoint)
     else:
-        y = load_enigma_map(key)
+        from crossscale._errors import InputDataError
+
+        try:
+            y = load_enigma_map(key)
+        except InputDataError:
+            # some ENIGMA tables leave regions empty (e.g. ASD mega-analysis: fusiform); keep the rest
+            import pandas as pd
+
+            from crossscale.atlas import to_canonical
+            from crossscale.datasets import fetch
+
+            raw = pd.read_csv(fetch(key))
+            values = pd.to_numeric(raw["d_icv"], errors="coerce")
+            y = pd.Series(
+                values.to_numpy(), index=pd.Index(to_canonical(raw["Structure"]), name="region")
+            )
+            dropped = list(y.index[y.isna()])
+            y = y.dropna()
+            logger.warning(
+                "%s: %d region(s) without a value dropped: %s", key, len(dropped), dropped
+            )
+            typer.echo(f"  {key}: {len(dropped)} region(s) without a value dropped: {dropped}")
     y.name = key
     return y
 
