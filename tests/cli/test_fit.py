@@ -90,3 +90,35 @@ def test_bad_maps_fail_clearly_and_write_nothing(tmp_path, regions, values, erro
     assert isinstance(result.exception, error)
     assert re.search(match, str(result.exception))
     assert not out.exists()
+
+
+def test_fit_with_spin_nulls_writes_null_section(tmp_path):
+    regions = list(DK_REGIONS)
+    values = [float(i % 17) + 0.1 * i for i in range(68)]
+    _write_map(tmp_path / "m.csv", regions, values)
+    out = tmp_path / "res"
+    result = runner.invoke(
+        app,
+        ["fit", "--map", str(tmp_path / "m.csv"), "--out", str(out), "--max-epochs", "5",
+         "--cv", "spatial", "--nulls", "spin", "--n-perm", "3", "--null-cv", "3",
+         "--batch-size", "2", "--seed", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    nulls = metrics["nulls"]
+    assert set(nulls) == {"GraphVAE", "PLS-1", "Ridge"}
+    for res in nulls.values():
+        assert res["n_perm"] == 3 and res["method"] == "hungarian" and res["cv"] == "kfold3"
+        assert set(res["p_values"]) == {"in_sample_r2", "in_sample_r", "cv_r2", "cv_r"}
+        assert all(1 / 4 <= p <= 1 for p in res["p_values"].values())
+        assert len(res["null"]["cv_r"]) == 3
+    run = json.loads((out / "run.json").read_text())
+    assert run["parameters"]["nulls"] == "spin" and run["parameters"]["n_perm"] == 3
+    html = (out / "report.html").read_text()
+    assert "Spatial null refits" in html and "p CV r" in html
+
+
+def test_fit_rejects_unknown_null_model(tmp_path):
+    result = runner.invoke(app, ["fit", "--out", str(tmp_path / "r"), "--nulls", "shuffle"])
+    assert result.exit_code != 0
+    assert "--nulls must be 'spin', 'moran' or 'none'" in str(result.exception)

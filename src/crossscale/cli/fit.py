@@ -52,6 +52,25 @@ def fit(
     baselines: bool = typer.Option(True, help="Fit the PLS, ridge and spatial-only baselines."),
     seed: int = typer.Option(0, help="Random seed of every stochastic step."),
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'."),
+    nulls: str = typer.Option(
+        "none",
+        "--nulls",
+        help="Refit GraphVAE, PLS-1 and ridge on spatial null maps: 'spin' (Hungarian spin test), 'moran' or 'none'.",
+    ),
+    n_perm: int = typer.Option(1000, "--n-perm", help="Number of null maps (with --nulls)."),
+    null_cv: str = typer.Option(
+        "10",
+        "--null-cv",
+        help="Cross-validation of every null refit: a number k of contiguous spatial blocks (k-means of centroids), 'spatial' (the distance-blocked CV above, one fold per region: slow), 'loro' or 'none'.",
+    ),
+    scheduler: str = typer.Option(
+        None,
+        "--scheduler",
+        help="Run null refits on Dask: 'local' (a LocalCluster) or a scheduler address tcp://host:port (needs crossscale[dask]).",
+    ),
+    batch_size: int = typer.Option(
+        100, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
+    ),
 ) -> None:
     """Fit GraphVAE on AHBA expression, evaluate it honestly, and write a report."""
     import numpy as np
@@ -70,6 +89,8 @@ def fit(
     from crossscale.transcriptomics import load_default_expression
 
     t_start = time.perf_counter()
+    if nulls not in ("none", "spin", "moran"):
+        raise ParameterError(f"--nulls must be 'spin', 'moran' or 'none'; got {nulls!r}.")
     schemes = tuple(s.strip() for s in cv.split(",") if s.strip())
     if graph_kind not in ("surface", "connectome"):
         raise ParameterError(f"--graph must be 'surface' or 'connectome'; got {graph_kind!r}.")
@@ -129,6 +150,10 @@ def fit(
         f"Cross-validating ({', '.join(schemes)}) GraphVAE{' and baselines' if baselines else ''} ..."
     )
     ev = evaluate_models(X, y, graph, models, cv=schemes, fitted={"GraphVAE": model})
+    null_results = _null_refits(
+        X, y, graph, model, nulls=nulls, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
+        seed=seed, batch_size=batch_size, baselines=baselines,
+    )  # fmt: skip
     latent = model.transform(X)
     history = model.history_.to_frame()
     total = time.perf_counter() - t_start
@@ -152,11 +177,13 @@ def fit(
             "models": ev.to_dict(),
             "spatial_fold_r": {k: v.tolist() for k, v in ev.fold_r.items()},
             "gene_selection": selection.to_dict(),
-        })  # fmt: skip
+        } | ({"nulls": {k: v.to_dict() for k, v in null_results.items()}} if null_results else {}))  # fmt: skip
         write_json(tmp / "run.json", {
             "command": " ".join(["crossscale", *sys.argv[1:]]),
             "parameters": {"map": str(map_file) if map_file else None, "group": group, "timepoint": timepoint,
-                           "graph": graph_kind, "cv": list(schemes), "baselines": baselines, "seed": seed},
+                           "graph": graph_kind, "cv": list(schemes), "baselines": baselines, "seed": seed,
+                           "nulls": nulls, "n_perm": n_perm if nulls != "none" else None,
+                           "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler},
             "model_params": model.get_params(),
             "versions": _versions(__version__),
             "seed": seed,
@@ -168,11 +195,67 @@ def fit(
         report = build_fit_report(
             observed=y, predictions=preds, latent=latent, metrics=ev.metrics, history=history,
             best_epoch=int(model.history_.best_epoch[0]), summary=summary,
+            nulls=null_results or None,
         )  # fmt: skip
         report.save(tmp / "report.html")
     _print_table(ev.metrics)
+    if null_results:
+        _print_nulls(null_results)
     typer.echo(f"{out}/report.html written ({time.perf_counter() - t_start:.0f} s)")
     del np
+
+
+def parse_null_cv(null_cv: str) -> str | int | None:
+    """``--null-cv`` value -> the ``cv`` argument of :func:`crossscale.evaluate.null_distribution`."""
+    from crossscale._errors import ParameterError
+
+    value = str(null_cv).strip().lower()
+    if value in ("none", ""):
+        return None
+    if value in ("spatial", "loro"):
+        return value
+    if value.isdigit() and int(value) >= 2:
+        return int(value)
+    raise ParameterError(
+        f"--null-cv must be a number of spatial folds >= 2, 'spatial', 'loro' or 'none'; got {null_cv!r}."
+    )
+
+
+def _null_refits(
+    X, y, graph, model, *, nulls, n_perm, null_cv, scheduler, seed, batch_size, baselines
+):  # noqa: ANN001, ANN202
+    """Null refits of GraphVAE (and PLS-1, ridge) on the same null maps."""
+    from sklearn.base import clone
+
+    from crossscale.evaluate import null_distribution
+    from crossscale.models.baselines import PLSBaseline, RidgeBaseline
+
+    if nulls == "none":
+        return {}
+    cv = parse_null_cv(null_cv)
+    models = {"GraphVAE": clone(model)} | (
+        {"PLS-1": PLSBaseline(1), "Ridge": RidgeBaseline()} if baselines else {}
+    )
+    out = {}
+    for name, est in models.items():
+        typer.echo(f"Null refits of {name} ({n_perm} {nulls} null maps, CV {cv}) ...")
+        out[name] = null_distribution(
+            est, X, y, graph, nulls, cv=cv, n_perm=n_perm, random_state=seed,
+            scheduler=scheduler, batch_size=batch_size,
+        )  # fmt: skip
+        typer.echo(f"  done in {out[name].time_s:.1f} s")
+    return out
+
+
+def _print_nulls(null_results) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    keys = list(next(iter(null_results.values())).observed)
+    table = Table("model", *[f"{k} (p)" for k in keys], title="Null refits")
+    for name, res in null_results.items():
+        table.add_row(name, *(f"{res.observed[k]:.3f} ({res.p_values[k]:.3g})" for k in keys))
+    Console().print(table)
 
 
 def _sha256(path: Path) -> str:

@@ -11,6 +11,7 @@ from crossscale import __version__
 from crossscale._errors import CrossscaleError
 from crossscale.cli import data as data_cmd
 from crossscale.cli import spread as spread_cmd
+from crossscale.cli.benchmark import benchmark
 from crossscale.cli.fit import fit
 from crossscale.cli.interpret import interpret
 from crossscale.cli.vulnerability import vulnerability
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command("fit")(fit)
 app.command("interpret")(interpret)
+app.command("benchmark")(benchmark)
 app.command("vulnerability")(vulnerability)
 app.add_typer(spread_cmd.app, name="spread")
 app.add_typer(data_cmd.app, name="data")

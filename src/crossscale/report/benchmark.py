@@ -1,0 +1,80 @@
+"""The ``crossscale benchmark`` report: GraphVAE and baselines on many maps, one table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crossscale.report.html import Report, escape
+from crossscale.report.methods import Bibliography
+
+
+def build_benchmark_report(
+    table: pd.DataFrame,
+    *,
+    n_perm: int,
+    null_cv: str | None,
+    n_genes: int,
+    seed: int,
+) -> Report:
+    """Assemble the benchmark report.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per map and model (columns of ``crossscale.cli.benchmark.TABLE_COLUMNS``).
+    n_perm : int
+        Spin null maps per map (0: no p-values).
+    null_cv : str or None
+        CV scheme of ``null_cv_r`` / ``p_spin``.
+    n_genes : int
+    seed : int
+
+    Returns
+    -------
+    Report
+    """
+    bib = Bibliography()
+    maps = list(dict.fromkeys(table["map"]))
+    rep = Report("crossscale benchmark", subtitle=f"{len(maps)} map(s), GraphVAE and baselines")
+    rep.add_heading("Summary", 2)
+    pivot = table.pivot(index="map", columns="model", values="spatial_r").loc[maps]
+    wins = (pivot.idxmax(axis=1) == "GraphVAE").sum()
+    text = (
+        f"Out of sample (distance-blocked spatial CV r), GraphVAE is the best model on {wins} of "
+        f"{len(maps)} map(s)."
+    )
+    if n_perm:
+        sig = table[(table["model"] == "GraphVAE") & (table["p_spin"] < 0.05)]
+        text += (
+            f" Its {escape(str(null_cv))} cross-validated r beats spin-null refits (p<sub>spin</sub> "
+            f"&lt; 0.05, {n_perm} spins, uncorrected) on {len(sig)} of {len(maps)} map(s)."
+        )
+    rep.add_paragraph(text)
+    rep.add_table(
+        pivot, caption="Spatial-CV r (distance-blocked) per map (rows) and model (columns)"
+    )
+    if n_perm:
+        rep.add_table(
+            table.pivot(index="map", columns="model", values="p_spin").loc[maps],
+            caption=f"p_spin of the {null_cv} cross-validated r ({n_perm} spun maps, refitted)",
+            float_format="{:.3g}",
+        )
+    rep.add_heading("All metrics", 2)
+    rep.add_table(table.set_index(["map", "model"]), caption="Per map and model")
+    rep.add_heading("Methods", 2)
+    rep.add_paragraph(
+        f"Expression: {n_genes} LINCS landmark genes {bib.cite('lincs')} of the Allen Human Brain "
+        f"Atlas {bib.cite('ahba')} in the Desikan-Killiany atlas {bib.cite('desikan2006')}. Maps: "
+        f"ADNI2 regional volume change {bib.cite('adni')} and ENIGMA case-control cortical thickness "
+        f"{bib.cite('enigma_toolbox')}. Models: GraphVAE {bib.cite('vaithianathan2026')}, PLS with 1-5 "
+        f"components {bib.cite('pls', 'imaging_transcriptomics')}, ridge {bib.cite('ridge')} and a "
+        "spatial-only harmonic interpolation. In-sample, leave-one-region-out (LORO) and "
+        f"distance-blocked spatial CV {bib.cite('hansen2021')} metrics. p<sub>spin</sub>: each model "
+        f"was refitted on {n_perm} Hungarian spin permutations of the map {bib.cite('spin_test')} and "
+        f"scored with the same {escape(str(null_cv))} CV (k-fold: contiguous blocks from k-means of "
+        "centroids within each hemisphere); p = (1 + #{null ≥ observed}) / (1 + n). "
+        f"Seed {seed}. No correction for multiple maps."
+    )
+    rep.add_heading("References", 2)
+    rep.add_html(bib.render("html"))
+    return rep

@@ -1,0 +1,49 @@
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from crossscale import ParameterError
+from crossscale.cli.benchmark import TABLE_COLUMNS, enigma_thickness_keys, resolve_maps
+from crossscale.cli.main import app
+
+runner = CliRunner()
+
+
+def test_resolve_maps():
+    assert len(enigma_thickness_keys()) == 33
+    keys = resolve_maps("ad,LMCI,enigma-thickness,adni2_ad_vol_2")
+    assert keys[:2] == ["adni2_ad_vol_baseline", "adni2_lmci_vol_baseline"]
+    assert len(keys) == 2 + 33 + 1 and keys[-1] == "adni2_ad_vol_2"
+    with pytest.raises(ParameterError, match="unknown map 'adx'"):
+        resolve_maps("ad,adx")
+
+
+def test_benchmark_writes_one_table(tmp_path):
+    out = tmp_path / "bench"
+    result = runner.invoke(
+        app,
+        ["benchmark", "--maps", "enigma_scz_case_controls_thickness", "--out", str(out),
+         "--n-perm", "2", "--null-cv", "3", "--max-epochs", "5", "--seed", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "benchmark.csv")
+    assert list(table.columns) == TABLE_COLUMNS
+    assert set(table["model"]) == {"GraphVAE", "PLS-1", "PLS-2", "PLS-3", "PLS-4", "PLS-5",
+                                   "Ridge", "Spatial (Laplacian)"}  # fmt: skip
+    assert table["p_spin"].between(0.333, 1).all()  # 2 spins: p >= 1/3
+    assert table.loc[table["model"] == "Ridge", "in_sample_r2"].item() > 0.5
+    assert "| enigma_scz_case_controls_thickness | GraphVAE |" in (out / "benchmark.md").read_text()
+    run = json.loads((out / "run.json").read_text())
+    assert run["parameters"]["n_perm"] == 2 and run["parameters"]["null_cv"] == "kfold3"
+    assert run["data_checksums"]["enigma_scz_case_controls_thickness"]
+    assert "p_spin" in (out / "report.html").read_text()
+
+
+def test_load_map_drops_regions_without_values():
+    from crossscale.cli.benchmark import load_map
+
+    y = load_map("enigma_asd_mega_analysis_case_controls_thickness")  # fusiform is empty
+    assert len(y) == 66 and "L_fusiform" not in y.index and y.notna().all()
+    assert load_map("adni2_ad_vol_baseline").shape == (68,)
