@@ -16,7 +16,9 @@ runner = CliRunner()
 def test_fit_end_to_end_on_real_data(tmp_path):
     out = tmp_path / "res"
     result = runner.invoke(
-        app, ["fit", "--out", str(out), "--max-epochs", "40", "--cv", "spatial", "--seed", "1"]
+        app,
+        ["fit", "--out", str(out), "--max-epochs", "40", "--cv", "spatial", "--seed", "1",
+         "--interpret-n-perm", "4"],  # fmt: skip
     )
     assert result.exit_code == 0, result.output
     files = {p.name for p in out.iterdir()}
@@ -27,6 +29,7 @@ def test_fit_end_to_end_on_real_data(tmp_path):
         "run.json",
         "report.html",
         "model",
+        "interpretation",
     } <= files
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"GraphVAE", "PLS-1", "PLS-5", "Ridge", "Spatial (Laplacian)"} <= set(metrics["models"])
@@ -37,6 +40,7 @@ def test_fit_end_to_end_on_real_data(tmp_path):
     assert len(preds) == 68 and "GraphVAE|spatial" in preds.columns
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "0.8604" in html and "Ridge" in html
+    assert "Interpretation: genes, programs, cell types" in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
 
 
@@ -61,6 +65,7 @@ def test_fit_reads_user_map_in_freesurfer_names(tmp_path):
             "--cv",
             "spatial",
             "--no-baselines",
+            "--no-interpret",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -101,7 +106,7 @@ def test_fit_with_spin_nulls_writes_null_section(tmp_path):
         app,
         ["fit", "--map", str(tmp_path / "m.csv"), "--out", str(out), "--max-epochs", "5",
          "--cv", "spatial", "--nulls", "spin", "--n-perm", "3", "--null-cv", "3",
-         "--batch-size", "2", "--seed", "2"],
+         "--batch-size", "2", "--seed", "2", "--no-interpret"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())

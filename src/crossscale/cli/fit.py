@@ -71,6 +71,18 @@ def fit(
     batch_size: int = typer.Option(
         100, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
     ),
+    n_components: int = typer.Option(
+        10,
+        help="Leading expression axes the encoder sees (0 = full rank, the unconstrained model).",
+    ),
+    interpret: bool = typer.Option(
+        True,
+        help="Interpret the model: gene attributions with rank intervals, programs, region clusters, cell-type enrichment with random-gene and spatial nulls.",
+    ),
+    interpret_n_perm: int = typer.Option(
+        100,
+        help="Spin-null refits for the spatially constrained enrichment null (with --interpret).",
+    ),
 ) -> None:
     """Fit GraphVAE on AHBA expression, evaluate it honestly, and write a report."""
     import numpy as np
@@ -136,6 +148,7 @@ def fit(
     # -- fit + evaluate -----------------------------------------------------------------------
     model = GraphVAE(
         n_latent=n_latent,
+        n_components=n_components or None,
         smoothness=smoothness,
         beta=beta,
         max_epochs=max_epochs,
@@ -154,6 +167,14 @@ def fit(
         X, y, graph, model, nulls=nulls, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
         seed=seed, batch_size=batch_size, baselines=baselines,
     )  # fmt: skip
+    interp = None
+    if interpret:
+        from crossscale.interpret import interpret_model
+
+        typer.echo(
+            "Interpreting: genes, programs, clusters, cell-type enrichment (spatial nulls) ..."
+        )
+        interp = interpret_model(model, X, y, n_perm=interpret_n_perm, random_state=seed)
     latent = model.transform(X)
     history = model.history_.to_frame()
     total = time.perf_counter() - t_start
@@ -183,7 +204,8 @@ def fit(
             "parameters": {"map": str(map_file) if map_file else None, "group": group, "timepoint": timepoint,
                            "graph": graph_kind, "cv": list(schemes), "baselines": baselines, "seed": seed,
                            "nulls": nulls, "n_perm": n_perm if nulls != "none" else None,
-                           "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler},
+                           "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler,
+                           "interpret": interpret, "interpret_n_perm": interpret_n_perm if interpret else None},
             "model_params": model.get_params(),
             "versions": _versions(__version__),
             "seed": seed,
@@ -197,6 +219,12 @@ def fit(
             best_epoch=int(model.history_.best_epoch[0]), summary=summary,
             nulls=null_results or None,
         )  # fmt: skip
+        if interp is not None:
+            from crossscale.report.interpret import add_interpretation_section
+
+            (tmp / "interpretation").mkdir()
+            interp.save(tmp / "interpretation")
+            add_interpretation_section(report, interp)
         report.save(tmp / "report.html")
     _print_table(ev.metrics)
     if null_results:
