@@ -344,6 +344,11 @@ def _refit_gene_chunk(
 # -- scheduling: in-process or Dask ------------------------------------------------------------
 def _dask_client(scheduler: Any) -> tuple[Any, Any]:
     """A distributed Client for `scheduler` and the cluster to close (None if not ours)."""
+    if isinstance(scheduler, str) and scheduler != "local" and "://" not in scheduler:
+        raise ParameterError(
+            "scheduler must be None (in-process), 'local' (a Dask LocalCluster), a scheduler address "
+            f"such as 'tcp://host:8786', or a distributed.Client; got {scheduler!r}."
+        )
     try:
         from distributed import Client, LocalCluster
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -385,9 +390,9 @@ def _run_chunks(
                 results[i] = func(**shared, **chunk)
                 bar.advance(sizes[i])
         else:
+            client, cluster = _dask_client(scheduler)
             from distributed import as_completed
 
-            client, cluster = _dask_client(scheduler)
             try:
                 run_id = uuid.uuid4().hex
                 scattered = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
