@@ -217,14 +217,11 @@ def fit(
         report = build_fit_report(
             observed=y, predictions=preds, latent=latent, metrics=ev.metrics, history=history,
             best_epoch=int(model.history_.best_epoch[0]), summary=summary,
-            nulls=null_results or None,
+            nulls=null_results or None, interpretation=interp,
         )  # fmt: skip
         if interp is not None:
-            from crossscale.report.interpret import add_interpretation_section
-
             (tmp / "interpretation").mkdir()
             interp.save(tmp / "interpretation")
-            add_interpretation_section(report, interp)
         report.save(tmp / "report.html")
     _print_table(ev.metrics)
     if null_results:

@@ -152,6 +152,7 @@ def build_fit_report(
     summary: dict[str, Any],
     model_name: str = "GraphVAE",
     nulls: dict[str, Any] | None = None,
+    interpretation: Any | None = None,
 ) -> Report:
     """Assemble the report of one ``crossscale fit`` run.
 
@@ -172,6 +173,8 @@ def build_fit_report(
     nulls : dict of str to NullResult, optional
         Null refits per model (:func:`crossscale.evaluate.null_distribution`): adds a section
         with p-values and null histograms.
+    interpretation : crossscale.interpret result, optional
+        From :func:`crossscale.interpret.interpret_model`; adds the interpretation section.
 
     Returns
     -------
@@ -276,6 +279,10 @@ def build_fit_report(
             plot_training_curves(history, best_epoch=best_epoch),
             caption="Loss terms of the early-stopping stage of the in-sample fit.",
         )
+    if interpretation is not None:
+        from crossscale.report.interpret import add_interpretation_section
+
+        add_interpretation_section(rep, interpretation)
     rep.add_heading("Run", 2)
     rep.add_key_values(
         {
