@@ -60,6 +60,7 @@ def fit_stacked(
     patience: int = 100,
     min_epochs: int = 50,
     description: str = "Training",
+    keep_epochs: np.ndarray | None = None,
 ) -> TrainHistory:
     """Train stacked independent models with Adam, full batch, early stopping per model.
 
@@ -85,6 +86,9 @@ def fit_stacked(
         before `min_epochs`); stop training when every model has stopped.
     description : str
         Progress bar label.
+    keep_epochs : numpy.ndarray of int, shape (n_models,), optional
+        Without validation: keep each model's weights as they were after its own epoch
+        (e.g. the epochs chosen by early stopping, when refitting on all regions).
 
     Returns
     -------
@@ -115,6 +119,11 @@ def fit_stacked(
                 terms[k].append(getattr(rec, k).detach().numpy().copy())
             if val_fn is None:
                 val_hist.append(np.full(n_models, np.nan))
+                if keep_epochs is not None and (keep_epochs == epoch).any():
+                    sel = torch.as_tensor(keep_epochs == epoch, device=params[0].device)
+                    with torch.no_grad():
+                        for b, p in zip(best_state, params, strict=True):
+                            b[sel] = p.detach()[sel]
                 bar.advance()
                 continue
             module.eval()
@@ -134,12 +143,12 @@ def fit_stacked(
             if not active.any():
                 break
         bar.update(completed=max_epochs)
-    if val_fn is not None:
+    if val_fn is not None or keep_epochs is not None:
         with torch.no_grad():
             for b, p in zip(best_state, params, strict=True):
                 p.copy_(b)
-    else:
-        best_epoch[:] = epoch
+    if val_fn is None:
+        best_epoch[:] = torch.as_tensor(keep_epochs) if keep_epochs is not None else epoch
     module.eval()
     logger.debug("trained %d model(s) for %d epochs", n_models, epoch)
     return TrainHistory(

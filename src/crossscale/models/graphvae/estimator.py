@@ -267,6 +267,7 @@ class GraphVAE(BaseEstimator):
             epochs: int,
             noise_seed: int,
             desc: str,
+            keep_epochs: np.ndarray | None = None,
         ) -> TrainHistory:
             gen = torch.Generator().manual_seed(noise_seed)
             tm = torch.as_tensor(masks, device=device)
@@ -296,113 +297,35 @@ class GraphVAE(BaseEstimator):
                 weight_decay=self.weight_decay, max_epochs=epochs, patience=self.patience,
                 min_epochs=min(self.min_epochs, epochs),
                 description=desc,
+                keep_epochs=keep_epochs,
             )  # fmt: skip
 
         init_seed, noise_seed = int(rng.integers(2**31 - 1)), int(rng.integers(2**31 - 1))
+        has_val = self.val_fraction > 0
         # These tensors are small (~70 regions): one CPU thread is faster than several, and
         # 10-20x faster when other processes compete for the cores.
         threads = torch.get_num_threads()
         if device == "cpu":
             torch.set_num_threads(1)
         try:
-            return self._train_stages(
-                build,
-                run,
-                prep,
-                x,
-                a_hat,
-                edges,
-                ew,
-                y_dev,
-                train_masks,
+            module = build(init_seed)
+            hist = run(
+                module,
                 fit_masks,
-                val_masks,
-                ym,
-                ys,
-                init_seed,
+                val_masks if has_val else None,
+                self.max_epochs,
                 noise_seed,
-                device,
                 description,
             )
+            if has_val and self.refit:
+                # the same procedure on all training regions; each model keeps its weights at the
+                # number of epochs early stopping chose for it
+                module = build(init_seed)
+                run(module, train_masks, None, int(hist.best_epoch.max()), noise_seed,
+                    description + " (refit)", keep_epochs=hist.best_epoch)  # fmt: skip
         finally:
             torch.set_num_threads(threads)
-
-    def _train_stages(
-        self,
-        build,
-        run,
-        prep,
-        x,
-        a_hat,
-        edges,
-        ew,
-        y_dev,
-        train_masks,
-        fit_masks,  # noqa: ANN001, D102
-        val_masks,
-        ym,
-        ys,
-        init_seed,
-        noise_seed,
-        device,
-        description,
-    ):  # noqa: ANN001, ANN202
-        import torch
-
-        module = build(init_seed)
-        has_val = self.val_fraction > 0
-        hist = run(
-            module,
-            fit_masks,
-            val_masks if has_val else None,
-            self.max_epochs,
-            noise_seed,
-            description,
-        )
-        n_epochs = int(np.max(hist.best_epoch))
-        if has_val and self.refit:
-            # same procedure on all training regions, for each model's chosen number of epochs
-            best = hist.best_epoch
-            module = build(init_seed)
-            epochs = int(best.max())
-            # each model keeps its weights at its own chosen epoch
-            targets = sorted(set(int(b) for b in best))
-            params = list(module.parameters())
-            state = [p.detach().clone() for p in params]
-            gen = torch.Generator().manual_seed(noise_seed)
-            tm = torch.as_tensor(train_masks, device=device)
-            opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-            from crossscale._progress import progress
-
-            with progress(description + " (refit)", total=epochs) as bar:
-                for epoch in range(1, epochs + 1):
-                    module.train()
-                    opt.zero_grad(set_to_none=True)
-                    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-                    rec = module.loss(
-                        x,
-                        y_dev,
-                        a_hat,
-                        edges,
-                        ew,
-                        tm,
-                        smoothness=self.smoothness,
-                        beta=self.beta,
-                        generator=gen,
-                    )
-                    rec.total.sum().backward()
-                    opt.step()
-                    if epoch in targets:
-                        sel = torch.as_tensor(best == epoch, device=device)
-                        with torch.no_grad():
-                            for s_, p in zip(state, params, strict=True):
-                                s_[sel] = p.detach()[sel]
-                    bar.advance()
-            with torch.no_grad():
-                for s_, p in zip(state, params, strict=True):
-                    p.copy_(s_)
-            module.eval()
-        return module, hist, ym, ys, n_epochs
+        return module, hist, ym, ys, int(np.max(hist.best_epoch))
 
     # -- public API ---------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph) -> GraphVAE:
