@@ -314,16 +314,9 @@ def _print_table(metrics) -> None:  # noqa: ANN001
     from rich.console import Console
     from rich.table import Table
 
-    cols = [
-        "in_sample_r2",
-        "in_sample_r",
-        "loro_r2",
-        "loro_r",
-        "spatial_r2",
-        "spatial_r",
-        "fit_time_s",
-        "cv_time_s",
-    ]
+    from crossscale.evaluate.runner import METRIC_COLUMNS
+
+    cols = [c for c in METRIC_COLUMNS if not c.startswith("spatial_fold")]
     table = Table("model", *cols)
     for name, row in metrics.iterrows():
         table.add_row(str(name), *("–" if row[c] != row[c] else f"{row[c]:.3f}" for c in cols))
