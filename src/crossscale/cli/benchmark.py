@@ -13,82 +13,16 @@ from pathlib import Path
 
 import typer
 
+from crossscale.maps.catalog import enigma_thickness_keys, load_map, resolve_maps
+
 logger = logging.getLogger(__name__)
 
-ADNI_GROUPS = {"ad": "AD", "lmci": "LMCI", "emci": "EMCI"}
+__all__ = ["TABLE_COLUMNS", "benchmark", "enigma_thickness_keys", "load_map", "resolve_maps"]
 
 TABLE_COLUMNS = [
     "map", "model", "in_sample_r2", "in_sample_r", "loro_r2", "loro_r", "spatial_r2", "spatial_r",
     "null_cv_r", "p_spin", "fit_time_s", "cv_time_s", "null_time_s",
 ]  # fmt: skip
-
-
-def enigma_thickness_keys() -> list[str]:
-    """Registry keys of the ENIGMA case-control cortical-thickness maps (33)."""
-    from crossscale.datasets import registry
-
-    return sorted(k for k in registry() if k.startswith("enigma_") and k.endswith("_thickness"))
-
-
-def resolve_maps(spec: str) -> list[str]:
-    """Expand ``--maps``: ``ad``, ``lmci``, ``emci``, ``enigma-thickness`` or registry keys."""
-    from crossscale._errors import ParameterError
-    from crossscale.datasets import registry
-
-    keys: list[str] = []
-    known = registry()
-    for token in (t.strip() for t in spec.split(",")):
-        if not token:
-            continue
-        low = token.lower()
-        if low in ADNI_GROUPS:
-            keys.append(f"adni2_{low}_vol_baseline")
-        elif low in ("enigma-thickness", "enigma_thickness"):
-            keys += enigma_thickness_keys()
-        elif token in known and (token.startswith("adni2_") or token.endswith("_thickness")):
-            keys.append(token)
-        else:
-            raise ParameterError(
-                f"--maps: unknown map {token!r}. Use ad, lmci, emci, enigma-thickness, or registry keys "
-                "such as adni2_ad_vol_2 or enigma_scz_case_controls_thickness (`crossscale data list`)."
-            )
-    if not keys:
-        raise ParameterError("--maps is empty; give at least one map, e.g. --maps ad.")
-    return list(dict.fromkeys(keys))
-
-
-def load_map(key: str):  # noqa: ANN201
-    """Load a map by registry key (ADNI2 volume change or ENIGMA thickness)."""
-    from crossscale.maps import load_adni_map, load_enigma_map
-
-    if key.startswith("adni2_"):
-        _, group, _, timepoint = key.split("_", 3)
-        y = load_adni_map(group.upper(), timepoint)
-    else:
-        from crossscale._errors import InputDataError
-
-        try:
-            y = load_enigma_map(key)
-        except InputDataError:
-            # some ENIGMA tables leave regions empty (e.g. ASD mega-analysis: fusiform); keep the rest
-            import pandas as pd
-
-            from crossscale.atlas import to_canonical
-            from crossscale.datasets import fetch
-
-            raw = pd.read_csv(fetch(key))
-            values = pd.to_numeric(raw["d_icv"], errors="coerce")
-            y = pd.Series(
-                values.to_numpy(), index=pd.Index(to_canonical(raw["Structure"]), name="region")
-            )
-            dropped = list(y.index[y.isna()])
-            y = y.dropna()
-            logger.warning(
-                "%s: %d region(s) without a value dropped: %s", key, len(dropped), dropped
-            )
-            typer.echo(f"  {key}: {len(dropped)} region(s) without a value dropped: {dropped}")
-    y.name = key
-    return y
 
 
 def benchmark(
@@ -115,13 +49,18 @@ def benchmark(
     batch_size: int = typer.Option(
         100, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
     ),
-    max_epochs: int = typer.Option(1000, help="GraphVAE maximum epochs."),
+    preset: str = typer.Option(
+        "default", help="GraphVAE configuration: 'default' or 'reference' (see crossscale fit)."
+    ),
+    max_epochs: int = typer.Option(None, help="GraphVAE epochs (default: the preset's)."),
+    ensemble: int = typer.Option(None, "--ensemble", help="GraphVAE seed-ensemble members."),
     seed: int = typer.Option(0, help="Random seed of every stochastic step."),
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'."),
 ) -> None:
     """Run GraphVAE and the baselines (PLS 1-5, ridge, spatial-only) on many maps; one table."""
     import numpy as np
     import pandas as pd
+    from sklearn.base import clone
 
     from crossscale import __version__
     from crossscale._errors import ParameterError
@@ -137,6 +76,10 @@ def benchmark(
 
     t_start = time.perf_counter()
     keys = resolve_maps(maps)
+    overrides = {k: v for k, v in {"max_epochs": max_epochs, "n_ensemble": ensemble}.items()
+                 if v is not None}  # fmt: skip
+    template = GraphVAE.from_preset(preset, **overrides, random_state=seed, device=device)
+    template.check_params()
     out = Path(out)
     if out.exists() and not overwrite:
         raise ParameterError(
@@ -156,8 +99,7 @@ def benchmark(
         X, y = X_all.loc[regions], y.loc[regions].astype(float)
         graph = RegionGraph.from_surface(regions)
         typer.echo(f"[{i}/{len(keys)}] {key}: {len(regions)} regions")
-        gvae = GraphVAE(max_epochs=max_epochs, random_state=seed, device=device)
-        models = {"GraphVAE": gvae} | default_baselines()
+        models = {"GraphVAE": clone(template)} | default_baselines()
         ev = evaluate_models(X, y, graph, models, cv=("loro", "spatial"))
         for name, est in models.items():
             row = {"map": key, "model": name} | ev.metrics.loc[name].to_dict()
@@ -185,8 +127,9 @@ def benchmark(
         write_json(tmp / "run.json", {
             "command": " ".join(["crossscale", *sys.argv[1:]]),
             "parameters": {"maps": keys, "n_perm": n_perm, "null_cv": cv_name, "scheduler": scheduler,
-                           "batch_size": batch_size, "max_epochs": max_epochs, "seed": seed},
-            "model_params": GraphVAE(max_epochs=max_epochs, random_state=seed, device=device).get_params(),
+                           "batch_size": batch_size, "preset": preset, "seed": seed,
+                           "protocol": "inductive"},
+            "model_params": template.get_params(),
             "versions": _versions(__version__),
             "seed": seed,
             "n_genes": X_all.shape[1],

@@ -42,10 +42,23 @@ def fit(
         "--graph",
         help="Region graph: 'surface' (fsaverage5 adjacency) or 'connectome' (HCP structural weights on surface edges).",
     ),
-    n_latent: int = typer.Option(8, help="Latent programs per region."),
-    smoothness: float = typer.Option(0.1, help="λ, spatial smoothness weight."),
-    beta: float = typer.Option(0.01, help="β, KL weight."),
-    max_epochs: int = typer.Option(1000, help="Maximum training epochs."),
+    preset: str = typer.Option(
+        "default",
+        help="GraphVAE configuration: 'default' (chosen out of sample; see the ablation benchmark) or 'reference' (the reference's GCN encoder with early stopping). The options below override it.",
+    ),
+    n_latent: int = typer.Option(None, help="Latent programs per region (default 8)."),
+    smoothness: float = typer.Option(
+        None, help="λ, spatial smoothness weight (default 0; reference 0.1)."
+    ),
+    beta: float = typer.Option(None, help="β, KL weight (default 0.01)."),
+    max_epochs: int = typer.Option(None, help="Training epochs (default 100; reference 1000 with early stopping)."),
+    ensemble: int = typer.Option(
+        None, "--ensemble", help="Seed-ensemble members per model, trained as one stack (default 1)."
+    ),
+    protocol: str = typer.Option(
+        "inductive",
+        help="Cross-validation protocol for every model: 'inductive' (all preprocessing learned on each fold's training regions) or 'transductive' (expression of all regions known).",
+    ),
     cv: str = typer.Option(
         "loro,spatial", help="Cross-validation schemes: loro, spatial, or both."
     ),
@@ -72,8 +85,8 @@ def fit(
         100, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
     ),
     n_components: int = typer.Option(
-        10,
-        help="Leading expression axes the encoder sees (0 = full rank, the unconstrained model).",
+        None,
+        help="Leading (whitened) expression axes the encoder sees (default 15; 0 = full rank).",
     ),
     interpret: bool = typer.Option(
         True,
@@ -101,6 +114,12 @@ def fit(
     from crossscale.transcriptomics import load_default_expression
 
     t_start = time.perf_counter()
+    if protocol not in ("inductive", "transductive"):
+        raise ParameterError(
+            f"--protocol must be 'inductive' or 'transductive'; got {protocol!r}."
+        )
+    if preset not in ("default", "reference"):
+        raise ParameterError(f"--preset must be 'default' or 'reference'; got {preset!r}.")
     if nulls not in ("none", "spin", "moran"):
         raise ParameterError(f"--nulls must be 'spin', 'moran' or 'none'; got {nulls!r}.")
     schemes = tuple(s.strip() for s in cv.split(",") if s.strip())
@@ -146,23 +165,28 @@ def fit(
         f"Map: {map_name} ({len(regions)} regions); expression: {X.shape[0]} regions x {X.shape[1]} genes; graph: {graph}"
     )
     # -- fit + evaluate -----------------------------------------------------------------------
-    model = GraphVAE(
-        n_latent=n_latent,
-        n_components=n_components or None,
-        smoothness=smoothness,
-        beta=beta,
-        max_epochs=max_epochs,
+    overrides = {
+        "n_latent": n_latent, "smoothness": smoothness, "beta": beta, "max_epochs": max_epochs,
+        "n_ensemble": ensemble,
+        "n_components": (n_components or None) if n_components is not None else "unset",
+    }  # fmt: skip
+    model = GraphVAE.from_preset(
+        preset,
+        **{k: v for k, v in overrides.items() if v is not None and v != "unset"},
         random_state=seed,
         device=device,
     )
-    typer.echo("Fitting GraphVAE ...")
+    model.check_params()
+    typer.echo(f"Fitting GraphVAE ({preset} configuration) ...")
     model.fit(X, y, graph)
     typer.echo(f"  done in {model.fit_time_:.1f} s ({model.n_epochs_} epochs)")
     models = {"GraphVAE": model} | (default_baselines() if baselines else {})
     typer.echo(
         f"Cross-validating ({', '.join(schemes)}) GraphVAE{' and baselines' if baselines else ''} ..."
     )
-    ev = evaluate_models(X, y, graph, models, cv=schemes, fitted={"GraphVAE": model})
+    ev = evaluate_models(
+        X, y, graph, models, cv=schemes, fitted={"GraphVAE": model}, protocol=protocol
+    )
     null_results = _null_refits(
         X, y, graph, model, nulls=nulls, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
         seed=seed, batch_size=batch_size, baselines=baselines,
@@ -182,7 +206,10 @@ def fit(
         "map_name": map_name, "map_units": map_units, "map_source": map_source,
         "n_regions": len(regions), "n_genes": X.shape[1], "n_genes_requested": selection.n_requested,
         "n_genes_missing": len(selection.missing), "graph_kind": graph.kind, "n_edges": graph.n_edges,
-        "smoothness": smoothness, "beta": beta, "lr": model.lr, "val_fraction": model.val_fraction,
+        "smoothness": model.smoothness, "beta": model.beta, "lr": model.lr,
+        "val_fraction": model.val_fraction if model.early_stopping else None,
+        "preset": preset, "protocol": protocol, "model_params": model.get_params(),
+        "is_reference_map": map_file is None and group == "AD" and timepoint == "baseline",
         "seed": seed, "total_time_s": round(total, 1),
     }  # fmt: skip
     # -- outputs (atomic) ---------------------------------------------------------------------
@@ -194,6 +221,7 @@ def fit(
         model.save(tmp / "model")
         write_json(tmp / "metrics.json", {
             "map": map_name, "units": map_units, "n_regions": len(regions), "n_genes": X.shape[1],
+            "protocol": protocol, "preset": preset,
             "reference_in_sample": {"r2": 0.8604, "r": 0.9439},
             "models": ev.to_dict(),
             "spatial_fold_r": {k: v.tolist() for k, v in ev.fold_r.items()},
@@ -202,7 +230,8 @@ def fit(
         write_json(tmp / "run.json", {
             "command": " ".join(["crossscale", *sys.argv[1:]]),
             "parameters": {"map": str(map_file) if map_file else None, "group": group, "timepoint": timepoint,
-                           "graph": graph_kind, "cv": list(schemes), "baselines": baselines, "seed": seed,
+                           "graph": graph_kind, "cv": list(schemes), "protocol": protocol, "preset": preset,
+                           "baselines": baselines, "seed": seed,
                            "nulls": nulls, "n_perm": n_perm if nulls != "none" else None,
                            "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler,
                            "interpret": interpret, "interpret_n_perm": interpret_n_perm if interpret else None},
@@ -216,7 +245,7 @@ def fit(
         typer.echo("Writing report ...")
         report = build_fit_report(
             observed=y, predictions=preds, latent=latent, metrics=ev.metrics, history=history,
-            best_epoch=int(model.history_.best_epoch[0]), summary=summary,
+            best_epoch=model.n_epochs_ if model.early_stopping else None, summary=summary,
             nulls=null_results or None, interpretation=interp,
         )  # fmt: skip
         if interp is not None:

@@ -248,7 +248,7 @@ def cv_masks(
 
 # -- the work of one chunk (runs in-process or on a Dask worker) --------------------------------
 def _is_batched_model(est: Any) -> bool:
-    return hasattr(est, "fit_many") and hasattr(est, "n_latent")
+    return bool(getattr(est, "stacked_refits", False))
 
 
 def _scores(y: np.ndarray, pred: np.ndarray, metrics: Sequence[str]) -> list[float]:
@@ -256,7 +256,7 @@ def _scores(y: np.ndarray, pred: np.ndarray, metrics: Sequence[str]) -> list[flo
 
 
 def _in_sample_pred(model: Any, X: pd.DataFrame, regions: list[str]) -> np.ndarray | None:
-    if getattr(model, "requires_graph", False) and not hasattr(model, "n_latent"):
+    if getattr(model, "interpolation_only", False):
         return None  # interpolation-only (spatial baseline): no in-sample fit
     return model.predict(X).loc[regions].to_numpy(dtype=float)
 
@@ -310,6 +310,7 @@ def _refit_chunk(
                 out[i, :k] = _scores(Y[:, i], pred, metrics)
         if masks is not None:
             P = _with_seed(est, seeds[i]).fit_predict_folds(X, y, graph, masks)
+            P = np.asarray(P).reshape(len(masks), -1)
             out[i, k:] = _scores(Y[:, i], out_of_fold(P, masks), metrics)
     return out
 
@@ -337,6 +338,7 @@ def _refit_gene_chunk(
             out[i, :k] = _scores(yv, pred, metrics)
         if masks is not None:
             P = _with_seed(est, seeds[i]).fit_predict_folds(X, y, graph, masks)
+            P = np.asarray(P).reshape(len(masks), -1)
             out[i, k:] = _scores(yv, out_of_fold(P, masks), metrics)
     return out
 

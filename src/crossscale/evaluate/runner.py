@@ -28,6 +28,7 @@ from crossscale.evaluate.metrics import explained_variance, foldwise_r, pearson_
 logger = logging.getLogger(__name__)
 
 CV_SCHEMES = ("loro", "spatial")
+PROTOCOLS = ("inductive", "transductive")
 METRIC_COLUMNS = [
     "in_sample_r2", "in_sample_r", "loro_r2", "loro_r", "spatial_r2", "spatial_r",
     "spatial_fold_r_mean", "spatial_fold_r_sd", "fit_time_s", "cv_time_s",
@@ -51,12 +52,15 @@ class Evaluation:
         Fold-wise spatial-CV r per model.
     models : dict of str to estimator
         The in-sample fits.
+    protocol : str
+        Cross-validation protocol ("inductive" or "transductive"), the same for every model.
     """
 
     metrics: pd.DataFrame
     predictions: pd.DataFrame
     fold_r: dict[str, np.ndarray] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    protocol: str = "inductive"
 
     def to_frame(self) -> pd.DataFrame:
         """The metrics table."""
@@ -76,6 +80,7 @@ def evaluate_models(
     cv: tuple[str, ...] = CV_SCHEMES,
     spatial_fraction: float = 0.25,
     fitted: dict[str, Any] | None = None,
+    protocol: str = "inductive",
 ) -> Evaluation:
     """Fit every model in-sample and cross-validate it with the same folds.
 
@@ -95,11 +100,18 @@ def evaluate_models(
         Fraction of a hemisphere held out per spatial-CV fold.
     fitted : dict or None
         Models already fitted in-sample (their fit is not repeated; its time is reused).
+    protocol : {"inductive", "transductive"}, default "inductive"
+        Cross-validation protocol, the same for every model. Inductive: every preprocessing step
+        (gene standardisation, principal axes, graph propagation) is learned from each fold's
+        training regions. Transductive: the expression of all regions is known to every fold,
+        the map values of held-out regions are not.
 
     Returns
     -------
     Evaluation
     """
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}.")
     unknown = [c for c in cv if c not in CV_SCHEMES]
     if unknown:
         raise ParameterError(f"cv must be a subset of {CV_SCHEMES}; got {unknown}.")
@@ -116,9 +128,7 @@ def evaluate_models(
     with progress("Evaluating models", total=len(models) * (1 + len(masks))) as bar:
         for name, est in models.items():
             row = dict.fromkeys(METRIC_COLUMNS, np.nan)
-            interpolation_only = getattr(est, "requires_graph", False) and not hasattr(
-                est, "n_latent"
-            )
+            interpolation_only = getattr(est, "interpolation_only", False)
             if name in fitted:
                 model = fitted[name]
                 row["fit_time_s"] = getattr(model, "fit_time_", np.nan)
@@ -138,7 +148,8 @@ def evaluate_models(
             bar.advance()
             t0 = time.perf_counter()
             for scheme, m in masks.items():
-                P = clone(est).fit_predict_folds(X, y, graph, m)
+                P = np.asarray(clone(est).fit_predict_folds(X, y, graph, m, protocol=protocol))
+                P = P.reshape(len(m), -1)  # estimators may return (1, n_folds, n_regions)
                 oof = out_of_fold(P, m)
                 preds[f"{name}|{scheme}"] = oof
                 row[f"{scheme}_r2"], row[f"{scheme}_r"] = (
@@ -156,4 +167,6 @@ def evaluate_models(
             logger.info("%s: %s", name, {k: round(v, 3) for k, v in row.items()})
     metrics = pd.DataFrame.from_dict(rows, orient="index")[METRIC_COLUMNS]
     metrics.index.name = "model"
-    return Evaluation(metrics=metrics, predictions=preds, fold_r=fold_r, models=fits)
+    return Evaluation(
+        metrics=metrics, predictions=preds, fold_r=fold_r, models=fits, protocol=protocol
+    )

@@ -59,18 +59,15 @@ class Attribution:
 
 
 def _module_and_inputs(model: Any, X: pd.DataFrame) -> tuple[Any, Any, Any, Any]:
-    """Rebuild the fitted module; return (module, Z tensor, basis tensor, Â)."""
+    """Rebuild the fitted module; return (module, Z tensor, basis tensor, Â or None)."""
     import torch
 
-    from crossscale.models._validation import align
-
-    mod, (_x, a_hat) = model._encode(X)
-    Xa, _ = align(X[list(model.genes_)], None, model.graph_)
-    Z = (Xa.to_numpy(dtype=float) - model.gene_mean_) / model.gene_scale_
+    mod, a_hat = model.encoder_module()
+    Z = model.standardized_expression(X)
     return (
         mod,
         torch.as_tensor(Z, dtype=torch.float32),
-        torch.as_tensor(model.basis_, dtype=torch.float32),
+        torch.as_tensor(model.projection_.basis, dtype=torch.float32),
         a_hat,
     )
 
@@ -129,7 +126,7 @@ def integrated_gradients(
     scale = float(model.y_scale_)
 
     def f(z: Any) -> Any:
-        return mod(z @ basis, a_hat)[0]
+        return mod(z @ basis, a_hat).mean(0)  # ensemble mean (one member: itself)
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -215,16 +212,16 @@ def program_importance(model: Any, X: pd.DataFrame, *, n_steps: int = 64) -> pd.
     """
     import torch
 
-    mod, (x, a_hat) = model._encode(X)
+    mod, Z, basis, a_hat = _module_and_inputs(model, X)
     with torch.no_grad():
-        mu, _ = mod.inference(x, a_hat)
-    mu = mu[0]
+        mu, _ = mod.inference(Z @ basis, a_hat)
+    mu = mu[0]  # programs of ensemble member 0, as GraphVAE.transform
     base = mu.mean(0, keepdim=True).expand_as(mu)
     delta = mu - base
     total = torch.zeros_like(mu)
     for k in range(n_steps):
         z = (base + (k + 0.5) / n_steps * delta).detach().requires_grad_(True)
-        out = mod.generative(z[None])[0].sum()
+        out = mod.generative(z[None].expand(mod.n_models, -1, -1))[0].sum()
         (g,) = torch.autograd.grad(out, z)
         total += g
     A = (total / n_steps * delta).detach().numpy() * float(model.y_scale_)

@@ -36,10 +36,10 @@ def fit_replicates(
 ) -> list[Any]:
     """Refit a GraphVAE `n_replicates` times, each with new initial weights and a region subsample.
 
-    Replicate `b` draws its own initial weights and validation split (one stacked tensor
-    program, as :meth:`GraphVAE.fit_many`) and never sees the map values of a random
-    `holdout` fraction of regions (their expression still enters the graph, as in transductive
-    node regression). Subsampling without replacement is used instead of the region bootstrap
+    Replicate `b` draws its own initial weights (one stacked tensor program,
+    :meth:`GraphVAE.fit_many` with ``train_masks``) and never sees the map values of a random
+    `holdout` fraction of regions (their expression still enters the gene standardisation and
+    principal axes, as in an in-sample fit). Subsampling without replacement is used instead of the region bootstrap
     because duplicated nodes have no meaning in a graph model; ``holdout=0`` gives seed-only
     replicates.
 
@@ -64,15 +64,11 @@ def fit_replicates(
     .. [1] Politis D.N., Romano J.P. (1994). Large sample confidence regions based on subsamples
        under minimal assumptions. Ann Stat 22, 2031-2050.
     """
-    from crossscale.models._validation import align
-
     if not (0 <= holdout < 0.5):
         raise ParameterError(f"holdout must be in [0, 0.5); got {holdout!r}.")
     if not isinstance(n_replicates, (int, np.integer)) or n_replicates < 2:
         raise ParameterError(f"n_replicates must be an integer >= 2; got {n_replicates!r}.")
     template = clone(model).set_params(random_state=random_state)
-    template._check_params()
-    Xa, ya = align(X, y, graph)
     n = graph.n_regions
     rng = np.random.default_rng(random_state)
     masks = np.ones((n_replicates, n), dtype=bool)
@@ -80,24 +76,11 @@ def fit_replicates(
     for b in range(n_replicates):
         if n_out:
             masks[b, rng.choice(n, size=n_out, replace=False)] = False
-    prep = template._prepare(Xa, graph)
-    module, hist, ym, ys, _ = template._train(
-        prep, ya.to_numpy(), masks, random_state, f"GraphVAE, {n_replicates} replicates"
-    )
-    params = {k: p.detach().cpu().numpy() for k, p in module.named_parameters()}
-    out = []
-    for b in range(n_replicates):
-        m = clone(template)
-        m.seed_, m.regions_ = random_state, pd.Index(graph.regions, name="region")
-        m.genes_ = pd.Index(Xa.columns, name="gene_symbol")
-        m.n_features_in_, m.graph_ = len(m.genes_), graph
-        m.gene_mean_, m.gene_scale_, m.basis_ = prep["gene_mean"], prep["gene_scale"], prep["basis"]
-        m.y_mean_, m.y_scale_, m.y_name_ = float(ym[b]), float(ys[b]), str(y.name)
-        m.history_, m.n_epochs_ = hist, int(hist.best_epoch[b])
-        m.params_ = {k: v[b] for k, v in params.items()}
-        m.train_mask_ = masks[b]
-        out.append(m)
-    return out
+    Y = pd.DataFrame({f"replicate{b}": y for b in range(n_replicates)})
+    models = template.fit_many(X, Y, graph, train_masks=masks)
+    for m in models:
+        m.y_name_ = str(y.name)
+    return models
 
 
 def rank_intervals(scores: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:

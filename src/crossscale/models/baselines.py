@@ -30,8 +30,9 @@ class _GeneBaseline(BaseEstimator):
     """Shared plumbing of the expression-based baselines."""
 
     requires_graph = False
+    interpolation_only = False
 
-    def _make(self):  # noqa: ANN202
+    def _make(self, scale: bool = True):  # noqa: ANN202
         raise NotImplementedError
 
     def fit(self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph | None = None) -> _GeneBaseline:
@@ -56,14 +57,42 @@ class _GeneBaseline(BaseEstimator):
         return pd.Series(pred, index=X.index, name="predicted")
 
     def fit_predict_folds(
-        self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph, test_masks: np.ndarray
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        graph: RegionGraph,
+        test_masks: np.ndarray,
+        *,
+        protocol: str = "inductive",
     ) -> np.ndarray:
-        """Refit on each fold's training regions; return predictions of all regions, (n_folds, n_regions)."""
+        """Refit on each fold's training regions; predict every region.
+
+        Parameters
+        ----------
+        X, y, graph : as in :meth:`fit`.
+        test_masks : numpy.ndarray of bool, shape (n_folds, n_regions)
+        protocol : {"inductive", "transductive"}, default "inductive"
+            Inductive: gene standardisation is learned from each fold's training regions.
+            Transductive: genes are standardised over all regions (targets stay hidden).
+
+        Returns
+        -------
+        predictions : numpy.ndarray, shape (n_folds, n_regions)
+        """
+        if protocol not in ("inductive", "transductive"):
+            raise ParameterError(
+                f"protocol must be 'inductive' or 'transductive'; got {protocol!r}."
+            )
         X, y = align(X, y, graph)
         Xv, yv = X.to_numpy(dtype=float), y.to_numpy(dtype=float)
+        transductive = protocol == "transductive"
+        if transductive:
+            sd = Xv.std(0)
+            Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
         out = np.empty(np.shape(test_masks), dtype=float)
         for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
-            out[i] = np.ravel(self._make().fit(Xv[~test], yv[~test]).predict(Xv))
+            model = self._make(scale=not transductive)
+            out[i] = np.ravel(model.fit(Xv[~test], yv[~test]).predict(Xv))
         return out
 
 
@@ -79,14 +108,14 @@ class PLSBaseline(_GeneBaseline):
     def __init__(self, n_components: int = 1) -> None:
         self.n_components = n_components
 
-    def _make(self):  # noqa: ANN202
+    def _make(self, scale: bool = True):  # noqa: ANN202
         from sklearn.cross_decomposition import PLSRegression
 
         if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
             raise ParameterError(
                 f"n_components must be an integer >= 1; got {self.n_components!r}."
             )
-        return PLSRegression(n_components=self.n_components, scale=True)
+        return PLSRegression(n_components=self.n_components, scale=scale)
 
 
 class RidgeBaseline(_GeneBaseline):
@@ -101,13 +130,13 @@ class RidgeBaseline(_GeneBaseline):
     def __init__(self, alphas: tuple[float, ...] | None = None) -> None:
         self.alphas = alphas
 
-    def _make(self):  # noqa: ANN202
+    def _make(self, scale: bool = True):  # noqa: ANN202
         from sklearn.linear_model import RidgeCV
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         alphas = np.logspace(-1, 6, 29) if self.alphas is None else np.asarray(self.alphas)
-        return make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+        return make_pipeline(StandardScaler(with_std=scale), RidgeCV(alphas=alphas))
 
 
 class SpatialBaseline(BaseEstimator):
@@ -124,6 +153,7 @@ class SpatialBaseline(BaseEstimator):
     """
 
     requires_graph = True
+    interpolation_only = True
 
     def __init__(self, epsilon: float = 1e-3) -> None:
         self.epsilon = epsilon
@@ -142,18 +172,25 @@ class SpatialBaseline(BaseEstimator):
         return self.y_.rename("predicted")
 
     def fit_predict_folds(
-        self, X: pd.DataFrame | None, y: pd.Series, graph: RegionGraph, test_masks: np.ndarray
+        self,
+        X: pd.DataFrame | None,
+        y: pd.Series,
+        graph: RegionGraph,
+        test_masks: np.ndarray,
+        *,
+        protocol: str = "inductive",
     ) -> np.ndarray:
-        """Interpolate each fold's held-out regions from the others, shape (n_folds, n_regions)."""
+        """Interpolate each fold's held-out regions from the others, shape (n_folds, n_regions).
+
+        It uses no expression, so both protocols give the same predictions.
+        """
+        from crossscale.models._spatial import harmonic_interpolation
+
         yv = y.loc[list(graph.regions)].to_numpy(dtype=float)
-        L = graph.laplacian().toarray()
-        out = np.tile(yv, (len(test_masks), 1))
-        for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
-            known = ~test
-            m = yv[known].mean()
-            luu = L[np.ix_(test, test)] + self.epsilon * np.eye(test.sum())
-            out[i, test] = m - np.linalg.solve(luu, L[np.ix_(test, known)] @ (yv[known] - m))
-        return out
+        masks = np.asarray(test_masks, dtype=bool)
+        return harmonic_interpolation(
+            graph.laplacian().toarray(), np.tile(yv, (len(masks), 1)), masks, epsilon=self.epsilon
+        )
 
 
 def default_baselines() -> dict[str, BaseEstimator]:

@@ -24,20 +24,83 @@ _COLUMNS = {
 }  # fmt: skip
 
 
-def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Metrics with readable column names and the reference's row (in-sample only)."""
+def metrics_table(metrics: pd.DataFrame, *, reference: bool = True) -> pd.DataFrame:
+    """Metrics with readable column names, and the reference's row (in-sample only) if `reference`.
+
+    The reference row belongs only beside the reference's own map (ADNI AD baseline).
+    """
     ref = pd.DataFrame(
         [dict.fromkeys(metrics.columns, np.nan) | REFERENCE_METRICS],
         index=["Reference (published, in-sample)"],
     )
-    table = pd.concat([metrics, ref])[list(_COLUMNS)].rename(columns=_COLUMNS)
+    table = (pd.concat([metrics, ref]) if reference else metrics)[list(_COLUMNS)]
+    table = table.rename(columns=_COLUMNS)
     table.index.name = "model"
     return table
 
 
+def _model_methods(p: dict[str, Any], bib: Bibliography) -> str:
+    """The GraphVAE paragraph, generated from the fitted model's parameters `p`."""
+    act = {"softplus": "softplus", "relu": "ReLU", "tanh": "tanh", "identity": "identity"}[
+        p.get("activation", "relu")
+    ]
+    nc = p.get("n_components")
+    inputs = (
+        f"the leading {nc} principal axes of the standardised expression of the training regions"
+        + (" (whitened to unit variance)" if p.get("whiten") else "")
+        if nc
+        else "the full standardised expression (all principal axes)"
+    )
+    enc = {
+        "mlp": f"a one-hidden-layer perceptron ({p['n_hidden']} {act} units; no message passing)",
+        "gcn": f"two graph convolutions {bib.cite('gcn')} ({p['n_hidden']} {act} units)",
+        "graphconv": f"two graph convolutions {bib.cite('gcn')} with a root weight in the first "
+        f"({p['n_hidden']} {act} units)",
+    }[p.get("encoder", "gcn")]
+    smooth_on = "μ" if p.get("smoothness_on", "latent") == "latent" else "ŷ"
+    if p.get("early_stopping"):
+        policy = (
+            f"at most {p['max_epochs']} epochs, the number chosen by early stopping on "
+            f"{int(100 * p['val_fraction'])}% of the training regions (patience {p['patience']}), "
+            + ("then refitted on all training regions" if p.get("refit") else "")
+        )
+    else:
+        policy = f"a fixed {p['max_epochs']} epochs (no early stopping)"
+    ens = (
+        f" Each prediction is the mean of {p['n_ensemble']} independently initialised members."
+        if p.get("n_ensemble", 1) > 1
+        else ""
+    )
+    resid = (
+        " Out of sample, the harmonic interpolation over the region graph of the training "
+        "residuals was added to each held-out region (regression kriging)."
+        if p.get("spatial_residual")
+        else ""
+    )
+    return (
+        f"The graph-regularised VAE {bib.cite('vaithianathan2026')} encodes {inputs} of each region "
+        f"with {enc} into a Gaussian latent program of {p['n_latent']} dimensions {bib.cite('vae')}, "
+        f"decodes it with an MLP ({p.get('decoder_layers', 1)} hidden layer(s)), and minimises the "
+        f"summed squared error + λ Σ<sub>edges</sub> w<sub>ij</sub> ‖{smooth_on}<sub>i</sub> − "
+        f"{smooth_on}<sub>j</sub>‖² (λ = {p['smoothness']}) + β KL (β = {p['beta']}) with Adam "
+        f"(learning rate {p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}"
+    )
+
+
 def methods_text(summary: dict[str, Any], bib: Bibliography) -> str:
-    """Methods paragraph (HTML) with numbered citations."""
+    """Methods paragraph (HTML) with numbered citations, generated from the run's configuration.
+
+    `summary` holds the run facts and ``model_params`` (``GraphVAE.get_params()``).
+    """
     s = summary
+    protocol = s.get("protocol", "inductive")
+    proto_text = (
+        "Every preprocessing step (gene standardisation, principal axes, graph propagation) was "
+        "learned inside each training fold (inductive protocol), for every model alike."
+        if protocol == "inductive"
+        else "Every model saw the expression of all regions, but not the map values of held-out "
+        "regions (transductive protocol), for every model alike."
+    )
     return (
         f"Regional gene expression came from the Allen Human Brain Atlas {bib.cite('ahba')} processed "
         f"with abagen {bib.cite('abagen')} into the Desikan-Killiany atlas {bib.cite('desikan2006')} "
@@ -45,23 +108,58 @@ def methods_text(summary: dict[str, Any], bib: Bibliography) -> str:
         f"was {s['n_genes']} genes: the LINCS L1000 landmark genes {bib.cite('lincs')} that are "
         f"columns of the matrix ({s['n_genes_missing']} of {s['n_genes_requested']} landmark symbols "
         "are not; the reference reports 910 genes but does not describe its matching). Each gene was "
-        f"z-scored across the {s['n_regions']} regions. The target map was <i>{escape(s['map_name'])}</i> "
-        f"({escape(s['map_units'])}), standardised for training and reported in its own units. "
-        f"Regions were linked in a graph ({escape(s['graph_kind'])}; {s['n_edges']} edges). "
-        f"The graph-regularised VAE {bib.cite('vaithianathan2026')} encodes each region's expression "
-        f"with two graph convolutions {bib.cite('gcn')} into a Gaussian latent program "
-        f"{bib.cite('vae')}, decodes it with an MLP, and minimises the summed squared error + "
-        f"λ Σ<sub>edges</sub> ‖μ<sub>i</sub> − μ<sub>j</sub>‖² (λ = {s['smoothness']}) + β KL "
-        f"(β = {s['beta']}) with Adam (learning rate {s['lr']}), full batch; the number of epochs "
-        f"was chosen by early stopping on {int(100 * s['val_fraction'])}% of the training regions, "
-        "then the model was refitted on all training regions. Out-of-sample accuracy was measured by "
-        "leave-one-region-out cross-validation and by distance-blocked spatial cross-validation "
-        f"{bib.cite('hansen2021')} (for each region, the nearest quarter of its hemisphere held out). "
+        f"z-scored across the training regions. The target map was <i>{escape(s['map_name'])}</i> "
+        f"({escape(s['map_units'])}) over {s['n_regions']} regions, standardised for training and "
+        f"reported in its own units. Regions were linked in a graph ({escape(s['graph_kind'])}; "
+        f"{s['n_edges']} edges). "
+        + (_model_methods(s["model_params"], bib) + " " if "model_params" in s else "")
+        + "Out-of-sample accuracy was measured by leave-one-region-out cross-validation and by "
+        f"distance-blocked spatial cross-validation {bib.cite('hansen2021')} (for each region, the "
+        f"nearest quarter of its hemisphere held out). {proto_text} "
         f"Baselines fitted in the same run on the same folds: PLS regression with 1-5 components "
         f"{bib.cite('pls', 'imaging_transcriptomics')}, ridge regression with a penalty chosen by "
         f"leave-one-out CV {bib.cite('ridge')}, and a spatial-only predictor (harmonic interpolation "
         "of the map over the region graph, no genes)."
     )
+
+
+def skill_verdict(
+    metrics: pd.DataFrame, model_name: str, nulls: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Whether the model beats the best baseline out of sample and its CV r is spatially significant.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        From :class:`crossscale.evaluate.Evaluation`.
+    model_name : str
+    nulls : dict of str to NullResult, optional
+
+    Returns
+    -------
+    verdict : dict
+        ``best_baseline`` (by spatial-CV R², else LORO R²), ``beats_loro``, ``beats_spatial``
+        (bool or None), ``p_spin`` (p of the model's CV r against its null refits, or None) and
+        ``skill`` (True when the model's spatial-CV R² > 0 and, if nulls ran, p < 0.05).
+    """
+    m = metrics.loc[model_name]
+    others = metrics.drop(index=model_name)
+    key = "spatial_r2" if others["spatial_r2"].notna().any() else "loro_r2"
+    ranked = others[key].dropna()
+    best = ranked.idxmax() if len(ranked) else None
+
+    def beats(col: str) -> bool | None:
+        if best is None or not np.isfinite(m[col]) or not np.isfinite(others.loc[best, col]):
+            return None
+        return bool(m[col] >= others.loc[best, col])
+
+    p = None
+    if nulls and model_name in nulls and "cv_r" in nulls[model_name].p_values:
+        p = float(nulls[model_name].p_values["cv_r"])
+    score = m["spatial_r2"] if np.isfinite(m["spatial_r2"]) else m["loro_r2"]
+    skill = bool(np.isfinite(score) and score > 0 and (p is None or p < 0.05))
+    return {"best_baseline": best, "beats_loro": beats("loro_r2"),
+            "beats_spatial": beats("spatial_r2"), "p_spin": p, "skill": skill}  # fmt: skip
 
 
 def null_table(nulls: dict[str, Any]) -> pd.DataFrame:
@@ -193,29 +291,51 @@ def build_fit_report(
         subtitle=f"{model_name}: {summary['n_genes']} genes → {summary['map_name']}",
     )
     m = metrics.loc[model_name]
-    others = metrics.drop(index=model_name)["loro_r2"].dropna()
-    best_base = others.idxmax() if len(others) else None
+    verdict = skill_verdict(metrics, model_name, nulls)
+    best_base = verdict["best_baseline"]
     rep.add_heading("Summary", 2)
-    text = (
-        f"In-sample, {model_name} explains R² = {m['in_sample_r2']:.3f} of the map (r = {m['in_sample_r']:.3f}); "
-        f"the reference reports R² = {REFERENCE_METRICS['in_sample_r2']} and r = {REFERENCE_METRICS['in_sample_r']}, "
-        f"in-sample. Out of sample, {model_name} reaches R² = {m['loro_r2']:.3f} (leave-one-region-out) and "
-        f"{m['spatial_r2']:.3f} (spatial CV)."
-    )
+
+    def yes_no(v: bool | None) -> str:
+        return {True: "beats", False: "does not beat", None: "cannot be compared with"}[v]
+
+    text = ""
     if best_base is not None:
+        b = metrics.loc[best_base]
         text += (
-            f" The best baseline by leave-one-region-out R² is {escape(best_base)} with "
-            f"{metrics.loc[best_base, 'loro_r2']:.3f} (spatial CV {metrics.loc[best_base, 'spatial_r2']:.3f})."
+            f"<b>Out of sample, {model_name} {yes_no(verdict['beats_spatial'])} the best baseline "
+            f"({escape(best_base)}) under spatial CV (R² {m['spatial_r2']:.3f} vs "
+            f"{b['spatial_r2']:.3f}) and {yes_no(verdict['beats_loro'])} it leaving one region "
+            f"out (R² {m['loro_r2']:.3f} vs {b['loro_r2']:.3f})"
+            + (f"; p_spin of its CV r = {verdict['p_spin']:.3g}" if verdict["p_spin"] is not None
+               else "; no spatial null refits in this run")
+            + ".</b> "
+        )  # fmt: skip
+    text += (
+        f"In-sample, {model_name} explains R² = {m['in_sample_r2']:.3f} of the map (r = {m['in_sample_r']:.3f})"
+        + (
+            f"; the reference reports R² = {REFERENCE_METRICS['in_sample_r2']} and r = "
+            f"{REFERENCE_METRICS['in_sample_r']} in-sample on the ADNI AD map."
+            if summary.get("is_reference_map")
+            else "."
         )
+        + f" Cross-validation protocol: {escape(summary.get('protocol', 'inductive'))}, the same for every model."
+    )
     rep.add_paragraph(text)
-    if best_base is not None and not m["loro_r2"] >= metrics.loc[best_base, "loro_r2"]:
+    if best_base is not None and verdict["beats_spatial"] is False:
         rep.add_note(
             f"{model_name} does not beat the best baseline out of sample. With {summary['n_regions']} regions "
             f"and {summary['n_genes']} genes any flexible model fits in-sample; trust the cross-validated columns.",
             kind="warning",
         )
+    if not verdict["skill"]:
+        rep.add_note(
+            f"{model_name} shows no out-of-sample skill on this map (spatial-CV R² ≤ 0"
+            + (" or p_spin ≥ 0.05" if verdict["p_spin"] is not None else "")
+            + "): its latent programs, genes and cell types below describe a fit, not a finding.",
+            kind="warning",
+        )
     rep.add_table(
-        metrics_table(metrics),
+        metrics_table(metrics, reference=bool(summary.get("is_reference_map", True))),
         caption="Explained variance (R²) and Pearson r, in-sample and cross-validated; wall times",
     )
     rep.add_paragraph(
@@ -277,11 +397,18 @@ def build_fit_report(
         rep.add_heading("Training", 2)
         rep.add_figure(
             plot_training_curves(history, best_epoch=best_epoch),
-            caption="Loss terms of the early-stopping stage of the in-sample fit.",
+            caption="Loss terms during training of the in-sample fit"
+            + (" (early-stopping stage)." if best_epoch is not None else "."),
         )
     if interpretation is not None:
         from crossscale.report.interpret import add_interpretation_section
 
+        if not verdict["skill"]:
+            rep.add_note(
+                "Caveat: the model has no demonstrated out-of-sample skill on this map; read the "
+                "interpretation as a description of the in-sample fit.",
+                kind="warning",
+            )
         add_interpretation_section(rep, interpretation)
     rep.add_heading("Run", 2)
     rep.add_key_values(

@@ -1,30 +1,28 @@
 """Maths of the graph-regularised variational autoencoder (torch ``nn.Module``; no I/O, no policy).
 
 The module holds ``n_models`` independent copies of the network as stacked parameters, so that
-cross-validation folds, seeds or null refits train as one tensor program. With ``n_models = 1``
-it is the single model of the reference.
+cross-validation folds, seeds, ensemble members or null refits train as one tensor program. Each
+model may see its own inputs (``x`` of shape (n_models, n_regions, n_inputs)): under the inductive
+protocol every fold standardises and projects the expression with its own training regions.
 
 Model (Vaithianathan 2026, after Kipf & Welling 2016/2017):
 
-* encoder: two graph convolutions over the region graph,
-  ``H = ReLU(X W1ʳ + Â X W1 + b1)``, ``μ = Â H Wμ + bμ``, ``log σ² = Â H Wσ + bσ``, where
-  ``Â = D^-1/2 (A + I) D^-1/2`` (GCN normalisation) and ``X`` the standardised expression. The
-  first layer has a root weight ``W1ʳ`` for the region's own profile (GraphConv, Morris et al.
-  2019): with plain GCN aggregation a region's own expression weighs only 1/(degree+1) and,
-  on the AHBA data, neighbour-averaged expression predicts atrophy much worse than the region's
-  own (ridge LORO R² 0.33 vs 0.60);
+* inputs: each region's standardised expression projected on the leading principal axes of the
+  training expression (optionally whitened), ``x_i``;
+* encoder, one of
+  - ``"mlp"``: ``H = φ(x W1 + b1)``, ``μ = H Wμ + bμ``, ``log σ² = H Wσ + bσ``;
+  - ``"gcn"`` (the reference): ``H = φ(Â X W1 + b1)``, ``μ = Â H Wμ + bμ``, ``log σ² = Â H Wσ + bσ``
+    with ``Â = D^-1/2 (A + I) D^-1/2`` (Kipf & Welling 2017);
+  - ``"graphconv"``: the GCN with a root weight in the first layer,
+    ``H = φ(X W1ʳ + Â X W1 + b1)`` (Morris et al. 2019);
 * latent program of region i: ``q(z_i) = N(μ_i, σ_i²)``;
-* decoder: an MLP ``ŷ_i = MLP(z_i)``;
-* loss: ``Σ_i (ŷ_i − y_i)² + λ Σ_(i,j)∈E w_ij ‖μ_i − μ_j‖² + β Σ_i KL(q(z_i) ‖ N(0, I))``, every term a
-  sum over regions (or edges), so that λ and β weigh the penalties against the summed squared
-  error (with a mean squared error, λ = 0.1 summed over ~175 edges swamps the data term).
+* decoder: an MLP with ``decoder_layers`` hidden layers, ``ŷ_i = MLP(z_i)``;
+* loss: ``Σ_i (ŷ_i − y_i)² + λ Σ_(i,j)∈E w_ij ‖s_i − s_j‖² + β Σ_i KL(q(z_i) ‖ N(0, I))``, with
+  ``s = μ`` (smoothness of the latent programs, the reference) or ``s = ŷ`` (smoothness of the
+  decoded map); every term a sum over regions (or edges), so that λ and β weigh the penalties
+  against the summed squared error. Masks restrict each term to what the model may see.
 
-The first layer's gene weights are parametrised in the row space of the training expression matrix
-(``W1 = V W1'``, ``V`` the right singular vectors of ``X``): for inputs in that space this is the same
-function class as an unconstrained ``W1`` (``X W1 = X V Vᵀ W1``), 13x cheaper with 889 genes and 68
-regions. Keeping only the leading singular vectors (the estimator's ``n_components``) restricts
-the first layer to the main axes of expression variation (a regulariser). The gene-space weights
-``V W1'`` are available for interpretation.
+φ is the activation (softplus, ReLU, tanh or the identity).
 
 References
 ----------
@@ -45,6 +43,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+ENCODERS = ("mlp", "gcn", "graphconv")
+ACTIVATIONS = ("softplus", "relu", "tanh", "identity")
 
 
 @dataclass(frozen=True)
@@ -87,31 +88,80 @@ def gcn_normalized_adjacency(edges: Tensor, weights: Tensor, n_nodes: int) -> Te
     return a_hat
 
 
+def inductive_adjacency(adjacency: Tensor, train_masks: Tensor) -> Tensor:
+    """Propagation matrices that never pass a held-out region's features to another region.
+
+    Training regions aggregate over the training subgraph (GCN normalisation of it); a held-out
+    region aggregates its own features and those of its training neighbours (row-normalised),
+    so no model's prediction for one region depends on the expression of another held-out one.
+
+    Parameters
+    ----------
+    adjacency : Tensor, shape (n_regions, n_regions)
+        Symmetric weighted adjacency without self-loops.
+    train_masks : Tensor of bool, shape (n_models, n_regions)
+
+    Returns
+    -------
+    a_hat : Tensor, shape (n_models, n_regions, n_regions)
+    """
+    m = train_masks.to(adjacency.dtype)
+    a_tt = adjacency[None] * m[:, :, None] * m[:, None, :]
+    eye = torch.eye(adjacency.shape[0], dtype=adjacency.dtype)[None]
+    a_tt = a_tt + eye * m[:, :, None]
+    d = a_tt.sum(-1).clamp_min(1e-12).rsqrt() * m
+    sym = d[:, :, None] * a_tt * d[:, None, :]
+    # held-out rows: self + training neighbours, row-normalised
+    rows = adjacency[None] * m[:, None, :] + eye
+    rows = rows / rows.sum(-1, keepdim=True)
+    held = (1 - m)[:, :, None]
+    return sym * (1 - held) + rows * held
+
+
 def _init(shape: tuple[int, ...], fan_in: int, generator: torch.Generator) -> Tensor:
     bound = 1.0 / math.sqrt(fan_in)
     return (torch.rand(shape, generator=generator) * 2 - 1) * bound
 
 
+def _activation(name: str):  # noqa: ANN202
+    return {
+        "softplus": nn.functional.softplus,
+        "relu": torch.relu,
+        "tanh": torch.tanh,
+        "identity": lambda t: t,
+    }[name]
+
+
+def _propagate(a_hat: Tensor, h: Tensor) -> Tensor:
+    """``Â H`` for a shared (n, n) or per-model (k, n, n) ``Â`` and H of shape (k, n, d)."""
+    if a_hat.dim() == 2:
+        return torch.einsum("nm,kmd->knd", a_hat, h)
+    return torch.bmm(a_hat, h)
+
+
 class GraphVAEModule(nn.Module):
-    """Stacked graph-convolutional VAE encoders with MLP decoders.
+    """Stacked VAE encoders (MLP or graph-convolutional) with MLP decoders.
 
     Parameters
     ----------
     n_inputs : int
-        Input dimension after projection (rank of the expression matrix).
+        Input dimension (principal axes of expression).
     n_latent : int
         Latent programs per region.
     n_hidden : int
-        Width of the hidden graph-convolution layer and of the decoder's hidden layer.
+        Width of the encoder's hidden layer and of the decoder's hidden layers.
     n_models : int
         Independent copies trained together.
+    encoder : {"mlp", "gcn", "graphconv"}
+    activation : {"softplus", "relu", "tanh", "identity"}
+    decoder_layers : int
+        Hidden layers of the decoder (0 = linear decoder).
     dropout : float
-        Dropout on the hidden layer during training.
+        Dropout on the encoder's hidden layer during training.
     generator : torch.Generator
         Seeds the initial weights.
     fan_in : int or None
-        Fan-in used to scale the first layer's initial weights (the number of genes when the
-        inputs are projected on the row space of the expression matrix); default `n_inputs`.
+        Fan-in used to scale the first layer's initial weights; default `n_inputs`.
     """
 
     def __init__(
@@ -121,47 +171,68 @@ class GraphVAEModule(nn.Module):
         n_hidden: int,
         n_models: int,
         *,
-        dropout: float,
+        encoder: str = "mlp",
+        activation: str = "softplus",
+        decoder_layers: int = 1,
+        dropout: float = 0.0,
         generator: torch.Generator,
         fan_in: int | None = None,
     ) -> None:
         super().__init__()
         k, g, h, z = n_models, n_inputs, n_hidden, n_latent
-        p = {
-            "w1": ((k, g, h), fan_in or g), "w1_root": ((k, g, h), fan_in or g),
-            "b1": ((k, 1, h), fan_in or g),
+        p: dict[str, tuple[tuple[int, ...], int]] = {
+            "w1": ((k, g, h), fan_in or g), "b1": ((k, 1, h), fan_in or g),
             "w_mu": ((k, h, z), h), "b_mu": ((k, 1, z), h),
             "w_lv": ((k, h, z), h), "b_lv": ((k, 1, z), h),
-            "d1": ((k, z, h), z), "db1": ((k, 1, h), z),
-            "d2": ((k, h, 1), h), "db2": ((k, 1, 1), h),
         }  # fmt: skip
-        for name, (shape, fan_in) in p.items():
-            self.register_parameter(name, nn.Parameter(_init(shape, fan_in, generator)))
+        if encoder == "graphconv":
+            p["w1_root"] = ((k, g, h), fan_in or g)
+        width = z
+        for i in range(decoder_layers):
+            p[f"d{i + 1}"] = ((k, width, h), width)
+            p[f"db{i + 1}"] = ((k, 1, h), width)
+            width = h
+        p["d_out"] = ((k, width, 1), width)
+        p["db_out"] = ((k, 1, 1), width)
+        for name, (shape, fi) in p.items():
+            self.register_parameter(name, nn.Parameter(_init(shape, fi, generator)))
         with torch.no_grad():  # start with small posterior variances
             self.b_lv.fill_(-2.0)
         self.n_models, self.n_latent, self.dropout = n_models, n_latent, dropout
+        self.encoder, self.decoder_layers = encoder, decoder_layers
+        self._act = _activation(activation)
 
-    def inference(self, x: Tensor, a_hat: Tensor) -> tuple[Tensor, Tensor]:
+    def inference(self, x: Tensor, a_hat: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Posterior parameters.
 
         Parameters
         ----------
-        x : Tensor, shape (n_regions, n_inputs)
-            Projected standardised expression (shared by all models).
-        a_hat : Tensor, shape (n_regions, n_regions)
+        x : Tensor, shape (n_regions, n_inputs) or (n_models, n_regions, n_inputs)
+            Projected standardised expression (shared by all models, or one per model).
+        a_hat : Tensor, shape (n_regions, n_regions) or (n_models, n_regions, n_regions), or None
+            Propagation matrix of the graph encoders (ignored by the MLP encoder).
 
         Returns
         -------
         mu, logvar : Tensor, shape (n_models, n_regions, n_latent)
         """
-        ax = a_hat @ x  # (n, g): Â X W1 = (Â X) W1
-        h = torch.einsum("ng,kgh->knh", ax, self.w1) + torch.einsum("ng,kgh->knh", x, self.w1_root)
-        h = torch.relu(h + self.b1)
+        if x.dim() == 2:
+            x = x.expand(self.n_models, *x.shape)
+        if self.encoder == "mlp":
+            h = torch.bmm(x, self.w1)
+        else:
+            if a_hat is None:
+                raise ValueError(f"the '{self.encoder}' encoder needs the propagation matrix a_hat")
+            h = torch.bmm(_propagate(a_hat, x), self.w1)
+            if self.encoder == "graphconv":
+                h = h + torch.bmm(x, self.w1_root)
+        h = self._act(h + self.b1)
         if self.training and self.dropout > 0:
             h = nn.functional.dropout(h, self.dropout)
-        ah = torch.einsum("nm,kmh->knh", a_hat, h)
-        mu = ah @ self.w_mu + self.b_mu
-        logvar = (ah @ self.w_lv + self.b_lv).clamp(-10.0, 5.0)
+        if self.encoder != "mlp":
+            h = _propagate(a_hat, h)
+        mu = torch.bmm(h, self.w_mu) + self.b_mu
+        logvar = (torch.bmm(h, self.w_lv) + self.b_lv).clamp(-10.0, 5.0)
         return mu, logvar
 
     def generative(self, z: Tensor) -> Tensor:
@@ -175,10 +246,12 @@ class GraphVAEModule(nn.Module):
         -------
         y_hat : Tensor, shape (n_models, n_regions)
         """
-        h = torch.relu(z @ self.d1 + self.db1)
-        return (h @ self.d2 + self.db2).squeeze(-1)
+        h = z
+        for i in range(self.decoder_layers):
+            h = self._act(h @ getattr(self, f"d{i + 1}") + getattr(self, f"db{i + 1}"))
+        return (h @ self.d_out + self.db_out).squeeze(-1)
 
-    def forward(self, x: Tensor, a_hat: Tensor) -> Tensor:
+    def forward(self, x: Tensor, a_hat: Tensor | None = None) -> Tensor:
         """Deterministic prediction from the posterior means, shape (n_models, n_regions)."""
         mu, _ = self.inference(x, a_hat)
         return self.generative(mu)
@@ -187,31 +260,41 @@ class GraphVAEModule(nn.Module):
         self,
         x: Tensor,
         y: Tensor,
-        a_hat: Tensor,
+        a_hat: Tensor | None,
         edges: Tensor,
         edge_weights: Tensor,
         train_mask: Tensor,
         *,
         smoothness: float,
         beta: float,
+        smoothness_on: str = "latent",
+        region_mask: Tensor | None = None,
+        edge_mask: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> LossRecord:
         """Loss of each model on its training regions.
 
         Parameters
         ----------
-        x : Tensor, shape (n_regions, n_inputs)
+        x : Tensor, shape (n_regions, n_inputs) or (n_models, n_regions, n_inputs)
         y : Tensor, shape (n_models, n_regions)
             Standardised targets (each model may standardise with its own training regions).
-        a_hat : Tensor, shape (n_regions, n_regions)
+        a_hat : Tensor or None
+            As in :meth:`inference`.
         edges : Tensor, shape (n_edges, 2)
         edge_weights : Tensor, shape (n_edges,)
         train_mask : Tensor of bool, shape (n_models, n_regions)
-            Regions whose target enters the MSE of each model.
+            Regions whose target enters the squared error of each model.
         smoothness : float
-            λ, weight of the graph smoothness penalty (sum over edges of ‖μ_i − μ_j‖²).
+            λ, weight of the graph smoothness penalty (sum over edges of ``w_ij ‖s_i − s_j‖²``).
         beta : float
             β, weight of the KL term (sum over regions and latent dimensions).
+        smoothness_on : {"latent", "prediction"}
+            ``s = μ`` (the reference) or ``s = ŷ`` (the decoded map).
+        region_mask : Tensor of bool, shape (n_models, n_regions), optional
+            Regions whose KL enters the loss (default all).
+        edge_mask : Tensor of bool, shape (n_models, n_edges), optional
+            Edges whose smoothness enters the loss (default all).
         generator : torch.Generator or None
             Seeds the reparameterisation noise.
 
@@ -221,14 +304,21 @@ class GraphVAEModule(nn.Module):
         """
         mu, logvar = self.inference(x, a_hat)
         std = torch.exp(0.5 * logvar)
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
-        z = mu + std * eps
-        y_hat = self.generative(z)
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        y_hat = self.generative(mu + std * eps)
         m = train_mask.to(y.dtype)
         sse = ((y_hat - y) ** 2 * m).sum(1)
-        diff = mu[:, edges[:, 0], :] - mu[:, edges[:, 1], :]
-        smooth = (edge_weights * (diff**2).sum(-1)).sum(-1)
-        kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp())).sum(-1).sum(-1)
+        if smoothness > 0 and len(edges):
+            s = mu if smoothness_on == "latent" else self.generative(mu)[..., None]
+            diff = ((s[:, edges[:, 0], :] - s[:, edges[:, 1], :]) ** 2).sum(-1)
+            w = edge_weights[None] * (edge_mask.to(y.dtype) if edge_mask is not None else 1.0)
+            smooth = (w * diff).sum(-1)
+        else:
+            smooth = torch.zeros_like(sse)
+        kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp())).sum(-1)
+        if region_mask is not None:
+            kl = kl * region_mask.to(y.dtype)
+        kl = kl.sum(-1)
         total = sse + smoothness * smooth + beta * kl
         mse = sse.detach() / m.sum(1).clamp_min(1.0)
-        return LossRecord(total=total, mse=mse, smoothness=smooth, kl=kl)
+        return LossRecord(total=total, mse=mse, smoothness=smooth.detach(), kl=kl.detach())

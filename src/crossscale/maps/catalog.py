@@ -1,0 +1,90 @@
+"""Named regional maps of the registry: ADNI2 volume change and ENIGMA case-control thickness."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from crossscale._errors import InputDataError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+ADNI_GROUPS = {"ad": "AD", "lmci": "LMCI", "emci": "EMCI"}
+
+
+def enigma_thickness_keys() -> list[str]:
+    """Registry keys of the ENIGMA case-control cortical-thickness maps (33)."""
+    from crossscale.datasets import registry
+
+    return sorted(k for k in registry() if k.startswith("enigma_") and k.endswith("_thickness"))
+
+
+def resolve_maps(spec: str) -> list[str]:
+    """Expand a comma list of ``ad``, ``lmci``, ``emci``, ``enigma-thickness`` or registry keys.
+
+    Raises
+    ------
+    ParameterError
+        An unknown name, or an empty list.
+    """
+    from crossscale.datasets import registry
+
+    keys: list[str] = []
+    known = registry()
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        low = token.lower()
+        if low in ADNI_GROUPS:
+            keys.append(f"adni2_{low}_vol_baseline")
+        elif low in ("enigma-thickness", "enigma_thickness"):
+            keys += enigma_thickness_keys()
+        elif token in known and (token.startswith("adni2_") or token.endswith("_thickness")):
+            keys.append(token)
+        else:
+            raise ParameterError(
+                f"--maps: unknown map {token!r}. Use ad, lmci, emci, enigma-thickness, or registry keys "
+                "such as adni2_ad_vol_2 or enigma_scz_case_controls_thickness (`crossscale data list`)."
+            )
+    if not keys:
+        raise ParameterError("--maps is empty; give at least one map, e.g. --maps ad.")
+    return list(dict.fromkeys(keys))
+
+
+def load_map(key: str) -> pd.Series:
+    """Load a map by registry key (ADNI2 volume change or ENIGMA thickness).
+
+    ENIGMA tables that leave regions empty (e.g. the ASD mega-analysis: fusiform) keep the other
+    regions; the dropped ones are logged and listed in ``attrs["dropped_regions"]``.
+
+    Returns
+    -------
+    y : pandas.Series, shape (n_regions,)
+        Named `key`.
+    """
+    from crossscale.maps.adni import load_adni_map
+    from crossscale.maps.io import load_enigma_map
+
+    dropped: list[str] = []
+    if key.startswith("adni2_"):
+        _, group, _, timepoint = key.split("_", 3)
+        y = load_adni_map(group.upper(), timepoint)
+    else:
+        try:
+            y = load_enigma_map(key)
+        except InputDataError:
+            from crossscale.atlas import to_canonical
+            from crossscale.datasets import fetch
+
+            raw = pd.read_csv(fetch(key))
+            values = pd.to_numeric(raw["d_icv"], errors="coerce")
+            y = pd.Series(
+                values.to_numpy(), index=pd.Index(to_canonical(raw["Structure"]), name="region")
+            )
+            dropped = list(y.index[y.isna()])
+            y = y.dropna()
+            logger.warning("%s: %d region(s) without a value dropped: %s", key, len(dropped), dropped)
+    y.name = key
+    y.attrs["dropped_regions"] = dropped
+    return y

@@ -1,0 +1,248 @@
+"""Preprocessing and stacked training of GraphVAE models (no user API; see ``estimator.py``).
+
+One call trains ``n_models`` independent networks as one tensor program: cross-validation folds x
+maps x ensemble members. Under the inductive protocol every fold standardises the genes and
+computes its principal axes from its own training regions; held-out regions enter only through
+their own input row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from crossscale.train.loop import TrainHistory, fit_stacked
+
+logger = logging.getLogger(__name__)
+
+PROTOCOLS = ("inductive", "transductive")
+
+# Working memory of one stacked model of ~70 regions (activations, gradients, Adam state), per
+# unit of (n_hidden + n_latent + n_inputs); used to split very large stacks into sub-stacks.
+_BYTES_PER_MODEL_UNIT = 68 * 4 * 12
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Gene standardisation and (whitened) principal axes learned from some regions.
+
+    Attributes
+    ----------
+    mean, scale : numpy.ndarray, shape (n_genes,)
+        Per-gene mean and standard deviation over the regions it was learned from.
+    basis : numpy.ndarray, shape (n_genes, n_components)
+        ``x = ((X - mean) / scale) @ basis``; whitened axes give the learning regions unit
+        variance on every component.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    basis: np.ndarray
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """Project expression values of shape (n_regions, n_genes) to (n_regions, n_components)."""
+        return ((values - self.mean) / self.scale) @ self.basis
+
+
+def fit_projection(
+    values: np.ndarray, rows: np.ndarray | None, n_components: int | None, whiten: bool
+) -> Projection:
+    """Learn a :class:`Projection` from the rows `rows` (bool mask or None = all) of `values`."""
+    sub = values if rows is None else values[rows]
+    mean = sub.mean(0)
+    scale = sub.std(0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Z = (sub - mean) / scale
+    _, s, vt = np.linalg.svd(Z, full_matrices=False)
+    rank = int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 1
+    c = max(1, min(rank, n_components if n_components is not None else rank))
+    basis = vt[:c].T
+    if whiten:
+        basis = basis / s[:c] * np.sqrt(len(sub))
+    return Projection(mean=mean, scale=scale, basis=basis)
+
+
+def fold_inputs(
+    values: np.ndarray,
+    train_masks: np.ndarray,
+    *,
+    protocol: str,
+    n_components: int | None,
+    whiten: bool,
+) -> tuple[np.ndarray, list[Projection], np.ndarray]:
+    """Inputs of every model: one projection per distinct training set.
+
+    Returns
+    -------
+    x : numpy.ndarray, shape (n_distinct, n_regions, n_components_max)
+        Zero-padded when folds keep different numbers of components.
+    projections : list of Projection, length n_distinct
+    index : numpy.ndarray of int, shape (n_models,)
+        Row of `x` used by each model.
+    """
+    if protocol == "transductive":
+        proj = fit_projection(values, None, n_components, whiten)
+        return proj(values)[None], [proj], np.zeros(len(train_masks), dtype=int)
+    uniq, index = np.unique(np.asarray(train_masks, bool), axis=0, return_inverse=True)
+    projs = [fit_projection(values, m, n_components, whiten) for m in uniq]
+    width = max(p.basis.shape[1] for p in projs)
+    x = np.zeros((len(uniq), values.shape[0], width))
+    for i, p in enumerate(projs):
+        x[i, :, : p.basis.shape[1]] = p(values)
+    return x, projs, np.ravel(index)
+
+
+def max_stack(n_inputs: int, n_hidden: int, n_latent: int, memory_bytes: float) -> int:
+    """How many models fit in one stack within `memory_bytes` of working memory."""
+    unit = _BYTES_PER_MODEL_UNIT * (n_inputs + 4 * n_hidden + 4 * n_latent)
+    return max(1, int(memory_bytes // unit))
+
+
+def train_stack(
+    est: Any,
+    x: np.ndarray,
+    x_index: np.ndarray,
+    y: np.ndarray,
+    train_masks: np.ndarray,
+    graph: Any,
+    *,
+    protocol: str,
+    seed: int,
+    description: str,
+    device: str,
+) -> tuple[dict[str, np.ndarray], TrainHistory, np.ndarray, np.ndarray, np.ndarray]:
+    """Train one model per row of `train_masks` with the hyper-parameters of `est`.
+
+    Parameters
+    ----------
+    est : GraphVAE
+        Supplies the hyper-parameters.
+    x : numpy.ndarray, shape (n_distinct, n_regions, n_inputs)
+    x_index : numpy.ndarray of int, shape (n_models,)
+    y : numpy.ndarray, shape (n_models, n_regions)
+    train_masks : numpy.ndarray of bool, shape (n_models, n_regions)
+    graph : RegionGraph
+    protocol : {"inductive", "transductive"}
+        Inductive: the KL and smoothness terms and the graph encoder's propagation use only the
+        training regions (held-out regions are reached only through their own input row).
+
+    Returns
+    -------
+    params : dict of str to numpy.ndarray, each with leading dimension n_models
+    history : TrainHistory
+    y_mean, y_scale : numpy.ndarray, shape (n_models,)
+        Standardisation of each model's target on its training regions.
+    predictions : numpy.ndarray, shape (n_models, n_regions)
+        Every region's prediction by each model, in the units of `y`.
+    """
+    import torch
+
+    from crossscale.models.graphvae.module import (
+        GraphVAEModule,
+        gcn_normalized_adjacency,
+        inductive_adjacency,
+    )
+
+    k = len(train_masks)
+    rng = np.random.default_rng(seed)
+    ym = np.array([row[m].mean() for row, m in zip(y, train_masks, strict=True)])
+    ys = np.array([row[m].std() for row, m in zip(y, train_masks, strict=True)])
+    ys = np.where(ys > 0, ys, 1.0)
+    dtype = torch.float32
+    y_t = torch.as_tensor((y - ym[:, None]) / ys[:, None], dtype=dtype, device=device)
+    x_t = torch.as_tensor(x, dtype=dtype, device=device)
+    idx = torch.as_tensor(x_index, device=device)
+    edges = torch.as_tensor(graph.edges, dtype=torch.long, device=device)
+    ew = torch.as_tensor(graph.edge_weights, dtype=dtype, device=device)
+    inductive = protocol == "inductive"
+    uses_graph = est.encoder != "mlp"
+    a_hat = None
+    if uses_graph:
+        if inductive:
+            adj = torch.as_tensor(graph.adjacency.toarray(), dtype=dtype)
+            a_hat = inductive_adjacency(adj, torch.as_tensor(train_masks)).to(device)
+        else:
+            a_hat = gcn_normalized_adjacency(edges.cpu(), ew.cpu(), graph.n_regions).to(device)
+
+    fit_masks, val_masks = train_masks.copy(), None
+    if est.early_stopping and est.val_fraction > 0:
+        val_masks = np.zeros_like(train_masks)
+        for i, m in enumerate(train_masks):
+            cand = np.flatnonzero(m)
+            pick = rng.choice(cand, size=max(1, round(est.val_fraction * len(cand))), replace=False)
+            val_masks[i, pick], fit_masks[i, pick] = True, False
+    init_seed, noise_seed = int(rng.integers(2**31 - 1)), int(rng.integers(2**31 - 1))
+
+    def build() -> Any:
+        mod = GraphVAEModule(
+            x.shape[-1], est.n_latent, est.n_hidden, k, encoder=est.encoder,
+            activation=est.activation, decoder_layers=est.decoder_layers, dropout=est.dropout,
+            generator=torch.Generator().manual_seed(init_seed),
+        )  # fmt: skip
+        return mod.to(device)
+
+    def run(mod: Any, masks: np.ndarray, val: np.ndarray | None, epochs: int, desc: str,
+            keep_epochs: np.ndarray | None = None) -> TrainHistory:  # fmt: skip
+        gen = torch.Generator(device=device).manual_seed(noise_seed)
+        tm = torch.as_tensor(masks, device=device)
+        rm = tm if inductive else None
+        em = (tm[:, edges[:, 0]] & tm[:, edges[:, 1]]) if inductive else None
+        vm = torch.as_tensor(val, device=device).to(dtype) if val is not None else None
+        ahat = a_hat
+
+        def loss_fn() -> Any:
+            if est.dropout > 0:
+                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen, device=device)))
+            return mod.loss(xs, y_t, ahat, edges, ew, tm, smoothness=est.smoothness, beta=est.beta,
+                            smoothness_on=est.smoothness_on, region_mask=rm, edge_mask=em,
+                            generator=gen)  # fmt: skip
+
+        def val_fn() -> Any:
+            pred = mod(xs, ahat)
+            return ((pred - y_t) ** 2 * vm).sum(1) / vm.sum(1).clamp_min(1.0)
+
+        return fit_stacked(
+            mod, loss_fn, val_fn if vm is not None else None, n_models=k, lr=est.lr,
+            weight_decay=est.weight_decay, max_epochs=epochs, patience=est.patience,
+            min_epochs=min(est.min_epochs, epochs), description=desc, keep_epochs=keep_epochs,
+        )  # fmt: skip
+
+    threads = torch.get_num_threads()
+    if device == "cpu":  # ~70-region tensors: one thread is faster, and far faster on shared cores
+        torch.set_num_threads(1)
+    xs = x_t[idx] if len(x_t) > 1 else x_t[0]
+    try:
+        module = build()
+        hist = run(module, fit_masks, val_masks, est.max_epochs, description)
+        if val_masks is not None and est.refit:
+            # the same procedure on all training regions, each model stopped at its chosen epoch
+            module = build()
+            run(module, train_masks, None, int(hist.best_epoch.max()), description + " (refit)",
+                keep_epochs=hist.best_epoch)  # fmt: skip
+        with torch.no_grad():
+            pred = module(xs, a_hat).cpu().numpy() * ys[:, None] + ym[:, None]
+    finally:
+        torch.set_num_threads(threads)
+    params = {n: p.detach().cpu().numpy() for n, p in module.named_parameters()}
+    return params, hist, ym, ys, pred
+
+
+def module_from_params(est: Any, params: dict[str, np.ndarray], n_inputs: int) -> Any:
+    """A GraphVAEModule in eval mode holding `params` (leading dimension n_models)."""
+    import torch
+
+    from crossscale.models.graphvae.module import GraphVAEModule
+
+    k = next(iter(params.values())).shape[0]
+    mod = GraphVAEModule(
+        n_inputs, est.n_latent, est.n_hidden, k, encoder=est.encoder, activation=est.activation,
+        decoder_layers=est.decoder_layers, dropout=0.0, generator=torch.Generator(),
+    )  # fmt: skip
+    with torch.no_grad():
+        for name, p in mod.named_parameters():
+            p.copy_(torch.as_tensor(params[name]))
+    mod.eval()
+    return mod
