@@ -198,7 +198,7 @@ def render(df: pd.DataFrame, args, nested_rows, ad: str) -> str:
         "median spatial R², other maps | time (s) |", "|---|---|---|---|---|---|",
     ]  # fmt: skip
     for v in order:
-        def cell(s):
+        def cell(s, v=v):
             m, sd = a.loc[v, ("mean", s)], a.loc[v, ("std", s)]
             return f"{m:.3f}" + (f" ± {sd:.3f}" if sd == sd else "")
 
