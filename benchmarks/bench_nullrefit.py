@@ -1,14 +1,12 @@
-"""Speed of spin-null refits of GraphVAE: batched (stacked) vs looped, in-sample and 10-fold CV.
+"""Speed of spin-null refits of GraphVAE with 10-fold spatial CV: every refit measured, none extrapolated.
 
-Writes benchmarks/results/nullrefit.md.
+Writes benchmarks/results/nullrefit.md (commit, command and parameters recorded).
 
-    python benchmarks/bench_nullrefit.py --n-perm 1000 --n-loop 20 --batch-size 250
+    python benchmarks/bench_nullrefit.py --n-perm 1000
 
 The 10 spatial folds are contiguous blocks from k-means of the region centroids, 5 per hemisphere
-(``crossscale.evaluate.kmeans_blocks``): every region is held out once. The looped timings are
-measured on ``--n-loop`` refits and extrapolated linearly to ``--n-perm`` (the batched ones too
-when ``--n-measure`` < ``--n-perm``: stacks of ``--batch-size`` maps run one after the other, so
-time is linear in the number of chunks).
+(``crossscale.evaluate.kmeans_blocks``): every region is held out once, so 1,000 spins x 10 folds
+= 10,000 GraphVAE models. ``--device cuda`` measures a GPU when one is present.
 """
 
 from __future__ import annotations
@@ -16,9 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate import null_distribution
 from crossscale.maps import load_adni_map
@@ -31,64 +32,58 @@ OUT = Path(__file__).parent / "results" / "nullrefit.md"
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-perm", type=int, default=1000)
-    ap.add_argument("--n-loop", type=int, default=20)
-    ap.add_argument(
-        "--n-measure", type=int, default=None, help="batched refits measured (default: --n-perm)"
-    )
-    ap.add_argument("--batch-size", type=int, default=250)
+    ap.add_argument("--batch-size", type=int, default=250, help="null maps per stacked program")
     ap.add_argument("--folds", type=int, default=10)
-    ap.add_argument("--scheduler", default=None)
-    ap.add_argument("--skip", default="", help="comma list of: insample,cv,loop")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--in-sample", action="store_true", help="also refit in-sample")
+    ap.add_argument("--reference", action="store_true", help="also time the reference preset")
     args = ap.parse_args()
-    skip = set(args.skip.split(","))
+    set_progress_enabled(False)
     os.environ.setdefault("CROSSSCALE_MIRROR", str(Path(__file__).parents[2] / "shared" / "data"))
     X, _ = load_default_expression()
     y = load_adni_map("AD", "baseline").loc[X.index]
     g = RegionGraph.from_surface(X.index)
-    est = GraphVAE(random_state=0, device="cpu")
     rows = []
+    ests = {"default": GraphVAE(random_state=0, device=args.device)}
+    if args.reference:
+        ests["reference"] = GraphVAE.reference(random_state=0, device=args.device)
+    for name, est in ests.items():
+        for in_sample in ([False, True] if args.in_sample else [False]):
+            t0 = time.perf_counter()
+            res = null_distribution(est, X, y, g, "spin", n_perm=args.n_perm, random_state=0,
+                                    cv=args.folds, batch_size=args.batch_size,
+                                    in_sample=in_sample)  # fmt: skip
+            dt = time.perf_counter() - t0
+            label = f"{name}, {args.folds}-fold CV" + (" + in-sample" if in_sample else "")
+            rows.append((label, args.n_perm, args.n_perm * args.folds, dt,
+                         res.observed["cv_r"], res.p_values["cv_r"]))  # fmt: skip
+            print(f"{label}: {args.n_perm} refits in {dt:.1f} s", flush=True)
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                            text=True, check=False).stdout.strip()  # fmt: skip
+    try:
+        import torch
 
-    def run(label: str, n: int, measured: int, **kw: object) -> None:
-        t0 = time.perf_counter()
-        res = null_distribution(est, X, y, g, "spin", n_perm=measured, random_state=0, **kw)
-        dt = time.perf_counter() - t0
-        per = dt / measured
-        p = res.p_values.get("cv_r", res.p_values["in_sample_r"])
-        rows.append((label, measured, dt, per * n, n, p, res.null["in_sample_r"].mean()))
-        print(f"{label}: {measured} refits in {dt:.1f} s -> {per * n:.0f} s for {n}", flush=True)
-
-    n = args.n_perm
-    nm = args.n_measure or n
-    sched = args.scheduler
-    if "insample" not in skip:
-        run("batched, in-sample", n, nm, batch_size=args.batch_size, scheduler=sched)
-    if "cv" not in skip:
-        run(f"batched, in-sample + {args.folds}-fold spatial CV", n, nm, cv=args.folds,
-            batch_size=args.batch_size, scheduler=sched)  # fmt: skip
-    if "loop" not in skip:
-        run("looped, in-sample", n, args.n_loop, batched=False)
-        run(f"looped, in-sample + {args.folds}-fold spatial CV", n, args.n_loop, cv=args.folds,
-            batched=False)  # fmt: skip
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    except Exception:  # pragma: no cover
+        gpu = "none"
     lines = [
-        "# Spin-null refits of GraphVAE",
+        "# Spin-null refits of GraphVAE (all refits measured)",
         "",
-        f"AD atrophy map (ADNI2 baseline), {X.shape[1]} landmark genes, 68 regions, surface graph; "
-        "GraphVAE defaults (n_latent=8, n_hidden=32, max_epochs=1000, patience=100, early stopping + "
-        f"refit); Hungarian spins; batch_size={args.batch_size} null maps per stacked program; "
-        f"scheduler={sched or 'in-process'}. CV: {args.folds} contiguous blocks "
-        "(k-means of centroids, half per hemisphere; every region held out once). "
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, CPU only, shared with other jobs.",
+        f"- commit: `{commit}`",
+        f"- command: `python benchmarks/bench_nullrefit.py {' '.join(sys.argv[1:])}`",
+        f"- AD atrophy map (ADNI2 baseline), {X.shape[1]} landmark genes, 68 regions, surface graph; "
+        f"Hungarian spins; {args.folds} contiguous k-means blocks (every region held out once); "
+        f"batch_size={args.batch_size} null maps per stacked program, device={args.device}",
+        f"- default GraphVAE: `{GraphVAE().get_params()}`",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), GPU: {gpu}",
         "",
-        "| path | refits measured | measured (s) | time for N refits (s) | N | p (cv_r or in_sample_r) | mean null in-sample r |",
-        "|---|---|---|---|---|---|---|",
+        "| configuration | spin refits | models trained | wall time (s) | observed CV r | p_spin |",
+        "|---|---|---|---|---|---|",
     ]
-    for label, m, dt, tot, nn, p, mr in rows:
-        extra = " (extrapolated)" if m < nn else ""
-        lines.append(f"| {label} | {m} | {dt:.1f} | {tot:.0f}{extra} | {nn} | {p:.3f} | {mr:.3f} |")
-    lines += ["", "Command: `python benchmarks/bench_nullrefit.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, "")) + "`", ""]  # fmt: skip
+    for label, n, models, dt, r, p in rows:
+        lines.append(f"| {label} | {n} | {models} | {dt:.1f} | {r:.3f} | {p:.4f} |")
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text("\n".join(lines))
+    OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
