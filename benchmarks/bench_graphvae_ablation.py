@@ -38,6 +38,9 @@ from crossscale.models.baselines import default_baselines
 from crossscale.models.graphvae import GraphVAE
 from crossscale.transcriptomics import load_default_expression
 
+# the code that runs is the code at start-up: record the commit then, not when writing
+COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                        check=False, cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
 OUT = Path(__file__).parent / "results"
 MAPS = [
     "adni2_ad_vol_baseline", "adni2_lmci_vol_baseline", "adni2_emci_vol_baseline",
@@ -178,8 +181,7 @@ def main() -> None:
 
 
 def render(df: pd.DataFrame, args, nested_rows, ad: str) -> str:
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                            text=True, check=False).stdout.strip()  # fmt: skip
+    commit = COMMIT
     order = list(dict.fromkeys(df["variant"]))
     a = df[df["map"] == ad].groupby(["variant", "scheme"])["r2"].agg(["mean", "std"]).unstack()
     t = df[df["map"] == ad].groupby("variant")["time_s"].sum() / len(args.seeds)

@@ -26,6 +26,9 @@ from crossscale.maps import load_adni_map
 from crossscale.models.graphvae import GraphVAE
 from crossscale.transcriptomics import load_default_expression
 
+# the code that runs is the code at start-up: record the commit then, not when writing
+COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                        check=False, cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
 OUT = Path(__file__).parent / "results" / "nullrefit.md"
 
 
@@ -58,8 +61,7 @@ def main() -> None:
             rows.append((label, args.n_perm, args.n_perm * args.folds, dt,
                          res.observed["cv_r"], res.p_values["cv_r"]))  # fmt: skip
             print(f"{label}: {args.n_perm} refits in {dt:.1f} s", flush=True)
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                            text=True, check=False).stdout.strip()  # fmt: skip
+    commit = COMMIT
     try:
         import torch
 
