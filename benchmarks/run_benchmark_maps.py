@@ -1,12 +1,13 @@
-"""Run `crossscale benchmark` one map at a time (AD + the 33 ENIGMA thickness maps) and merge.
+"""Run `crossscale benchmark` one map at a time (ADNI2 AD/LMCI/EMCI + 33 ENIGMA thickness maps).
 
-One invocation per map, so a run cut short by a deadline keeps the finished maps; the merged
-table is the same as one `crossscale benchmark --maps ad,enigma-thickness` run would write.
+One invocation per map, so a run cut short keeps the finished maps; merging refuses runs whose
+parameters or commit differ. The merged table is what one `crossscale benchmark --maps
+ad,lmci,emci,enigma-thickness` run would write.
 
-    python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --n-perm 20 --null-cv 5
+    python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --n-perm 100 --null-cv 10
     python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --merge-only   # merge what exists
 
-Writes benchmarks/results/benchmark_maps.csv and benchmark_maps.md.
+Writes benchmarks/results/benchmark_maps.csv and benchmark_maps.md (commit, command, parameters).
 """
 
 from __future__ import annotations
@@ -19,49 +20,95 @@ from pathlib import Path
 
 import pandas as pd
 
-from crossscale.cli.benchmark import enigma_thickness_keys, markdown_table
+from crossscale.maps.catalog import enigma_thickness_keys
+from crossscale.report.benchmark import headline, markdown_table
 
 RESULTS = Path(__file__).parent / "results"
+COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                        check=False, cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--n-perm", type=int, default=20)
-    ap.add_argument("--null-cv", default="5")
+    ap.add_argument("--n-perm", type=int, default=100)
+    ap.add_argument("--null-cv", default="10")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--merge-only", action="store_true")
     args = ap.parse_args()
-    keys = ["adni2_ad_vol_baseline", *enigma_thickness_keys()]
+    keys = ["adni2_ad_vol_baseline", "adni2_lmci_vol_baseline", "adni2_emci_vol_baseline",
+            *enigma_thickness_keys()]  # fmt: skip
     args.work.mkdir(parents=True, exist_ok=True)
     if not args.merge_only:
         exe = Path(sys.executable).with_name("crossscale")
         for key in keys:
-            if (args.work / key).exists():
+            if (args.work / key / "benchmark.csv").exists():
                 continue
             subprocess.run([str(exe), "-q", "benchmark", "--maps", key, "--out", str(args.work / key),
                             "--n-perm", str(args.n_perm), "--null-cv", args.null_cv,
                             "--seed", str(args.seed)], check=True)  # fmt: skip
+            (args.work / key / "commit.txt").write_text(COMMIT)
     done = [k for k in keys if (args.work / k / "benchmark.csv").exists()]
+    if not done:
+        sys.exit(f"No finished map under {args.work}.")
+    runs = {k: json.loads((args.work / k / "run.json").read_text()) for k in done}
+    commits = {k: (args.work / k / "commit.txt").read_text().strip() for k in done}
+
+    def signature(k: str) -> str:
+        r = runs[k]
+        p = {key: v for key, v in r["parameters"].items() if key != "maps"}
+        return json.dumps([p, r["model_params"], commits[k]], sort_keys=True)
+
+    sigs = {signature(k) for k in done}
+    if len(sigs) > 1:
+        sys.exit(
+            "Refusing to merge runs made with different parameters, models or commits:\n"
+            + "\n".join(f"  {k}: {signature(k)}" for k in done)
+            + "\nRe-run the stale maps (delete their folders under --work)."
+        )
     table = pd.concat([pd.read_csv(args.work / k / "benchmark.csv") for k in done])
-    runs = [json.loads((args.work / k / "run.json").read_text()) for k in done]
     RESULTS.mkdir(exist_ok=True)
     table.to_csv(RESULTS / "benchmark_maps.csv", index=False, float_format="%.6g")
-    p = runs[0]["parameters"]
-    total = sum(r["total_time_s"] for r in runs)
+    p = runs[done[0]]["parameters"]
+    h = headline(table)
+    total = sum(r["total_time_s"] for r in runs.values())
+    wins = table[table["model"] == "GraphVAE"].set_index("map")
     head = [
         "# `crossscale benchmark`: GraphVAE and baselines on disease maps",
         "",
-        f"Maps run: {len(done)} of {len(keys)} (AD baseline + 33 ENIGMA thickness maps, in this "
-        f"order; {len(keys) - len(done)} not run). enigma_asd_mega_analysis: 66 regions (fusiform has no value).",
-        f"Per map: `crossscale benchmark --maps KEY --n-perm {p['n_perm']} --null-cv "
-        f"{p['null_cv'].removeprefix('kfold')} --seed {p['seed']}` (GraphVAE defaults, "
-        f"max_epochs={p['max_epochs']}); total {total / 60:.0f} min on a shared 2-core CPU.",
-        f"`null_cv_r`, `p_spin`: r under {p['null_cv']} spatial CV (contiguous k-means blocks) "
-        f"against {p['n_perm']} Hungarian spin-null refits (smallest possible p = "
-        f"{1 / (1 + p['n_perm']):.3f}); uncorrected. `spatial_r`: 68-fold distance-blocked CV.",
+        f"- commit of every map's run: `{commits[done[0]]}`",
+        f"- per map: `crossscale benchmark --maps KEY --n-perm {p['n_perm']} --null-cv "
+        f"{str(p['null_cv']).removeprefix('kfold')} --seed {p['seed']}` (preset {p.get('preset')}, "
+        f"protocol {p.get('protocol', 'inductive')}); merged by `python benchmarks/run_benchmark_maps.py "
+        f"{' '.join(sys.argv[1:])}`",
+        f"- GraphVAE parameters: `{runs[done[0]]['model_params']}`",
+        f"- maps run: {len(done)} of {len(keys)}; total {total / 60:.0f} min on a shared 2-core CPU",
+        f"- `null_cv_r`, `p_spin`: r under {p['null_cv']} spatial CV (contiguous k-means blocks) "
+        f"against {p['n_perm']} Hungarian spin-null refits of the same model (smallest possible "
+        f"p = {1 / (1 + p['n_perm']):.4f}); uncorrected. `spatial_r2`: 68-fold distance-blocked CV.",
         "",
+        "## Headline",
+        "",
+        f"- GraphVAE's spatial-CV R² is at or above the best baseline's on **{h['n_at_or_above']} of "
+        f"{h['n_maps']}** maps; median difference to the best baseline **{h['median_difference']:+.3f}**.",
+        f"- GraphVAE's CV r has p_spin < 0.05 on {h['n_p05']} and < 0.01 on {h['n_p01']} of "
+        f"{h['n_maps']} maps.",
     ]
+    if "adni2_ad_vol_baseline" in wins.index:
+        ad = wins.loc["adni2_ad_vol_baseline"]
+        head.append(
+            f"- AD map: LORO R² {ad['loro_r2']:.3f}, spatial-CV R² {ad['spatial_r2']:.3f}, "
+            f"p_spin {ad['p_spin']:.4f}; in-sample R² {ad['in_sample_r2']:.3f}, r "
+            f"{ad['in_sample_r']:.3f} (reference, in-sample only: 0.8604 / 0.9439)."
+        )
+    r2 = table.pivot(index="map", columns="model", values="spatial_r2").loc[done]
+    best = r2.drop(columns=["GraphVAE"])
+    per_map = pd.DataFrame({
+        "GraphVAE": r2["GraphVAE"], "best baseline": best.idxmax(axis=1), "its R²": best.max(axis=1),
+        "difference": r2["GraphVAE"] - best.max(axis=1), "GraphVAE p_spin": wins.loc[done, "p_spin"],
+    })  # fmt: skip
+    head += ["", "## Spatial-CV R² per map", "", markdown_table(per_map.reset_index()), "",
+             "## All metrics", ""]  # fmt: skip
     (RESULTS / "benchmark_maps.md").write_text("\n".join(head) + markdown_table(table))
     print("\n".join(head))
 

@@ -14,10 +14,14 @@ from pathlib import Path
 import typer
 
 from crossscale.maps.catalog import enigma_thickness_keys, load_map, resolve_maps
+from crossscale.report.benchmark import markdown_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TABLE_COLUMNS", "benchmark", "enigma_thickness_keys", "load_map", "resolve_maps"]
+__all__ = [
+    "TABLE_COLUMNS", "benchmark", "enigma_thickness_keys", "load_map", "markdown_table",
+    "resolve_maps",
+]  # fmt: skip
 
 TABLE_COLUMNS = [
     "map", "model", "in_sample_r2", "in_sample_r", "loro_r2", "loro_r", "spatial_r2", "spatial_r",
@@ -142,25 +146,3 @@ def benchmark(
         report.save(tmp / "report.html")
     typer.echo(f"{out}/benchmark.csv, benchmark.md, report.html written ({total:.0f} s)")
     del selection
-
-
-def markdown_table(table) -> str:  # noqa: ANN001
-    """The benchmark table as GitHub markdown (3 decimals, p-values 3 significant digits)."""
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in table.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            if isinstance(v, str):
-                cells.append(v)
-            elif v != v:
-                cells.append("–")
-            elif c == "p_spin":
-                cells.append(f"{v:.3g}")
-            elif c.endswith("_s"):
-                cells.append(f"{v:.1f}")
-            else:
-                cells.append(f"{v:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
