@@ -50,8 +50,8 @@ class TrainHistory:
 
 def fit_stacked(
     module,  # noqa: ANN001 - torch.nn.Module with stacked parameters (leading dim n_models)
-    loss_fn: Callable[[], object],
-    val_fn: Callable[[], object] | None,
+    loss_fn: Callable[..., object],
+    val_fn: Callable[..., object] | None,
     *,
     n_models: int,
     lr: float = 1e-3,
@@ -61,6 +61,7 @@ def fit_stacked(
     min_epochs: int = 50,
     description: str = "Training",
     keep_epochs: np.ndarray | None = None,
+    subset: bool = False,
 ) -> TrainHistory:
     """Train stacked independent models with Adam, full batch, early stopping per model.
 
@@ -72,10 +73,13 @@ def fit_stacked(
     module : torch.nn.Module
         Every parameter has leading dimension `n_models`.
     loss_fn : callable
-        ``loss_fn() -> LossRecord`` with per-model terms of shape (n_models,); called in train mode.
+        ``loss_fn() -> LossRecord`` with per-model terms of shape (n_models,); called in train
+        mode. With ``subset=True``: ``loss_fn(models)`` for the index tensor of the models still
+        training, terms of shape (len(models),).
     val_fn : callable or None
         ``val_fn() -> Tensor`` of shape (n_models,) (validation loss; called in eval mode without
-        gradients). None trains for `max_epochs` and keeps the last weights.
+        gradients; ``val_fn(models)`` with ``subset=True``). None trains for `max_epochs` and
+        keeps the last weights (or those at `keep_epochs`).
     n_models : int
     lr : float
         Adam learning rate.
@@ -89,72 +93,92 @@ def fit_stacked(
     keep_epochs : numpy.ndarray of int, shape (n_models,), optional
         Without validation: keep each model's weights as they were after its own epoch
         (e.g. the epochs chosen by early stopping, when refitting on all regions).
+    subset : bool, default False
+        Stopped models leave the computation: the losses are evaluated for the models still
+        training only, so a stack costs what its running models cost (a stopped model's weights
+        are restored from its best epoch at the end, whatever Adam does to them meanwhile).
 
     Returns
     -------
     TrainHistory
+        Losses of models that had stopped are NaN.
     """
     import torch
 
     params = list(module.parameters())
+    device = params[0].device
     opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    best_val = torch.full((n_models,), float("inf"))
-    best_epoch = torch.zeros(n_models, dtype=torch.long)
+    best_val = torch.full((n_models,), float("inf"), device=device)
+    best_epoch = torch.zeros(n_models, dtype=torch.long, device=device)
     best_state = [p.detach().clone() for p in params]
-    active = torch.ones(n_models, dtype=torch.bool)
+    active = torch.ones(n_models, dtype=torch.bool, device=device)
+    keep = None if keep_epochs is None else torch.as_tensor(keep_epochs, device=device)
+    last = int(keep.max()) if keep is not None else max_epochs
     train_hist, val_hist = [], []
     terms: dict[str, list[np.ndarray]] = {"mse": [], "smoothness": [], "kl": []}
+    idx = torch.arange(n_models, device=device)
+
+    def full(values: object, where: object) -> np.ndarray:
+        out = np.full(n_models, np.nan)
+        out[where.cpu().numpy()] = values.detach().cpu().numpy()
+        return out
+
     epoch = 0
     with progress(description, total=max_epochs) as bar:
         for epoch in range(1, max_epochs + 1):
             module.train()
             opt.zero_grad(set_to_none=True)
-            rec = loss_fn()
+            rec = loss_fn(idx) if subset else loss_fn()
             rec.total.sum().backward()
-            # models that have stopped keep training in the batch; their best weights are
-            # restored at the end
             opt.step()
-            train_hist.append(rec.total.detach().numpy().copy())
+            train_hist.append(full(rec.total, idx))
             for k in terms:
-                terms[k].append(getattr(rec, k).detach().numpy().copy())
+                terms[k].append(full(getattr(rec, k), idx))
             if val_fn is None:
                 val_hist.append(np.full(n_models, np.nan))
-                if keep_epochs is not None and (keep_epochs == epoch).any():
-                    sel = torch.as_tensor(keep_epochs == epoch, device=params[0].device)
+                if keep is not None and (keep == epoch).any():
+                    sel = keep == epoch
                     with torch.no_grad():
                         for b, p in zip(best_state, params, strict=True):
                             b[sel] = p.detach()[sel]
                 bar.advance()
+                if epoch >= last:
+                    break
                 continue
             module.eval()
             with torch.no_grad():
-                val = val_fn().detach()
-            val_hist.append(val.numpy().copy())
-            improved = (val < best_val) & active
+                val = (val_fn(idx) if subset else val_fn()).detach()
+            if not subset:
+                val = val[idx]
+            val_hist.append(full(val, idx))
+            improved = (val < best_val[idx]) & active[idx]
             if improved.any():
-                best_val = torch.where(improved, val, best_val)
-                best_epoch[improved] = epoch
+                where = idx[improved]
+                best_val[where] = val[improved]
+                best_epoch[where] = epoch
                 with torch.no_grad():
                     for b, p in zip(best_state, params, strict=True):
-                        b[improved] = p.detach()[improved]
+                        b[where] = p.detach()[where]
             if epoch >= min_epochs:
-                active &= (epoch - best_epoch) < patience
+                active[idx] &= (epoch - best_epoch[idx]) < patience
+                if subset:
+                    idx = torch.nonzero(active).flatten()
             bar.advance()
             if not active.any():
                 break
         bar.update(completed=max_epochs)
-    if val_fn is not None or keep_epochs is not None:
+    if val_fn is not None or keep is not None:
         with torch.no_grad():
             for b, p in zip(best_state, params, strict=True):
                 p.copy_(b)
     if val_fn is None:
-        best_epoch[:] = torch.as_tensor(keep_epochs) if keep_epochs is not None else epoch
+        best_epoch[:] = keep if keep is not None else epoch
     module.eval()
     logger.debug("trained %d model(s) for %d epochs", n_models, epoch)
     return TrainHistory(
         train_loss=np.asarray(train_hist),
         val_loss=np.asarray(val_hist),
-        best_epoch=best_epoch.numpy(),
+        best_epoch=best_epoch.cpu().numpy(),
         n_epochs=epoch,
         terms={k: np.asarray(v) for k, v in terms.items()},
     )

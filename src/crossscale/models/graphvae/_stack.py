@@ -193,21 +193,32 @@ def train_stack(
         vm = torch.as_tensor(val, device=device).to(dtype) if val is not None else None
         ahat = a_hat
 
-        def loss_fn() -> Any:
+        def pick(t: Any, models: Any) -> Any:
+            # per-model tensors for the models still training (all of them: no copy)
+            if t is None or models is None or (t.dim() == 2 and t is xs) or (t is ahat and t.dim() == 2):
+                return t
+            return t[models]
+
+        def loss_fn(models: Any) -> Any:
             if est.dropout > 0:
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen, device=device)))
-            return mod.loss(xs, y_t, ahat, edges, ew, tm, smoothness=est.smoothness, beta=est.beta,
-                            smoothness_on=est.smoothness_on, region_mask=rm, edge_mask=em,
-                            generator=gen)  # fmt: skip
+            m = None if len(models) == k else models
+            return mod.loss(pick(xs, m), pick(y_t, m), pick(ahat, m), edges, ew, pick(tm, m),
+                            smoothness=est.smoothness, beta=est.beta,
+                            smoothness_on=est.smoothness_on, region_mask=pick(rm, m),
+                            edge_mask=pick(em, m), generator=gen, models=m)  # fmt: skip
 
-        def val_fn() -> Any:
-            pred = mod(xs, ahat)
-            return ((pred - y_t) ** 2 * vm).sum(1) / vm.sum(1).clamp_min(1.0)
+        def val_fn(models: Any) -> Any:
+            m = None if len(models) == k else models
+            pred = mod(pick(xs, m), pick(ahat, m), m)
+            v = pick(vm, m)
+            return ((pred - pick(y_t, m)) ** 2 * v).sum(1) / v.sum(1).clamp_min(1.0)
 
         return fit_stacked(
             mod, loss_fn, val_fn if vm is not None else None, n_models=k, lr=est.lr,
             weight_decay=est.weight_decay, max_epochs=epochs, patience=est.patience,
             min_epochs=min(est.min_epochs, epochs), description=desc, keep_epochs=keep_epochs,
+            subset=True,
         )  # fmt: skip
 
     threads = torch.get_num_threads()

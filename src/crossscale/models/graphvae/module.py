@@ -202,59 +202,73 @@ class GraphVAEModule(nn.Module):
         self.encoder, self.decoder_layers = encoder, decoder_layers
         self._act = _activation(activation)
 
-    def inference(self, x: Tensor, a_hat: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def _w(self, name: str, models: Tensor | None) -> Tensor:
+        p = getattr(self, name)
+        return p if models is None else p[models]
+
+    def inference(
+        self, x: Tensor, a_hat: Tensor | None = None, models: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Posterior parameters.
 
         Parameters
         ----------
-        x : Tensor, shape (n_regions, n_inputs) or (n_models, n_regions, n_inputs)
-            Projected standardised expression (shared by all models, or one per model).
-        a_hat : Tensor, shape (n_regions, n_regions) or (n_models, n_regions, n_regions), or None
+        x : Tensor, shape (n_regions, n_inputs) or (n, n_regions, n_inputs)
+            Projected standardised expression (shared by all models, or one per model; with
+            `models`, one per selected model).
+        a_hat : Tensor, shape (n_regions, n_regions) or (n, n_regions, n_regions), or None
             Propagation matrix of the graph encoders (ignored by the MLP encoder).
+        models : Tensor of int, shape (n,), optional
+            Evaluate only these stacked models (default all).
 
         Returns
         -------
-        mu, logvar : Tensor, shape (n_models, n_regions, n_latent)
+        mu, logvar : Tensor, shape (n, n_regions, n_latent)
         """
+        w = lambda name: self._w(name, models)  # noqa: E731
         if x.dim() == 2:
-            x = x.expand(self.n_models, *x.shape)
+            x = x.expand(self.n_models if models is None else len(models), *x.shape)
         if self.encoder == "mlp":
-            h = torch.bmm(x, self.w1)
+            h = torch.bmm(x, w("w1"))
         else:
             if a_hat is None:
                 raise ValueError(f"the '{self.encoder}' encoder needs the propagation matrix a_hat")
-            h = torch.bmm(_propagate(a_hat, x), self.w1)
+            h = torch.bmm(_propagate(a_hat, x), w("w1"))
             if self.encoder == "graphconv":
-                h = h + torch.bmm(x, self.w1_root)
-        h = self._act(h + self.b1)
+                h = h + torch.bmm(x, w("w1_root"))
+        h = self._act(h + w("b1"))
         if self.training and self.dropout > 0:
             h = nn.functional.dropout(h, self.dropout)
         if self.encoder != "mlp":
             h = _propagate(a_hat, h)
-        mu = torch.bmm(h, self.w_mu) + self.b_mu
-        logvar = (torch.bmm(h, self.w_lv) + self.b_lv).clamp(-10.0, 5.0)
+        mu = torch.bmm(h, w("w_mu")) + w("b_mu")
+        logvar = (torch.bmm(h, w("w_lv")) + w("b_lv")).clamp(-10.0, 5.0)
         return mu, logvar
 
-    def generative(self, z: Tensor) -> Tensor:
+    def generative(self, z: Tensor, models: Tensor | None = None) -> Tensor:
         """Decoder: predicted (standardised) vulnerability.
 
         Parameters
         ----------
-        z : Tensor, shape (n_models, n_regions, n_latent)
+        z : Tensor, shape (n, n_regions, n_latent)
+        models : Tensor of int, shape (n,), optional
+            The stacked models `z` belongs to (default all).
 
         Returns
         -------
-        y_hat : Tensor, shape (n_models, n_regions)
+        y_hat : Tensor, shape (n, n_regions)
         """
         h = z
         for i in range(self.decoder_layers):
-            h = self._act(h @ getattr(self, f"d{i + 1}") + getattr(self, f"db{i + 1}"))
-        return (h @ self.d_out + self.db_out).squeeze(-1)
+            h = self._act(h @ self._w(f"d{i + 1}", models) + self._w(f"db{i + 1}", models))
+        return (h @ self._w("d_out", models) + self._w("db_out", models)).squeeze(-1)
 
-    def forward(self, x: Tensor, a_hat: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, a_hat: Tensor | None = None, models: Tensor | None = None
+    ) -> Tensor:
         """Deterministic prediction from the posterior means, shape (n_models, n_regions)."""
-        mu, _ = self.inference(x, a_hat)
-        return self.generative(mu)
+        mu, _ = self.inference(x, a_hat, models)
+        return self.generative(mu, models)
 
     def loss(
         self,
@@ -271,6 +285,7 @@ class GraphVAEModule(nn.Module):
         region_mask: Tensor | None = None,
         edge_mask: Tensor | None = None,
         generator: torch.Generator | None = None,
+        models: Tensor | None = None,
     ) -> LossRecord:
         """Loss of each model on its training regions.
 
@@ -297,19 +312,21 @@ class GraphVAEModule(nn.Module):
             Edges whose smoothness enters the loss (default all).
         generator : torch.Generator or None
             Seeds the reparameterisation noise.
+        models : Tensor of int, shape (n,), optional
+            Only these stacked models (the other per-model arguments are then for them alone).
 
         Returns
         -------
         LossRecord
         """
-        mu, logvar = self.inference(x, a_hat)
+        mu, logvar = self.inference(x, a_hat, models)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-        y_hat = self.generative(mu + std * eps)
+        y_hat = self.generative(mu + std * eps, models)
         m = train_mask.to(y.dtype)
         sse = ((y_hat - y) ** 2 * m).sum(1)
         if smoothness > 0 and len(edges):
-            s = mu if smoothness_on == "latent" else self.generative(mu)[..., None]
+            s = mu if smoothness_on == "latent" else self.generative(mu, models)[..., None]
             diff = ((s[:, edges[:, 0], :] - s[:, edges[:, 1], :]) ** 2).sum(-1)
             w = edge_weights[None] * (edge_mask.to(y.dtype) if edge_mask is not None else 1.0)
             smooth = (w * diff).sum(-1)
