@@ -128,9 +128,9 @@ def integrated_gradients(
     def f(z: Any) -> Any:
         return mod(z @ basis, a_hat).mean(0)  # ensemble mean (one member: itself)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    from crossscale._threads import single_thread
+
+    with single_thread():
         delta = Z - Z0
         grads = torch.zeros((Z.shape[0],) + tuple(Z.shape), dtype=torch.float32)
         for k in range(n_steps):
@@ -140,8 +140,6 @@ def integrated_gradients(
         A = (grads / n_steps * delta[None]).sum(1) * scale  # (n_out, n_genes)
         with torch.no_grad():
             fx, f0 = f(Z) * scale, f(Z0) * scale
-    finally:
-        torch.set_num_threads(threads)
     A_np = A.numpy().astype(float)
     err = float(np.max(np.abs(A_np.sum(1) - (fx - f0).numpy())))
     regions, genes = model.regions_, model.genes_

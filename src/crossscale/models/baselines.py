@@ -42,8 +42,11 @@ class _GeneBaseline(BaseEstimator):
         else:
             check_expression(X)
             y = y.loc[X.index]
+        from crossscale._threads import single_thread
+
         t0 = time.perf_counter()
-        self.model_ = self._make().fit(X.to_numpy(dtype=float), y.to_numpy(dtype=float))
+        with single_thread(torch_too=False):
+            self.model_ = self._make().fit(X.to_numpy(dtype=float), y.to_numpy(dtype=float))
         self.genes_ = pd.Index(X.columns)
         self.regions_ = pd.Index(X.index, name="region")
         self.fit_time_ = time.perf_counter() - t0
@@ -89,10 +92,13 @@ class _GeneBaseline(BaseEstimator):
         if transductive:
             sd = Xv.std(0)
             Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
+        from crossscale._threads import single_thread
+
         out = np.empty(np.shape(test_masks), dtype=float)
-        for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
-            model = self._make(scale=not transductive)
-            out[i] = np.ravel(model.fit(Xv[~test], yv[~test]).predict(Xv))
+        with single_thread(torch_too=False):  # small matrices: one BLAS thread is faster
+            for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
+                model = self._make(scale=not transductive)
+                out[i] = np.ravel(model.fit(Xv[~test], yv[~test]).predict(Xv))
         return out
 
 

@@ -56,10 +56,14 @@ def fit_projection(
     scale = sub.std(0)
     scale = np.where(scale > 0, scale, 1.0)
     Z = (sub - mean) / scale
-    _, s, vt = np.linalg.svd(Z, full_matrices=False)
+    # principal axes from the (n_regions x n_regions) Gram matrix: exact, and ~10x cheaper than
+    # the SVD of the (n_regions x n_genes) matrix
+    evals, U = np.linalg.eigh(Z @ Z.T)
+    order = np.argsort(evals)[::-1]
+    s = np.sqrt(np.clip(evals[order], 0.0, None))
     rank = int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 1
     c = max(1, min(rank, n_components if n_components is not None else rank))
-    basis = vt[:c].T
+    basis = Z.T @ (U[:, order[:c]] / s[:c])  # right singular vectors, (n_genes, c)
     if whiten:
         basis = basis / s[:c] * np.sqrt(len(sub))
     return Projection(mean=mean, scale=scale, basis=basis)
@@ -83,11 +87,15 @@ def fold_inputs(
     index : numpy.ndarray of int, shape (n_models,)
         Row of `x` used by each model.
     """
+    from crossscale._threads import single_thread
+
     if protocol == "transductive":
-        proj = fit_projection(values, None, n_components, whiten)
+        with single_thread(torch_too=False):
+            proj = fit_projection(values, None, n_components, whiten)
         return proj(values)[None], [proj], np.zeros(len(train_masks), dtype=int)
     uniq, index = np.unique(np.asarray(train_masks, bool), axis=0, return_inverse=True)
-    projs = [fit_projection(values, m, n_components, whiten) for m in uniq]
+    with single_thread(torch_too=False):
+        projs = [fit_projection(values, m, n_components, whiten) for m in uniq]
     width = max(p.basis.shape[1] for p in projs)
     x = np.zeros((len(uniq), values.shape[0], width))
     for i, p in enumerate(projs):
@@ -221,11 +229,10 @@ def train_stack(
             subset=True,
         )  # fmt: skip
 
-    threads = torch.get_num_threads()
-    if device == "cpu":  # ~70-region tensors: one thread is faster, and far faster on shared cores
-        torch.set_num_threads(1)
+    from crossscale._threads import single_thread
+
     xs = x_t[idx] if len(x_t) > 1 else x_t[0]
-    try:
+    with single_thread(torch_too=device == "cpu"):
         module = build()
         hist = run(module, fit_masks, val_masks, est.max_epochs, description)
         if val_masks is not None and est.refit:
@@ -235,8 +242,6 @@ def train_stack(
                 keep_epochs=hist.best_epoch)  # fmt: skip
         with torch.no_grad():
             pred = module(xs, a_hat).cpu().numpy() * ys[:, None] + ym[:, None]
-    finally:
-        torch.set_num_threads(threads)
     params = {n: p.detach().cpu().numpy() for n, p in module.named_parameters()}
     return params, hist, ym, ys, pred
 
