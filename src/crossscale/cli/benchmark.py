@@ -124,9 +124,11 @@ def benchmark(
     import pandas as pd
 
     from crossscale import __version__
+    from crossscale._device import check_device
     from crossscale._errors import ParameterError
-    from crossscale._utils import atomic_dir, write_json
+    from crossscale._utils import atomic_dir, check_output_dir, write_json
     from crossscale.atlas import RegionGraph
+    from crossscale.cli import _checks as chk
     from crossscale.cli.fit import _versions, parse_null_cv
     from crossscale.datasets import checksums
     from crossscale.evaluate import evaluate_models, null_distribution
@@ -136,17 +138,17 @@ def benchmark(
     from crossscale.transcriptomics import load_default_expression
 
     t_start = time.perf_counter()
+    # -- every check before any work ----------------------------------------------------------
     keys = resolve_maps(maps)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ParameterError(
-            f"The output folder '{out}' already exists. Choose another --out, or pass --overwrite."
-        )
-    if n_perm < 0:
-        raise ParameterError(f"--n-perm must be >= 0; got {n_perm}.")
+    chk.at_least("--n-perm", n_perm, 0, hint="0 skips the null refits.")
     cv = parse_null_cv(null_cv)
     if n_perm and cv is None:
         raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
+    chk.scheduler("--scheduler", scheduler)
+    chk.at_least("--batch-size", batch_size, 1)
+    chk.at_least("--max-epochs", max_epochs, 1)
+    check_device(device)
+    out = check_output_dir(out, overwrite=overwrite)
     typer.echo("Loading AHBA expression and landmark genes ...")
     X_all, selection = load_default_expression()
     rows = []

@@ -89,9 +89,9 @@ def fit(
     import pandas as pd
 
     from crossscale import __version__
-    from crossscale._errors import ParameterError
-    from crossscale._utils import atomic_dir, write_json
-    from crossscale.atlas import RegionGraph
+    from crossscale._utils import atomic_dir, check_output_dir, sha256_file, write_json
+    from crossscale.atlas import DK_REGIONS, RegionGraph
+    from crossscale.cli import _checks as chk
     from crossscale.datasets import checksums
     from crossscale.evaluate import evaluate_models
     from crossscale.maps import load_adni_map, read_regional_map
@@ -101,16 +101,15 @@ def fit(
     from crossscale.transcriptomics import load_default_expression
 
     t_start = time.perf_counter()
-    if nulls not in ("none", "spin", "moran"):
-        raise ParameterError(f"--nulls must be 'spin', 'moran' or 'none'; got {nulls!r}.")
-    schemes = tuple(s.strip() for s in cv.split(",") if s.strip())
-    if graph_kind not in ("surface", "connectome"):
-        raise ParameterError(f"--graph must be 'surface' or 'connectome'; got {graph_kind!r}.")
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ParameterError(
-            f"The output folder '{out}' already exists. Choose another --out, or pass --overwrite."
-        )
+    # -- every check before any work: options, output folder, the map ------------------------
+    schemes = check_fit_options(
+        nulls=nulls, cv=cv, graph_kind=graph_kind, n_latent=n_latent, smoothness=smoothness,
+        beta=beta, max_epochs=max_epochs, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
+        batch_size=batch_size, n_components=n_components, interpret=interpret,
+        interpret_n_perm=interpret_n_perm, device=device,
+    )  # fmt: skip
+    chk.input_file("--map", map_file, what="map file")
+    out = check_output_dir(out, overwrite=overwrite, inputs=[map_file])
     # -- data ---------------------------------------------------------------------------------
     datasets = [
         "ahba_expression",
@@ -129,6 +128,19 @@ def fit(
         y = load_adni_map(group, timepoint)
         map_name, map_units, map_source = str(y.name), y.attrs["units"], y.attrs["source"]
         datasets.append(y.attrs["source"])
+    # Missing regions: the documented rule is to fit on the regions present (at least 10, which
+    # the reader enforces) and to list the missing ones on screen, in run.json and the report.
+    missing_regions = [r for r in DK_REGIONS if r not in y.index]
+    input_warnings = list(y.attrs.get("warnings", []))
+    if missing_regions:
+        text = (
+            f"The map lacks {len(missing_regions)} of the {len(DK_REGIONS)} Desikan-Killiany "
+            f"regions ({', '.join(missing_regions[:8])}{' …' if len(missing_regions) > 8 else ''});"
+            f" fitting on the {len(y)} regions present."
+        )
+        logger.warning(text)
+        typer.echo(text)
+        input_warnings.append(text)
     typer.echo("Loading AHBA expression and landmark genes ...")
     X, selection = load_default_expression()
     regions = pd.Index([r for r in X.index if r in y.index], name="region")
@@ -183,10 +195,12 @@ def fit(
         "n_regions": len(regions), "n_genes": X.shape[1], "n_genes_requested": selection.n_requested,
         "n_genes_missing": len(selection.missing), "graph_kind": graph.kind, "n_edges": graph.n_edges,
         "smoothness": smoothness, "beta": beta, "lr": model.lr, "val_fraction": model.val_fraction,
-        "seed": seed, "total_time_s": round(total, 1),
+        "seed": seed, "total_time_s": round(total, 1), "missing_regions": missing_regions,
+        "input_warnings": input_warnings,
     }  # fmt: skip
     # -- outputs (atomic) ---------------------------------------------------------------------
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=[map_file]) as tmp:
+        input_map = _copy_input_map(tmp, map_file, y, region_column, value_column)
         preds = ev.predictions.copy()
         preds.to_csv(tmp / "predictions.csv", float_format="%.6g")
         latent.to_csv(tmp / "latent_programs.csv", float_format="%.6g")
@@ -210,7 +224,12 @@ def fit(
             "versions": _versions(__version__),
             "seed": seed,
             "graph": graph.to_dict(),
-            "data_checksums": checksums(datasets) | ({"map_file": _sha256(map_file)} if map_file else {}),
+            "data_checksums": checksums(datasets) | ({"map_file": sha256_file(map_file)} if map_file else {}),
+            "input_map": input_map,
+            "missing_regions": missing_regions,
+            "input_warnings": input_warnings,
+            "model_check": {"regions": list(model.regions_), "n_genes": len(model.genes_),
+                            "genes_sha256": _genes_sha256(model.genes_), "graph_hash": graph.hash()},
             "total_time_s": total,
         })  # fmt: skip
         typer.echo("Writing report ...")
@@ -283,10 +302,55 @@ def _print_nulls(null_results) -> None:  # noqa: ANN001
     Console().print(table)
 
 
-def _sha256(path: Path) -> str:
+def check_fit_options(
+    *, nulls, cv, graph_kind, n_latent, smoothness, beta, max_epochs, n_perm, null_cv, scheduler,
+    batch_size, n_components, interpret, interpret_n_perm, device,
+) -> tuple[str, ...]:  # fmt: skip  # noqa: ANN001
+    """Check every option of ``crossscale fit`` (before any work); return the CV schemes."""
+    from crossscale._device import check_device
+    from crossscale.cli import _checks as chk
+
+    chk.one_of("--nulls", nulls, ("spin", "moran", "none"))
+    schemes = chk.cv_schemes("--cv", cv)
+    chk.one_of("--graph", graph_kind, ("surface", "connectome"))
+    chk.at_least("--n-latent", n_latent, 1)
+    chk.at_least("--smoothness", smoothness, 0)
+    chk.at_least("--beta", beta, 0)
+    chk.at_least("--max-epochs", max_epochs, 1)
+    chk.at_least("--n-components", n_components, 0, hint="0 means full rank.")
+    chk.at_least("--n-perm", n_perm, 1, hint="Give the number of null maps, e.g. --n-perm 1000.")
+    parse_null_cv(null_cv)
+    chk.scheduler("--scheduler", scheduler)
+    chk.at_least("--batch-size", batch_size, 1)
+    if interpret:
+        chk.at_least("--interpret-n-perm", interpret_n_perm, 1, hint="Or pass --no-interpret.")
+    check_device(device)
+    return schemes
+
+
+def _genes_sha256(genes) -> str:  # noqa: ANN001
     import hashlib
 
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256("\n".join(map(str, genes)).encode()).hexdigest()
+
+
+def _copy_input_map(tmp: Path, map_file, y, region_column, value_column) -> dict:  # noqa: ANN001
+    """Copy the input map into the run folder (``input_map.*``); return its run.json entry."""
+    import shutil
+
+    from crossscale._utils import sha256_file
+
+    if map_file is not None:
+        dest = tmp / f"input_map{Path(map_file).suffix.lower() or '.csv'}"
+        shutil.copyfile(map_file, dest)
+        entry = {"original": str(map_file), "region_column": region_column,
+                 "value_column": value_column}  # fmt: skip
+    else:  # the default ADNI2 map: its values, as read
+        dest = tmp / "input_map.csv"
+        y.rename("value").rename_axis("region").to_csv(dest, float_format="%.17g")
+        entry = {"original": str(y.attrs.get("source")), "region_column": "region",
+                 "value_column": "value"}  # fmt: skip
+    return {"file": dest.name, "sha256": sha256_file(dest)} | entry
 
 
 def _versions(own: str) -> dict[str, str]:

@@ -208,6 +208,8 @@ def build_fit_report(
             f"{metrics.loc[best_base, 'loro_r2']:.3f} (spatial CV {metrics.loc[best_base, 'spatial_r2']:.3f})."
         )
     rep.add_paragraph(text)
+    for warning in summary.get("input_warnings") or []:  # missing regions, outliers of the map
+        rep.add_note(escape(str(warning)), kind="warning")
     if best_base is not None and not m["loro_r2"] >= metrics.loc[best_base, "loro_r2"]:
         rep.add_note(
             f"{model_name} does not beat the best baseline out of sample. With {summary['n_regions']} regions "
