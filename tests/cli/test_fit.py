@@ -17,8 +17,19 @@ def test_fit_end_to_end_on_real_data(tmp_path):
     out = tmp_path / "res"
     result = runner.invoke(
         app,
-        ["fit", "--out", str(out), "--max-epochs", "40", "--cv", "spatial", "--seed", "1",
-         "--interpret-n-perm", "4"],  # fmt: skip
+        [
+            "fit",
+            "--out",
+            str(out),
+            "--max-epochs",
+            "40",
+            "--cv",
+            "spatial",
+            "--seed",
+            "1",
+            "--interpret-n-perm",
+            "4",
+        ],  # fmt: skip
     )
     assert result.exit_code == 0, result.output
     files = {p.name for p in out.iterdir()}
