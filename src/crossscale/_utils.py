@@ -157,7 +157,7 @@ def check_output_dir(
             raise ParameterError(
                 f"{option} '{out}' {'is' if ip == res else 'contains'} the input '{inp}'; "
                 f"writing there would {'replace' if ip == res else 'delete'} it. Choose an output "
-                f"folder that holds none of the inputs, e.g. {option} {Path(out).name}_results."
+                f"folder that holds none of the inputs, e.g. {option} {Path(out).stem}_results."
             )
     if out.exists() and not out.is_dir():
         raise ParameterError(
@@ -173,7 +173,7 @@ def check_output_dir(
         empty = not any(out.iterdir())
         if not empty and not _is_crossscale_dir(out, marker):
             what = (
-                "crossscale's run.json"
+                "run.json written by crossscale"
                 if marker == "run.json"
                 else " and ".join((marker,) if isinstance(marker, str) else marker)
             )
