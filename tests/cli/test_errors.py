@@ -266,3 +266,15 @@ def test_sigint_during_a_fit_exits_130_and_leaves_nothing(workdir, tmp_path):
     assert proc.returncode == 130, err
     assert "Interrupted; nothing was written" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map.csv"]
+
+
+def test_an_os_error_is_one_line_not_a_bug(monkeypatch, capsys):
+    import crossscale.datasets
+
+    def denied():
+        raise PermissionError(13, "Permission denied", "/data/cache")
+
+    monkeypatch.setattr(crossscale.datasets, "registry", denied)
+    assert main(["data", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "Error: Permission denied ('/data/cache')" in err and "bug" not in err

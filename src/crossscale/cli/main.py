@@ -151,6 +151,17 @@ def main(args: Sequence[str] | None = None) -> int:
             raise
         typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
         return 2
+    except OSError as err:  # the machine, not crossscale: disk full, permission denied ...
+        if debug:
+            raise
+        where = f" ('{err.filename}')" if getattr(err, "filename", None) else ""
+        typer.secho(
+            f"Error: {err.strerror or err}{where}. Check the path, the permissions and the free "
+            "disk space; nothing was written.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 2
     except Exception as err:  # noqa: BLE001 - the one place that turns a bug into a message
         if debug:
             raise

@@ -77,7 +77,7 @@ def align(
         ya = pd.to_numeric(y, errors="coerce").loc[regions].astype(float)
         if ya.isna().any():
             raise InputDataError(f"y (map) has NaN values in {_names(list(ya.index[ya.isna()]))}.")
-        check_map_values(ya, what="y (map)")  # non-finite, extreme, constant; warns on outliers
+        check_map_values(ya, what="y (map)", warn=False)  # non-finite, extreme, constant
     return Xa, ya
 
 
