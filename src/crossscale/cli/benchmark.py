@@ -127,15 +127,9 @@ def benchmark(
     from crossscale._device import check_device
     from crossscale._errors import ParameterError
     from crossscale._utils import atomic_dir, check_output_dir, write_json
-    from crossscale.atlas import RegionGraph
     from crossscale.cli import _checks as chk
     from crossscale.cli.fit import _versions, parse_null_cv
     from crossscale.datasets import checksums
-    from crossscale.evaluate import evaluate_models, null_distribution
-    from crossscale.models.baselines import default_baselines
-    from crossscale.models.graphvae import GraphVAE
-    from crossscale.report.benchmark import build_benchmark_report
-    from crossscale.transcriptomics import load_default_expression
 
     t_start = time.perf_counter()
     # -- every check before any work ----------------------------------------------------------
@@ -149,6 +143,14 @@ def benchmark(
     chk.at_least("--max-epochs", max_epochs, 1)
     check_device(device)
     out = check_output_dir(out, overwrite=overwrite)
+    # every check passed: only now import torch, scikit-learn and matplotlib
+    from crossscale.atlas import RegionGraph
+    from crossscale.evaluate import evaluate_models, null_distribution
+    from crossscale.models.baselines import default_baselines
+    from crossscale.models.graphvae import GraphVAE
+    from crossscale.report.benchmark import build_benchmark_report
+    from crossscale.transcriptomics import load_default_expression
+
     typer.echo("Loading AHBA expression and landmark genes ...")
     X_all, selection = load_default_expression()
     rows = []

@@ -90,15 +90,10 @@ def fit(
 
     from crossscale import __version__
     from crossscale._utils import atomic_dir, check_output_dir, sha256_file, write_json
-    from crossscale.atlas import DK_REGIONS, RegionGraph
+    from crossscale.atlas import DK_REGIONS
     from crossscale.cli import _checks as chk
     from crossscale.datasets import checksums
-    from crossscale.evaluate import evaluate_models
     from crossscale.maps import load_adni_map, read_regional_map
-    from crossscale.models.baselines import default_baselines
-    from crossscale.models.graphvae import GraphVAE
-    from crossscale.report.fit import build_fit_report
-    from crossscale.transcriptomics import load_default_expression
 
     t_start = time.perf_counter()
     # -- every check before any work: options, output folder, the map ------------------------
@@ -141,6 +136,14 @@ def fit(
         logger.warning(text)
         typer.echo(text)
         input_warnings.append(text)
+    # every check passed: only now import torch, scikit-learn and matplotlib
+    from crossscale.atlas import RegionGraph
+    from crossscale.evaluate import evaluate_models
+    from crossscale.models.baselines import default_baselines
+    from crossscale.models.graphvae import GraphVAE
+    from crossscale.report.fit import build_fit_report
+    from crossscale.transcriptomics import load_default_expression
+
     typer.echo("Loading AHBA expression and landmark genes ...")
     X, selection = load_default_expression()
     regions = pd.Index([r for r in X.index if r in y.index], name="region")

@@ -38,11 +38,6 @@ def interpret(
     from crossscale._errors import InputDataError
     from crossscale._utils import atomic_dir, check_output_dir, write_json
     from crossscale.cli import _checks as chk
-    from crossscale.interpret import interpret_model, load_cell_type_sets, read_gmt
-    from crossscale.models.graphvae import GraphVAE
-    from crossscale.report import Report
-    from crossscale.report.interpret import add_interpretation_section
-    from crossscale.transcriptomics import load_default_expression
 
     t0 = time.perf_counter()
     results_dir = Path(results_dir)
@@ -75,6 +70,13 @@ def interpret(
         ) from err
     check_model_matches_run(model_dir, run)
     y = load_run_map(results_dir, run)
+    # every check passed: only now import torch, scikit-learn and matplotlib
+    from crossscale.interpret import interpret_model, load_cell_type_sets, read_gmt
+    from crossscale.models.graphvae import GraphVAE
+    from crossscale.report import Report
+    from crossscale.report.interpret import add_interpretation_section
+    from crossscale.transcriptomics import load_default_expression
+
     model = GraphVAE.load(model_dir)
     X, _ = load_default_expression()
     missing = [g for g in model.genes_ if g not in X.columns]

@@ -130,7 +130,6 @@ def simulate(
     """Simulate a longitudinal cohort with known spreading subtypes."""
     from crossscale._utils import atomic_dir, check_output_dir, write_json
     from crossscale.cli import _checks as chk
-    from crossscale.models.spread import simulate_cohort
 
     chk.at_least("--n-subjects", n_subjects, 1)
     chk.at_least("--noise", noise, 0)
@@ -139,6 +138,8 @@ def simulate(
     times = chk.float_list("--timepoints", timepoints, minimum=0)
     subtype_list = _parse_subtypes(subtypes)
     out = check_output_dir(out, overwrite=overwrite)
+    from crossscale.models.spread import simulate_cohort
+
     g = _graph(graph)
     cohort = simulate_cohort(g, n_subjects, subtype_list, times, noise=noise,
                              model=model, random_state=seed)  # fmt: skip
