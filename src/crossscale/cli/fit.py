@@ -85,6 +85,13 @@ def fit(
     ),
 ) -> None:
     """Fit GraphVAE on AHBA expression, evaluate it honestly, and write a report."""
+    t_start = time.perf_counter()
+    schemes = check_fit_options(
+        nulls=nulls, cv=cv, graph_kind=graph_kind, n_latent=n_latent, smoothness=smoothness,
+        beta=beta, max_epochs=max_epochs, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
+        batch_size=batch_size, n_components=n_components, interpret=interpret,
+        interpret_n_perm=interpret_n_perm, device=device,
+    )  # fmt: skip
     import numpy as np
     import pandas as pd
 
@@ -95,14 +102,7 @@ def fit(
     from crossscale.datasets import checksums
     from crossscale.maps import load_adni_map, read_regional_map
 
-    t_start = time.perf_counter()
     # -- every check before any work: options, output folder, the map ------------------------
-    schemes = check_fit_options(
-        nulls=nulls, cv=cv, graph_kind=graph_kind, n_latent=n_latent, smoothness=smoothness,
-        beta=beta, max_epochs=max_epochs, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
-        batch_size=batch_size, n_components=n_components, interpret=interpret,
-        interpret_n_perm=interpret_n_perm, device=device,
-    )  # fmt: skip
     chk.input_file("--map", map_file, what="map file")
     out = check_output_dir(out, overwrite=overwrite, inputs=[map_file])
     # -- data ---------------------------------------------------------------------------------
