@@ -314,7 +314,7 @@ def _stamp_run_json(folder: Path) -> None:
         return
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     run = {RUN_MARKER: "crossscale", **run, "files": files}
-    atomic_write_text(path, json.dumps(run, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(_jsonable(run), indent=2, allow_nan=False) + "\n")
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -133,7 +133,6 @@ def fit(
             f"regions ({', '.join(missing_regions[:8])}{' …' if len(missing_regions) > 8 else ''});"
             f" fitting on the {len(y)} regions present."
         )
-        logger.warning(text)
         typer.echo(text)
         input_warnings.append(text)
     # every check passed: only now import torch, scikit-learn and matplotlib
@@ -148,9 +147,7 @@ def fit(
     X, selection = load_default_expression()
     regions = pd.Index([r for r in X.index if r in y.index], name="region")
     if len(regions) < len(X.index):
-        logger.warning(
-            "the map covers %d of %d regions; fitting on those", len(regions), len(X.index)
-        )
+        logger.info("the map covers %d of %d regions; fitting on those", len(regions), len(X.index))
     X, y = X.loc[regions], y.loc[regions]
     if graph_kind == "surface":
         graph = RegionGraph.from_surface(regions)
