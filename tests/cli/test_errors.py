@@ -55,6 +55,9 @@ def workdir(tmp_path_factory):
     (d / "cov.csv").write_text("SubjID,Dx,Age,Sex\ns1,AD,70,1\n")
     (d / "fitrun").mkdir()  # a crossscale fit folder whose model/ has gone
     (d / "fitrun" / "run.json").write_text(json.dumps({"command": "crossscale fit"}))
+    (d / "fitrun2" / "model").mkdir(parents=True)  # run.json + model/: options are checked next
+    (d / "fitrun2" / "run.json").write_text(json.dumps({"command": "crossscale fit"}))
+    (d / "fitrun2" / "extra.gmt").write_text("set\tNA\tGFAP\n")
     return d
 
 
@@ -85,6 +88,11 @@ CASES = [
     (["fit", "--graph", "knn"], 2, r"--graph must be 'surface' or 'connectome'"),
     (["fit", "--max-epochs", "0"], 2, r"--max-epochs must be >= 1"),
     (["fit", "--smoothness", "-1"], 2, r"--smoothness must be >= 0"),
+    (["fit", "--beta", "-0.1"], 2, r"--beta must be >= 0"),
+    (["fit", "--n-latent", "0"], 2, r"--n-latent must be >= 1"),
+    (["fit", "--n-components", "-1"], 2, r"--n-components must be >= 0; got -1. 0 means full"),
+    (["fit", "--interpret-n-perm", "0"], 2, r"--interpret-n-perm must be >= 1.*--no-interpret"),
+    (["fit", "--beta", "nan"], 2, r"--beta must be >= 0; got nan"),
     (["fit", "--batch-size", "0"], 2, r"--batch-size must be >= 1"),
     (["fit", "--scheduler", "nowhere"], 2, r"--scheduler must be 'local' or a Dask scheduler"),
     (["fit", "--device", "tpu"], 2, r"--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
@@ -154,6 +162,11 @@ CASES = [
     (["spread", "benchmark", "--out", "project", "--overwrite"], 2, r"not written by crossscale"),
     (["interpret", "project"], 2, r"'project' is not a `crossscale fit` output folder"),
     (["interpret", "fitrun"], 2, r"needs run.json and model/"),
+    (["interpret", "fitrun2", "--n-perm", "0"], 2, r"--n-perm must be >= 1; got 0"),
+    (["interpret", "fitrun2", "--holdout", "1"], 2, r"--holdout must be in \[0, 1\); got 1.0"),
+    (["interpret", "fitrun2", "--gmt", "none.gmt"], 2, r"--gmt: the GMT gene-set file 'none.gmt'"),
+    (["interpret", "fitrun2", "--gmt", "fitrun2/interpretation/x.gmt"], 2, r"does not exist"),
+    (["interpret", "fitrun2"], 2, r"no readable config.json"),
     ([*VULN, "--out", "cov.csv", "--overwrite"], 2, r"the output 'cov.csv' is the input"),
     ([*VULN, "--out", "project/thesis.tex", "--overwrite"], 2, r"--overwrite refused: .*thesis"),
     ([*VULN, "--out", "afile.txt"], 2, r"Output file\(s\) already exist: afile.txt"),
