@@ -156,3 +156,26 @@ def test_checkpoint_save_refuses_a_foreign_folder(study, snapshot):
     assert snapshot(study) == before
     save_checkpoint(study.parent / "ckpt", {"w": np.zeros(2)}, {"a": 1})
     save_checkpoint(study.parent / "ckpt", {"w": np.ones(2)}, {"a": 2}, overwrite=True)
+
+
+def test_atomic_write_files_is_all_or_nothing(tmp_path, snapshot, monkeypatch):
+    from crossscale import _utils
+
+    (tmp_path / "a.csv").write_text("old a\n")
+    before = snapshot(tmp_path)
+    real_replace = os.replace
+    calls = []
+
+    def interrupted_replace(src, dst):
+        calls.append(dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_utils.os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        _utils.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
+    monkeypatch.setattr(_utils.os, "replace", real_replace)
+    assert calls and snapshot(tmp_path) == before
+    _utils.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
+    assert (tmp_path / "a.csv").read_text() == "new a\n" and (
+        tmp_path / "b.html"
+    ).read_text() == "b"

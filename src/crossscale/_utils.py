@@ -345,6 +345,32 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return path
 
 
+def atomic_write_files(texts: dict[str | os.PathLike[str], str]) -> list[Path]:
+    """Write several text files as one step: all to temporary files first, then renamed.
+
+    An error or Ctrl-C while writing leaves none of the files changed (the renames at the end
+    take microseconds).
+    """
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    return [p for _, p in temps]
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
