@@ -217,6 +217,13 @@ def check_output_files(
         Which file and why, and what to do.
     """
     paths = [Path(p) for p in paths]
+    resolved = [p.resolve() for p in paths]
+    for i, rp in enumerate(resolved):
+        if rp in resolved[:i]:
+            raise ParameterError(
+                f"{option}: two outputs would be the same file '{paths[i]}' (e.g. --out d.html "
+                "and its HTML page); give --out a .csv name such as d.csv."
+            )
     ins = {Path(i).resolve(): i for i in inputs if i is not None}
     for p in paths:
         rp = p.resolve()

@@ -171,6 +171,7 @@ CASES = [
     ([*VULN, "--out", "project/thesis.tex", "--overwrite"], 2, r"--overwrite refused: .*thesis"),
     ([*VULN, "--out", "afile.txt"], 2, r"Output file\(s\) already exist: afile.txt"),
     ([*VULN, "--out", "d.csv", "--alpha", "2"], 2, r"--alpha must be in \(0, 1\); got 2.0"),
+    ([*VULN, "--out", "d.html"], 2, r"two outputs would be the same file 'd.html'"),
     ([*VULN, "--out", "d.csv", "--harmonize", "x"], 2, r"--harmonize must be"),
     (
         [
