@@ -8,6 +8,7 @@ written" and exits 130; anything else is a bug: one line, exit 1. Tracebacks onl
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from collections.abc import Sequence
@@ -118,8 +119,9 @@ def _click_exceptions() -> tuple[tuple[type, ...], ...]:
 def main(args: Sequence[str] | None = None) -> int:
     """Run the command line on `args` (default ``sys.argv[1:]``) and return the exit code.
 
-    Exit codes: 0 success; 1 a bug (an unexpected exception); 2 a usage error or a crossscale
-    error (bad option, input or output); 130 interrupted (Ctrl-C).
+    Exit codes: 0 success; 1 a bug (an unexpected exception); 2 a usage error, a crossscale
+    error (bad option, input or output) or an error of the machine (``OSError``: permission
+    denied, disk full); 130 interrupted (Ctrl-C). ``--debug`` or ``-vv`` re-raise instead.
     """
     usage, other, exits, aborts = _click_exceptions()
     args = list(sys.argv[1:] if args is None else args)
@@ -154,6 +156,8 @@ def main(args: Sequence[str] | None = None) -> int:
     except OSError as err:  # the machine, not crossscale: disk full, permission denied ...
         if debug:
             raise
+        if err.errno == errno.EPIPE:  # `crossscale data list | head`
+            return 1
         where = f" ('{err.filename}')" if getattr(err, "filename", None) else ""
         typer.secho(
             f"Error: {err.strerror or err}{where}. Check the path, the permissions and the free "
