@@ -27,3 +27,21 @@ def landmark_expression():
     from crossscale.transcriptomics import load_default_expression
 
     return load_default_expression()[0]
+
+
+def _snapshot(root):
+    """Every file (bytes) and folder (None) under `root`, hidden ones included."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for d in dirs:
+            out[os.path.relpath(os.path.join(dirpath, d), root)] = None
+        for f in files:
+            p = os.path.join(dirpath, f)
+            out[os.path.relpath(p, root)] = Path(p).read_bytes()
+    return out
+
+
+@pytest.fixture
+def snapshot():
+    """``snapshot(folder)``: all bytes under a folder, to assert nothing was written or deleted."""
+    return _snapshot

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from crossscale import InputDataError, RegionMismatchError
+from crossscale import InputDataError, ParameterError, RegionMismatchError
 from crossscale.atlas import DK_REGIONS
 from crossscale.cli.main import app
 
@@ -17,8 +17,19 @@ def test_fit_end_to_end_on_real_data(tmp_path):
     out = tmp_path / "res"
     result = runner.invoke(
         app,
-        ["fit", "--out", str(out), "--max-epochs", "40", "--cv", "spatial", "--seed", "1",
-         "--interpret-n-perm", "4"],  # fmt: skip
+        [
+            "fit",
+            "--out",
+            str(out),
+            "--max-epochs",
+            "40",
+            "--cv",
+            "spatial",
+            "--seed",
+            "1",
+            "--interpret-n-perm",
+            "4",
+        ],  # fmt: skip
     )
     assert result.exit_code == 0, result.output
     files = {p.name for p in out.iterdir()}
@@ -127,3 +138,61 @@ def test_fit_rejects_unknown_null_model(tmp_path):
     result = runner.invoke(app, ["fit", "--out", str(tmp_path / "r"), "--nulls", "shuffle"])
     assert result.exit_code != 0
     assert "--nulls must be 'spin', 'moran' or 'none'" in str(result.exception)
+
+
+def test_fit_folder_is_self_contained_and_missing_regions_are_listed(tmp_path):
+    """67-region map: fit on the regions present (documented rule), list the missing one; the
+    run folder carries the map (sha256 in run.json), so `interpret` needs nothing else."""
+    from crossscale import ModelStateError
+    from crossscale.cli.interpret import check_model_matches_run, load_run_map
+
+    study = tmp_path / "study"
+    study.mkdir()
+    values = [float(i % 11) - 0.05 * i for i in range(67)]
+    _write_map(study / "m67.csv", DK_REGIONS[:67], values)
+    original = (study / "m67.csv").read_bytes()
+    out = tmp_path / "res"
+    result = runner.invoke(
+        app,
+        ["fit", "--map", str(study / "m67.csv"), "--out", str(out), "--max-epochs", "5",
+         "--cv", "spatial", "--no-baselines", "--no-interpret"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "lacks 1 of the 68 Desikan-Killiany regions (R_insula); fitting on the 67" in (
+        result.output
+    )
+    assert len(pd.read_csv(out / "predictions.csv")) == 67
+    run = json.loads((out / "run.json").read_text())
+    assert run["missing_regions"] == ["R_insula"] and run["written_by"] == "crossscale"
+    assert "R_insula" in (out / "report.html").read_text()
+    assert (out / "input_map.csv").read_bytes() == original
+    assert run["input_map"]["sha256"] == run["data_checksums"]["map_file"]
+    assert {"input_map.csv", "model/config.json", "report.html"} <= set(run["files"])
+    assert (study / "m67.csv").read_bytes() == original  # the input is untouched
+    # the original file moves away: the run folder alone gives the map back
+    (study / "m67.csv").rename(tmp_path / "elsewhere.csv")
+    y = load_run_map(out, run)
+    assert y.tolist() == values and y.name == "m67"
+    check_model_matches_run(out / "model", run)
+    # a model of another graph / region set dropped into model/ is refused
+    for key, value in [("graph_hash", "0" * 64), ("regions", list(DK_REGIONS))]:
+        bad = json.loads(json.dumps(run))
+        bad["model_check"][key] = value
+        if key == "graph_hash":
+            bad["graph"]["hash"] = value
+        with pytest.raises(ModelStateError, match="is not the model of this run"):
+            check_model_matches_run(out / "model", bad)
+    # a changed copy of the input map is refused too
+    (out / "input_map.csv").write_text((out / "input_map.csv").read_text().replace("0.0", "9.0"))
+    with pytest.raises(InputDataError, match="the copy of the input map was changed"):
+        load_run_map(out, run)
+    # --overwrite may replace this real run folder (its manifest lists every file) ...
+    from crossscale._utils import check_output_dir
+
+    assert check_output_dir(out, overwrite=True) == out
+    # ... but not once someone else's file is in it, and never with the input inside it
+    (out / "notes.txt").write_text("mine\n")
+    with pytest.raises(ParameterError, match=r"did not write: 'notes.txt'"):
+        check_output_dir(out, overwrite=True)
+    with pytest.raises(ParameterError, match="contains the input"):
+        check_output_dir(out, overwrite=True, inputs=[out / "input_map.csv"])

@@ -48,3 +48,27 @@ def test_interpret_needs_a_fit_folder(tmp_path):
     result = runner.invoke(app, ["interpret", str(tmp_path)])
     assert result.exit_code != 0
     assert "not a `crossscale fit` output folder" in str(result.exception)
+
+
+def test_interpret_refuses_a_model_of_another_run(saved_run, tmp_path, snapshot):
+    import shutil
+
+    from crossscale import ModelStateError
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(saved_run / "model", run_dir / "model")
+    config = json.loads((run_dir / "model" / "config.json").read_text())
+    run = {
+        "command": "crossscale fit",
+        "parameters": {"map": None, "group": "AD", "timepoint": "baseline"},
+        "graph": {"hash": "f" * 64},  # the run was fitted on another graph
+        "model_check": {"regions": config["regions"][:-1], "n_genes": 5, "genes_sha256": "0"},
+    }
+    (run_dir / "run.json").write_text(json.dumps(run))
+    before = snapshot(run_dir)
+    result = runner.invoke(app, ["interpret", str(run_dir), "--n-perm", "2"])
+    assert isinstance(result.exception, ModelStateError)
+    msg = str(result.exception)
+    assert "is not the model of this run" in msg and "graph hash" in msg
+    assert "68 regions (run.json: 67" in msg and "889 genes (run.json: 5" in msg
+    assert snapshot(run_dir) == before

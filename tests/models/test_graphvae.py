@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from crossscale import ModelStateError, ParameterError, RegionMismatchError
-from crossscale.models.graphvae import GraphVAE
-from crossscale.models.graphvae import _stack
+from crossscale.models.graphvae import GraphVAE, _stack
 from crossscale.models.graphvae.module import (
     GraphVAEModule,
     gcn_normalized_adjacency,

@@ -23,6 +23,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from crossscale._errors import RegionMismatchError
@@ -216,6 +217,12 @@ def validate_regional_map(
             f"{what} has {len(bad)} region(s) with a missing or non-numeric value: {_list(bad)}. "
             "Fill them in, or remove those rows and pass a map on the remaining regions."
         )
+    inf = [orig for orig, v in zip(values.index, s, strict=True) if v in (np.inf, -np.inf)]
+    if inf:
+        raise InputDataError(
+            f"{what} has {len(inf)} infinite value(s) in {_list(inf)}. Every value must be a "
+            "finite number; check how the map was computed."
+        )
     if regions is not None:
         missing = [r for r in regions if r not in s.index]
         if missing:
@@ -232,7 +239,7 @@ def validate_regional_map(
                 f"{what} has only {len(s)} region(s); at least {min_regions} are needed to fit "
                 "and cross-validate a model. Provide a map on more Desikan-Killiany regions."
             )
-    if float(s.std()) == 0.0:
+    if float(s.max() - s.min()) <= 1e-9 * float(s.abs().max()):  # constant relative to scale
         raise InputDataError(
             f"{what} is constant (every region is {float(s.iloc[0])!r}); there is nothing to "
             "predict. Check that the value column is the effect size, not a count or label."

@@ -67,33 +67,41 @@ def benchmark(
     from sklearn.base import clone
 
     from crossscale import __version__
+    from crossscale._device import check_device
     from crossscale._errors import ParameterError
-    from crossscale._utils import atomic_dir, write_json
-    from crossscale.atlas import RegionGraph
+    from crossscale._utils import atomic_dir, check_output_dir, write_json
+    from crossscale.cli import _checks as chk
     from crossscale.cli.fit import _versions, parse_null_cv
     from crossscale.datasets import checksums
+
+    t_start = time.perf_counter()
+    # -- every check before any work ----------------------------------------------------------
+    keys = resolve_maps(maps)
+    chk.at_least("--n-perm", n_perm, 0, hint="0 skips the null refits.")
+    cv = parse_null_cv(null_cv)
+    if n_perm and cv is None:
+        raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
+    chk.scheduler("--scheduler", scheduler)
+    chk.at_least("--batch-size", batch_size, 1)
+    if max_epochs is not None:
+        chk.at_least("--max-epochs", max_epochs, 1)
+    if ensemble is not None:
+        chk.at_least("--ensemble", ensemble, 1)
+    chk.one_of("--preset", preset, ("default", "reference"))
+    check_device(device)
+    out = check_output_dir(out, overwrite=overwrite)
+    # every check passed: only now import torch, scikit-learn and matplotlib
+    from crossscale.atlas import RegionGraph
     from crossscale.evaluate import evaluate_models, null_distribution
     from crossscale.models.baselines import default_baselines
     from crossscale.models.graphvae import GraphVAE
     from crossscale.report.benchmark import build_benchmark_report
     from crossscale.transcriptomics import load_default_expression
 
-    t_start = time.perf_counter()
-    keys = resolve_maps(maps)
     overrides = {k: v for k, v in {"max_epochs": max_epochs, "n_ensemble": ensemble}.items()
                  if v is not None}  # fmt: skip
     template = GraphVAE.from_preset(preset, **overrides, random_state=seed, device=device)
     template.check_params()
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ParameterError(
-            f"The output folder '{out}' already exists. Choose another --out, or pass --overwrite."
-        )
-    if n_perm < 0:
-        raise ParameterError(f"--n-perm must be >= 0; got {n_perm}.")
-    cv = parse_null_cv(null_cv)
-    if n_perm and cv is None:
-        raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
     typer.echo("Loading AHBA expression and landmark genes ...")
     X_all, selection = load_default_expression()
     rows = []

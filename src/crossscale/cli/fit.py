@@ -98,38 +98,27 @@ def fit(
     ),
 ) -> None:
     """Fit GraphVAE on AHBA expression, evaluate it honestly, and write a report."""
+    t_start = time.perf_counter()
+    schemes = check_fit_options(
+        nulls=nulls, cv=cv, graph_kind=graph_kind, n_latent=n_latent, smoothness=smoothness,
+        beta=beta, max_epochs=max_epochs, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
+        batch_size=batch_size, n_components=n_components, interpret=interpret,
+        interpret_n_perm=interpret_n_perm, device=device, preset=preset, protocol=protocol,
+        ensemble=ensemble,
+    )  # fmt: skip
     import numpy as np
     import pandas as pd
 
     from crossscale import __version__
-    from crossscale._errors import ParameterError
-    from crossscale._utils import atomic_dir, write_json
-    from crossscale.atlas import RegionGraph
+    from crossscale._utils import atomic_dir, check_output_dir, sha256_file, write_json
+    from crossscale.atlas import DK_REGIONS
+    from crossscale.cli import _checks as chk
     from crossscale.datasets import checksums
-    from crossscale.evaluate import evaluate_models
     from crossscale.maps import load_adni_map, read_regional_map
-    from crossscale.models.baselines import default_baselines
-    from crossscale.models.graphvae import GraphVAE
-    from crossscale.report.fit import build_fit_report
-    from crossscale.transcriptomics import load_default_expression
 
-    t_start = time.perf_counter()
-    if protocol not in ("inductive", "transductive"):
-        raise ParameterError(
-            f"--protocol must be 'inductive' or 'transductive'; got {protocol!r}."
-        )
-    if preset not in ("default", "reference"):
-        raise ParameterError(f"--preset must be 'default' or 'reference'; got {preset!r}.")
-    if nulls not in ("none", "spin", "moran"):
-        raise ParameterError(f"--nulls must be 'spin', 'moran' or 'none'; got {nulls!r}.")
-    schemes = tuple(s.strip() for s in cv.split(",") if s.strip())
-    if graph_kind not in ("surface", "connectome"):
-        raise ParameterError(f"--graph must be 'surface' or 'connectome'; got {graph_kind!r}.")
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ParameterError(
-            f"The output folder '{out}' already exists. Choose another --out, or pass --overwrite."
-        )
+    # -- every check before any work: options, output folder, the map ------------------------
+    chk.input_file("--map", map_file, what="map file")
+    out = check_output_dir(out, overwrite=overwrite, inputs=[map_file])
     # -- data ---------------------------------------------------------------------------------
     datasets = [
         "ahba_expression",
@@ -148,13 +137,31 @@ def fit(
         y = load_adni_map(group, timepoint)
         map_name, map_units, map_source = str(y.name), y.attrs["units"], y.attrs["source"]
         datasets.append(y.attrs["source"])
+    # Missing regions: the documented rule is to fit on the regions present (at least 10, which
+    # the reader enforces) and to list the missing ones on screen, in run.json and the report.
+    missing_regions = [r for r in DK_REGIONS if r not in y.index]
+    input_warnings = list(y.attrs.get("warnings", []))
+    if missing_regions:
+        text = (
+            f"The map lacks {len(missing_regions)} of the {len(DK_REGIONS)} Desikan-Killiany "
+            f"regions ({', '.join(missing_regions[:8])}{' …' if len(missing_regions) > 8 else ''});"
+            f" fitting on the {len(y)} regions present."
+        )
+        typer.echo(text)
+        input_warnings.append(text)
+    # every check passed: only now import torch, scikit-learn and matplotlib
+    from crossscale.atlas import RegionGraph
+    from crossscale.evaluate import evaluate_models
+    from crossscale.models.baselines import default_baselines
+    from crossscale.models.graphvae import GraphVAE
+    from crossscale.report.fit import build_fit_report
+    from crossscale.transcriptomics import load_default_expression
+
     typer.echo("Loading AHBA expression and landmark genes ...")
     X, selection = load_default_expression()
     regions = pd.Index([r for r in X.index if r in y.index], name="region")
     if len(regions) < len(X.index):
-        logger.warning(
-            "the map covers %d of %d regions; fitting on those", len(regions), len(X.index)
-        )
+        logger.info("the map covers %d of %d regions; fitting on those", len(regions), len(X.index))
     X, y = X.loc[regions], y.loc[regions]
     if graph_kind == "surface":
         graph = RegionGraph.from_surface(regions)
@@ -210,10 +217,12 @@ def fit(
         "val_fraction": model.val_fraction if model.early_stopping else None,
         "preset": preset, "protocol": protocol, "model_params": model.get_params(),
         "is_reference_map": map_file is None and group == "AD" and timepoint == "baseline",
-        "seed": seed, "total_time_s": round(total, 1),
+        "seed": seed, "total_time_s": round(total, 1), "missing_regions": missing_regions,
+        "input_warnings": input_warnings,
     }  # fmt: skip
     # -- outputs (atomic) ---------------------------------------------------------------------
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=[map_file]) as tmp:
+        input_map = _copy_input_map(tmp, map_file, y, region_column, value_column)
         preds = ev.predictions.copy()
         preds.to_csv(tmp / "predictions.csv", float_format="%.6g")
         latent.to_csv(tmp / "latent_programs.csv", float_format="%.6g")
@@ -239,7 +248,12 @@ def fit(
             "versions": _versions(__version__),
             "seed": seed,
             "graph": graph.to_dict(),
-            "data_checksums": checksums(datasets) | ({"map_file": _sha256(map_file)} if map_file else {}),
+            "data_checksums": checksums(datasets) | ({"map_file": sha256_file(map_file)} if map_file else {}),
+            "input_map": input_map,
+            "missing_regions": missing_regions,
+            "input_warnings": input_warnings,
+            "model_check": {"regions": list(model.regions_), "n_genes": len(model.genes_),
+                            "genes_sha256": _genes_sha256(model.genes_), "graph_hash": graph.hash()},
             "total_time_s": total,
         })  # fmt: skip
         typer.echo("Writing report ...")
@@ -312,10 +326,61 @@ def _print_nulls(null_results) -> None:  # noqa: ANN001
     Console().print(table)
 
 
-def _sha256(path: Path) -> str:
+def check_fit_options(
+    *, nulls, cv, graph_kind, n_latent, smoothness, beta, max_epochs, n_perm, null_cv, scheduler,
+    batch_size, n_components, interpret, interpret_n_perm, device, preset="default",
+    protocol="inductive", ensemble=None,
+) -> tuple[str, ...]:  # fmt: skip  # noqa: ANN001
+    """Check every option of ``crossscale fit`` (before any work); return the CV schemes."""
+    from crossscale._device import check_device
+    from crossscale.cli import _checks as chk
+
+    chk.one_of("--nulls", nulls, ("spin", "moran", "none"))
+    schemes = chk.cv_schemes("--cv", cv)
+    chk.one_of("--graph", graph_kind, ("surface", "connectome"))
+    chk.one_of("--preset", preset, ("default", "reference"))
+    chk.one_of("--protocol", protocol, ("inductive", "transductive"))
+    # model options left out (None) take the preset's value
+    for option, value, low, hint in [
+        ("--n-latent", n_latent, 1, ""), ("--smoothness", smoothness, 0, ""),
+        ("--beta", beta, 0, ""), ("--max-epochs", max_epochs, 1, ""),
+        ("--n-components", n_components, 0, "0 means full rank."), ("--ensemble", ensemble, 1, ""),
+    ]:  # fmt: skip
+        if value is not None:
+            chk.at_least(option, value, low, hint=hint)
+    chk.at_least("--n-perm", n_perm, 1, hint="Give the number of null maps, e.g. --n-perm 1000.")
+    parse_null_cv(null_cv)
+    chk.scheduler("--scheduler", scheduler)
+    chk.at_least("--batch-size", batch_size, 1)
+    if interpret:
+        chk.at_least("--interpret-n-perm", interpret_n_perm, 1, hint="Or pass --no-interpret.")
+    check_device(device)
+    return schemes
+
+
+def _genes_sha256(genes) -> str:  # noqa: ANN001
     import hashlib
 
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256("\n".join(map(str, genes)).encode()).hexdigest()
+
+
+def _copy_input_map(tmp: Path, map_file, y, region_column, value_column) -> dict:  # noqa: ANN001
+    """Copy the input map into the run folder (``input_map.*``); return its run.json entry."""
+    import shutil
+
+    from crossscale._utils import sha256_file
+
+    if map_file is not None:
+        dest = tmp / f"input_map{Path(map_file).suffix.lower() or '.csv'}"
+        shutil.copyfile(map_file, dest)
+        entry = {"original": str(map_file), "region_column": region_column,
+                 "value_column": value_column}  # fmt: skip
+    else:  # the default ADNI2 map: its values, as read
+        dest = tmp / "input_map.csv"
+        y.rename("value").rename_axis("region").to_csv(dest, float_format="%.17g")
+        entry = {"original": str(y.attrs.get("source")), "region_column": "region",
+                 "value_column": "value"}  # fmt: skip
+    return {"file": dest.name, "sha256": sha256_file(dest)} | entry
 
 
 def _versions(own: str) -> dict[str, str]:

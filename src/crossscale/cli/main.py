@@ -1,9 +1,17 @@
-"""The ``crossscale`` command: a thin typer layer over the public API."""
+"""The ``crossscale`` command: a thin typer layer over the public API.
+
+:func:`run` is the one error path of the whole command line: usage errors print a usage line
+and exit 2; crossscale errors print one line and exit 2; Ctrl-C prints "Interrupted; nothing was
+written" and exits 130; anything else is a bug: one line, exit 1. Tracebacks only with
+``--debug`` (or ``-vv``).
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -45,8 +53,11 @@ def _main(
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="Only warnings and errors; no progress bars."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an error (for bug reports)."
+    ),
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
+        False, "--version", "-V", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
     """Cross-scale, spatially aware generative modelling of the brain."""
@@ -57,7 +68,9 @@ def _main(
     level = (
         logging.WARNING
         if quiet
-        else (logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+        else (
+            logging.DEBUG if verbose >= 2 or debug else logging.INFO if verbose else logging.WARNING
+        )
     )
     logging.basicConfig(
         level=level, format="%(message)s", handlers=[RichHandler(show_path=False)], force=True
@@ -65,10 +78,107 @@ def _main(
     set_progress_enabled(not quiet)
 
 
-def run() -> None:
-    """Entry point that turns crossscale errors into a one-line message and exit code 2."""
+def _wants_debug(args: Sequence[str]) -> bool:
+    """``--debug``, ``-vv`` or ``-v -v`` before the sub-command (read before parsing)."""
+    n_verbose = 0
+    for a in args:
+        if a == "--debug":
+            return True
+        if a == "--verbose":
+            n_verbose += 1
+        elif a.startswith("-") and not a.startswith("--") and set(a[1:]) <= {"v", "q"}:
+            n_verbose += a.count("v")
+        elif not a.startswith("-"):
+            break  # the sub-command: its own options follow
+    return n_verbose >= 2
+
+
+def _click_exceptions() -> tuple[tuple[type, ...], ...]:
+    """Usage-error, other click error, exit and abort classes of click and of typer's copy."""
+    import click
+
+    mods = [click.exceptions]
+    try:  # typer >= 0.16 parses with its own copy of click
+        from typer._click import exceptions as typer_click
+
+        mods.append(typer_click)
+    except ImportError:  # pragma: no cover
+        pass
+
+    def get(name: str) -> tuple[type, ...]:
+        return tuple(getattr(m, name) for m in mods if hasattr(m, name))
+
+    return (
+        get("UsageError"),
+        get("ClickException"),
+        (typer.Exit, *get("Exit")),
+        (typer.Abort, *get("Abort")),
+    )
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the command line on `args` (default ``sys.argv[1:]``) and return the exit code.
+
+    Exit codes: 0 success; 1 a bug (an unexpected exception); 2 a usage error, a crossscale
+    error (bad option, input or output) or an error of the machine (``OSError``: permission
+    denied, disk full); 130 interrupted (Ctrl-C). ``--debug`` or ``-vv`` re-raise instead.
+    """
+    usage, other, exits, aborts = _click_exceptions()
+    args = list(sys.argv[1:] if args is None else args)
+    debug = _wants_debug(args)
+    command = typer.main.get_command(app)
     try:
-        app(standalone_mode=False)
+        with command.make_context("crossscale", args) as ctx:
+            command.invoke(ctx)
+        return 0
+    except exits as err:
+        return int(err.exit_code or 0)
+    except usage as err:
+        if debug:
+            raise
+        err.show()
+        return 2
+    except other as err:  # e.g. a FileError
+        if debug:
+            raise
+        err.show()
+        return 2
+    except (KeyboardInterrupt, *aborts):
+        if debug:
+            raise
+        typer.secho("\nInterrupted; nothing was written.", fg=typer.colors.RED, err=True)
+        return 130
     except CrossscaleError as err:
+        if debug:
+            raise
         typer.secho(f"Error: {err}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+        return 2
+    except OSError as err:  # the machine, not crossscale: disk full, permission denied ...
+        if debug:
+            raise
+        if err.errno == errno.EPIPE:  # `crossscale data list | head`
+            return 1
+        where = f" ('{err.filename}')" if getattr(err, "filename", None) else ""
+        typer.secho(
+            f"Error: {err.strerror or err}{where}. Check the path, the permissions and the free "
+            "disk space; nothing was written.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 2
+    except Exception as err:  # noqa: BLE001 - the one place that turns a bug into a message
+        if debug:
+            raise
+        text = str(err).splitlines()[0] if str(err) else ""
+        typer.secho(
+            f"Internal error ({type(err).__name__}: {text}). This is a bug in crossscale; "
+            "rerun with --debug (e.g. `crossscale --debug fit ...`) and report the traceback.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 1
+
+
+def run() -> None:
+    """Console entry point: :func:`main` with ``sys.argv``, then exit with its code."""
+    sys.exit(main())

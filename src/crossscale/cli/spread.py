@@ -67,7 +67,14 @@ def _parse_subtypes(text: str) -> list[tuple[str, float, float]]:
                 f"--subtypes items must be EPICENTRE:RHO:ALPHA (e.g. L_entorhinal:0.1:0.5); "
                 f"got {part!r}."
             )
-        out.append((bits[0], float(bits[1]), float(bits[2])))
+        try:
+            rho, alpha = float(bits[1]), float(bits[2])
+        except ValueError:
+            raise ParameterError(
+                f"--subtypes: RHO and ALPHA must be numbers (EPICENTRE:RHO:ALPHA, e.g. "
+                f"L_entorhinal:0.1:0.5); got {part!r}."
+            ) from None
+        out.append((bits[0], rho, alpha))
     return out
 
 
@@ -121,12 +128,20 @@ def simulate(
     overwrite: bool = typer.Option(False, help="Replace an existing --out."),
 ) -> None:
     """Simulate a longitudinal cohort with known spreading subtypes."""
-    from crossscale._utils import atomic_dir, write_json
+    from crossscale._utils import atomic_dir, check_output_dir, write_json
+    from crossscale.cli import _checks as chk
+
+    chk.at_least("--n-subjects", n_subjects, 1)
+    chk.at_least("--noise", noise, 0)
+    chk.one_of("--model", model, ("fisher_kpp", "diffusion"))
+    chk.one_of("--graph", graph, ("connectome", "surface"))
+    times = chk.float_list("--timepoints", timepoints, minimum=0)
+    subtype_list = _parse_subtypes(subtypes)
+    out = check_output_dir(out, overwrite=overwrite)
     from crossscale.models.spread import simulate_cohort
 
     g = _graph(graph)
-    times = [float(t) for t in timepoints.split(",")]
-    cohort = simulate_cohort(g, n_subjects, _parse_subtypes(subtypes), times, noise=noise,
+    cohort = simulate_cohort(g, n_subjects, subtype_list, times, noise=noise,
                              model=model, random_state=seed)  # fmt: skip
     with atomic_dir(out, overwrite=overwrite) as tmp:
         cohort.maps.to_csv(tmp / "maps.csv")
@@ -158,20 +173,34 @@ def fit(
     overwrite: bool = typer.Option(False, help="Replace an existing --out."),
 ) -> None:
     """Fit SpreadMixtureVAE to a cohort, or network diffusion / Fisher-KPP to ADNI2 group maps."""
-    import pandas as pd
-
     from crossscale._errors import ParameterError
-    from crossscale._utils import atomic_dir, write_json
+    from crossscale._utils import atomic_dir, check_output_dir, write_json
+    from crossscale.cli import _checks as chk
 
+    chk.one_of("--model", model, ("fisher_kpp", "diffusion"))
+    chk.one_of("--graph", graph, ("connectome", "surface"))
+    chk.at_least("--epochs", epochs, 1)
+    chk.at_least("--n-rewired", n_rewired, 1)
+    if n_subtypes != "auto":
+        try:
+            chk.at_least("--n-subtypes", int(n_subtypes), 1)
+        except ValueError:
+            raise ParameterError(
+                f"--n-subtypes must be an integer or 'auto'; got {n_subtypes!r}."
+            ) from None
+    if not adni and maps is None:
+        raise ParameterError("Give a maps CSV (see 'crossscale spread simulate'), or --adni.")
+    if not adni:
+        chk.input_file("MAPS", maps, what="maps CSV")
+    out = check_output_dir(out, overwrite=overwrite, inputs=[maps])
     g = _graph(graph)
     if adni:
         _fit_adni(g, out, n_rewired=n_rewired, seed=seed, overwrite=overwrite, graph_name=graph)
         return
-    if maps is None:
-        raise ParameterError("Give a maps CSV (see 'crossscale spread simulate'), or --adni.")
+    from crossscale.maps.readers import read_delimited
     from crossscale.models.spread import SpreadMixtureVAE, select_n_subtypes
 
-    X = pd.read_csv(maps)
+    X = read_delimited(maps, "The maps CSV")
     if {"subject", "time"} <= set(X.columns):
         X = X.set_index(["subject", "time"])
     elif "subject" in X.columns:
@@ -193,7 +222,7 @@ def fit(
     est = SpreadMixtureVAE(k, model=model, max_epochs=epochs, random_state=seed).fit(X, g)
     proba = est.predict_proba(X)
     params = est.transform(X)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=[maps]) as tmp:
         est.save(tmp / "model")
         params.join(proba).to_csv(tmp / "subjects.csv")
         est.subtype_params_.to_csv(tmp / "subtypes.csv")
@@ -293,8 +322,12 @@ def benchmark(
     overwrite: bool = typer.Option(False, help="Replace an existing --out."),
 ) -> None:
     """Benchmark SpreadMixtureVAE against k-means, GMM and per-subject fits on simulations."""
-    from crossscale._utils import atomic_dir, write_json
+    from crossscale._utils import atomic_dir, check_output_dir, write_json
+    from crossscale.cli import _checks as chk
     from crossscale.evaluate.spread_benchmark import run_spread_benchmark
+
+    chk.at_least("--epochs", epochs, 1)
+    out = check_output_dir(out, overwrite=overwrite)
 
     kw = dict(ks=(2,), noises=(0.05,), sizes=(40, 80), selection_ks=()) if quick else {}
     res = run_spread_benchmark(epochs=epochs, random_state=seed, **kw)

@@ -19,6 +19,7 @@ import pandas as pd
 from crossscale._errors import ParameterError
 from crossscale.atlas.names import DK_LABELS, DK_REGIONS
 from crossscale.datasets import fetch, registry
+from crossscale.maps.checks import check_map_values
 
 GROUPS = ("AD", "LMCI", "EMCI", "CON")
 _SUBCORTICAL = (
@@ -89,4 +90,4 @@ def load_adni_map(group: str = "AD", timepoint: str | int = "baseline") -> pd.Se
         "source": key,
         "description": f"ADNI2 FreeSurfer regional volume, {g} vs controls, timepoint {t}",
     }
-    return out
+    return check_map_values(out, what=f"The ADNI2 map {key}")

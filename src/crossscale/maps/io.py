@@ -10,6 +10,8 @@ import pandas as pd
 from crossscale._errors import InputDataError
 from crossscale.atlas.names import canonical_region, validate_regional_map
 from crossscale.datasets import fetch
+from crossscale.maps._text import read_delimited
+from crossscale.maps.checks import check_map_values
 
 _VALUE_PREFERENCE = ("d", "d_icv", "cohens_d", "effect_size", "value", "t", "atrophy", "beta")
 
@@ -49,14 +51,7 @@ def read_regional_map(
         Unknown or duplicated region names (with suggestions).
     """
     path = Path(path)
-    if not path.exists():
-        raise InputDataError(
-            f"The map file '{path}' does not exist. Check the path given to --map."
-        )
-    try:
-        table = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-    except Exception as err:
-        raise InputDataError(f"Could not read '{path}' as CSV: {err}.") from err
+    table = read_delimited(path, "The map file")
     if region_column is None:
         scores = {
             c: table[c].astype(str).map(canonical_region).notna().mean()
@@ -100,7 +95,8 @@ def read_regional_map(
         name=str(value_column),
     )
     s.attrs = {"source": str(path), "value_column": str(value_column)}
-    return validate_regional_map(s, min_regions=min_regions, what=f"The map '{path.name}'")
+    what = f"The map '{path.name}'"
+    return check_map_values(validate_regional_map(s, min_regions=min_regions, what=what), what=what)
 
 
 def load_enigma_map(name: str) -> pd.Series:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas.names import DK_REGIONS, canonical_region, to_canonical
+from crossscale.maps._text import read_delimited, read_text
 
 logger = logging.getLogger(__name__)
 
@@ -172,20 +173,9 @@ def _finish(
     return table
 
 
-def _read_csv(path: Path, what: str, text_columns=None, **kwargs) -> pd.DataFrame:
-    """Read a delimited file with the C parser; `text_columns(columns)` names str columns."""
-    if not path.exists():
-        raise InputDataError(f"{what} '{path}' does not exist. Check the path.")
-    with path.open(encoding="utf-8-sig") as fh:
-        head = fh.readline()
-    sep = max(("\t", ",", ";"), key=head.count) if any(d in head for d in "\t,;") else r"\s+"
-    try:
-        if text_columns is not None:
-            cols = pd.read_csv(path, sep=sep, encoding="utf-8-sig", nrows=0).columns
-            kwargs["dtype"] = dict.fromkeys(text_columns(cols), str)
-        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", **kwargs)
-    except Exception as err:
-        raise InputDataError(f"Could not read {what} '{path}' as a table: {err}.") from err
+def _read_csv(path: Path, what: str, text_columns=None) -> pd.DataFrame:
+    """Read a delimited file (see :func:`crossscale.maps._text.read_delimited`)."""
+    return read_delimited(path, what, text_columns=text_columns)
 
 
 def read_aparcstats2table(*paths: str | os.PathLike[str]) -> pd.DataFrame:
@@ -297,7 +287,7 @@ def read_aparc_stats(path: str | os.PathLike[str]) -> AparcStats:
     measures: dict[str, tuple[float, str]] = {}
     meta: dict[str, str] = {}
     rows: list[list[str]] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, "The stats file").splitlines(), start=1):
         s = line.strip()
         if not s:
             continue
@@ -615,8 +605,7 @@ def read_subject_table(path: str | os.PathLike[str], *, measure: str = "thicknes
         return read_freesurfer_subjects(path, measure=measure)
     if not path.exists():
         raise InputDataError(f"The table '{path}' does not exist. Check the path.")
-    with path.open(encoding="utf-8-sig") as fh:
-        head = fh.readline()
+    head = read_text(path, "The table").lstrip().splitlines()[0]
     first = re.split(r"[,\t ;]+", head.strip())[0] if head.strip() else ""
     cols = {c.strip().lower() for c in re.split(r"[,\t;]", head)}
     if re.match(r"^[lr]h\.[\w.\-]+\.\w+$", first):

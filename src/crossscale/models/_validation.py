@@ -7,6 +7,7 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, RegionMismatchError
 from crossscale.atlas.graph import RegionGraph
+from crossscale.maps.checks import check_map_values
 
 
 def _names(items: list[str], limit: int = 6) -> str:
@@ -76,8 +77,7 @@ def align(
         ya = pd.to_numeric(y, errors="coerce").loc[regions].astype(float)
         if ya.isna().any():
             raise InputDataError(f"y (map) has NaN values in {_names(list(ya.index[ya.isna()]))}.")
-        if float(ya.std()) == 0.0:
-            raise InputDataError("y (map) is constant; there is nothing to predict.")
+        check_map_values(ya, what="y (map)", warn=False)  # non-finite, extreme, constant
     return Xa, ya
 
 

@@ -321,6 +321,8 @@ def build_fit_report(
         + f" Cross-validation protocol: {escape(summary.get('protocol', 'inductive'))}, the same for every model."
     )
     rep.add_paragraph(text)
+    for warning in summary.get("input_warnings") or []:  # missing regions, outliers of the map
+        rep.add_note(escape(str(warning)), kind="warning")
     if best_base is not None and verdict["beats_spatial"] is False:
         rep.add_note(
             f"{model_name} does not beat the best baseline out of sample. With {summary['n_regions']} regions "

@@ -37,7 +37,9 @@ def save_checkpoint(
     """
     from safetensors.numpy import save_file
 
-    with atomic_dir(path, overwrite=overwrite) as tmp:
+    with atomic_dir(
+        path, overwrite=overwrite, option="path", marker=("config.json", "model.safetensors")
+    ) as tmp:
         save_file(
             {k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors")
         )

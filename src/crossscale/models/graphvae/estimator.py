@@ -44,10 +44,11 @@ PRESETS = ("default", "reference")
 def _resolve_device(device: str) -> str:
     import torch
 
+    from crossscale._device import check_device
+
+    check_device(device, option="device")  # a clear error for CUDA on a machine without it
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise ParameterError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}.")
     return device
 
 

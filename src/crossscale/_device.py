@@ -1,0 +1,57 @@
+"""Check a ``device`` option before any work: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+
+from __future__ import annotations
+
+import re
+
+from crossscale._errors import ParameterError
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def check_device(device: str, *, option: str = "--device") -> str:
+    """Return `device` if it is valid and usable here, else raise a clear error.
+
+    Parameters
+    ----------
+    device : str
+        ``'auto'`` (CUDA when present), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+    option : str
+        How the message names the option.
+
+    Returns
+    -------
+    device : str
+        The same string (``'auto'`` is resolved later by the estimator).
+
+    Raises
+    ------
+    ParameterError
+        If the value is not one of the forms above, or names CUDA (or a CUDA device index) that
+        this machine does not have.
+    """
+    value = str(device).strip().lower()
+    if not _DEVICE.match(value):
+        raise ParameterError(f"{option} must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
+    if value.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            built = getattr(torch.version, "cuda", None)
+            why = (
+                "this PyTorch build has no CUDA support (a CPU-only wheel)"
+                if built is None
+                else f"no CUDA GPU is visible (PyTorch built for CUDA {built})"
+            )
+            raise ParameterError(
+                f"{option} {device!r} asks for a GPU, but {why}. Use {option} cpu, or "
+                f"{option} auto to use CUDA only when present."
+            )
+        if ":" in value:
+            index, count = int(value.split(":")[1]), torch.cuda.device_count()
+            if index >= count:
+                raise ParameterError(
+                    f"{option} {device!r}: this machine has {count} CUDA device(s) "
+                    f"(cuda:0 … cuda:{count - 1}). Choose one of them, or {option} cuda."
+                )
+    return value
