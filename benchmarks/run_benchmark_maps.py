@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--n-perm", type=int, default=100)
     ap.add_argument("--null-cv", default="10")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--null-models", default="GraphVAE", help="models refitted on the spins")
     ap.add_argument("--merge-only", action="store_true")
     args = ap.parse_args()
     keys = ["adni2_ad_vol_baseline", "adni2_lmci_vol_baseline", "adni2_emci_vol_baseline",
@@ -46,7 +47,8 @@ def main() -> None:
                 continue
             subprocess.run([str(exe), "-q", "benchmark", "--maps", key, "--out", str(args.work / key),
                             "--n-perm", str(args.n_perm), "--null-cv", args.null_cv,
-                            "--seed", str(args.seed)], check=True)  # fmt: skip
+                            "--seed", str(args.seed), "--null-models", args.null_models],
+                           check=True)  # fmt: skip
             (args.work / key / "commit.txt").write_text(COMMIT)
     done = [k for k in keys if (args.work / k / "benchmark.csv").exists()]
     if not done:
@@ -84,7 +86,8 @@ def main() -> None:
         f"- GraphVAE parameters: `{runs[done[0]]['model_params']}`",
         f"- maps run: {len(done)} of {len(keys)}; total {total / 60:.0f} min on a shared 2-core CPU",
         f"- `null_cv_r`, `p_spin`: r under {p['null_cv']} spatial CV (contiguous k-means blocks) "
-        f"against {p['n_perm']} Hungarian spin-null refits of the same model (smallest possible "
+        f"against {p['n_perm']} Hungarian spin-null refits of the same model (models refitted: "
+        f"{', '.join(p.get('null_models', ['all']))}; smallest possible "
         f"p = {1 / (1 + p['n_perm']):.4f}); uncorrected. `spatial_r2`: 68-fold distance-blocked CV.",
         "",
         "## Headline",

@@ -51,7 +51,12 @@ def benchmark(
         None, "--scheduler", help="Dask: 'local' or tcp://host:port (needs crossscale[dask])."
     ),
     batch_size: int = typer.Option(
-        100, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
+        250, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
+    ),
+    null_models: str = typer.Option(
+        "all",
+        "--null-models",
+        help="Models refitted on the spin nulls: 'all', or a comma list such as 'GraphVAE,PLS-4'.",
     ),
     preset: str = typer.Option(
         "default", help="GraphVAE configuration: 'default' or 'reference' (see crossscale fit)."
@@ -88,6 +93,16 @@ def benchmark(
     if ensemble is not None:
         chk.at_least("--ensemble", ensemble, 1)
     chk.one_of("--preset", preset, ("default", "reference"))
+    known_models = ["GraphVAE", "PLS-1", "PLS-2", "PLS-3", "PLS-4", "PLS-5", "Ridge",
+                    "Spatial (Laplacian)"]  # fmt: skip
+    null_set = (set(known_models) if null_models.strip().lower() == "all"
+                else {m.strip() for m in null_models.split(",") if m.strip()})  # fmt: skip
+    unknown = sorted(null_set - set(known_models))
+    if unknown or not null_set:
+        raise ParameterError(
+            f"--null-models must be 'all' or a comma list of {', '.join(known_models)}; got "
+            f"{null_models!r}."
+        )
     check_device(device)
     out = check_output_dir(out, overwrite=overwrite)
     # every check passed: only now import torch, scikit-learn and matplotlib
@@ -116,7 +131,7 @@ def benchmark(
         for name, est in models.items():
             row = {"map": key, "model": name} | ev.metrics.loc[name].to_dict()
             row["null_cv_r"], row["p_spin"], row["null_time_s"] = np.nan, np.nan, np.nan
-            if n_perm:
+            if n_perm and name in null_set:
                 res = null_distribution(
                     est, X, y, graph, "spin", metric="r", cv=cv, n_perm=n_perm,
                     random_state=seed, scheduler=scheduler, batch_size=batch_size,
@@ -140,6 +155,7 @@ def benchmark(
             "command": " ".join(["crossscale", *sys.argv[1:]]),
             "parameters": {"maps": keys, "n_perm": n_perm, "null_cv": cv_name, "scheduler": scheduler,
                            "batch_size": batch_size, "preset": preset, "seed": seed,
+                           "null_models": sorted(null_set),
                            "protocol": "inductive"},
             "model_params": template.get_params(),
             "versions": _versions(__version__),
