@@ -199,26 +199,25 @@ def train_stack(
         rm = tm if inductive else None
         em = (tm[:, edges[:, 0]] & tm[:, edges[:, 1]]) if inductive else None
         vm = torch.as_tensor(val, device=device).to(dtype) if val is not None else None
-        ahat = a_hat
+        x_shared = xs.dim() == 2  # one input matrix for every model (else one per model)
+        a_shared = a_hat is None or a_hat.dim() == 2
 
-        def pick(t: Any, models: Any) -> Any:
-            # per-model tensors for the models still training (all of them: no copy)
-            if t is None or models is None or (t.dim() == 2 and t is xs) or (t is ahat and t.dim() == 2):
-                return t
-            return t[models]
+        def pick(t: Any, models: Any, shared: bool = False) -> Any:
+            """Rows of a per-model tensor for the models still training (all of them: no copy)."""
+            return t if t is None or models is None or shared else t[models]
 
         def loss_fn(models: Any) -> Any:
             if est.dropout > 0:
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen, device=device)))
             m = None if len(models) == k else models
-            return mod.loss(pick(xs, m), pick(y_t, m), pick(ahat, m), edges, ew, pick(tm, m),
-                            smoothness=est.smoothness, beta=est.beta,
+            return mod.loss(pick(xs, m, x_shared), pick(y_t, m), pick(a_hat, m, a_shared), edges,
+                            ew, pick(tm, m), smoothness=est.smoothness, beta=est.beta,
                             smoothness_on=est.smoothness_on, region_mask=pick(rm, m),
                             edge_mask=pick(em, m), generator=gen, models=m)  # fmt: skip
 
         def val_fn(models: Any) -> Any:
             m = None if len(models) == k else models
-            pred = mod(pick(xs, m), pick(ahat, m), m)
+            pred = mod(pick(xs, m, x_shared), pick(a_hat, m, a_shared), m)
             v = pick(vm, m)
             return ((pred - pick(y_t, m)) ** 2 * v).sum(1) / v.sum(1).clamp_min(1.0)
 
