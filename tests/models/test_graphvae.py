@@ -126,10 +126,12 @@ def test_fit_predict_transform_contract(small):
     assert abs(p.mean() - y.mean()) < y.std()  # reported in the map's own units
     z = m.transform(X)
     assert z.shape == (68, 4) and list(z.columns) == ["z0", "z1", "z2", "z3"]
-    assert m.projection_.basis.shape == (120, 15)
+    assert m.projection_.basis.shape[0] == 120 and 4 <= m.n_components_chosen_[0] <= 25
     # whitened: the fitted regions have unit variance on every principal axis
     x = m.standardized_expression(X) @ m.projection_.basis
-    np.testing.assert_allclose(x.std(0), 1.0, rtol=1e-6)
+    c = m.n_components_chosen_[0]
+    np.testing.assert_allclose(x[:, :c].std(0), 1.0, rtol=1e-6)
+    assert np.all(x[:, c:] == 0)  # axes beyond the chosen number are switched off
     assert m.get_params()["n_latent"] == 4
 
 
@@ -182,6 +184,7 @@ def test_reference_preset_is_the_reference_configuration():
     assert p["n_components"] is None and p["smoothness"] == 0.1 and p["random_state"] == 3
     default = GraphVAE().get_params()
     assert (default["encoder"], default["early_stopping"], default["whiten"]) == ("mlp", False, True)
+    assert default["n_components"] == "auto"
     with pytest.raises(ParameterError, match="preset must be one of"):
         GraphVAE.from_preset("paper")
 
@@ -284,3 +287,37 @@ def test_spatial_residual_changes_only_held_out_regions(small):
     )[0, 0]
     np.testing.assert_allclose(plain[~masks[0]], kriged[~masks[0]])
     assert not np.allclose(plain[masks[0]], kriged[masks[0]])
+
+
+def test_select_components_follows_the_signal():
+    """PRESS picks the axes a map is made of: 2 for a map on the first two axes, 0-noise +extra."""
+    rng = np.random.default_rng(0)
+    n = 60
+    q, _ = np.linalg.qr(rng.normal(size=(n, 10)) - 0.0)
+    x = (q - q.mean(0)) / (q - q.mean(0)).std(0)  # 10 whitened axes
+    masks = np.ones((3, n), dtype=bool)
+    y = np.stack([
+        2 * x[:, 0] - 1.5 * x[:, 1] + 0.1 * rng.normal(size=n),   # two axes
+        x[:, :8] @ np.linspace(1, 0.3, 8) + 0.05 * rng.normal(size=n),  # eight axes
+        rng.normal(size=n),  # noise
+    ])  # fmt: skip
+    c = _stack.select_components(x[None], np.zeros(3, dtype=int), y, masks)
+    assert c[0] == 2 and c[1] == 8 and c[2] <= 2
+    np.testing.assert_array_equal(
+        _stack.select_components(x[None], np.zeros(3, dtype=int), y, masks, extra=3), np.minimum(c + 3, 10)
+    )
+
+
+def test_auto_components_use_only_training_targets(small):
+    X, y, g = small
+    masks = np.zeros((1, 68), dtype=bool)
+    masks[0, :8] = True
+    m = GraphVAE(random_state=0, **FAST)
+    p1 = m.fit_predict_folds(X, y, g, masks)[0, 0]
+    c1 = m.n_components_chosen_.copy()
+    y2 = y.copy()
+    y2.iloc[:8] = -y2.iloc[:8] * 5  # the held-out values change; nothing the fold sees does
+    p2 = m.fit_predict_folds(X, y2, g, masks)[0, 0]
+    np.testing.assert_array_equal(c1, m.n_components_chosen_)
+    np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-5)
+    assert 1 <= c1[0] <= 25

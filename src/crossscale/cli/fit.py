@@ -86,7 +86,7 @@ def fit(
     ),
     n_components: int = typer.Option(
         None,
-        help="Leading (whitened) expression axes the encoder sees (default 15; 0 = full rank).",
+        help="Leading (whitened) expression axes the encoder sees (default: chosen per fold by leave-one-out error of principal-component regression on the training regions, +3; 0 = full rank).",
     ),
     interpret: bool = typer.Option(
         True,

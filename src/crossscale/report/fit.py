@@ -45,12 +45,18 @@ def _model_methods(p: dict[str, Any], bib: Bibliography) -> str:
         p.get("activation", "relu")
     ]
     nc = p.get("n_components")
-    inputs = (
-        f"the leading {nc} principal axes of the standardised expression of the training regions"
-        + (" (whitened to unit variance)" if p.get("whiten") else "")
-        if nc
-        else "the full standardised expression (all principal axes)"
-    )
+    white = " (whitened to unit variance)" if p.get("whiten") else ""
+    if nc == "auto":
+        inputs = (
+            "the leading principal axes of the standardised expression of the training regions"
+            f"{white}, their number chosen for every fold as the one minimising the leave-one-out "
+            "error (PRESS) of principal-component regression on that fold's training regions, "
+            "plus 3 (at most 25),"
+        )
+    elif nc:
+        inputs = f"the leading {nc} principal axes of the standardised expression of the training regions{white}"
+    else:
+        inputs = "the full standardised expression (all principal axes)"
     enc = {
         "mlp": f"a one-hidden-layer perceptron ({p['n_hidden']} {act} units; no message passing)",
         "gcn": f"two graph convolutions {bib.cite('gcn')} ({p['n_hidden']} {act} units)",

@@ -22,6 +22,7 @@ from crossscale.models.graphvae._stack import (
     fold_inputs,
     max_stack,
     module_from_params,
+    select_components,
     train_stack,
 )
 from crossscale.train.checkpoint import load_checkpoint, save_checkpoint
@@ -39,6 +40,11 @@ REFERENCE_PARAMS: dict[str, Any] = {
     "refit": True, "n_ensemble": 1,
 }  # fmt: skip
 PRESETS = ("default", "reference")
+#: the most principal axes n_components="auto" considers
+AUTO_MAX_COMPONENTS = 25
+#: axes added to the linear proxy's choice: the nonlinear encoder uses a few more than
+#: principal-component regression (AD map: PRESS chooses ~12, the encoder is best at ~15)
+AUTO_EXTRA_COMPONENTS = 3
 
 
 def _resolve_device(device: str) -> str:
@@ -95,9 +101,12 @@ class GraphVAE(BaseEstimator):
         Latent programs per region.
     n_hidden : int, default 32
         Width of the encoder's hidden layer and of the decoder's hidden layers.
-    n_components : int or None, default 15
-        Principal axes of the standardised training expression the encoder sees (None: all, i.e.
-        the full-rank model).
+    n_components : "auto", int or None, default "auto"
+        Principal axes of the standardised training expression the encoder sees. ``"auto"``:
+        for every model (fold, map), the number that minimises the leave-one-out error (PRESS)
+        of principal-component regression on its own training regions, plus 3, at most 25 —
+        weak maps get few axes, strong maps more. An int fixes it; None uses all (the full-rank
+        model).
     whiten : bool, default True
         Scale every principal axis to unit variance over the training regions.
     encoder : {"mlp", "gcn", "graphconv"}, default "mlp"
@@ -161,6 +170,8 @@ class GraphVAE(BaseEstimator):
         Epochs of the final model.
     in_sample_r2_ : float
         Explained variance of the fitted map (a warning is logged when it is below 0.1).
+    n_components_chosen_ : numpy.ndarray of int
+        With ``n_components="auto"``: the axes each model of the last fit used.
     fit_time_ : float
         Seconds.
 
@@ -182,7 +193,7 @@ class GraphVAE(BaseEstimator):
         *,
         n_latent: int = 8,
         n_hidden: int = 32,
-        n_components: int | None = 15,
+        n_components: int | str | None = "auto",
         whiten: bool = True,
         encoder: str = "mlp",
         activation: str = "softplus",
@@ -263,7 +274,7 @@ class GraphVAE(BaseEstimator):
         checks = [
             ("n_latent", self.n_latent, is_int(self.n_latent, 1), "an integer >= 1"),
             ("n_hidden", self.n_hidden, is_int(self.n_hidden, 1), "an integer >= 1"),
-            ("n_components", self.n_components, self.n_components is None or is_int(self.n_components, 1), "None or an integer >= 1"),
+            ("n_components", self.n_components, self.n_components is None or self.n_components == "auto" or is_int(self.n_components, 1), "'auto', None or an integer >= 1"),
             ("encoder", self.encoder, self.encoder in ("mlp", "gcn", "graphconv"), "'mlp', 'gcn' or 'graphconv'"),
             ("activation", self.activation, self.activation in ("softplus", "relu", "tanh", "identity"), "'softplus', 'relu', 'tanh' or 'identity'"),
             ("decoder_layers", self.decoder_layers, is_int(self.decoder_layers, 0), "an integer >= 0"),
@@ -309,8 +320,21 @@ class GraphVAE(BaseEstimator):
         if protocol not in PROTOCOLS:
             raise ParameterError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}.")
         device = _resolve_device(self.device)
-        x, projs, index = fold_inputs(values, train_masks, protocol=protocol,
-                                      n_components=self.n_components, whiten=self.whiten)  # fmt: skip
+        auto = self.n_components == "auto"
+        x, projs, index = fold_inputs(
+            values, train_masks, protocol=protocol,
+            n_components=AUTO_MAX_COMPONENTS if auto else self.n_components, whiten=self.whiten,
+        )  # fmt: skip
+        if auto:  # per model: the leading axes its own training targets support
+            chosen = select_components(x, index, np.asarray(targets, float), train_masks,
+                                       extra=AUTO_EXTRA_COMPONENTS)  # fmt: skip
+            x = x[index].copy()
+            x *= (np.arange(x.shape[-1])[None, :] < chosen[:, None])[:, None, :]
+            projs = [Projection(projs[j].mean, projs[j].scale,
+                                np.where(np.arange(projs[j].basis.shape[1]) < c, projs[j].basis, 0.0))
+                     for j, c in zip(index, chosen, strict=True)]  # fmt: skip
+            index = np.arange(len(chosen))
+            self.n_components_chosen_ = chosen
         e = int(self.n_ensemble)
         rows = len(train_masks)
         # member j of row r is model r * e + j
@@ -518,7 +542,7 @@ class GraphVAE(BaseEstimator):
         models = []
         for i, col in enumerate(Ya.columns):
             m = clone(self)._set_fitted(
-                seed=seed, graph=graph, genes=Xa.columns, projection=projs[0],
+                seed=seed, graph=graph, genes=Xa.columns, projection=projs[i] if len(projs) > 1 else projs[0],
                 params={n: v[i * e:(i + 1) * e] for n, v in params.items()},
                 y_mean=ym[i * e], y_scale=ys[i * e], y_name=str(col), history=hist,
                 n_epochs=int(hist.best_epoch[i * e]), fit_time=elapsed / n_maps,
