@@ -82,7 +82,7 @@ def fit(
         help="Run null refits on Dask: 'local' (a LocalCluster) or a scheduler address tcp://host:port (needs crossscale[dask]).",
     ),
     batch_size: int = typer.Option(
-        100, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
+        250, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
     ),
     n_components: int = typer.Option(
         None,
