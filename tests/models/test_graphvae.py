@@ -306,6 +306,9 @@ def test_select_components_follows_the_signal():
     np.testing.assert_array_equal(
         _stack.select_components(x[None], np.zeros(3, dtype=int), y, masks, extra=3), np.minimum(c + 3, 10)
     )
+    # unwhitened axes (scaled columns) choose the same
+    scaled = x * np.linspace(5, 0.5, 10)
+    np.testing.assert_array_equal(_stack.select_components(scaled[None], np.zeros(3, dtype=int), y, masks), c)
 
 
 def test_auto_components_use_only_training_targets(small):

@@ -116,7 +116,8 @@ def select_components(
     Parameters
     ----------
     x : numpy.ndarray, shape (n_distinct, n_regions, n_max)
-        Whitened axes (unit variance over each projection's training regions).
+        Principal-axis scores (orthogonal, centred over each projection's training regions;
+        whitened or not).
     index : numpy.ndarray of int, shape (n_models,)
     y : numpy.ndarray, shape (n_models, n_regions)
     train_masks : numpy.ndarray of bool, shape (n_models, n_regions)
@@ -132,12 +133,13 @@ def select_components(
     """
     out = np.empty(len(y), dtype=int)
     for i, (row, m) in enumerate(zip(y, train_masks, strict=True)):
-        xt = x[index[i]][m]  # (n_t, n_max)
+        xt = x[index[i]][m]  # (n_t, n_max), orthogonal centred columns (whitened or not)
         n_t = len(xt)
         yc = row[m] - row[m].mean()
-        beta = xt.T @ yc / n_t  # orthogonal whitened columns: separate coefficients
+        norm = np.where((xt**2).sum(0) > 0, (xt**2).sum(0), np.inf)
+        beta = xt.T @ yc / norm  # orthogonal columns: separate coefficients
         fitted = np.cumsum(xt * beta, axis=1)  # (n_t, n_max): fit with the first c axes
-        lev = 1.0 / n_t + np.cumsum(xt**2, axis=1) / n_t
+        lev = 1.0 / n_t + np.cumsum(xt**2 / norm, axis=1)
         press = (((yc[:, None] - fitted) / np.clip(1 - lev, 1e-6, None)) ** 2).sum(0)
         usable = np.flatnonzero((xt**2).sum(0) > 0)
         top = usable[-1] + 1 if usable.size else 1
