@@ -12,6 +12,8 @@ Run: CROSSSCALE_MIRROR=../shared/data .venv/bin/python benchmarks/bench_interpre
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from crossscale.models.graphvae import GraphVAE
 from crossscale.transcriptomics import load_default_expression
 
 OUT = Path(__file__).parent / "results"
+COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                        check=False, cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
 
 
 def _block(df) -> str:  # noqa: ANN001
@@ -41,6 +45,9 @@ def main() -> None:
     cols = ["n_genes", "score", "p_random", "q_random", "p_spatial", "q_spatial", "p_ratio"]
     lines = [
         "# Interpretation of GraphVAE, ADNI2 AD baseline atrophy, 889 landmark genes",
+        "",
+        f"- commit: `{COMMIT}`; command: `python benchmarks/bench_interpret.py {' '.join(sys.argv[1:])}`",
+        f"- GraphVAE: `{model.get_params()}`",
         "",
         f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}. "
         f"interpret_model wall time: {elapsed:.0f} s. Parameters: {res.params}.",
