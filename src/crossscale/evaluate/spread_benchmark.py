@@ -263,9 +263,11 @@ def timing_benchmark(
     random_state: int = 0,
     bar=None,
 ) -> pd.DataFrame:
-    """Fit times of the VAE (fit + transform) and of per-subject least squares (K = 2, noise
-    0.05). Least-squares times for sizes not in `ls_sizes` are extrapolated linearly from the
-    largest two measured sizes and flagged ``extrapolated``."""
+    """Fit times of the VAE (fit + transform) and of per-subject least squares (K = 2, noise 0.05).
+
+    Least-squares times for sizes not in `ls_sizes` are extrapolated linearly from the largest
+    two measured sizes and flagged ``extrapolated``.
+    """
     from crossscale.models.spread import SpreadMixtureVAE
     from crossscale.models.spread.baselines import fit_subjects_least_squares
 
