@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     cfg = QUICK if args.quick else FULL
+    stamp = commit()  # the code that runs: taken before the run, not after
     t0 = time.perf_counter()
     res = run_spread_benchmark(**cfg, random_state=args.seed)
     minutes = (time.perf_counter() - t0) / 60
@@ -65,7 +66,7 @@ def main() -> None:
     text = "\n".join([
         "# Spreading-subtype benchmark (simulated cohorts)",
         "",
-        f"Commit `{commit()}`; command `{cmd}`; {minutes:.0f} min on {platform.machine()} "
+        f"Commit `{stamp}`; command `{cmd}`; {minutes:.0f} min on {platform.machine()} "
         "(torch on 1 thread, a 2-core CPU shared with other jobs: timings are noisy).",
         "",
         f"Parameters: `{json.dumps(res.params)}`. Cohort sizes are small (15 subjects per subtype "
