@@ -306,7 +306,7 @@ def build_adni_report(comp, maps: pd.DataFrame, *, command: str | None = None) -
     )  # fmt: skip
     rep.add_figure(fig, caption="r of the null graphs (histogram) and of the best graph (line).")
     for (model, gname), fit in comp.fits.items():
-        if gname != w["graph"] and (model, gname) != (w["model"], "connectome"):
+        if (model, gname) not in {(w["model"], w["graph"]), (w["model"], "connectome")}:
             continue
         rep.add_heading(f"{model} on the {gname} graph: group trajectory", 2)
         iv = fit.intervals
@@ -340,7 +340,7 @@ def build_adni_report(comp, maps: pd.DataFrame, *, command: str | None = None) -
                             colorbar_label="atrophy (Welch t / max t)"),
             caption="Baseline maps, observed and fitted (diverging scale centred at 0).",
         )  # fmt: skip
-        sse = fit.epicentre_sse
+        sse = fit.epicentre_sse.replace(np.inf, np.nan)  # not searched (shortlist): grey
         delta = 100 * (sse / sse.min() - 1)
         rep.add_figure(
             plot_brain_maps(delta.clip(upper=float(delta.quantile(0.9))).to_frame("ΔSSE %"),
