@@ -328,17 +328,19 @@ def build_adni_report(comp, maps: pd.DataFrame, *, command: str | None = None) -
         per = fit.to_frame().reset_index()
         rep.add_table(per, caption="Fitted disease time, amplitude and r of each map.",
                       float_format="{:.3g}", index=False)  # fmt: skip
-        pick = [i for i in maps.index if i[1] == "baseline"]
-        obs = maps.loc[pick].T
-        pred = fit.predicted.loc[pick].T
+        pick = [i for i in maps.index if isinstance(i, tuple) and i[-1] == "baseline"]
+        pick = pick or list(maps.index[:3])
+        label = [" ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in pick]
         frame = pd.concat(
-            [obs.set_axis([f"{g} {tp} observed" for g, tp in pick], axis=1),
-             pred.set_axis([f"{g} {tp} fitted" for g, tp in pick], axis=1)], axis=1,
+            [maps.loc[pick].T.set_axis([f"{lb} observed" for lb in label], axis=1),
+             fit.predicted.loc[pick].T.set_axis([f"{lb} fitted" for lb in label], axis=1)],
+            axis=1,
         )  # fmt: skip
         rep.add_figure(
             plot_brain_maps(frame, cmap="RdBu_r", symmetric=True, shared_scale=True,
                             colorbar_label="atrophy (Welch t / max t)"),
-            caption="Baseline maps, observed and fitted (diverging scale centred at 0).",
+            caption="Baseline maps (or the first three), observed and fitted (diverging scale "
+            "centred at 0).",
         )  # fmt: skip
         sse = fit.epicentre_sse.replace(np.inf, np.nan)  # not searched (shortlist): grey
         delta = 100 * (sse / sse.min() - 1)
