@@ -128,9 +128,8 @@ def test_refined_posterior_beats_the_encoder(fitted, cohort):
 
     a = fitted.transform(cohort.maps)
     pd.testing.assert_frame_equal(a, fitted.transform(cohort.maps.copy()))  # deterministic
-    amort = clone(fitted).set_params(posterior="amortised")
-    amort.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
-    base = amort.transform(cohort.maps)
+    base = fitted.set_params(posterior="amortised").transform(cohort.maps)
+    fitted.set_params(posterior="laplace")
     truth = cohort.params.loc[a.index, "rho"]
     assert spearmanr(a["rho"], truth)[0] > spearmanr(base["rho"], truth)[0] + 0.1
 
@@ -233,3 +232,15 @@ def test_select_n_subtypes_on_a_small_cohort(connectome):
         select_n_subtypes(c.maps, connectome, test_size=1.0)
     with pytest.raises(ParameterError, match="fewer than the largest candidate"):
         select_n_subtypes(c.maps.iloc[: 3 * 4], connectome, candidates=(1, 4))
+
+
+def test_diffusion_model_has_two_latents(connectome):
+    c = simulate_cohort(connectome, 8, timepoints=(0.0, 2.0), model="diffusion", noise=0.01,
+                        random_state=1)  # fmt: skip
+    est = SpreadMixtureVAE(1, model="diffusion", max_epochs=3, n_em=1, lm_iter=4,
+                           random_state=0).fit(c.maps, connectome)  # fmt: skip
+    tr = est.transform(c.maps)
+    assert "alpha" not in tr.columns and {"rho_low", "onset_high"} <= set(tr.columns)
+    assert list(est.em_history_.columns[1:3]) == ["prior_sd_rho", "prior_sd_onset"]
+    with pytest.raises(InputDataError, match="lower n_subtypes"):
+        SpreadMixtureVAE(9, max_epochs=1).fit(c.maps, connectome)

@@ -295,7 +295,8 @@ class SpreadMixtureVAE(BaseEstimator):
         Posterior used by :meth:`predict_proba`, :meth:`transform` and :meth:`score_samples`:
         ``laplace`` (default) refines every subject's posterior under every subtype
         (MAP + full-covariance Laplace, semi-amortised); ``amortised`` uses the encoder alone
-        (fast, but its intervals are not calibrated).
+        (fast, but its intervals are not calibrated). Only used after fitting, so it can be
+        switched on a fitted model with ``set_params(posterior=...)``.
     n_em : int
         EM rounds after training (>= 0; 0 keeps the amortised estimates of noise and priors).
     lm_iter : int
@@ -506,7 +507,10 @@ class SpreadMixtureVAE(BaseEstimator):
         arr = to_visit_arrays(X, regions)
         s = len(arr.subjects)
         if s < self.n_subtypes:
-            raise InputDataError(f"X has {s} subjects but n_subtypes={self.n_subtypes}.")
+            raise InputDataError(
+                f"X has {s} subjects but n_subtypes={self.n_subtypes}; every subtype needs "
+                "subjects: lower n_subtypes or add subjects."
+            )
         prod = None
         if production is not None:
             production = pd.Series(production)
@@ -702,7 +706,10 @@ class SpreadMixtureVAE(BaseEstimator):
         import torch
 
         key = hashlib.sha1(
-            arr.y.tobytes() + arr.dt.tobytes() + arr.mask.tobytes() + self.posterior.encode()
+            arr.y.tobytes()
+            + arr.dt.tobytes()
+            + arr.mask.tobytes()
+            + f"{self.posterior}/{self.lm_iter}".encode()
         ).hexdigest()
         cache = getattr(self, "_post_cache", None)
         if cache is not None and cache[0] == key and cache[1] is self.module_:
