@@ -26,7 +26,7 @@ OUT = Path(__file__).parent / "results" / "spread.md"
 
 FULL = {
     "selection": {"ks": (1, 2, 3, 4), "noises": (0.05, 0.2), "n_seeds": 5, "n_per_subtype": 15,
-                  "min_subjects": 30, "candidates": (1, 2, 3, 4, 5, 6), "patience": 1,
+                  "min_subjects": 30, "candidates": (1, 2, 3, 4, 5, 6), "patience": 2,
                   "epochs": 30},
     "recovery": {"k": 2, "noises": (0.05, 0.1, 0.2), "n_per_subtype": 50, "epochs": 50},
     "timing": {"sizes": (50, 200, 1000), "ls_sizes": (50, 200), "epochs": 50},

@@ -1043,7 +1043,8 @@ class SubtypeSelection:
         Index ``n_subtypes``; columns ``heldout_loglik`` (mean log predictive density per held-out
         subject, nats), ``heldout_se`` (its standard error), ``diff_to_best`` and ``diff_se``
         (mean and standard error of the paired per-subject difference to the best K),
-        ``within_1se``, ``train_loglik``, ``noise`` (fitted noise sd), ``fit_time_s`` and
+        ``within_1se``, ``train_loglik`` (mean Laplace log evidence of the training subjects
+        after the last EM round), ``noise`` (fitted noise sd), ``fit_time_s`` and
         ``chosen_in_repeats`` (how many repeats chose this K).
     best : int
         The smallest K whose mean held-out score is within one standard error of the best K's
@@ -1207,7 +1208,7 @@ def select_n_subtypes(
                 break
             est = SpreadMixtureVAE(k, random_state=seed, **params).fit(X[~is_test], graph)
             cols[k] = est.score_samples(X[is_test])
-            extra[k]["train"].append(est.score(X[~is_test]))
+            extra[k]["train"].append(float(est.em_history_["mean_log_evidence"].iloc[-1]))
             extra[k]["noise"].append(est.noise_)
             extra[k]["time"].append(est.fit_time_)
             if patience is not None and r == 0 and len(cols) > 1:
