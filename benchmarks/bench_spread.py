@@ -54,8 +54,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="a two-minute smoke run")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--parts", default="selection,recovery,timing",
+        help="comma-separated parts; a subset writes results/spread_<parts>.md instead",
+    )  # fmt: skip
     args = ap.parse_args()
-    cfg = QUICK if args.quick else FULL
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    base = QUICK if args.quick else FULL
+    cfg = {k: (v if k in parts else {"skip": True}) for k, v in base.items()}
+    out = OUT if set(parts) >= set(base) else OUT.with_name(f"spread_{'_'.join(parts)}.md")
     stamp = commit()  # the code that runs: taken before the run, not after
     t0 = time.perf_counter()
     res = run_spread_benchmark(**cfg, random_state=args.seed)
@@ -63,6 +70,7 @@ def main() -> None:
     doc = spread_benchmark.__doc__.split("References")[0].strip()
     cmd = "CROSSSCALE_MIRROR=../shared/data nice -n 10 python benchmarks/bench_spread.py"
     cmd += (" --quick" if args.quick else "") + (f" --seed {args.seed}" if args.seed else "")
+    cmd += "" if out == OUT else f" --parts {args.parts}"
     text = "\n".join([
         "# Spreading-subtype benchmark (simulated cohorts)",
         "",
@@ -77,10 +85,11 @@ def main() -> None:
         "",
         res.to_markdown(),
     ])  # fmt: skip
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
     for name in ("selection", "accuracy", "calibration", "scaling"):
-        getattr(res, name).to_csv(OUT.with_name(f"spread_{name}.csv"), index=False)
+        if len(getattr(res, name)):
+            getattr(res, name).to_csv(out.with_name(f"{out.stem}_{name}.csv"), index=False)
     sys.stdout.write(text + "\n")
 
 
