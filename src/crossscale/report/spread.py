@@ -324,6 +324,12 @@ def build_adni_report(comp, maps: pd.DataFrame, *, command: str | None = None) -
             "Rates and times are on an arbitrary common time scale: group maps are "
             "cross-sectional, so only rate x time products are identified."
         )
+        if not ident.get("times", True):
+            lines.append(
+                "<b>Some fitted disease times are at the end of the time grid</b>: the best fit "
+                "lies at the edge of the search space, so these rates and times are not "
+                "identified (the maps are fitted about as well by ever slower spread)."
+            )
         rep.add_paragraph(" ".join(lines))
         per = fit.to_frame().reset_index()
         rep.add_table(per, caption="Fitted disease time, amplitude and r of each map.",

@@ -261,6 +261,10 @@ def fit_group_maps(
     for s in cand:
         per_seed.iloc[s] = total[ss == s].min()
     intervals = _profile_sets(total, rr, aa, ss, regions, y.size, model, rho_grid, alpha_grid)
+    t_fit = tgrid[ti]
+    intervals["identified"]["times"] = bool(
+        (t_fit < tgrid[-1] - 1e-9).all() and (t_fit > tgrid[0] + 1e-9).all()
+    )  # False: some map's best time is at an end of the time grid (widen t_max)
     resid = ((y - pred) ** 2).sum()
     sst = ((y - y.mean(1, keepdims=True)) ** 2).sum()
     map_r = [
