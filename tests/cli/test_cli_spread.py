@@ -27,7 +27,12 @@ def test_spread_simulate_then_fit(tmp_path):
     assert {p.name for p in (out / "model").iterdir()} == {"config.json", "model.safetensors"}
     assert len(pd.read_csv(out / "subjects.csv")) == 8
     html = (out / "report.html").read_text()
-    assert "Subtype trajectories on the brain" in html and html.count("data:image/png;base64,") >= 2
+    # summary first, then figures; truth.csv next to maps.csv adds the simulated-vs-true panels
+    body = html[html.index("<h1"):]
+    assert body.index("2 subtypes") < body.index("<h2")
+    assert "Simulated against true" in html and "95% intervals contain the true value" in html
+    assert html.count("data:image/png;base64,") >= 3
+    assert "Methods" in html and "arXiv:2509.15124" in html
     # the output folder is not overwritten without --overwrite, and nothing half-written remains
     res = runner.invoke(app, ["spread", "fit", str(sim / "maps.csv"), "--out", str(out),
                               "--epochs", "3"])  # fmt: skip
@@ -41,3 +46,17 @@ def test_spread_bad_subtypes_string(tmp_path):
     assert res.exit_code != 0
     assert "EPICENTRE:RHO:ALPHA" in str(res.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_spread_fit_rejects_a_bad_truth_file(tmp_path):
+    sim = tmp_path / "sim"
+    res = runner.invoke(app, ["spread", "simulate", "--out", str(sim), "--n-subjects", "6",
+                              "--timepoints", "0,2"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    bad = tmp_path / "truth.csv"
+    pd.DataFrame({"subject": ["x"], "rho": [0.1]}).to_csv(bad, index=False)
+    res = runner.invoke(app, ["spread", "fit", str(sim / "maps.csv"), "--out", str(tmp_path / "f"),
+                              "--epochs", "2", "--truth", str(bad)])  # fmt: skip
+    assert res.exit_code != 0
+    assert "must have a row per subject" in str(res.exception)
+    assert not (tmp_path / "f").exists()

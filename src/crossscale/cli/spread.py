@@ -78,24 +78,6 @@ def _parse_subtypes(text: str) -> list[tuple[str, float, float]]:
     return out
 
 
-def _report(title: str, sections: list[tuple[str, object]]):  # noqa: ANN202
-    """A crossscale Report from (heading, DataFrame | Figure | str) sections."""
-    import pandas as pd
-
-    from crossscale.report import Report
-
-    rep = Report(title)
-    for heading, content in sections:
-        rep.add_heading(heading, 2)
-        if isinstance(content, (pd.DataFrame, pd.Series)):
-            rep.add_table(content, float_format="{:.3g}")
-        elif isinstance(content, str):
-            rep.add_paragraph(content)
-        else:
-            rep.add_figure(content)
-    return rep
-
-
 def _subtype_trajectories(X, labels):  # noqa: ANN001, ANN202
     """Mean observed map of each inferred subtype at each visit time, regions x (subtype, time)."""
     import pandas as pd
@@ -164,10 +146,26 @@ def fit(
     adni: bool = typer.Option(
         False, "--adni", help="Fit the ADNI2 EMCI/LMCI/AD group trajectory instead of a cohort."
     ),
-    n_subtypes: str = typer.Option("2", help="K, or 'auto' (held-out ELBO over 1-4)."),
+    n_subtypes: str = typer.Option(
+        "2",
+        help="K, or 'auto': held-out log predictive density over 1..--max-subtypes with the "
+        "one-standard-error rule.",
+    ),
+    max_subtypes: int = typer.Option(4, help="Largest K tried by --n-subtypes auto."),
+    selection_repeats: int = typer.Option(
+        2, help="--n-subtypes auto: independent held-out splits (seed stability)."
+    ),
+    truth: Path = typer.Option(
+        None,
+        help="truth.csv of a simulated cohort (default: truth.csv next to MAPS, if present); "
+        "adds simulated-vs-true panels to the report.",
+    ),
     model: str = typer.Option("fisher_kpp", help="fisher_kpp or diffusion."),
-    epochs: int = typer.Option(300, help="Training epochs."),
-    n_rewired: int = typer.Option(10, help="--adni: number of degree-preserving rewired nulls."),
+    epochs: int = typer.Option(100, help="Training epochs (EM rounds follow)."),
+    n_rewired: int = typer.Option(100, help="--adni: degree-preserving rewired null graphs."),
+    n_length: int = typer.Option(
+        100, help="--adni: degree- and edge-length-preserving rewired null graphs."
+    ),
     graph: str = typer.Option("connectome", help="connectome (HCP structural) or surface."),
     seed: int = typer.Option(0, help="Random seed."),
     overwrite: bool = typer.Option(False, help="Replace an existing --out."),
@@ -195,8 +193,11 @@ def fit(
     out = check_output_dir(out, overwrite=overwrite, inputs=[maps])
     g = _graph(graph)
     if adni:
-        _fit_adni(g, out, n_rewired=n_rewired, seed=seed, overwrite=overwrite, graph_name=graph)
+        _fit_adni(g, out, n_rewired=n_rewired, n_length=n_length, seed=seed,
+                  overwrite=overwrite, graph_name=graph)  # fmt: skip
         return
+    import pandas as pd
+
     from crossscale.maps.readers import read_delimited
     from crossscale.models.spread import SpreadMixtureVAE, select_n_subtypes
 
@@ -209,7 +210,13 @@ def fit(
         raise ParameterError(f"{maps} needs a 'subject' column (and optionally 'time').")
     selection = None
     if n_subtypes == "auto":
-        selection = select_n_subtypes(X, g, candidates=(1, 2, 3, 4), random_state=seed,
+        if max_subtypes < 1 or selection_repeats < 1:
+            raise ParameterError(
+                f"--max-subtypes and --selection-repeats must be >= 1; got {max_subtypes}, "
+                f"{selection_repeats}."
+            )
+        selection = select_n_subtypes(X, g, candidates=range(1, max_subtypes + 1),
+                                      n_repeats=selection_repeats, random_state=seed,
                                       model=model, max_epochs=epochs)  # fmt: skip
         k = selection.best
     else:
@@ -222,6 +229,20 @@ def fit(
     est = SpreadMixtureVAE(k, model=model, max_epochs=epochs, random_state=seed).fit(X, g)
     proba = est.predict_proba(X)
     params = est.transform(X)
+    truth_path = truth if truth is not None else Path(maps).with_name("truth.csv")
+    truth_df = None
+    if truth_path.exists():
+        truth_df = pd.read_csv(truth_path, index_col=0)
+        truth_df.index = truth_df.index.astype(str)
+        need = {"rho", "onset", "subtype"} | ({"alpha"} if model == "fisher_kpp" else set())
+        if not need <= set(truth_df.columns) or not set(params.index) <= set(truth_df.index):
+            raise ParameterError(
+                f"{truth_path} must have a row per subject of {maps} and columns "
+                f"{sorted(need)} (as written by 'crossscale spread simulate'); got columns "
+                f"{list(truth_df.columns)}. Pass --truth, or remove the file."
+            )
+    elif truth is not None:
+        raise ParameterError(f"--truth {truth} does not exist.")
     with atomic_dir(out, overwrite=overwrite, inputs=[maps]) as tmp:
         est.save(tmp / "model")
         params.join(proba).to_csv(tmp / "subjects.csv")
@@ -230,94 +251,69 @@ def fit(
         est.history_.to_csv(tmp / "history.csv")
         sel_dict = selection.to_dict() if selection is not None else None
         write_json(tmp / "run.json", _run_info("spread fit", {
-            "maps": str(maps), "n_subtypes": n_subtypes, "model": model, "epochs": epochs,
-            "graph": graph}, {
+            "maps": str(maps), "n_subtypes": n_subtypes, "max_subtypes": max_subtypes,
+            "selection_repeats": selection_repeats, "model": model, "epochs": epochs,
+            "graph": graph, "truth": str(truth_path) if truth_df is not None else None}, {
             "seeds": {"random_state": seed}, "graph": g.to_dict(), "n_subtypes_fitted": k,
             "selection": sel_dict, "epicentres": est.epicentres_, "noise": est.noise_,
-            "fit_time_s": est.fit_time_,
+            "fit_time_s": est.fit_time_, "model_params": est._config_params(),
         }))  # fmt: skip
-        from crossscale.plotting import plot_brain_maps
+        if selection is not None:
+            selection.table.to_csv(tmp / "selection.csv")
+        from crossscale.report.spread import build_spread_fit_report
 
         traj = _subtype_trajectories(X, est.predict(X))
-        sections = [
-            ("Subtypes", est.subtype_params_),
-            (
-                "Subtype trajectories on the brain",
-                plot_brain_maps(
-                    traj, cmap="Reds", shared_scale=True, colorbar_label="mean observed value"
-                ),
-            ),
-            (
-                "Epicentre distribution of each subtype",
-                plot_brain_maps(
-                    est.epicentre_proba_.T.set_axis([f"subtype {k}" for k in range(k)], axis=1),
-                    cmap="Purples",
-                ),
-            ),
-            ("Subjects (first 20)", params.join(proba).head(20)),
-        ]
-        if selection is not None:
-            sections.insert(0, ("K by held-out ELBO", selection.table))
-        _report("crossscale spread fit", sections).save(tmp / "report.html")
-    typer.echo(f"{out}/report.html written; epicentres {est.epicentres_}")
+        build_spread_fit_report(
+            est, params, traj, selection=selection, truth=truth_df,
+            command="crossscale " + " ".join(sys.argv[1:]),
+        ).save(tmp / "report.html")  # fmt: skip
+    typer.echo(f"{out}/report.html written; {k} subtype(s), epicentres {est.epicentres_}")
 
 
-def _fit_adni(g, out: Path, *, n_rewired: int, seed: int, overwrite: bool, graph_name: str):
-    import pandas as pd
-
+def _fit_adni(g, out: Path, *, n_rewired: int, n_length: int, seed: int, overwrite: bool,
+              graph_name: str):  # fmt: skip
+    from crossscale._errors import ParameterError
     from crossscale._utils import atomic_dir, write_json
     from crossscale.models.spread.groupfit import compare_with_null_graphs, load_adni_trajectory
+    from crossscale.report.spread import adni_summary_text, build_adni_report
 
+    if n_rewired < 0 or n_length < 0:
+        raise ParameterError(
+            f"--n-rewired and --n-length must be >= 0; got {n_rewired}, {n_length}."
+        )
     maps = load_adni_trajectory()
-    comp = compare_with_null_graphs(maps, g, n_rewired=n_rewired, random_state=seed)
+    comp = compare_with_null_graphs(maps, g, n_rewired=n_rewired, n_length=n_length,
+                                    random_state=seed)  # fmt: skip
     keys = [f"adni2_{grp.lower()}_vol_{t}" for grp, t in maps.index]
     with atomic_dir(out, overwrite=overwrite) as tmp:
         comp.table.to_csv(tmp / "graph_fits.csv", index=False)
         comp.p_values.to_csv(tmp / "nulls.csv", index=False)
-        for model in ("diffusion", "fisher_kpp"):
-            fit = comp.fits[(model, "connectome")]
-            fit.to_frame().to_csv(tmp / f"{model}_maps.csv")
-            fit.epicentre_sse.to_csv(tmp / f"{model}_epicentre_search.csv")
+        for (model, gname), fit in comp.fits.items():
+            stem = f"{model}_{gname}"
+            fit.to_frame().to_csv(tmp / f"{stem}_maps.csv")
+            fit.epicentre_sse.to_csv(tmp / f"{stem}_epicentre_search.csv")
         write_json(tmp / "run.json", _run_info("spread fit --adni", {
-            "n_rewired": n_rewired, "graph": graph_name,
+            "n_rewired": n_rewired, "n_length": n_length, "graph": graph_name,
+            "maps": [f"{grp}/{t}" for grp, t in maps.index],
             "scaling": f"Welch t divided by the max t over all maps ({maps.attrs['scale']:.4g})"}, {
             "seeds": {"random_state": seed}, "graph": g.to_dict(), "result": comp.to_dict(),
-            "connectome_fits": {m: comp.fits[(m, "connectome")].to_dict()
-                                for m in ("diffusion", "fisher_kpp")},
+            "observed_fits": {f"{m}/{gn}": f.to_dict() for (m, gn), f in comp.fits.items()},
             "data_checksums": _data_checksums(keys + ["enigma_hcp_struc_matrix_ctx"]),
         }))  # fmt: skip
-        from crossscale.plotting import plot_brain_map
+        build_adni_report(comp, maps, command="crossscale " + " ".join(sys.argv[1:])).save(
+            tmp / "report.html"
+        )
+    import re
 
-        sections = [
-            ("Fit against null graphs", comp.p_values),
-            ("All fits", comp.table),
-        ]
-        for model in ("diffusion", "fisher_kpp"):
-            fit = comp.fits[(model, "connectome")]
-            sections.append((f"{model}: per map (connectome)", fit.to_frame()))
-            sse = fit.epicentre_sse
-            if isinstance(sse, pd.Series):
-                sections.append(
-                    (
-                        f"{model}: epicentre search (connectome)",
-                        plot_brain_map(
-                            -sse,
-                            cmap="viridis",
-                            symmetric=False,
-                            colorbar_label="- residual sum of squares (higher = better epicentre)",
-                        ),
-                    )
-                )
-        _report("crossscale spread fit --adni", sections).save(tmp / "report.html")
-    typer.echo(comp.p_values.to_string(index=False))
+    typer.echo(re.sub(r"<[^>]+>", "", adni_summary_text(comp, maps)))
     typer.echo(f"{out}/report.html written")
 
 
 @app.command("benchmark")
 def benchmark(
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
-    quick: bool = typer.Option(False, help="K=2, noise 0.05 only, two cohort sizes."),
-    epochs: int = typer.Option(300, help="VAE training epochs."),
+    quick: bool = typer.Option(False, help="A two-minute smoke run (small cohorts)."),
+    epochs: int = typer.Option(50, help="VAE training epochs."),
     seed: int = typer.Option(0, help="Base random seed."),
     overwrite: bool = typer.Option(False, help="Replace an existing --out."),
 ) -> None:
@@ -329,17 +325,34 @@ def benchmark(
     chk.at_least("--epochs", epochs, 1)
     out = check_output_dir(out, overwrite=overwrite)
 
-    kw = dict(ks=(2,), noises=(0.05,), sizes=(40, 80), selection_ks=()) if quick else {}
-    res = run_spread_benchmark(epochs=epochs, random_state=seed, **kw)
+    kw = {}
+    if quick:
+        kw = {"selection": {"ks": (1, 2), "noises": (0.05,), "n_seeds": 1,
+                            "candidates": (1, 2, 3), "epochs": min(epochs, 30)},
+              "recovery": {"noises": (0.1,), "n_per_subtype": 20, "epochs": epochs},
+              "timing": {"sizes": (20, 40), "ls_sizes": (20, 40), "epochs": epochs}}  # fmt: skip
+    else:
+        kw = {"recovery": {"epochs": epochs}, "timing": {"epochs": epochs}}
+    res = run_spread_benchmark(random_state=seed, **kw)
     with atomic_dir(out, overwrite=overwrite) as tmp:
-        res.accuracy.to_csv(tmp / "accuracy.csv", index=False)
-        res.scaling.to_csv(tmp / "scaling.csv", index=False)
-        res.selection.to_csv(tmp / "selection.csv", index=False)
+        for name in ("selection", "confusion", "accuracy", "calibration", "scaling"):
+            getattr(res, name).to_csv(tmp / f"{name}.csv", index=False)
         (tmp / "benchmark.md").write_text(res.to_markdown())
         write_json(tmp / "run.json", _run_info("spread benchmark",
                                                {"quick": quick, "epochs": epochs},
                                                {"seeds": {"random_state": seed},
                                                 "result": res.to_dict()}))  # fmt: skip
-        sections = [("Accuracy", res.accuracy), ("Scaling", res.scaling)]
-        _report("crossscale spread benchmark", sections).save(tmp / "report.html")
+        from crossscale.report import Report
+
+        rep = Report("crossscale spread benchmark")
+        rep.add_paragraph(
+            f"Chosen K = true K in {100 * res.selection_accuracy():.0f}% of "
+            f"{len(res.selection)} simulated cohorts; tables below (also in benchmark.md)."
+        )
+        for heading, df in (("Choice of K", res.confusion), ("Calibration", res.calibration),
+                            ("Recovery", res.accuracy), ("Fit time", res.scaling)):  # fmt: skip
+            if len(df):
+                rep.add_heading(heading, 2)
+                rep.add_table(df, float_format="{:.3g}", index=False)
+        rep.save(tmp / "report.html")
     typer.echo(res.to_markdown())

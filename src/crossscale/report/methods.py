@@ -104,6 +104,54 @@ REFERENCES: dict[str, str] = {
         "nonorthogonal problems. Technometrics 12, 55-67. doi:10.1080/00401706.1970.10488634"
     ),
     "vaithianathan2026": "Vaithianathan (2026). arXiv:2606.05870 (the reference model).",
+    "pinnawala2025": (
+        "Pinnawala et al. (2025). Learning mechanistic subtypes of neurodegeneration with a "
+        "physics-informed variational autoencoder mixture model. arXiv:2509.15124"
+    ),
+    "weickenmeier2019": (
+        "Weickenmeier J., Jucker M., Goriely A., Kuhl E. (2019). A physics-based model explains "
+        "the prion-like features of neurodegeneration in Alzheimer's disease, Parkinson's "
+        "disease, and amyotrophic lateral sclerosis. Journal of the Mechanics and Physics of "
+        "Solids 124, 264-281. doi:10.1016/j.jmps.2018.10.013"
+    ),
+    "kim2018_savae": (
+        "Kim Y., Wiseman S., Miller A.C., Sontag D., Rush A.M. (2018). Semi-amortized "
+        "variational autoencoders. International Conference on Machine Learning (ICML). "
+        "arXiv:1802.02550"
+    ),
+    "tierney1986": (
+        "Tierney L., Kadane J.B. (1986). Accurate approximations for posterior moments and "
+        "marginal densities. Journal of the American Statistical Association 81, 82-86. "
+        "doi:10.1080/01621459.1986.10478240"
+    ),
+    "burda2016": (
+        "Burda Y., Grosse R., Salakhutdinov R. (2016). Importance weighted autoencoders. "
+        "International Conference on Learning Representations (ICLR). arXiv:1509.00519"
+    ),
+    "dempster1977": (
+        "Dempster A.P., Laird N.M., Rubin D.B. (1977). Maximum likelihood from incomplete data "
+        "via the EM algorithm. Journal of the Royal Statistical Society B 39, 1-38. "
+        "doi:10.1111/j.2517-6161.1977.tb01600.x"
+    ),
+    "hastie2009": (
+        "Hastie T., Tibshirani R., Friedman J. (2009). The Elements of Statistical Learning, "
+        "2nd ed., section 7.10 (the one-standard-error rule). Springer. "
+        "doi:10.1007/978-0-387-84858-7"
+    ),
+    "maslov2002": (
+        "Maslov S., Sneppen K. (2002). Specificity and stability in topology of protein "
+        "networks. Science 296, 910-913. doi:10.1126/science.1065103"
+    ),
+    "betzel2018": (
+        "Betzel R.F., Bassett D.S. (2018). Specificity and robustness of long-distance "
+        "connections in weighted, interareal connectomes. PNAS 115, E4880-E4889. "
+        "doi:10.1073/pnas.1720186115"
+    ),
+    "phipson2010": (
+        "Phipson B., Smyth G.K. (2010). Permutation p-values should never be zero: calculating "
+        "exact p-values when permutations are randomly drawn. Statistical Applications in "
+        "Genetics and Molecular Biology 9, 39. doi:10.2202/1544-6115.1585"
+    ),
 }
 
 _LINK = re.compile(r"(doi:(10\.\S+?)|arXiv:(\d{4}\.\d{4,5}))(?=[.,;]?(\s|$))")

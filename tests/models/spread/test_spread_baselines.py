@@ -15,7 +15,11 @@ from crossscale.models.spread.graph_nulls import (
     distance_graph,
     rewire_degree_preserving,
 )
-from crossscale.models.spread.groupfit import fit_group_maps, load_adni_trajectory
+from crossscale.models.spread.groupfit import (
+    compare_with_null_graphs,
+    fit_group_maps,
+    load_adni_trajectory,
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +100,57 @@ def test_adni_trajectory_is_scaled():
         .index.str.contains("temporal|entorhinal|hippocampal")
         .any()
     )
+
+
+def test_adni_trajectory_has_every_timepoint():
+    maps = load_adni_trajectory()
+    # baseline + 2-5 for AD and LMCI, baseline + 2-6 for EMCI (no sixth AD/LMCI file)
+    assert maps.shape == (16, 68)
+    assert ("EMCI", "6") in maps.index and ("AD", "6") not in maps.index
+    assert maps.index.get_level_values("group").value_counts().to_dict() == {
+        "EMCI": 6, "LMCI": 5, "AD": 5
+    }  # fmt: skip
+
+
+def test_length_preserving_rewiring_keeps_degrees_and_lengths(connectome):
+    null = rewire_degree_preserving(connectome, random_state=3, length_bins=5)
+    assert "length-preserving" in null.kind
+    np.testing.assert_array_equal(degree_table(null), degree_table(connectome))
+    d = connectome.distances()
+    before = d[connectome.edges[:, 0], connectome.edges[:, 1]]
+    after = d[null.edges[:, 0], null.edges[:, 1]]
+    cuts = np.quantile(before, np.linspace(0, 1, 6)[1:-1])
+    np.testing.assert_array_equal(
+        np.bincount(np.searchsorted(cuts, before), minlength=5),
+        np.bincount(np.searchsorted(cuts, after), minlength=5),
+    )
+    free = rewire_degree_preserving(connectome, random_state=3)
+    moved = {tuple(e) for e in null.edges} ^ {tuple(e) for e in connectome.edges}
+    assert moved  # it does rewire
+    # the unconstrained null makes edges longer on average; the length-preserving one does not
+    assert d[free.edges[:, 0], free.edges[:, 1]].mean() > 1.1 * before.mean()
+    assert after.mean() == pytest.approx(before.mean(), rel=0.1)
+    with pytest.raises(ParameterError, match="length_bins"):
+        rewire_degree_preserving(connectome, length_bins=0)
+
+
+def test_compare_with_null_graphs_names_a_winner(connectome):
+    cohort = simulate_cohort(
+        connectome, 2, subtypes=[("R_precuneus", 0.1, 0.5)], timepoints=(0.0, 3.0),
+        noise=0.0, random_state=2,
+    )  # fmt: skip
+    maps = cohort.maps
+    comp = compare_with_null_graphs(maps, connectome, models=("diffusion",), n_rewired=3,
+                                    n_length=3, random_state=0)  # fmt: skip
+    pv = comp.p_values
+    assert list(pv["graph"]) == ["connectome", "distance-only", "combined"]
+    assert (pv["n_null"] == 6).all() and pv["p_null"].between(1 / 7, 1).all()
+    assert comp.winner["graph"] in set(pv["graph"])
+    assert comp.winner["r"] == pytest.approx(pv["r"].max())
+    # data simulated on the connectome: it fits better than every rewired null
+    assert pv.set_index("graph").loc["connectome", "p_null"] == pytest.approx(1 / 7)
+    fit = fit_group_maps(maps, connectome, model="fisher_kpp", shortlist=3,
+                         rho_grid=np.array([0.05, 0.1, 0.2]), alpha_grid=np.array([0.5]),
+                         t_max=25.0)  # fmt: skip
+    assert fit.epicentre == "R_precuneus" and "R_precuneus" in fit.intervals["epicentre_set"]
+    assert np.isfinite(fit.epicentre_sse).sum() == 3  # only the shortlist was searched

@@ -276,6 +276,9 @@ class SpreadMixtureModule(nn.Module):
         mask: torch.Tensor,
         candidates: torch.Tensor | None = None,
         chunk: int = 2048,
+        *,
+        z: torch.Tensor | None = None,
+        q: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Expected log-likelihood of candidate epicentres for every subtype.
 
@@ -291,25 +294,30 @@ class SpreadMixtureModule(nn.Module):
             get ``-inf``.
         chunk : int
             Solves per batch.
+        z : torch.Tensor or None, shape (batch, K, n_latent)
+            Latents to score at (default: the encoder's means), e.g. refined MAP estimates.
+        q : torch.Tensor or None, shape (batch, K)
+            Subtype responsibilities (default: the encoder's ``q(c | y)``).
 
         Returns
         -------
         scores : torch.Tensor, shape (K, n_regions)
         """
         enc = self.inference(y, dt, mask)
-        q = enc["logits_c"].softmax(-1)
+        q = enc["logits_c"].softmax(-1) if q is None else q
+        mu = enc["mu"] if z is None else z
         b, n = y.shape[0], self.n_regions
         if candidates is None:
             candidates = torch.arange(n).repeat(self.n_subtypes, 1)
         m = candidates.shape[1]
         scores = torch.full((self.n_subtypes, n), -math.inf, dtype=y.dtype)
         for k in range(self.n_subtypes):
-            z = enc["mu"][:, k].repeat_interleave(m, 0)  # (B*m, d) subject-major
+            zk = mu[:, k].repeat_interleave(m, 0)  # (B*m, d) subject-major
             dtk = dt.repeat_interleave(m, 0)
             seeds = candidates[k].repeat(b)
             lls = []
             for s in range(0, b * m, chunk):
-                pred = self.generative(z[s : s + chunk], dtk[s : s + chunk], seeds[s : s + chunk])
+                pred = self.generative(zk[s : s + chunk], dtk[s : s + chunk], seeds[s : s + chunk])
                 sub = torch.arange(s, min(s + chunk, b * m)) // m
                 lls.append(self._loglik(y[sub], mask[sub], pred.unsqueeze(1)).squeeze(1))
             ll = torch.cat(lls).view(b, m)
