@@ -5,12 +5,14 @@ from crossscale.spatial.fields import (
     Grid,
     ImageSizeError,
     StainStack,
+    TiledCounts,
     bin_transcripts,
     is_blank,
     load_stains,
     panel_overlap,
     read_panel,
     read_transcripts,
+    tile_field,
 )
 from crossscale.spatial.vizgen import SpatialSample, load_vizgen_mini, teramind_overlap
 
@@ -20,6 +22,7 @@ __all__ = [
     "ImageSizeError",
     "SpatialSample",
     "StainStack",
+    "TiledCounts",
     "bin_transcripts",
     "is_blank",
     "load_stains",
@@ -28,4 +31,5 @@ __all__ = [
     "read_panel",
     "read_transcripts",
     "teramind_overlap",
+    "tile_field",
 ]

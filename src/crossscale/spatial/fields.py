@@ -531,3 +531,50 @@ def panel_overlap(genes: Iterable[str], panels: Mapping[str, Iterable[str]]) -> 
     df = pd.DataFrame({k: [g in s for g in genes] for k, s in sets.items()},
                       index=pd.Index(genes, name="gene"))  # fmt: skip
     return df[df.any(axis=1)]
+
+
+class TiledCounts:
+    """A lazy (n_genes, n_planes, H, W) array that repeats a base field periodically in y and x.
+
+    For scale demonstrations only: the conditioning is *replicated*, not new data. Slicing
+    ``[:, :, rows, cols]`` reads only the needed part of the base (memory of one window).
+    """
+
+    def __init__(self, base: Any, shape: tuple[int, int]) -> None:
+        self.base = base
+        self.shape = (*tuple(base.shape[:2]), int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(getattr(base, "dtype", np.int32))
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not (isinstance(key, tuple) and len(key) == 4):
+            raise IndexError("TiledCounts supports [genes, planes, rows, cols] indexing only")
+        g, p, rows, cols = key
+        bh, bw = self.base.shape[2], self.base.shape[3]
+        ri = np.arange(self.shape[2])[rows] % bh
+        ci = np.arange(self.shape[3])[cols] % bw
+        r0, r1 = int(ri.min()), int(ri.max()) + 1
+        c0, c1 = int(ci.min()), int(ci.max()) + 1
+        if r1 - r0 == len(ri) and c1 - c0 == len(ci) and np.all(np.diff(ri) == 1) and np.all(np.diff(ci) == 1):
+            return np.asarray(self.base[g, p, r0:r1, c0:c1])
+        block = np.asarray(self.base[g, p, r0:r1, c0:c1])
+        return block[..., ri - r0, :][..., ci - c0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:, :, :, :]
+        return out.astype(dtype) if dtype is not None else out
+
+
+def tile_field(field: GeneField, shape: tuple[int, int]) -> GeneField:
+    """`field` repeated periodically to `shape` (H, W) gene bins, lazily (replicated data).
+
+    Returns
+    -------
+    tiled : GeneField
+        Same genes, planes and scaling; ``dropped["tiled_from"]`` records the base shape.
+    """
+    h, w = shape
+    if h < 1 or w < 1:
+        raise ParameterError(f"shape must be positive; got {shape}.")
+    grid = Grid(field.grid.x0, field.grid.y0, field.grid.step, (int(h), int(w)))
+    return replace(field, counts=TiledCounts(field.counts, (h, w)), grid=grid,
+                   dropped={**field.dropped, "tiled_from": list(field.shape[2:])})  # fmt: skip
