@@ -42,6 +42,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _threads(n: int | None) -> None:
+    if n is not None:
+        import torch
+
+        torch.set_num_threads(int(n))
+
+
+THREADS_HELP = "torch CPU threads (default torch's; 1 is fastest on a busy shared machine)."
+
+
 def _sample(bin_px: int, downsample: int):  # noqa: ANN202
     from crossscale.spatial import load_vizgen_mini
 
@@ -74,12 +84,14 @@ def train(
     regression: bool = typer.Option(True, help="Also train the deterministic regression baseline."),
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("auto", help="'auto', 'cpu' or 'cuda'."),
+    threads: int = typer.Option(None, help=THREADS_HELP),
     overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
 ) -> None:
     """Train the gene-conditioned diffusion model on the Vizgen MERFISH crop (held-out quarter kept out)."""
     from crossscale._utils import atomic_dir, write_json
     from crossscale.models.volume import VolumeDiffusion
 
+    _threads(threads)
     params = {"preset": preset, "max_iter": max_iter, "steps": steps, "bin_px": bin_px,
               "downsample": downsample, "holdout": holdout, "regression": regression,
               "seed": seed, "device": device}  # fmt: skip
@@ -128,6 +140,7 @@ def generate_cmd(
     batch_size: int = typer.Option(16, help="Windows per forward pass."),
     scheduler: str = typer.Option(None, help="Dask: 'local' or a scheduler address (default in-process)."),
     device: str = typer.Option("auto", help="'auto', 'cpu' or 'cuda'."),
+    threads: int = typer.Option(None, help=THREADS_HELP),
     overwrite: bool = typer.Option(False, help="Replace an existing result (a state folder is resumed)."),
 ) -> None:
     """Generate stains for a canvas of any size, step-major on disk; rerun the same command to resume."""
@@ -135,6 +148,7 @@ def generate_cmd(
     from crossscale.models.volume import generate
     from crossscale.spatial import tile_field
 
+    _threads(threads)
     diff, _ = _load_models(model, device)
     cfg = _train_params(model)
     sample = _sample(cfg["bin_px"], cfg["downsample"])
@@ -184,6 +198,7 @@ def evaluate_cmd(
     max_rows: int = typer.Option(None, help="Only the first rows (stain px) of the held-out region."),
     batch_size: int = typer.Option(16, help="Windows per forward pass."),
     device: str = typer.Option("auto", help="'auto', 'cpu' or 'cuda'."),
+    threads: int = typer.Option(None, help=THREADS_HELP),
     overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
 ) -> None:
     """Score the three generation schemes and the baselines on the held-out region; write a report."""
@@ -193,6 +208,7 @@ def evaluate_cmd(
     from crossscale.evaluate.volume import evaluate_volume
     from crossscale.report.volume import build_volume_report
 
+    _threads(threads)
     diff, reg = _load_models(model, device)
     cfg = _train_params(model)
     sample = _sample(cfg["bin_px"], cfg["downsample"])

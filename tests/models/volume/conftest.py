@@ -30,6 +30,16 @@ def tiny_sample():
     return make_sample()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_sample):
     from crossscale.models.volume import VolumeDiffusion

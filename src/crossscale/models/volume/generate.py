@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMES = ("boundary", "independent", "overlap")
 NOISE_TILE = 16
+GC_EVERY = 2
 
 
 class GenerationStateError(ParameterError):
@@ -332,6 +333,8 @@ def generate(
     t0 = time.perf_counter()
     steps_run = 0
     runner = _Runner(scheduler)
+    gc.collect()
+    gc.freeze()  # the periodic collections below then scan only objects made during generation
     try:
         with progress(f"generating ({scheme})", total=n_steps - done) as bar:
             for k in range(done, n_steps):
@@ -352,15 +355,19 @@ def generate(
                     on_step(k + 1)
     finally:
         runner.close()
+        gc.unfreeze()
     seconds = time.perf_counter() - t0
     final = zarr.open_array(str(step_path(n_steps)), mode="r")
     px = float(pixel_um if pixel_um is not None else genes.grid.step / r)
+    gc.freeze()
     try:
         with atomic_dir(out, overwrite=overwrite) as tmp:
             _write_ome_zarr(final, layout, tmp, px, model.stains_,
                             origin=(genes.grid.y0, genes.grid.x0), chunk_px=chunk_px)  # fmt: skip
     except OSError as err:
         raise _disk_error(err, out.parent) from err
+    finally:
+        gc.unfreeze()
     if not keep_state:
         shutil.rmtree(state, ignore_errors=True)
     return GenerationResult(out, scheme, (n_s, n_p, h, w), layout.borders(), n_patches, n_steps,
@@ -431,9 +438,13 @@ class _Runner:
     def run(self, model: Any, genes: Any, layout: _Layout, src: str, dst: str, k: int,
             timesteps: list[int], batches: list[list[tuple[int, int]]]) -> None:  # fmt: skip
         if self.client is None:
-            for batch in batches:
+            for n, batch in enumerate(batches, 1):
                 _step_batch(model, genes, layout, src, dst, k, timesteps, batch)
-                gc.collect(1)  # zarr leaves cyclic asyncio garbage per chunk write
+                if n % GC_EVERY == 0:
+                    # zarr leaves cyclic asyncio garbage per chunk written; with torch loaded the
+                    # interpreter rarely runs a full collection, so it would pile up with the
+                    # number of patches. A full collection every GC_EVERY batches bounds it.
+                    gc.collect()
             return
         # every patch writes only its own chunks, so batches of a step run in any order
         futures = [self.client.submit(_step_batch, model, genes, layout, src, dst, k, timesteps,
@@ -499,6 +510,14 @@ def _canvas_tile(final: Any, layout: _Layout, i: int, j: int) -> np.ndarray:
     return (acc / cnt).astype(np.float32)
 
 
+def _collect(n: int) -> int:
+    """Count a chunk write; run a full garbage collection every ``4 * GC_EVERY`` writes."""
+    n += 1
+    if n % (4 * GC_EVERY) == 0:
+        gc.collect()
+    return n
+
+
 def _write_ome_zarr(final: Any, layout: _Layout, folder: Path, pixel_um: float,
                     stains: tuple[str, ...], *, origin: tuple[float, float] = (0.0, 0.0),
                     chunk_px: int = 256) -> None:  # fmt: skip
@@ -520,12 +539,14 @@ def _write_ome_zarr(final: Any, layout: _Layout, folder: Path, pixel_um: float,
                                 chunks=(n_s, n_p, min(ch, layout.h), min(ch, layout.w)),
                                 fill_value=0.0)  # fmt: skip
     step = max(1, ch // c)
+    written = 0
     for i0 in range(0, ny, step):  # one output chunk at a time
         for j0 in range(0, nx, step):
             ii, jj = range(i0, min(ny, i0 + step)), range(j0, min(nx, j0 + step))
             block = np.concatenate([np.concatenate([_canvas_tile(final, layout, i, j) for j in jj], -1)
                                     for i in ii], -2)  # fmt: skip
             level0[:, :, i0 * c : i0 * c + block.shape[-2], j0 * c : j0 * c + block.shape[-1]] = block
+            written = _collect(written)
     datasets = [{"path": "s0", "coordinateTransformations": [
         {"type": "scale", "scale": [1.0, 1.0, pixel_um, pixel_um]}]}]  # fmt: skip
     prev, f = level0, 1
@@ -539,9 +560,11 @@ def _write_ome_zarr(final: Any, layout: _Layout, folder: Path, pixel_um: float,
                 y1, x1 = min(h2, y + ch), min(w2, x + ch)
                 src = np.asarray(prev[:, :, 2 * y : 2 * y1, 2 * x : 2 * x1])
                 cur[:, :, y:y1, x:x1] = src.reshape(n_s, n_p, y1 - y, 2, x1 - x, 2).mean((3, 5))
+                written = _collect(written)
         datasets.append({"path": f"s{len(datasets)}", "coordinateTransformations": [
             {"type": "scale", "scale": [1.0, 1.0, pixel_um * f, pixel_um * f]}]})  # fmt: skip
         prev = cur
+    gc.collect()
     write_multiscales_metadata(group, datasets, axes=["c", "z", "y", "x"],
                                axes_units={"y": "micrometer", "x": "micrometer"}, name="generated")  # fmt: skip
     group.attrs["crossscale"] = {"stains": list(stains), "scheme": layout.scheme,
