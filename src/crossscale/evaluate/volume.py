@@ -93,11 +93,13 @@ def density_correlation(polyt: np.ndarray, density: np.ndarray, ratio: int, bloc
         d = density[p, : hb * block, : wb * block].reshape(hb, block, wb, block).sum((1, 3))
         k = block * ratio
         i = polyt[p, : hb * k, : wb * k].reshape(hb, k, wb, k).mean((1, 3))
-        rs.append(float(np.corrcoef(d.ravel(), i.ravel())[0, 1]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rs.append(float(np.corrcoef(d.ravel(), i.ravel())[0, 1]))
     return float(np.mean(rs))
 
 
-def segment_nuclei(dapi: np.ndarray, pixel_um: float, *, min_area_um2: float = 8.0) -> dict[str, Any]:
+def segment_nuclei(dapi: np.ndarray, pixel_um: float, *, min_area_um2: float = 8.0,
+                   max_area_um2: float = 400.0) -> dict[str, Any]:
     """Classical nucleus segmentation of DAPI planes: Gaussian, Otsu threshold, components.
 
     Parameters
@@ -106,8 +108,9 @@ def segment_nuclei(dapi: np.ndarray, pixel_um: float, *, min_area_um2: float = 8
         DAPI in [-1, 1].
     pixel_um : float
         Pixel size (µm).
-    min_area_um2 : float
-        Smaller objects are discarded.
+    min_area_um2, max_area_um2 : float
+        Objects outside this area range (debris; merged clusters of a dense cell layer) are
+        discarded.
 
     Returns
     -------
@@ -125,7 +128,7 @@ def segment_nuclei(dapi: np.ndarray, pixel_um: float, *, min_area_um2: float = 8
             continue
         mask = img > threshold_otsu(img)
         a = np.array([r.area for r in regionprops(label(mask))], float) * pixel_um**2
-        a = a[a >= min_area_um2]
+        a = a[(a >= min_area_um2) & (a <= max_area_um2)]
         areas.append(a)
         counts.append(len(a))
     allareas = np.concatenate(areas) if areas else np.zeros(0)

@@ -100,7 +100,7 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
         "sees a halo of its neighbours' current state at every step, all patches in lock-step, "
         "position-seeded initial noise. Baselines: independent tiles, overlap-averaged windows, a "
         "regression net with the same backbone, and the training mean image. Nuclei: Gaussian "
-        "(sigma 1 px), Otsu threshold, connected components of at least 8 um^2.")
+        "(sigma 1 px), Otsu threshold, connected components of 8-400 um^2.")
     rep.add_html("<ol class=references><li>Wu Y. et al. (2025). Tera-MIND: Tera-scale mouse brain "
                  "simulation via spatial mRNA-guided diffusion. arXiv:2503.01220.</li>"
                  "<li>Ho J., Jain A., Abbeel P. (2020). Denoising diffusion probabilistic models. "
