@@ -136,6 +136,7 @@ def generate_cmd(
     size: str = typer.Option(None, help="Canvas ROWSxCOLS in stain pixels; larger than the crop "
                              "tiles the real gene field (replicated conditioning). Default: the crop."),
     scheme: str = typer.Option("boundary", help="'boundary', 'independent' or 'overlap'."),
+    steps: int = typer.Option(None, help="DDIM steps (default: the model's)."),
     seed: int = typer.Option(0, help="Seed of the position-seeded noise."),
     batch_size: int = typer.Option(16, help="Windows per forward pass."),
     scheduler: str = typer.Option(None, help="Dask: 'local' or a scheduler address (default in-process)."),
@@ -150,6 +151,9 @@ def generate_cmd(
 
     _threads(threads)
     diff, _ = _load_models(model, device)
+    if steps is not None:
+        diff.num_inference_steps = int(steps)
+        diff.params_["num_inference_steps"] = int(steps)
     cfg = _train_params(model)
     sample = _sample(cfg["bin_px"], cfg["downsample"])
     r = diff.ratio_
@@ -174,7 +178,7 @@ def generate_cmd(
                "peak_rss_mb": _peak_rss_mb(),
                "extrapolated_hours_to_1e12_voxels": 1e12 / vox_per_s / 3600 if vox_per_s else None,
                "extrapolation_note": "linear extrapolation of this run's voxels/s; not measured"}  # fmt: skip
-    params = {"model": str(model), "size": [h, w], "scheme": scheme, "seed": seed,
+    params = {"model": str(model), "size": [h, w], "scheme": scheme, "seed": seed, "steps": steps,
               "batch_size": batch_size, "scheduler": scheduler, "device": device}  # fmt: skip
     write_json(out / "run.json", _run_info("crossscale volume generate", params, {"results": results}))
     typer.echo(f"{res.path}: {res.shape} in {res.seconds:.1f} s, {res.patches_per_second:.2f} patches/s"
