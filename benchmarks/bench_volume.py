@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--scale-steps", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    commit = _commit()  # at the start: the code that runs is the code of this commit
 
     import torch
 
@@ -114,7 +115,7 @@ def main() -> None:
     text = [
         "# crossscale volume: gene-conditioned tissue generation (Tera-MIND style)",
         "",
-        f"Commit `{_commit()}`; command `{cmd}`; machine {platform.machine()}, "
+        f"Commit `{commit}`; command `{cmd}`; machine {platform.machine()}, "
         f"{args.threads} torch thread(s), device {args.device}, CPU shared with other jobs "
         "(no GPU was available for this run: **all times are CPU times**).",
         "",
