@@ -86,3 +86,19 @@ def test_vizgen_mini_real_data():
         assert np.corrcoef(dd.ravel(), ii.ravel())[0, 1] > 0.75
     ov = teramind_overlap(s.genes)
     assert ov["63885"].sum() == 68 and {"Slc17a6", "Slc17a7", "Cldn5", "Aqp4"} <= set(ov.index)
+
+
+def test_tiled_field_repeats_lazily():
+    from crossscale.spatial import tile_field
+
+    grid = Grid(10.0, 20.0, 2.0, (2, 3))
+    f = bin_transcripts(HAND, grid)
+    t = tile_field(f, (5, 7))
+    want = np.tile(_hand_count(), (1, 1, 3, 3))[:, :, :5, :7]
+    np.testing.assert_array_equal(np.asarray(t.counts), want)
+    for rs, cs in [(slice(1, 4), slice(2, 7)), (slice(3, 5), slice(0, 2))]:
+        np.testing.assert_array_equal(t.counts[:, :, rs, cs], want[:, :, rs, cs])
+        np.testing.assert_allclose(
+            t.values(rs, cs), np.log1p(want[:, :, rs, cs]) / f.scale[:, None, None, None], rtol=1e-6
+        )
+    assert t.dropped["tiled_from"] == [2, 3]

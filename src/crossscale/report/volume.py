@@ -49,6 +49,11 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
                          + ".")  # fmt: skip
     rep.add_paragraph("<br>".join(lines))
     rep.add_note(
+        "The seam score compares neighbour differences across patch borders with those inside "
+        "patches; on images without structure (an untrained model's noise) it is close to 1.0 for "
+        "every scheme, so it discriminates between schemes only once the model makes tissue.",
+        "info")  # fmt: skip
+    rep.add_note(
         "The held-out region (rightmost part of the crop) was never used for training. Models of "
         "the CPU smoke size are far from converged; read the numbers as a check of the pipeline, "
         "not of the method.", "warning")  # fmt: skip
