@@ -54,3 +54,20 @@ def test_regression_mode_ignores_noisy_input():
     a = net(torch.randn(1, 2, 2, 16, 16), torch.tensor([500]), g)
     b = net(torch.randn(1, 2, 2, 16, 16), torch.tensor([1]), g)
     torch.testing.assert_close(a, b)
+
+
+def test_presets_build_and_run():
+    from crossscale.models.volume import PRESETS, VolumeDiffusion
+
+    for name in PRESETS:
+        est = VolumeDiffusion(preset=name)
+        p = est.resolved_params()
+        net = est._build(12, 2, 2)
+        win = p["window"]
+        with torch.no_grad():
+            y = net(torch.randn(1, 2, 2, win, win), torch.tensor([10]), torch.rand(1, 12, 2, win // 2, win // 2))
+        assert y.shape == (1, 2, 2, win, win)
+    with pytest.raises(Exception, match="preset must be one of"):
+        VolumeDiffusion(preset="huge").resolved_params()
+    with pytest.raises(Exception, match="window .* must be a multiple of 4"):
+        VolumeDiffusion(window=30).resolved_params()
