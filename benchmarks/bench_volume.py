@@ -85,7 +85,8 @@ def main() -> None:
                            "voxels": r["voxels"], "patches/step": r["n_patches_per_step"],
                            "DDIM steps": r["n_steps"], "seconds": r["seconds"],
                            "patches/s": r["patches_per_s"], "voxels/s (all steps)": r["voxels_per_s"],
-                           "peak RSS (MB, whole process)": r["peak_rss_mb"],
+                           "RSS before generation (MB)": r["rss_before_generation_mb"],
+                           "peak RSS during generation (MB)": r["peak_rss_during_generation_mb"],
                            "extrapolated h to 1e12 voxels (this step count)": r["extrapolated_hours_to_1e12_voxels"],
                            "extrapolated h to 1e12 voxels (20 steps)":
                                r["extrapolated_hours_to_1e12_voxels"] * 20 / r["n_steps"]})  # fmt: skip
@@ -155,8 +156,9 @@ def main() -> None:
         _md(pd.DataFrame(scale_rows).set_index("canvas (c, z, y, x)")),
         "",
         "The 1e12-voxel times are **linear extrapolations** of the measured voxels/s, not measurements. "
-        "Peak RSS is of the whole generating process (torch and the model included); compare the two "
-        "canvas sizes for the growth with canvas size.",
+        "RSS is of the whole generating process (torch, the model and the loaded crop included); the "
+        "peak during generation is the kernel's high-water mark after a reset at the start of "
+        "generation (/proc/self/clear_refs); compare the canvas sizes for the growth with canvas size.",
         "",
         "## Aims of the issue",
         "",

@@ -42,6 +42,26 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter of this process (Linux); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def _threads(n: int | None) -> None:
     if n is not None:
         import torch
@@ -165,6 +185,12 @@ def generate_cmd(
     tiled = h > genes.shape[2] * r or w > genes.shape[3] * r
     genes = tile_field(genes, (h // r, w // r)) if tiled else genes.crop(slice(0, h // r), slice(0, w // r))
     out.mkdir(parents=True, exist_ok=True)
+    import ome_zarr.writer  # noqa: F401 - imported before the memory baseline
+    import zarr  # noqa: F401
+
+    diff.scheduler("ddim")  # imports MONAI before the memory baseline
+    rss_before = _status_mb("VmRSS")
+    reset = _reset_peak_rss()
     t0 = time.perf_counter()
     res = generate(diff, genes, out / "generated.ome.zarr", scheme=scheme, seed=seed,
                    batch_size=batch_size, scheduler=scheduler, overwrite=overwrite)  # fmt: skip
@@ -176,6 +202,8 @@ def generate_cmd(
                "steps_run": res.steps_run, "seconds": res.seconds, "wall_seconds": wall,
                "patches_per_s": res.patches_per_second, "voxels_per_s": vox_per_s,
                "peak_rss_mb": _peak_rss_mb(),
+               "rss_before_generation_mb": rss_before,
+               "peak_rss_during_generation_mb": _status_mb("VmHWM") if reset else None,
                "extrapolated_hours_to_1e12_voxels": 1e12 / vox_per_s / 3600 if vox_per_s else None,
                "extrapolation_note": "linear extrapolation of this run's voxels/s; not measured"}  # fmt: skip
     params = {"model": str(model), "size": [h, w], "scheme": scheme, "seed": seed, "steps": steps,
