@@ -83,6 +83,9 @@ class VolumeDiffusion:
         Length of the DDPM noise schedule.
     num_inference_steps : int
         DDIM steps at generation.
+    clip_sample : bool
+        Clip DDIM's predicted clean image to [-1, 1] at every step (the data range); without it
+        an under-trained model's samples diverge far outside the range.
     holdout_fraction : float
         The rightmost fraction of the columns that is never trained on (evaluation region).
     random_state : int
@@ -105,6 +108,7 @@ class VolumeDiffusion:
         lr: float | None = None,
         num_train_timesteps: int = 1000,
         num_inference_steps: int = 20,
+        clip_sample: bool = True,
         holdout_fraction: float = 0.25,
         random_state: int = 0,
         device: str = "auto",
@@ -113,6 +117,7 @@ class VolumeDiffusion:
         self.channels, self.gene_dim, self.attn_dim, self.window = channels, gene_dim, attn_dim, window
         self.batch_size, self.max_iter, self.lr = batch_size, max_iter, lr
         self.num_train_timesteps, self.num_inference_steps = num_train_timesteps, num_inference_steps
+        self.clip_sample = clip_sample
         self.holdout_fraction, self.random_state, self.device = holdout_fraction, random_state, device
 
     # ------------------------------------------------------------------ config
@@ -131,7 +136,7 @@ class VolumeDiffusion:
         p["channels"] = tuple(int(c) for c in p["channels"])
         p |= {"preset": self.preset, "objective": self.objective,
               "num_train_timesteps": self.num_train_timesteps,
-              "num_inference_steps": self.num_inference_steps,
+              "num_inference_steps": self.num_inference_steps, "clip_sample": self.clip_sample,
               "holdout_fraction": self.holdout_fraction, "random_state": self.random_state}  # fmt: skip
         k = 2 ** (len(p["channels"]) - 1)
         if p["window"] % k:
@@ -159,7 +164,7 @@ class VolumeDiffusion:
             return DDPMScheduler(num_train_timesteps=self.num_train_timesteps,
                                  schedule="scaled_linear_beta", clip_sample=False)  # fmt: skip
         s = DDIMScheduler(num_train_timesteps=self.num_train_timesteps,
-                          schedule="scaled_linear_beta", clip_sample=False)  # fmt: skip
+                          schedule="scaled_linear_beta", clip_sample=self.clip_sample)  # fmt: skip
         s.set_timesteps(self.num_inference_steps)
         return s
 
@@ -348,7 +353,7 @@ class VolumeDiffusion:
             )
         p = config["parameters"]
         keep = {"preset", "objective", "channels", "gene_dim", "attn_dim", "window", "batch_size",
-                "max_iter", "lr", "num_train_timesteps", "num_inference_steps",
+                "max_iter", "lr", "num_train_timesteps", "num_inference_steps", "clip_sample",
                 "holdout_fraction", "random_state"}  # fmt: skip
         est = cls(**{k: (tuple(v) if k == "channels" else v) for k, v in p.items() if k in keep},
                   device=device)  # fmt: skip

@@ -171,7 +171,8 @@ class _Layout:
 def _params_record(model: Any, genes: Any, layout: _Layout, seed: int, shape: tuple) -> dict:
     return {"model": model.fingerprint(), "genes_sha": _field_digest(genes), "scheme": layout.scheme,
             "core": layout.core, "halo": layout.halo, "window": layout.win, "seed": int(seed),
-            "shape": list(shape), "num_inference_steps": int(model.params_["num_inference_steps"])}  # fmt: skip
+            "shape": list(shape), "num_inference_steps": int(model.params_["num_inference_steps"]),
+            "clip_sample": bool(model.params_.get("clip_sample", True))}  # fmt: skip
 
 
 def _field_digest(genes: Any) -> str:
