@@ -37,6 +37,7 @@ app.command("benchmark")(benchmark)
 app.command("vulnerability")(vulnerability)
 app.add_typer(spread_cmd.app, name="spread")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(__import__("crossscale.cli.volume", fromlist=["app"]).app, name="volume")
 
 
 def _version(value: bool) -> None:

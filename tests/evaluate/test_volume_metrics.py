@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+pytest.importorskip("skimage")
+
+from crossscale.evaluate.volume import (  # noqa: E402
+    attention_pairs,
+    density_correlation,
+    image_scores,
+    seam_score,
+    segment_nuclei,
+)
+from crossscale.spatial import GeneField, Grid  # noqa: E402
+
+
+def test_seam_score_sees_patch_offsets_only():
+    rng = np.random.default_rng(0)
+    from scipy.ndimage import gaussian_filter
+
+    smooth = gaussian_filter(rng.normal(size=(256, 256)), 2.0, mode="wrap")[None, None]
+    borders = {"y": list(range(16, 256, 16)), "x": list(range(16, 256, 16))}
+    assert seam_score(smooth, borders) == pytest.approx(1.0, abs=0.15)
+    # add a constant offset per 16 x 16 patch: seams appear exactly at the borders
+    offsets = np.kron(rng.normal(size=(16, 16)), np.ones((16, 16))) * smooth.std()
+    seamy = smooth + offsets[None, None]
+    assert seam_score(seamy, borders) > 3
+    # the same offsets are invisible to a score computed at other borders
+    other = {"y": list(range(8, 256, 16)), "x": list(range(8, 256, 16))}
+    assert seam_score(seamy, other) < 1
+
+
+def test_density_correlation_and_image_scores():
+    rng = np.random.default_rng(1)
+    dens = rng.poisson(5, size=(2, 24, 24)).astype(float)
+    polyt = np.kron(dens, np.ones((2, 2)))  # stain px = 2 gene bins
+    assert density_correlation(polyt, dens, ratio=2, block=4) == pytest.approx(1.0)
+    assert abs(density_correlation(rng.normal(size=polyt.shape), dens, ratio=2, block=4)) < 0.5
+    real = rng.uniform(-1, 1, size=(2, 2, 32, 32))
+    s = image_scores(real, real, ("dapi", "polyT"))
+    assert s["ssim_dapi"] == pytest.approx(1.0) and np.isinf(s["psnr_polyT"])
+    noisy = image_scores(real, np.clip(real + rng.normal(0, 0.2, real.shape), -1, 1), ("dapi", "polyT"))
+    assert 15 < noisy["psnr_dapi"] < 30 and noisy["ssim_dapi"] < 1
+
+
+def test_nuclei_counts_hand_drawn_disks():
+    img = -np.ones((2, 80, 80))
+    yy, xx = np.mgrid[:80, :80]
+    centres = [(15, 15), (15, 60), (50, 30), (65, 65)]
+    for cy, cx in centres:
+        img[:, (yy - cy) ** 2 + (xx - cx) ** 2 <= 36] = 0.8  # radius 6 px
+    nuc = segment_nuclei(img, pixel_um=1.0)
+    assert nuc["count_per_plane"] == 4
+    assert nuc["median_area_um2"] == pytest.approx(np.pi * 36, rel=0.25)
+
+
+def test_attention_pairs_percentiles():
+    genes = ("A", "B", "C", "D")
+    rng = np.random.default_rng(0)
+    base = rng.poisson(3, size=(1, 1, 20, 20))
+    counts = np.concatenate([base, base, rng.poisson(3, size=(2, 1, 20, 20))]).astype(np.int32)
+    f = GeneField(counts, genes, (0,), Grid(0, 0, 1, (20, 20)), "log1p", np.ones(4, np.float32))
+    att = np.full((4, 4), 0.1)
+    att[0, 1] = att[1, 0] = 0.9
+    df = attention_pairs(att, f, pairs=(("A", "B"), ("C", "Z")), n_random=50)
+    assert df.loc["A-B", "attention_pct"] > 80 and df.loc["A-B", "coexpression"] == pytest.approx(1.0, abs=1e-4)
+    assert np.isnan(df.loc["C-Z", "attention"])
