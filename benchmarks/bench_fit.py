@@ -61,7 +61,7 @@ def main() -> None:
         )
         whole = time.perf_counter() - t0
     OUT.mkdir(parents=True, exist_ok=True)
-    table.to_csv(OUT / "fit.csv", float_format="%.4f")
+    table.assign(commit=COMMIT).to_csv(OUT / "fit.csv", float_format="%.4f")
     cols = [c for c in METRIC_COLUMNS if c != "spatial_fold_r_sd"]
     seeds = table.loc[[f"GraphVAE (default) seed {i}" for i in (0, 1, 2)]]
     lines = [

@@ -169,7 +169,7 @@ def main() -> None:
             print("nested", scheme, round(r2, 3), chosen, flush=True)
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
-    df.to_csv(OUT / "graphvae_ablation.csv", index=False, float_format="%.4f")
+    df.assign(commit=COMMIT).to_csv(OUT / "graphvae_ablation.csv", index=False, float_format="%.4f")
     (OUT / "graphvae_ablation.md").write_text(render(df, args, nested_rows, ad))
 
 

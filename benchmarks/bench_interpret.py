@@ -41,7 +41,7 @@ def main() -> None:
     res = interpret_model(model, X, y)
     elapsed = time.perf_counter() - t0
     OUT.mkdir(exist_ok=True)
-    res.genes.to_csv(OUT / "interpret_genes.csv", float_format="%.6g")
+    res.genes.assign(commit=COMMIT).to_csv(OUT / "interpret_genes.csv", float_format="%.6g")
     cols = ["n_genes", "score", "p_random", "q_random", "p_spatial", "q_spatial", "p_ratio"]
     lines = [
         "# Interpretation of GraphVAE, ADNI2 AD baseline atrophy, 889 landmark genes",

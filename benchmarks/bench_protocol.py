@@ -48,7 +48,7 @@ def main() -> None:
         print(protocol, m.round(3).to_string(), flush=True)
     table = pd.concat(frames).reset_index()
     OUT.mkdir(exist_ok=True)
-    table.to_csv(OUT / "protocol.csv", index=False, float_format="%.4f")
+    table.assign(commit=COMMIT).to_csv(OUT / "protocol.csv", index=False, float_format="%.4f")
     wide = table.pivot(index="model", columns="protocol", values=["loro_r2", "spatial_r2"])
     wide = wide.loc[list(models)]
     lines = [

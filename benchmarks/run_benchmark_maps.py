@@ -70,7 +70,9 @@ def main() -> None:
         )
     table = pd.concat([pd.read_csv(args.work / k / "benchmark.csv") for k in done])
     RESULTS.mkdir(exist_ok=True)
-    table.to_csv(RESULTS / "benchmark_maps.csv", index=False, float_format="%.6g")
+    table.assign(commit=table["map"].map(commits)).to_csv(
+        RESULTS / "benchmark_maps.csv", index=False, float_format="%.6g"
+    )
     p = runs[done[0]]["parameters"]
     h = headline(table)
     total = sum(r["total_time_s"] for r in runs.values())
