@@ -89,7 +89,9 @@ def main() -> None:
     out.write_text(text + "\n")
     for name in ("selection", "accuracy", "calibration", "scaling"):
         if len(getattr(res, name)):
-            getattr(res, name).to_csv(out.with_name(f"{out.stem}_{name}.csv"), index=False)
+            getattr(res, name).assign(commit=stamp).to_csv(
+                out.with_name(f"{out.stem}_{name}.csv"), index=False
+            )
     sys.stdout.write(text + "\n")
 
 

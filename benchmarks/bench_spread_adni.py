@@ -105,7 +105,7 @@ def main() -> None:
         "",
     ])  # fmt: skip
     OUT.write_text(text)
-    comp.table.to_csv(OUT.with_name("spread_adni_graphs.csv"), index=False)
+    comp.table.assign(commit=stamp).to_csv(OUT.with_name("spread_adni_graphs.csv"), index=False)
     sys.stdout.write(text)
 
 
