@@ -23,16 +23,23 @@ from crossscale._errors import ParameterError
 from crossscale._progress import progress
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, leave_one_region_out, out_of_fold
-from crossscale.evaluate.metrics import explained_variance, foldwise_r, pearson_r
+from crossscale.evaluate.estimators import (
+    fit_model,
+    fit_predict_folds,
+    get_tag,
+    in_sample_prediction,
+)
+from crossscale.evaluate.metrics import (
+    METRIC_COLUMNS,
+    explained_variance,
+    foldwise_r,
+    pearson_r,
+)
 
 logger = logging.getLogger(__name__)
 
 CV_SCHEMES = ("loro", "spatial")
 PROTOCOLS = ("inductive", "transductive")
-METRIC_COLUMNS = [
-    "in_sample_r2", "in_sample_r", "loro_r2", "loro_r", "spatial_r2", "spatial_r",
-    "spatial_fold_r_mean", "spatial_fold_r_sd", "fit_time_s", "cv_time_s",
-]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,9 +98,10 @@ def evaluate_models(
     graph : RegionGraph
         Over the same regions; gives centroids for the spatial CV.
     models : dict of str to estimator
-        Each has ``fit(X, y, graph)``, ``predict(X)`` and ``fit_predict_folds(X, y, graph, masks)``.
-        An estimator with ``requires_graph = True`` and no in-sample fit (the spatial baseline)
-        gets NaN in-sample metrics.
+        scikit-learn style regressors: ``fit(X, y[, graph])`` and ``predict(X)``, and optionally
+        ``fit_predict_folds(X, y, graph, masks, protocol=...)`` (see
+        :mod:`crossscale.evaluate.estimators`). An estimator tagged ``interpolation_only`` (the
+        spatial baseline) gets NaN in-sample metrics.
     cv : tuple of {"loro", "spatial"}
         Cross-validation schemes to run.
     spatial_fraction : float
@@ -128,18 +136,17 @@ def evaluate_models(
     with progress("Evaluating models", total=len(models) * (1 + len(masks))) as bar:
         for name, est in models.items():
             row = dict.fromkeys(METRIC_COLUMNS, np.nan)
-            interpolation_only = getattr(est, "interpolation_only", False)
+            interpolation_only = get_tag(est, "interpolation_only")
             if name in fitted:
                 model = fitted[name]
                 row["fit_time_s"] = getattr(model, "fit_time_", np.nan)
             else:
-                model = clone(est)
                 t0 = time.perf_counter()
-                model.fit(X, y, graph)
+                model = fit_model(clone(est), X, y, graph)
                 row["fit_time_s"] = time.perf_counter() - t0
             fits[name] = model
             if not interpolation_only:
-                p = model.predict(X).loc[regions].to_numpy(dtype=float)
+                p = in_sample_prediction(model, X, regions)
                 preds[f"{name}|in_sample"] = p
                 row["in_sample_r2"], row["in_sample_r"] = (
                     explained_variance(yv, p),
@@ -148,8 +155,7 @@ def evaluate_models(
             bar.advance()
             t0 = time.perf_counter()
             for scheme, m in masks.items():
-                P = np.asarray(clone(est).fit_predict_folds(X, y, graph, m, protocol=protocol))
-                P = P.reshape(len(m), -1)  # estimators may return (1, n_folds, n_regions)
+                P = fit_predict_folds(clone(est), X, y, graph, m, protocol=protocol)
                 oof = out_of_fold(P, m)
                 preds[f"{name}|{scheme}"] = oof
                 row[f"{scheme}_r2"], row[f"{scheme}_r"] = (

@@ -1,0 +1,124 @@
+"""What evaluation needs from an estimator: capability tags and the fit / predict / fold calls.
+
+Every evaluation (:func:`~crossscale.evaluate.evaluate_models`, null refits) goes through these
+functions, so any scikit-learn style regressor works without an edit here:
+
+- ``fit(X, y, graph)`` is called when the estimator's ``fit`` takes a third argument, else
+  ``fit(X, y)``;
+- ``predict(X)`` may return a ``pandas.Series`` (indexed by region) or an array;
+- ``fit_predict_folds(X, y, graph, test_masks, protocol=...)`` is used when the estimator has it
+  (GraphVAE and the baselines: faster, protocol-aware); otherwise each fold is a clone fitted on
+  the fold's training regions (inductive by construction: the estimator sees no held-out row).
+
+Capabilities are class attributes (scikit-learn style tags), read with :func:`get_tag`:
+
+``stacked_refits``
+    ``fit_many(X, Y, graph)`` and a multi-map ``fit_predict_folds`` train many maps as one
+    stacked program (GraphVAE).
+``interpolation_only``
+    No in-sample fit: the model only predicts held-out regions (the spatial baseline).
+``requires_graph``
+    ``fit`` needs the region graph.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from crossscale.atlas.graph import RegionGraph
+
+#: Capability tags and their defaults for an estimator that declares none.
+TAG_DEFAULTS = {"stacked_refits": False, "interpolation_only": False, "requires_graph": False}
+
+__all__ = [
+    "TAG_DEFAULTS",
+    "fit_model",
+    "fit_predict_folds",
+    "get_tag",
+    "in_sample_prediction",
+    "predict_map",
+    "with_seed",
+]
+
+
+def get_tag(estimator: Any, name: str) -> bool:
+    """The capability tag `name` of `estimator` (its class attribute, else the default)."""
+    return bool(getattr(estimator, name, TAG_DEFAULTS[name]))
+
+
+def _takes_graph(estimator: Any) -> bool:
+    if get_tag(estimator, "requires_graph"):
+        return True
+    try:
+        params = list(inspect.signature(estimator.fit).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    positional = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ] + [p for p in params if p.kind is p.VAR_POSITIONAL]
+    return len(positional) >= 3 or any(p.name == "graph" for p in params)
+
+
+def fit_model(estimator: Any, X: pd.DataFrame, y: pd.Series, graph: RegionGraph | None) -> Any:
+    """``estimator.fit(X, y, graph)`` or ``estimator.fit(X, y)``; returns the fitted estimator."""
+    if graph is not None and _takes_graph(estimator):
+        out = estimator.fit(X, y, graph)
+    else:
+        out = estimator.fit(X, y)
+    return estimator if out is None else out
+
+
+def predict_map(model: Any, X: pd.DataFrame) -> pd.Series:
+    """``model.predict(X)`` as a Series indexed like `X`."""
+    pred = model.predict(X)
+    if isinstance(pred, pd.Series):
+        return pred
+    return pd.Series(np.ravel(np.asarray(pred, dtype=float)), index=X.index, name="predicted")
+
+
+def in_sample_prediction(model: Any, X: pd.DataFrame, regions: list[str]) -> np.ndarray | None:
+    """The fitted `model`'s prediction of `regions` (None for an interpolation-only model)."""
+    if get_tag(model, "interpolation_only"):
+        return None
+    return predict_map(model, X).loc[regions].to_numpy(dtype=float)
+
+
+def with_seed(estimator: Any, seed: int) -> Any:
+    """A clone of `estimator` with ``random_state=seed`` (when it has that parameter)."""
+    model = clone(estimator)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=int(seed))
+    return model
+
+
+def fit_predict_folds(
+    estimator: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    graph: RegionGraph,
+    test_masks: np.ndarray,
+    *,
+    protocol: str | None = None,
+) -> np.ndarray:
+    """Held-out predictions of every fold, shape (n_folds, n_regions) in ``graph.regions`` order.
+
+    Uses the estimator's own ``fit_predict_folds`` when it has one (with `protocol` when given);
+    otherwise fits a clone on each fold's training regions and predicts every region.
+    """
+    masks = np.asarray(test_masks, dtype=bool)
+    if hasattr(estimator, "fit_predict_folds"):
+        kw = {} if protocol is None else {"protocol": protocol}
+        P = np.asarray(estimator.fit_predict_folds(X, y, graph, masks, **kw), dtype=float)
+        return P.reshape(len(masks), -1)  # estimators may return (1, n_folds, n_regions)
+    regions = list(graph.regions)
+    Xr, yr = X.loc[regions], y.loc[regions].astype(float)
+    out = np.empty(masks.shape, dtype=float)
+    for i, test in enumerate(masks):
+        model = fit_model(clone(estimator), Xr.loc[~test], yr.loc[~test], None)
+        out[i] = predict_map(model, Xr).to_numpy(dtype=float)
+    return out
