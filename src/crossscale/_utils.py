@@ -281,8 +281,8 @@ def atomic_dir(
     A failed or interrupted run leaves nothing half-written: the temporary folder is removed
     and an existing `out` is left untouched. The checks of :func:`check_output_dir` run first
     (and again here, so a library caller gets them too). When the command wrote a ``run.json``,
-    it is stamped with ``written_by: "crossscale"`` and the list of files written, which later
-    ``--overwrite`` checks use.
+    it is stamped with ``written_by: "crossscale"``, the list of files written (which later
+    ``--overwrite`` checks use) and the sha256 of each (``file_sha256``).
 
     Raises
     ------
@@ -320,7 +320,8 @@ def _stamp_run_json(folder: Path) -> None:
     if not isinstance(run, dict):
         return
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    run = {RUN_MARKER: "crossscale", **run, "files": files}
+    hashes = {f: sha256_file(folder / f) for f in files if f != "run.json"}
+    run = {RUN_MARKER: "crossscale", **run, "files": files, "file_sha256": hashes}
     atomic_write_text(path, json.dumps(_jsonable(run), indent=2, allow_nan=False) + "\n")
 
 

@@ -1,4 +1,4 @@
-"""The ``crossscale benchmark`` report: GraphVAE and baselines on many maps, one table."""
+"""The ``crossscale benchmark`` report: a model (GraphVAE) and baselines on many maps, one table."""
 
 from __future__ import annotations
 
@@ -43,19 +43,23 @@ def build_benchmark_report(
     null_cv: str | None,
     n_genes: int,
     seed: int,
+    model: str = "GraphVAE",
 ) -> Report:
     """Assemble the benchmark report.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per map and model (columns of ``crossscale.cli.benchmark.TABLE_COLUMNS``).
+        One row per map and model (columns of
+        :data:`crossscale.evaluate.metrics.BENCHMARK_COLUMNS`).
     n_perm : int
         Spin null maps per map (0: no p-values).
     null_cv : str or None
         CV scheme of ``null_cv_r`` / ``p_spin``.
     n_genes : int
     seed : int
+    model : str
+        Display name of the benchmarked model (the other rows are baselines).
 
     Returns
     -------
@@ -63,17 +67,17 @@ def build_benchmark_report(
     """
     bib = Bibliography()
     maps = list(dict.fromkeys(table["map"]))
-    rep = Report("crossscale benchmark", subtitle=f"{len(maps)} map(s), GraphVAE and baselines")
+    rep = Report("crossscale benchmark", subtitle=f"{len(maps)} map(s), {model} and baselines")
     rep.add_heading("Summary", 2)
     pivot = table.pivot(index="map", columns="model", values="spatial_r").loc[maps]
-    h = headline(table)
+    h = headline(table, model)
     text = (
-        f"Out of sample (distance-blocked spatial CV R²), GraphVAE is at or above the best baseline "
+        f"Out of sample (distance-blocked spatial CV R²), {escape(model)} is at or above the best baseline "
         f"on {h['n_at_or_above']} of {h['n_maps']} map(s); the median difference to the best "
         f"baseline is {h['median_difference']:+.3f}."
     )
     if n_perm:
-        sig = table[(table["model"] == "GraphVAE") & (table["p_spin"] < 0.05)]
+        sig = table[(table["model"] == model) & (table["p_spin"] < 0.05)]
         text += (
             f" Its {escape(str(null_cv))} cross-validated r beats spin-null refits (p<sub>spin</sub> "
             f"&lt; 0.05, {n_perm} spins, uncorrected) on {len(sig)} of {len(maps)} map(s)."
@@ -95,7 +99,8 @@ def build_benchmark_report(
         f"Expression: {n_genes} LINCS landmark genes {bib.cite('lincs')} of the Allen Human Brain "
         f"Atlas {bib.cite('ahba')} in the Desikan-Killiany atlas {bib.cite('desikan2006')}. Maps: "
         f"ADNI2 regional volume change {bib.cite('adni')} and ENIGMA case-control cortical thickness "
-        f"{bib.cite('enigma_toolbox')}. Models: GraphVAE {bib.cite('vaithianathan2026')}, PLS with 1-5 "
+        f"{bib.cite('enigma_toolbox')}. Models: {escape(model)}"
+        f"{' ' + bib.cite('vaithianathan2026') if model == 'GraphVAE' else ''}, PLS with 1-5 "
         f"components {bib.cite('pls', 'imaging_transcriptomics')}, ridge {bib.cite('ridge')} and a "
         "spatial-only harmonic interpolation. In-sample, leave-one-region-out (LORO) and "
         f"distance-blocked spatial CV {bib.cite('hansen2021')} metrics. p<sub>spin</sub>: each model "

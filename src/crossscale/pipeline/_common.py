@@ -1,0 +1,160 @@
+"""Steps shared by the workflows: options, data, graph, model resolution and null refits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crossscale._errors import ParameterError
+
+logger = logging.getLogger(__name__)
+
+#: Registry keys of the default expression data (AHBA matrix, LINCS landmark genes, atlas).
+EXPRESSION_DATASETS = (
+    "ahba_expression", "lincs_landmark_genes", "dk_annot_fsaverage5_lh", "dk_annot_fsaverage5_rh",
+)  # fmt: skip
+CONNECTOME_DATASETS = ("enigma_hcp_struc_matrix_ctx", "enigma_hcp_struc_labels_ctx")
+GRAPH_KINDS = ("surface", "connectome")
+
+Echo = Callable[[str], None]
+
+
+def log_echo(text: str) -> None:
+    """Default progress messages of the workflows: the module's logger at INFO."""
+    logger.info("%s", text)
+
+
+def parse_null_cv(null_cv: str | int | None) -> str | int | None:
+    """``"10"`` / ``"spatial"`` / ``"loro"`` / ``"none"`` -> the `cv` of null refits.
+
+    Raises
+    ------
+    ParameterError
+        Anything else.
+    """
+    if isinstance(null_cv, int) and not isinstance(null_cv, bool):
+        null_cv = str(null_cv)
+    value = str(null_cv).strip().lower() if null_cv is not None else "none"
+    if value in ("none", ""):
+        return None
+    if value in ("spatial", "loro"):
+        return value
+    if value.isdigit() and int(value) >= 2:
+        return int(value)
+    raise ParameterError(
+        f"--null-cv must be a number of spatial folds >= 2, 'spatial', 'loro' or 'none'; got {null_cv!r}."
+    )
+
+
+def null_cv_name(cv: str | int | None) -> str | None:
+    """The name null refits give a CV scheme (``10`` -> ``"kfold10"``)."""
+    return f"kfold{cv}" if isinstance(cv, int) else cv
+
+
+def resolve_model(
+    model: str | Any, preset: str, params: Mapping[str, Any] | None
+) -> tuple[Any, str, str]:
+    """An unfitted estimator, its registry key and its display label.
+
+    `model` is a registry key (see :func:`crossscale.models.registry.available`) or an
+    estimator instance (used as given, with `params` set on a clone; label: its class name).
+    """
+    from sklearn.base import clone
+
+    from crossscale.models import registry
+
+    if isinstance(model, str):
+        entry = registry.get(model)
+        est = entry.create(preset, **dict(params or {}))
+        name, label = entry.name, entry.label
+    else:
+        if preset != "default":
+            raise ParameterError("preset applies to a registered model name, not an estimator.")
+        est = clone(model).set_params(**dict(params or {}))
+        name = label = type(model).__name__
+    if hasattr(est, "check_params"):
+        est.check_params()
+    return est, name, label
+
+
+def align_to_map(X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, pd.Series, pd.Index]:
+    """Expression and map on the regions they share (in the order of `X`)."""
+    regions = pd.Index([r for r in X.index if r in y.index], name="region")
+    if len(regions) < len(X.index):
+        logger.info("the map covers %d of %d regions; fitting on those", len(regions), len(X.index))
+    return X.loc[regions], y.loc[regions].astype(float), regions
+
+
+def region_graph(kind: str, regions: pd.Index) -> tuple[Any, list[str]]:
+    """The region graph of `kind` over `regions`, and the datasets it reads."""
+    from crossscale.atlas import RegionGraph
+
+    if kind not in GRAPH_KINDS:
+        raise ParameterError(f"graph must be one of {GRAPH_KINDS}; got {kind!r}.")
+    if kind == "surface":
+        return RegionGraph.from_surface(regions), []
+    return RegionGraph.from_connectome(regions, mode="weight"), list(CONNECTOME_DATASETS)
+
+
+def null_refits(
+    X: pd.DataFrame,
+    y: pd.Series,
+    graph: Any,
+    models: Mapping[str, Any],
+    *,
+    nulls: str,
+    cv: str | int | None,
+    n_perm: int,
+    seed: int,
+    scheduler: Any,
+    batch_size: int,
+    echo: Echo,
+    **kw: Any,
+) -> dict[str, Any]:
+    """:func:`~crossscale.evaluate.null_distribution` of every model on the same null maps."""
+    from sklearn.base import clone
+
+    from crossscale.evaluate import null_distribution
+
+    out = {}
+    for name, est in models.items():
+        echo(f"Null refits of {name} ({n_perm} {nulls} null maps, CV {cv}) ...")
+        out[name] = null_distribution(
+            clone(est), X, y, graph, nulls, cv=cv, n_perm=n_perm, random_state=seed,
+            scheduler=scheduler, batch_size=batch_size, **kw,
+        )  # fmt: skip
+        echo(f"  done in {out[name].time_s:.1f} s")
+    return out
+
+
+def copy_input_map(
+    folder: Path, map_file: str | Path | None, y: pd.Series, region_column: str | None,
+    value_column: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Copy the input map into `folder` (``input_map.*``); return its run.json entry."""
+    import shutil
+
+    from crossscale._provenance import file_sha256
+
+    if map_file is not None:
+        dest = folder / f"input_map{Path(map_file).suffix.lower() or '.csv'}"
+        shutil.copyfile(map_file, dest)
+        entry = {"original": str(map_file), "region_column": region_column,
+                 "value_column": value_column}  # fmt: skip
+    else:  # a registry map: its values, as read
+        dest = folder / "input_map.csv"
+        y.rename("value").rename_axis("region").to_csv(dest, float_format="%.17g")
+        entry = {"original": str(y.attrs.get("source")), "region_column": "region",
+                 "value_column": "value"}  # fmt: skip
+    return {"file": dest.name, "sha256": file_sha256(dest)} | entry
+
+
+def genes_sha256(genes: Any) -> str:
+    """sha256 of a gene list (one symbol a line), as run.json's ``model_check`` records it."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(map(str, genes)).encode()).hexdigest()

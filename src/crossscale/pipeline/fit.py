@@ -1,0 +1,364 @@
+"""Fit a model from regional expression to one regional map, evaluated honestly.
+
+:func:`fit_map` loads the data, fits the model (any registered model), cross-validates it with
+the baselines on the same folds, refits it on spatial null maps and interprets it;
+:meth:`FitResult.save` writes the outputs of ``crossscale fit`` (atomically).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crossscale._errors import ParameterError
+from crossscale.pipeline import _common as common
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FitResult", "fit_map"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Everything one ``fit_map`` run produced.
+
+    Attributes
+    ----------
+    observed : pandas.Series, shape (n_regions,)
+        The map, on the regions fitted.
+    model : estimator
+        The model fitted in-sample.
+    model_name, model_label : str
+        Registry key and display name (``"graphvae"``, ``"GraphVAE"``).
+    evaluation : crossscale.evaluate.Evaluation
+        Metrics and predictions of the model and the baselines.
+    nulls : dict of str to NullResult
+        Null refits per model (empty without nulls).
+    interpretation : Interpretation or None
+    latent : pandas.DataFrame or None
+        Latent programs of the regions (models with ``transform``).
+    history : pandas.DataFrame or None
+        Training curve (models with ``history_``).
+    graph : RegionGraph
+    summary : dict
+        Run facts for the report (map, genes, graph, parameters, times, warnings).
+    parameters : dict
+        The options of the run (recorded in run.json).
+    gene_selection : dict
+    datasets : list of str
+        Registry keys of the data read.
+    map_file : str or None
+        The user's map file (None: a registry map).
+    region_column, value_column : str or None
+    """
+
+    observed: pd.Series
+    model: Any
+    model_name: str
+    model_label: str
+    evaluation: Any
+    graph: Any
+    summary: dict[str, Any]
+    parameters: dict[str, Any]
+    nulls: dict[str, Any] = field(default_factory=dict)
+    interpretation: Any = None
+    latent: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    gene_selection: dict[str, Any] = field(default_factory=dict)
+    datasets: list[str] = field(default_factory=list)
+    map_file: str | None = None
+    region_column: str | None = None
+    value_column: str | None = None
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Metrics table (one row per model)."""
+        return self.evaluation.metrics
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``metrics.json``."""
+        from crossscale.evaluate.metrics import REFERENCE_METRICS
+
+        s = self.summary
+        out = {
+            "map": s["map_name"], "units": s["map_units"], "n_regions": s["n_regions"],
+            "n_genes": s["n_genes"], "protocol": s["protocol"], "preset": s["preset"],
+            "model": self.model_name,
+            "reference_in_sample": {k.removeprefix("in_sample_"): v for k, v in REFERENCE_METRICS.items()},
+            "models": self.evaluation.to_dict(),
+            "spatial_fold_r": {k: v.tolist() for k, v in self.evaluation.fold_r.items()},
+            "gene_selection": self.gene_selection,
+        }  # fmt: skip
+        if self.nulls:
+            out["nulls"] = {k: v.to_dict() for k, v in self.nulls.items()}
+        return out
+
+    def save(
+        self, folder: str | os.PathLike[str], *, overwrite: bool = False, command: str = "crossscale fit"
+    ) -> Path:
+        """Write the run to `folder` atomically (a failed write leaves nothing).
+
+        Writes ``input_map.*``, ``predictions.csv``, ``latent_programs.csv`` and
+        ``training_history.csv`` (when the model has them), ``model/`` (models with ``save``),
+        ``metrics.json``, ``run.json``, ``report.html`` and ``interpretation/``.
+
+        Raises
+        ------
+        ParameterError
+            `folder` may not be written (see :func:`crossscale._utils.check_output_dir`).
+        """
+        from crossscale._provenance import run_record
+        from crossscale._utils import atomic_dir, write_json
+        from crossscale.report.fit import build_fit_report
+
+        inputs = [self.map_file]
+        with atomic_dir(folder, overwrite=overwrite, inputs=inputs) as tmp:
+            input_map = common.copy_input_map(
+                tmp, self.map_file, self.observed, self.region_column, self.value_column
+            )
+            preds = self.evaluation.predictions
+            preds.to_csv(tmp / "predictions.csv", float_format="%.6g")
+            if self.latent is not None:
+                self.latent.to_csv(tmp / "latent_programs.csv", float_format="%.6g")
+            if self.history is not None:
+                self.history.to_csv(tmp / "training_history.csv", index=False, float_format="%.6g")
+            if hasattr(self.model, "save"):
+                self.model.save(tmp / "model")
+            write_json(tmp / "metrics.json", self.to_dict())
+            report = build_fit_report(
+                observed=self.observed, predictions=preds, latent=self.latent,
+                metrics=self.metrics, history=self.history, best_epoch=self.summary["best_epoch"],
+                summary=self.summary, model_name=self.model_label, nulls=self.nulls or None,
+                interpretation=self.interpretation,
+            )  # fmt: skip
+            if self.interpretation is not None:
+                (tmp / "interpretation").mkdir()
+                self.interpretation.save(tmp / "interpretation")
+            report.save(tmp / "report.html")
+            X_regions, genes = self.summary["regions"], self.summary["genes"]
+            write_json(tmp / "run.json", run_record(
+                command, parameters=self.parameters, seed=self.parameters["seed"],
+                datasets=self.datasets, inputs={"map_file": self.map_file},
+                model=self.model_name, model_params=self.model.get_params(),
+                graph=self.graph.to_dict(), input_map=input_map,
+                missing_regions=self.summary["missing_regions"],
+                input_warnings=self.summary["input_warnings"],
+                model_check={"regions": X_regions, "n_genes": len(genes),
+                             "genes_sha256": common.genes_sha256(genes),
+                             "graph_hash": self.graph.hash()},
+                total_time_s=self.summary["total_time_s"],
+            ))  # fmt: skip
+        return Path(folder)
+
+
+def _load_map(
+    map: str | os.PathLike[str] | pd.Series | None, group: str, timepoint: str,
+    region_column: str | None, value_column: str | None,
+) -> tuple[pd.Series, dict[str, str], list[str], str | None]:  # fmt: skip
+    """The map, its name / units / source, the registry keys read, and the map file."""
+    from crossscale.maps import load_adni_map, read_regional_map
+
+    if isinstance(map, pd.Series):
+        y = map.astype(float)
+        meta = {"map_name": str(map.name or "map"), "map_units": str(y.attrs.get("units", "value")),
+                "map_source": str(y.attrs.get("source", "pandas.Series"))}  # fmt: skip
+        return y, meta, [], None
+    if map is not None:
+        y = read_regional_map(map, region_column=region_column, value_column=value_column)
+        meta = {"map_name": Path(map).stem, "map_source": str(map),
+                "map_units": str(y.attrs.get("units", y.attrs.get("value_column", "value")))}  # fmt: skip
+        return y, meta, [], str(map)
+    y = load_adni_map(group, timepoint)
+    meta = {"map_name": str(y.name), "map_units": y.attrs["units"], "map_source": y.attrs["source"]}
+    return y, meta, [y.attrs["source"]], None
+
+
+def fit_map(
+    map: str | os.PathLike[str] | pd.Series | None = None,
+    *,
+    group: str = "AD",
+    timepoint: str = "baseline",
+    region_column: str | None = None,
+    value_column: str | None = None,
+    expression: pd.DataFrame | None = None,
+    graph: str = "surface",
+    model: str | Any = "graphvae",
+    preset: str = "default",
+    params: Mapping[str, Any] | None = None,
+    cv: Sequence[str] = ("loro", "spatial"),
+    protocol: str = "inductive",
+    baselines: bool = True,
+    nulls: str = "none",
+    n_perm: int = 1000,
+    null_cv: str | int | None = "10",
+    scheduler: Any = None,
+    batch_size: int = 250,
+    interpret: bool = True,
+    interpret_n_perm: int = 100,
+    seed: int = 0,
+    echo: common.Echo = common.log_echo,
+) -> FitResult:
+    """Fit a model from regional expression to a regional map and evaluate it honestly.
+
+    Parameters
+    ----------
+    map : path-like, pandas.Series or None
+        A CSV with a region and a value column, a Series indexed by region, or None for the
+        ADNI2 map of `group` and `timepoint` (default: AD baseline, the reference's map).
+    group, timepoint : str
+        The ADNI2 map when `map` is None.
+    region_column, value_column : str or None
+        Columns of the CSV (default: guessed).
+    expression : pandas.DataFrame or None, shape (n_regions, n_genes)
+        Regional expression (default: the AHBA landmark genes, 68 x 889).
+    graph : {"surface", "connectome"}
+        Region graph: fsaverage5 adjacency, or HCP structural weights on surface edges.
+    model : str or estimator
+        A registered model name (:func:`crossscale.models.registry.available`) or an estimator.
+    preset : str
+        Parameter preset of the registered model (GraphVAE: ``"default"`` or ``"reference"``).
+    params : mapping, optional
+        Model parameters overriding the preset (e.g. ``{"max_epochs": 40}``).
+    cv : sequence of {"loro", "spatial"}
+        Cross-validation schemes of the model and baselines.
+    protocol : {"inductive", "transductive"}
+    baselines : bool
+        Also fit PLS 1-5, ridge and the spatial-only baseline.
+    nulls : str
+        ``"none"``, or the null model of the null refits (``"spin"``, ``"moran"``, or any method
+        of :func:`crossscale.nulls.generate_nulls`).
+    n_perm : int
+        Number of null maps.
+    null_cv : str, int or None
+        CV of every null refit: k spatial blocks, ``"spatial"``, ``"loro"`` or ``"none"``.
+    scheduler : None, "local" or str
+        Dask scheduler of the null refits.
+    batch_size : int
+        Null maps per stacked program / Dask task.
+    interpret : bool
+        Interpret the model (models registered as interpretable; skipped for others).
+    interpret_n_perm : int
+        Spin-null refits of the enrichment null.
+    seed : int
+        Seed of every stochastic step.
+    echo : callable
+        Receives progress messages (default: the logger).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    ParameterError, InputDataError, RegionMismatchError
+        Bad options or data, before any model is fitted.
+    """
+    from crossscale.atlas import DK_REGIONS
+    from crossscale.evaluate.nullmethods import NULL_CHOICES
+
+    t_start = time.perf_counter()
+    if nulls != "none" and nulls not in NULL_CHOICES:
+        raise ParameterError(f"nulls must be 'none' or one of {NULL_CHOICES}; got {nulls!r}.")
+    cv_nulls = common.parse_null_cv(null_cv)
+    y, meta, datasets, map_file = _load_map(map, group, timepoint, region_column, value_column)
+    # Missing regions: fit on the regions present and list the missing ones.
+    missing_regions = [r for r in DK_REGIONS if r not in y.index]
+    input_warnings = list(y.attrs.get("warnings", []))
+    if missing_regions:
+        text = (
+            f"The map lacks {len(missing_regions)} of the {len(DK_REGIONS)} Desikan-Killiany "
+            f"regions ({', '.join(missing_regions[:8])}{' …' if len(missing_regions) > 8 else ''});"
+            f" fitting on the {len(y)} regions present."
+        )
+        echo(text)
+        input_warnings.append(text)
+    est, model_name, label = common.resolve_model(model, preset, params)
+    if "random_state" in est.get_params() and "random_state" not in (params or {}):
+        est.set_params(random_state=seed)
+    from crossscale.evaluate import evaluate_models
+    from crossscale.models.baselines import PLSBaseline, RidgeBaseline, default_baselines
+
+    selection: dict[str, Any] = {}
+    n_requested = n_missing = None
+    if expression is None:
+        from crossscale.transcriptomics import load_default_expression
+
+        echo("Loading AHBA expression and landmark genes ...")
+        X, sel = load_default_expression()
+        selection, n_requested, n_missing = sel.to_dict(), sel.n_requested, len(sel.missing)
+        datasets = list(common.EXPRESSION_DATASETS) + datasets
+    else:
+        X = expression
+    X, y, regions = common.align_to_map(X, y)
+    g, graph_data = common.region_graph(graph, regions)
+    datasets += graph_data
+    echo(f"Map: {meta['map_name']} ({len(regions)} regions); expression: {X.shape[0]} regions x "
+         f"{X.shape[1]} genes; graph: {g}")  # fmt: skip
+    echo(f"Fitting {label} ({preset} configuration) ...")
+    t0 = time.perf_counter()
+    from crossscale.evaluate.estimators import fit_model
+
+    est = fit_model(est, X, y, g)
+    fit_time = getattr(est, "fit_time_", time.perf_counter() - t0)
+    n_epochs = getattr(est, "n_epochs_", None)
+    echo(f"  done in {fit_time:.1f} s" + (f" ({n_epochs} epochs)" if n_epochs is not None else ""))
+    models = {label: est} | (default_baselines() if baselines else {})
+    echo(f"Cross-validating ({', '.join(cv)}) {label}{' and baselines' if baselines else ''} ...")
+    ev = evaluate_models(X, y, g, models, cv=tuple(cv), fitted={label: est}, protocol=protocol)
+    null_results = {}
+    if nulls != "none":
+        null_models = {label: est} | (
+            {"PLS-1": PLSBaseline(1), "Ridge": RidgeBaseline()} if baselines else {}
+        )
+        null_results = common.null_refits(
+            X, y, g, null_models, nulls=nulls, cv=cv_nulls, n_perm=n_perm, seed=seed,
+            scheduler=scheduler, batch_size=batch_size, echo=echo,
+        )  # fmt: skip
+    interp = None
+    from crossscale.models import registry
+
+    interpretable = model_name in registry.available() and registry.get(model_name).interpretable
+    if interpret and interpretable:
+        from crossscale.interpret import interpret_model
+
+        echo("Interpreting: genes, programs, clusters, cell-type enrichment (spatial nulls) ...")
+        interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed)
+    elif interpret:
+        logger.info("model %s is not interpretable; skipping the interpretation", model_name)
+    latent = est.transform(X) if hasattr(est, "transform") else None
+    hist = getattr(est, "history_", None)
+    history = hist.to_frame() if hist is not None else None
+    mp = est.get_params()
+    summary = meta | {
+        "n_regions": len(regions), "n_genes": X.shape[1], "n_genes_requested": n_requested,
+        "n_genes_missing": n_missing, "graph_kind": g.kind, "n_edges": g.n_edges,
+        "smoothness": mp.get("smoothness"), "beta": mp.get("beta"), "lr": mp.get("lr"),
+        "val_fraction": mp.get("val_fraction") if mp.get("early_stopping") else None,
+        "preset": preset, "protocol": protocol, "model": model_name,
+        "model_class": type(est).__name__, "model_params": mp,
+        "is_reference_map": map is None and group == "AD" and timepoint == "baseline",
+        "seed": seed, "missing_regions": missing_regions, "input_warnings": input_warnings,
+        "best_epoch": n_epochs if mp.get("early_stopping") else None,
+        "regions": list(regions), "genes": list(X.columns),
+        "total_time_s": round(time.perf_counter() - t_start, 1),
+    }  # fmt: skip
+    parameters = {
+        "map": map_file, "group": group, "timepoint": timepoint, "graph": graph, "cv": list(cv),
+        "protocol": protocol, "preset": preset, "model": model_name, "baselines": baselines,
+        "seed": seed, "nulls": nulls, "n_perm": n_perm if nulls != "none" else None,
+        "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler,
+        "interpret": interpret, "interpret_n_perm": interpret_n_perm if interpret else None,
+    }  # fmt: skip
+    return FitResult(
+        observed=y, model=est, model_name=model_name, model_label=label, evaluation=ev, graph=g,
+        summary=summary, parameters=parameters, nulls=null_results, interpretation=interp,
+        latent=latent, history=history, gene_selection=selection, datasets=datasets,
+        map_file=map_file, region_column=region_column, value_column=value_column,
+    )  # fmt: skip

@@ -1,0 +1,116 @@
+"""The methods paragraph of the ``crossscale fit`` report, generated from the run's configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crossscale.report.html import escape
+from crossscale.report.methods import Bibliography
+
+__all__ = ["methods_text", "model_methods"]
+
+
+def _graphvae_methods(p: dict[str, Any], bib: Bibliography) -> str:
+    """The GraphVAE paragraph, generated from the fitted model's parameters `p`."""
+    act = {"softplus": "softplus", "relu": "ReLU", "tanh": "tanh", "identity": "identity"}[
+        p.get("activation", "relu")
+    ]
+    nc = p.get("n_components")
+    white = " (whitened to unit variance)" if p.get("whiten") else ""
+    if nc == "auto":
+        inputs = (
+            "the leading principal axes of the standardised expression of the training regions"
+            f"{white}, their number chosen for every fold as the one minimising the leave-one-out "
+            "error (PRESS) of principal-component regression on that fold's training regions, "
+            "plus 3 (at most 25),"
+        )
+    elif nc:
+        inputs = f"the leading {nc} principal axes of the standardised expression of the training regions{white}"
+    else:
+        inputs = "the full standardised expression (all principal axes)"
+    enc = {
+        "mlp": f"a one-hidden-layer perceptron ({p['n_hidden']} {act} units; no message passing)",
+        "gcn": f"two graph convolutions {bib.cite('gcn')} ({p['n_hidden']} {act} units)",
+        "graphconv": f"two graph convolutions {bib.cite('gcn')} with a root weight in the first "
+        f"({p['n_hidden']} {act} units)",
+    }[p.get("encoder", "gcn")]
+    smooth_on = "μ" if p.get("smoothness_on", "latent") == "latent" else "ŷ"
+    if p.get("early_stopping"):
+        policy = (
+            f"at most {p['max_epochs']} epochs, the number chosen by early stopping on "
+            f"{int(100 * p['val_fraction'])}% of the training regions (patience {p['patience']}), "
+            + ("then refitted on all training regions" if p.get("refit") else "")
+        )
+    else:
+        policy = f"a fixed {p['max_epochs']} epochs (no early stopping)"
+    ens = (
+        f" Each prediction is the mean of {p['n_ensemble']} independently initialised members."
+        if p.get("n_ensemble", 1) > 1
+        else ""
+    )
+    resid = (
+        " Out of sample, the harmonic interpolation over the region graph of the training "
+        "residuals was added to each held-out region (regression kriging)."
+        if p.get("spatial_residual")
+        else ""
+    )
+    return (
+        f"The graph-regularised VAE {bib.cite('vaithianathan2026')} encodes {inputs} of each region "
+        f"with {enc} into a Gaussian latent program of {p['n_latent']} dimensions {bib.cite('vae')}, "
+        f"decodes it with an MLP ({p.get('decoder_layers', 1)} hidden layer(s)), and minimises the "
+        f"summed squared error + λ Σ<sub>edges</sub> w<sub>ij</sub> ‖{smooth_on}<sub>i</sub> − "
+        f"{smooth_on}<sub>j</sub>‖² (λ = {p['smoothness']}) + β KL (β = {p['beta']}) with Adam "
+        f"(learning rate {p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}"
+    )
+
+
+def model_methods(summary: dict[str, Any], bib: Bibliography) -> str:
+    """The model's paragraph: GraphVAE's maths from its parameters, else the model and its parameters.
+
+    `summary` holds ``model_params`` (``get_params()``) and ``model_class`` (the estimator's class
+    name; runs without it were GraphVAE runs).
+    """
+    cls = summary.get("model_class", "GraphVAE")
+    if cls == "GraphVAE":
+        return _graphvae_methods(summary["model_params"], bib)
+    params = ", ".join(f"{k} = {v!r}" for k, v in sorted(summary["model_params"].items()))
+    return (
+        f"The model was {escape(cls)} (registered as <code>{escape(str(summary.get('model')))}</code>), "
+        f"fitted on the same inputs with parameters {escape(params) or 'none'}."
+    )
+
+
+def methods_text(summary: dict[str, Any], bib: Bibliography) -> str:
+    """Methods paragraph (HTML) with numbered citations, generated from the run's configuration.
+
+    `summary` holds the run facts and ``model_params`` (``GraphVAE.get_params()``).
+    """
+    s = summary
+    protocol = s.get("protocol", "inductive")
+    proto_text = (
+        "Every preprocessing step (gene standardisation, principal axes, graph propagation) was "
+        "learned inside each training fold (inductive protocol), for every model alike."
+        if protocol == "inductive"
+        else "Every model saw the expression of all regions, but not the map values of held-out "
+        "regions (transductive protocol), for every model alike."
+    )
+    return (
+        f"Regional gene expression came from the Allen Human Brain Atlas {bib.cite('ahba')} processed "
+        f"with abagen {bib.cite('abagen')} into the Desikan-Killiany atlas {bib.cite('desikan2006')} "
+        f"(package data of imaging-transcriptomics {bib.cite('imaging_transcriptomics')}). The input "
+        f"was {s['n_genes']} genes: the LINCS L1000 landmark genes {bib.cite('lincs')} that are "
+        f"columns of the matrix ({s['n_genes_missing']} of {s['n_genes_requested']} landmark symbols "
+        "are not; the reference reports 910 genes but does not describe its matching). Each gene was "
+        f"z-scored across the training regions. The target map was <i>{escape(s['map_name'])}</i> "
+        f"({escape(s['map_units'])}) over {s['n_regions']} regions, standardised for training and "
+        f"reported in its own units. Regions were linked in a graph ({escape(s['graph_kind'])}; "
+        f"{s['n_edges']} edges). "
+        + (model_methods(s, bib) + " " if "model_params" in s else "")
+        + "Out-of-sample accuracy was measured by leave-one-region-out cross-validation and by "
+        f"distance-blocked spatial cross-validation {bib.cite('hansen2021')} (for each region, the "
+        f"nearest quarter of its hemisphere held out). {proto_text} "
+        f"Baselines fitted in the same run on the same folds: PLS regression with 1-5 components "
+        f"{bib.cite('pls', 'imaging_transcriptomics')}, ridge regression with a penalty chosen by "
+        f"leave-one-out CV {bib.cite('ridge')}, and a spatial-only predictor (harmonic interpolation "
+        "of the map over the region graph, no genes)."
+    )
