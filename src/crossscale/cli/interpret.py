@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -34,7 +33,6 @@ def interpret(
     overwrite: bool = typer.Option(False, help="Replace RESULTS_DIR/interpretation if it exists."),
 ) -> None:
     """Interpret a fitted GraphVAE: genes with rank intervals, programs, clusters, cell types."""
-    from crossscale import __version__
     from crossscale._errors import InputDataError
     from crossscale._utils import atomic_dir, check_output_dir, write_json
     from crossscale.cli import _checks as chk
@@ -71,13 +69,14 @@ def interpret(
     check_model_matches_run(model_dir, run)
     y = load_run_map(results_dir, run)
     # every check passed: only now import torch, scikit-learn and matplotlib
+    from crossscale._provenance import run_record
     from crossscale.interpret import interpret_model, load_cell_type_sets, read_gmt
-    from crossscale.models.graphvae import GraphVAE
+    from crossscale.models import registry
     from crossscale.report import Report
     from crossscale.report.interpret import add_interpretation_section
     from crossscale.transcriptomics import load_default_expression
 
-    model = GraphVAE.load(model_dir)
+    model = registry.get(run.get("model") or registry.DEFAULT_MODEL).load(model_dir)
     X, _ = load_default_expression()
     missing = [g for g in model.genes_ if g not in X.columns]
     if missing:
@@ -108,14 +107,16 @@ def interpret(
         rep = Report("crossscale interpret", subtitle=f"{results_dir} ({y.name})")
         add_interpretation_section(rep, interp, figures=figures)
         rep.save(tmp / "interpretation.html")
-        write_json(tmp / "run.json", {
-            "command": " ".join(["crossscale", *sys.argv[1:]]),
-            "parameters": interp.params | {"results_dir": str(results_dir),
-                                           "gmt": [str(p) for p in gmt or []]},
-            "crossscale_version": __version__,
-            "seed": seed,
-            "total_time_s": time.perf_counter() - t0,
-        })  # fmt: skip
+        write_json(tmp / "run.json", run_record(
+            "crossscale interpret",
+            parameters=interp.params | {"results_dir": str(results_dir),
+                                        "gmt": [str(p) for p in gmt or []]},
+            seed=seed, datasets=["ahba_expression", "lincs_landmark_genes"],
+            inputs={"run_json": run_file, "model_config": model_dir / "config.json",
+                    "model_weights": model_dir / "model.safetensors",
+                    **{f"gmt:{Path(p).name}": p for p in gmt or []}},
+            total_time_s=time.perf_counter() - t0,
+        ))  # fmt: skip
     top = interp.genes.head(10)
     typer.echo("Top genes of the prediction (rank, 95% interval over replicates):")
     for g, row in top.iterrows():
@@ -180,9 +181,8 @@ def check_model_matches_run(model_dir: Path, run: dict) -> None:
     ModelStateError
         Naming what differs.
     """
-    import hashlib
-
     from crossscale._errors import ModelStateError
+    from crossscale.pipeline._common import genes_sha256
 
     expected = run.get("model_check")
     try:
@@ -205,8 +205,7 @@ def check_model_matches_run(model_dir: Path, run: dict) -> None:
                 "another order)"
             )
         genes = config.get("genes", [])
-        digest = hashlib.sha256("\n".join(map(str, genes)).encode()).hexdigest()
-        if digest != expected.get("genes_sha256"):
+        if genes_sha256(genes) != expected.get("genes_sha256"):
             problems.append(f"{len(genes)} genes (run.json: {expected.get('n_genes')}, or others)")
     if problems:
         raise ModelStateError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import platform
 import sys
 from pathlib import Path
 
@@ -16,33 +15,15 @@ app = typer.Typer(
 logger = logging.getLogger(__name__)
 
 
-def _run_info(command: str, params: dict, extra: dict | None = None) -> dict:
-    import numpy
-    import pandas
-    import torch
-
-    from crossscale import __version__
-
-    return {
-        "command": command,
-        "argv": sys.argv,
-        "parameters": params,
-        "versions": {
-            "crossscale": __version__,
-            "python": platform.python_version(),
-            "numpy": numpy.__version__,
-            "pandas": pandas.__version__,
-            "torch": torch.__version__,
-        },  # fmt: skip
-        **(extra or {}),
-    }
-
-
-def _data_checksums(keys: list[str]) -> dict[str, str]:
+def _run_info(command: str, params: dict, extra: dict | None = None, datasets=()) -> dict:  # noqa: ANN001
+    from crossscale._provenance import run_record
     from crossscale.datasets import registry
 
-    reg = registry()
-    return {k: reg[k].sha256 for k in keys if k in reg}
+    extra = dict(extra or {})
+    seed = extra.get("seeds", {}).get("random_state")
+    known = registry()
+    return run_record(f"crossscale {command}", parameters=params, seed=seed,
+                      datasets=[k for k in datasets if k in known], **extra)  # fmt: skip
 
 
 def _graph(name: str):
@@ -132,8 +113,7 @@ def simulate(
                   "noise": noise, "model": model, "graph": graph}  # fmt: skip
         write_json(tmp / "run.json", _run_info("spread simulate", params, {
             "seeds": {"random_state": seed}, "graph": g.to_dict(), "cohort": cohort.to_dict(),
-            "data_checksums": _data_checksums(["enigma_hcp_struc_matrix_ctx"]),
-        }))  # fmt: skip
+        }, datasets=["enigma_hcp_struc_matrix_ctx"]))  # fmt: skip
     typer.echo(f"{out}/maps.csv written ({cohort.maps.shape[0]} visits x 68 regions)")
 
 
@@ -298,8 +278,7 @@ def _fit_adni(g, out: Path, *, n_rewired: int, n_length: int, seed: int, overwri
             "scaling": f"Welch t divided by the max t over all maps ({maps.attrs['scale']:.4g})"}, {
             "seeds": {"random_state": seed}, "graph": g.to_dict(), "result": comp.to_dict(),
             "observed_fits": {f"{m}/{gn}": f.to_dict() for (m, gn), f in comp.fits.items()},
-            "data_checksums": _data_checksums(keys + ["enigma_hcp_struc_matrix_ctx"]),
-        }))  # fmt: skip
+        }, datasets=keys + ["enigma_hcp_struc_matrix_ctx"]))  # fmt: skip
         build_adni_report(comp, maps, command="crossscale " + " ".join(sys.argv[1:])).save(
             tmp / "report.html"
         )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import platform
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -20,22 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 def _run_info(command: str, params: dict, extra: dict | None = None) -> dict:
-    import numpy
-    import torch
-
-    from crossscale import __version__
-    from crossscale.datasets import checksums
+    from crossscale._provenance import run_record
     from crossscale.spatial.vizgen import data_keys
 
-    versions = {"crossscale": __version__, "python": platform.python_version(),
-                "numpy": numpy.__version__, "torch": torch.__version__}  # fmt: skip
-    for mod in ("monai", "zarr", "ome_zarr", "skimage"):
-        try:
-            versions[mod] = getattr(__import__(mod), "__version__", "?")
-        except ImportError:  # pragma: no cover
-            pass
-    return {"command": command, "argv": sys.argv, "parameters": params, "versions": versions,
-            "data_checksums": checksums(data_keys()), **(extra or {})}  # fmt: skip
+    return run_record(command, parameters=params, datasets=data_keys(),
+                      packages=("monai", "zarr", "ome-zarr", "scikit-image"), **(extra or {}))  # fmt: skip
 
 
 def _peak_rss_mb() -> float:
