@@ -22,7 +22,7 @@ import pandas as pd
 
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate import evaluate_models
-from crossscale.evaluate.runner import METRIC_COLUMNS
+from crossscale.evaluate.metrics import METRIC_COLUMNS, reference_text
 from crossscale.maps import load_adni_map
 from crossscale.models.baselines import default_baselines
 from crossscale.models.graphvae import GraphVAE
@@ -74,7 +74,7 @@ def main() -> None:
         f"{seeds['in_sample_r'].mean():.3f}.",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}.",
         f"One GraphVAE fit (median of 3 seeds): {np.median(fit_times):.2f} s. Whole `crossscale fit` (default, all CV + baselines + report): {whole:.0f} s.",
-        "Reference (Vaithianathan 2026, in-sample only): R² 0.8604, r 0.9439.",
+        f"Reference (Vaithianathan 2026, in-sample only): {reference_text()}.",
         "",
         "| model | " + " | ".join(cols) + " |",
         "|---|" + "---|" * len(cols),

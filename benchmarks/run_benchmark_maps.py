@@ -1,6 +1,7 @@
 """Run `crossscale benchmark` one map at a time (ADNI2 AD/LMCI/EMCI + 33 ENIGMA thickness maps).
 
-One invocation per map, so a run cut short keeps the finished maps; merging refuses runs whose
+One `crossscale.pipeline.benchmark_maps` call per map, each saved to its own folder, so a run cut
+short keeps the finished maps; merging refuses runs whose
 parameters or commit differ. The merged table is what one `crossscale benchmark --maps
 ad,lmci,emci,enigma-thickness` run would write.
 
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from crossscale.evaluate.metrics import REFERENCE_MAP, REFERENCE_METRICS
 from crossscale.maps.catalog import enigma_thickness_keys
+from crossscale.pipeline import benchmark_maps
 from crossscale.report.benchmark import headline, markdown_table
 
 RESULTS = Path(__file__).parent / "results"
@@ -41,14 +44,13 @@ def main() -> None:
             *enigma_thickness_keys()]  # fmt: skip
     args.work.mkdir(parents=True, exist_ok=True)
     if not args.merge_only:
-        exe = Path(sys.executable).with_name("crossscale")
         for key in keys:
             if (args.work / key / "benchmark.csv").exists():
                 continue
-            subprocess.run([str(exe), "-q", "benchmark", "--maps", key, "--out", str(args.work / key),
-                            "--n-perm", str(args.n_perm), "--null-cv", args.null_cv,
-                            "--seed", str(args.seed), "--null-models", args.null_models],
-                           check=True)  # fmt: skip
+            res = benchmark_maps([key], n_perm=args.n_perm, null_cv=args.null_cv,
+                                 null_models=args.null_models, seed=args.seed,
+                                 params={"random_state": args.seed}, echo=print)  # fmt: skip
+            res.save(args.work / key, command="crossscale benchmark")
             (args.work / key / "commit.txt").write_text(COMMIT)
     done = [k for k in keys if (args.work / k / "benchmark.csv").exists()]
     if not done:
@@ -99,12 +101,13 @@ def main() -> None:
         f"- GraphVAE's CV r has p_spin < 0.05 on {h['n_p05']} and < 0.01 on {h['n_p01']} of "
         f"{h['n_maps']} maps.",
     ]
-    if "adni2_ad_vol_baseline" in wins.index:
-        ad = wins.loc["adni2_ad_vol_baseline"]
+    if REFERENCE_MAP in wins.index:
+        ad = wins.loc[REFERENCE_MAP]
         head.append(
             f"- AD map: LORO R² {ad['loro_r2']:.3f}, spatial-CV R² {ad['spatial_r2']:.3f}, "
             f"p_spin {ad['p_spin']:.4f}; in-sample R² {ad['in_sample_r2']:.3f}, r "
-            f"{ad['in_sample_r']:.3f} (reference, in-sample only: 0.8604 / 0.9439)."
+            f"{ad['in_sample_r']:.3f} (reference, in-sample only: {REFERENCE_METRICS['in_sample_r2']} / "
+            f"{REFERENCE_METRICS['in_sample_r']})."
         )
     r2 = table.pivot(index="map", columns="model", values="spatial_r2").loc[done]
     best = r2.drop(columns=["GraphVAE"])

@@ -5,8 +5,9 @@ import pytest
 from typer.testing import CliRunner
 
 from crossscale import ParameterError
-from crossscale.cli.benchmark import TABLE_COLUMNS, enigma_thickness_keys, resolve_maps
+from crossscale.cli.benchmark import enigma_thickness_keys, resolve_maps
 from crossscale.cli.main import app
+from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
 
 runner = CliRunner()
 
@@ -29,7 +30,7 @@ def test_benchmark_writes_one_table(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "benchmark.csv")
-    assert list(table.columns) == TABLE_COLUMNS
+    assert list(table.columns) == BENCHMARK_COLUMNS
     assert set(table["model"]) == {"GraphVAE", "PLS-1", "PLS-2", "PLS-3", "PLS-4", "PLS-5",
                                    "Ridge", "Spatial (Laplacian)"}  # fmt: skip
     assert table["p_spin"].between(0.333, 1).all()  # 2 spins: p >= 1/3

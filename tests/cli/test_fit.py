@@ -6,8 +6,11 @@ import pytest
 from typer.testing import CliRunner
 
 from crossscale import InputDataError, ParameterError, RegionMismatchError
+from crossscale._utils import sha256_file
 from crossscale.atlas import DK_REGIONS
 from crossscale.cli.main import app
+from crossscale.datasets import fetch
+from crossscale.evaluate.metrics import REFERENCE_METRICS
 
 runner = CliRunner()
 
@@ -46,11 +49,14 @@ def test_fit_end_to_end_on_real_data(tmp_path):
     assert {"GraphVAE", "PLS-1", "PLS-5", "Ridge", "Spatial (Laplacian)"} <= set(metrics["models"])
     assert metrics["n_genes"] == 889 and metrics["gene_selection"]["n_missing"] == 89
     run = json.loads((out / "run.json").read_text())
-    assert run["seed"] == 1 and run["data_checksums"]["adni2_ad_vol_baseline"]
+    assert run["seed"] == 1 and run["model"] == "graphvae"
+    assert run["data_checksums"]["adni2_ad_vol_baseline"] == sha256_file(fetch("adni2_ad_vol_baseline"))
+    assert run["file_sha256"]["report.html"] == sha256_file(out / "report.html")
     preds = pd.read_csv(out / "predictions.csv", index_col="region")
     assert len(preds) == 68 and "GraphVAE|spatial" in preds.columns
     html = (out / "report.html").read_text()
-    assert "data:image/png;base64," in html and "0.8604" in html and "Ridge" in html
+    assert "data:image/png;base64," in html and "Ridge" in html
+    assert f"R² = {REFERENCE_METRICS['in_sample_r2']} and r = {REFERENCE_METRICS['in_sample_r']}" in html
     assert "Interpretation: genes, programs, cell types" in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
 
