@@ -56,12 +56,13 @@ def null_cv_name(cv: str | int | None) -> str | None:
 
 
 def resolve_model(
-    model: str | Any, preset: str, params: Mapping[str, Any] | None
+    model: str | Any, preset: str, params: Mapping[str, Any] | None, *, seed: int | None = None
 ) -> tuple[Any, str, str]:
     """An unfitted estimator, its registry key and its display label.
 
     `model` is a registry key (see :func:`crossscale.models.registry.available`) or an
     estimator instance (used as given, with `params` set on a clone; label: its class name).
+    An estimator with a ``random_state`` parameter that `params` leaves out gets `seed`.
     """
     from sklearn.base import clone
 
@@ -76,6 +77,8 @@ def resolve_model(
             raise ParameterError("preset applies to a registered model name, not an estimator.")
         est = clone(model).set_params(**dict(params or {}))
         name = label = type(model).__name__
+    if seed is not None and "random_state" in est.get_params() and "random_state" not in (params or {}):
+        est.set_params(random_state=seed)
     if hasattr(est, "check_params"):
         est.check_params()
     return est, name, label

@@ -153,9 +153,7 @@ def benchmark_maps(
     cv = common.parse_null_cv(null_cv)
     if n_perm and cv is None:
         raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
-    template, _, label = common.resolve_model(model, preset, params)
-    if "random_state" in template.get_params() and "random_state" not in (params or {}):
-        template.set_params(random_state=seed)
+    template, _, label = common.resolve_model(model, preset, params, seed=seed)
     null_set = resolve_null_models(null_models, [label, *default_baselines()])
     from sklearn.base import clone
 

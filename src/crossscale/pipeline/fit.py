@@ -279,9 +279,7 @@ def fit_map(
         )
         echo(text)
         input_warnings.append(text)
-    est, model_name, label = common.resolve_model(model, preset, params)
-    if "random_state" in est.get_params() and "random_state" not in (params or {}):
-        est.set_params(random_state=seed)
+    est, model_name, label = common.resolve_model(model, preset, params, seed=seed)
     from crossscale.evaluate import evaluate_models
     from crossscale.models.baselines import PLSBaseline, RidgeBaseline, default_baselines
 
