@@ -54,6 +54,11 @@ class BenchmarkResult:
         """The table."""
         return self.table
 
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters and the table's rows (JSON-ready after ``_utils.write_json``)."""
+        return {"parameters": self.parameters, "model": self.model_label,
+                "rows": self.table.to_dict(orient="records")}  # fmt: skip
+
     def save(
         self, folder: str | os.PathLike[str], *, overwrite: bool = False,
         command: str = "crossscale benchmark",

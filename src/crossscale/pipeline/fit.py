@@ -82,6 +82,10 @@ class FitResult:
         """Metrics table (one row per model)."""
         return self.evaluation.metrics
 
+    def to_frame(self) -> pd.DataFrame:
+        """The metrics table (one row per model)."""
+        return self.evaluation.metrics
+
     def to_dict(self) -> dict[str, Any]:
         """The content of ``metrics.json``."""
         from crossscale.evaluate.metrics import REFERENCE_METRICS
