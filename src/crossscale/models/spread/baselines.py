@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
+from crossscale.models.spread._common import torch_threads
 from crossscale.models.spread.dynamics import check_model, graph_laplacian
-from crossscale.models.spread.estimator import to_visit_arrays, torch_threads
+from crossscale.models.spread.visits import to_visit_arrays
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale.models.spread._common import torch_threads
 from crossscale.models.spread.dynamics import check_model, graph_laplacian
-from crossscale.models.spread.estimator import torch_threads
 
 logger = logging.getLogger(__name__)
 
