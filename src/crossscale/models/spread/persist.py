@@ -20,8 +20,12 @@ class SpreadCheckpoint(CheckpointMixin):
 
     checkpoint_name = "SpreadMixtureVAE"
 
-    def _config_params(self) -> dict[str, Any]:
-        """JSON-safe constructor parameters (for config.json)."""
+    def json_params(self) -> dict[str, Any]:
+        """The constructor parameters, JSON-safe (for ``config.json`` and ``run.json``).
+
+        Sequences become lists; a ``numpy.random.Generator`` random_state becomes None (the
+        seed the fit drew is :attr:`seed_`).
+        """
         out = self.get_params()
         for k in ("prior_loc", "prior_scale"):
             out[k] = None if out[k] is None else [float(v) for v in out[k]]
@@ -48,7 +52,7 @@ class SpreadCheckpoint(CheckpointMixin):
     def _checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         state = {k: v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
         return state, {
-            "params": self._config_params(), "regions": list(self.regions_),
+            "params": self.json_params(), "regions": list(self.regions_),
             "graph_hash": self.graph_hash_, "graph_kind": self.graph_kind_,
             "epicentres": self.epicentres_,
             "epicentre_proba": self.epicentre_proba_.to_numpy().tolist(),
