@@ -329,7 +329,7 @@ class VolumeDiffusion(CheckpointMixin):
                   "genes": list(self.genes_), "planes": list(self.planes_),
                   "stains": list(self.stains_), "ratio": self.ratio_,
                   "gene_transform": self.gene_transform_, "gene_bin_um": self.gene_bin_um_,
-                  "train_seconds": self.history_.seconds, "train_cols": list(self.history_.train_cols)}  # fmt: skip
+                  "fit_time_s": self.history_.seconds, "train_cols": list(self.history_.train_cols)}  # fmt: skip
         return tensors, config
 
     @classmethod
@@ -357,7 +357,8 @@ class VolumeDiffusion(CheckpointMixin):
         est.gene_bin_um_ = float(config["gene_bin_um"])
         est.gene_scale_ = np.asarray(tensors["gene_scale"], np.float32)
         est.stain_mean_ = np.asarray(tensors["stain_mean"], np.float32)
-        est.history_ = TrainRecord(np.asarray(tensors["train_loss"]), float(config["train_seconds"]),
+        seconds = float(config.get("fit_time_s", config.get("train_seconds", "nan")))  # old: train_seconds
+        est.history_ = TrainRecord(np.asarray(tensors["train_loss"]), seconds,
                                    tuple(config["train_cols"]), len(tensors["train_loss"]))  # fmt: skip
         est.fit_time_s_ = est.history_.seconds
         return est
