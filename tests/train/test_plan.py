@@ -1,7 +1,6 @@
 """The training plan: warm-ups, schedule, clipping, early stopping with keep-best restore."""
 
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ import torch
 
 from crossscale import ModelStateError, ParameterError
 from crossscale.train.checkpoint import CheckpointMixin, load_checkpoint, save_checkpoint
-from crossscale.train.loop import fit_stacked
 from crossscale.train.plan import TrainPlan, fit_epochs, in_warmup, linear_warmup
 
 
@@ -135,43 +133,6 @@ def test_min_epochs_delays_early_stopping():
     plan = TrainPlan(lr=0.1, max_epochs=50, patience=2, min_epochs=30)
     hist = fit_epochs(mod, plan, steps, val_fn=lambda: float(mod.w.item() ** 2))  # best: epoch 1
     assert hist.best_epoch == 1 and hist.n_epochs == 30
-
-
-@dataclass
-class Rec:
-    total: torch.Tensor
-    mse: torch.Tensor
-    smoothness: torch.Tensor
-    kl: torch.Tensor
-
-
-def test_fit_stacked_uses_the_plan_optimiser_and_clipping():
-    class Stack(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = torch.nn.Parameter(torch.zeros(2, 1))
-
-    mod = Stack()
-
-    def loss_fn():
-        sse = ((mod.w[:, 0] - torch.tensor([1.0, -1.0])) ** 2) * 1e6
-        return Rec(sse, sse.detach(), sse.detach() * 0, sse.detach() * 0)
-
-    norms = []
-    orig = TrainPlan.clip
-
-    def spy(self, params):
-        orig(self, params)
-        norms.append(float(torch.cat([p.grad.ravel() for p in params]).norm()))
-
-    TrainPlan.clip = spy
-    try:
-        fit_stacked(mod, loss_fn, None, n_models=2, max_epochs=5,
-                    plan=TrainPlan(lr=0.05, clip_norm=2.0))  # fmt: skip
-    finally:
-        TrainPlan.clip = orig
-    assert len(norms) == 5 and max(norms) == pytest.approx(2.0, rel=1e-5)
-    np.testing.assert_allclose(mod.w[:, 0].detach().numpy(), [0.25, -0.25], rtol=1e-4)
 
 
 class Toy(CheckpointMixin):
