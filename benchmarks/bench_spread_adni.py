@@ -8,7 +8,7 @@ Usage::
 Fits network diffusion and Fisher-KPP jointly to the 16 ADNI2 group maps (EMCI baseline + 2-6,
 LMCI and AD baseline + 2-5) on the HCP connectome, a distance-only graph and their union, and on
 degree-preserving and degree- and length-preserving rewirings of the connectome (see
-:func:`crossscale.models.spread.groupfit.compare_with_null_graphs`); the same computation as
+:func:`crossscale.evaluate.graph_nulls.compare_with_null_graphs`); the same computation as
 ``crossscale spread fit --adni``.
 """
 
@@ -24,8 +24,9 @@ from pathlib import Path
 from bench_spread import commit
 
 from crossscale.atlas import RegionGraph
+from crossscale.evaluate.graph_nulls import compare_with_null_graphs
 from crossscale.evaluate.spread_benchmark import markdown_table
-from crossscale.models.spread.groupfit import compare_with_null_graphs, load_adni_trajectory
+from crossscale.maps.adni import load_adni_trajectory
 from crossscale.report.spread import adni_summary_text
 
 OUT = Path(__file__).parent / "results" / "spread_adni.md"

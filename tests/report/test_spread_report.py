@@ -2,8 +2,8 @@ import pandas as pd
 import pytest
 
 from crossscale.atlas import RegionGraph
+from crossscale.evaluate.graph_nulls import compare_with_null_graphs
 from crossscale.models.spread import simulate_cohort
-from crossscale.models.spread.groupfit import compare_with_null_graphs
 from crossscale.report.spread import adni_summary_text, build_adni_report
 
 

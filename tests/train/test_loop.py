@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import torch
 
 from crossscale.train.loop import fit_stacked
+from crossscale.train.plan import TrainPlan
 
 
 @dataclass
@@ -69,3 +71,32 @@ def test_early_stopping_patience_and_stopped_models_leave_the_stack():
     assert hist.best_epoch[1] == 10 and hist.best_epoch[0] == hist.best_epoch[2] == 60
     assert calls[:15] == [3] * 15 and calls[-1] == 2  # model 1 left the computation
     assert np.isnan(hist.train_loss[-1, 1]) and np.isfinite(hist.train_loss[-1, 0])
+
+
+def test_fit_stacked_uses_the_plan_optimiser_and_clipping():
+    class Stack(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(2, 1))
+
+    mod = Stack()
+
+    def loss_fn():
+        sse = ((mod.w[:, 0] - torch.tensor([1.0, -1.0])) ** 2) * 1e6
+        return Rec(sse, sse.detach(), sse.detach() * 0, sse.detach() * 0)
+
+    norms = []
+    orig = TrainPlan.clip
+
+    def spy(self, params):
+        orig(self, params)
+        norms.append(float(torch.cat([p.grad.ravel() for p in params]).norm()))
+
+    TrainPlan.clip = spy
+    try:
+        fit_stacked(mod, loss_fn, None, n_models=2, max_epochs=5,
+                    plan=TrainPlan(lr=0.05, clip_norm=2.0))  # fmt: skip
+    finally:
+        TrainPlan.clip = orig
+    assert len(norms) == 5 and max(norms) == pytest.approx(2.0, rel=1e-5)
+    np.testing.assert_allclose(mod.w[:, 0].detach().numpy(), [0.25, -0.25], rtol=1e-4)

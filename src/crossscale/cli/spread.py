@@ -59,22 +59,6 @@ def _parse_subtypes(text: str) -> list[tuple[str, float, float]]:
     return out
 
 
-def _subtype_trajectories(X, labels):  # noqa: ANN001, ANN202
-    """Mean observed map of each inferred subtype at each visit time, regions x (subtype, time)."""
-    import pandas as pd
-
-    frame = X.copy()
-    subj = frame.index.get_level_values(0)
-    frame["_k"] = labels.reindex(subj).to_numpy()
-    if isinstance(frame.index, pd.MultiIndex):
-        frame["_t"] = frame.index.get_level_values(1)
-    else:
-        frame["_t"] = 0.0
-    means = frame.groupby(["_k", "_t"]).mean()
-    means.index = [f"subtype {k}, t={t:g}" for k, t in means.index]
-    return means.T
-
-
 @app.command("simulate")
 def simulate(
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
@@ -236,13 +220,13 @@ def fit(
             "graph": graph, "truth": str(truth_path) if truth_df is not None else None}, {
             "seeds": {"random_state": seed}, "graph": g.to_dict(), "n_subtypes_fitted": k,
             "selection": sel_dict, "epicentres": est.epicentres_, "noise": est.noise_,
-            "fit_time_s": est.fit_time_, "model_params": est._config_params(),
+            "fit_time_s": est.fit_time_s_, "model_params": est.json_params(),
         }))  # fmt: skip
         if selection is not None:
             selection.table.to_csv(tmp / "selection.csv")
-        from crossscale.report.spread import build_spread_fit_report
+        from crossscale.report.spread import build_spread_fit_report, subtype_trajectories
 
-        traj = _subtype_trajectories(X, est.predict(X))
+        traj = subtype_trajectories(X, est.predict(X))
         build_spread_fit_report(
             est, params, traj, selection=selection, truth=truth_df,
             command="crossscale " + " ".join(sys.argv[1:]),
@@ -254,7 +238,8 @@ def _fit_adni(g, out: Path, *, n_rewired: int, n_length: int, seed: int, overwri
               graph_name: str):  # fmt: skip
     from crossscale._errors import ParameterError
     from crossscale._utils import atomic_dir, write_json
-    from crossscale.models.spread.groupfit import compare_with_null_graphs, load_adni_trajectory
+    from crossscale.evaluate.graph_nulls import compare_with_null_graphs
+    from crossscale.maps.adni import load_adni_trajectory
     from crossscale.report.spread import adni_summary_text, build_adni_report
 
     if n_rewired < 0 or n_length < 0:
@@ -321,17 +306,8 @@ def benchmark(
                                                {"quick": quick, "epochs": epochs},
                                                {"seeds": {"random_state": seed},
                                                 "result": res.to_dict()}))  # fmt: skip
-        from crossscale.report import Report
+        from crossscale.report.spread import build_spread_benchmark_report
 
-        rep = Report("crossscale spread benchmark")
-        rep.add_paragraph(
-            f"Chosen K = true K in {100 * res.selection_accuracy():.0f}% of "
-            f"{len(res.selection)} simulated cohorts; tables below (also in benchmark.md)."
-        )
-        for heading, df in (("Choice of K", res.confusion), ("Calibration", res.calibration),
-                            ("Recovery", res.accuracy), ("Fit time", res.scaling)):  # fmt: skip
-            if len(df):
-                rep.add_heading(heading, 2)
-                rep.add_table(df, float_format="{:.3g}", index=False)
+        rep = build_spread_benchmark_report(res, command="crossscale " + " ".join(sys.argv[1:]))
         rep.save(tmp / "report.html")
     typer.echo(res.to_markdown())

@@ -108,18 +108,18 @@ def train(
                   holdout_fraction=holdout, random_state=seed, device=device)  # fmt: skip
         model = VolumeDiffusion(**kw).fit(sample)
         model.save(tmp / "model")
-        info = {"diffusion_train_seconds": model.history_.seconds,
+        info = {"diffusion_fit_time_s": model.fit_time_s_,
                 "final_loss": float(model.history_.loss[-10:].mean())}  # fmt: skip
         if regression:
             reg = VolumeDiffusion(objective="regression", **kw).fit(sample)
             reg.save(tmp / "regression")
-            info["regression_train_seconds"] = reg.history_.seconds
+            info["regression_fit_time_s"] = reg.fit_time_s_
         info["genes"] = len(model.genes_)
         info["dropped"] = sample.genes.dropped
         info["train_cols_stain_px"] = list(model.history_.train_cols)
         write_json(tmp / "run.json", _run_info("crossscale volume train", params,
                                                 {"results": info, "peak_rss_mb": _peak_rss_mb()}))  # fmt: skip
-    typer.echo(f"trained in {info['diffusion_train_seconds']:.1f} s; model written to {out}")
+    typer.echo(f"trained in {info['diffusion_fit_time_s']:.1f} s; model written to {out}")
 
 
 def _parse_size(size: str | None, base: tuple[int, int]) -> tuple[int, int]:

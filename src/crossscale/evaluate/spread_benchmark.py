@@ -26,6 +26,7 @@ References
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -34,7 +35,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crossscale.evaluate.spread_metrics import (
+    confusion_table,
+    epicentre_coverage,
+    interval_coverage,
+    markdown_table,
+    match_subtypes,
+    parameter_recovery,
+)
+
 logger = logging.getLogger(__name__)
+
+# the metric helpers live in crossscale.evaluate.spread_metrics (re-exported here)
+__all__ = [
+    "ACCURACY_COLUMNS", "SIM_EPICENTRES", "SpreadBenchmark", "confusion_table",
+    "epicentre_coverage", "interval_coverage", "markdown_table", "match_subtypes",
+    "parameter_recovery", "recovery_benchmark", "run_spread_benchmark", "selection_benchmark",
+    "timing_benchmark",
+]  # fmt: skip
 
 #: Epicentres of the simulated subtypes (typical, posterior, visual and frontal AD variants).
 SIM_EPICENTRES: tuple[str, ...] = (
@@ -45,79 +63,6 @@ ACCURACY_COLUMNS = [
     "noise", "method", "ARI", "epicentre_acc", "rho_spearman", "rho_relerr",
     "alpha_spearman", "alpha_relerr", "onset_spearman", "onset_relerr", "fit_s",
 ]  # fmt: skip
-
-
-def markdown_table(df: pd.DataFrame, digits: int = 3) -> str:
-    """A GitHub-markdown table of `df` (no index), floats to `digits` significant digits."""
-
-    def fmt(v: object) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "" if np.isnan(v) else f"{v:.{digits}g}"
-        return str(v)
-
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
-
-
-def parameter_recovery(estimate: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
-    """Spearman r and median relative error of rho, alpha, onset (subjects aligned by index)."""
-    from scipy.stats import spearmanr
-
-    out = {}
-    for name in ("rho", "alpha", "onset"):
-        t, e = truth.loc[estimate.index, name].to_numpy(), estimate[name].to_numpy()
-        out[f"{name}_spearman"] = float(spearmanr(t, e)[0])
-        out[f"{name}_relerr"] = float(np.median(np.abs(e - t) / t))
-    return out
-
-
-def interval_coverage(estimate: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
-    """Fraction of subjects whose printed interval contains the truth, per parameter.
-
-    A parameter flagged not identified (NaN bounds) counts as not covered; the fraction flagged
-    is returned as ``{name}_unidentified``.
-    """
-    out = {}
-    for name in ("rho", "alpha", "onset"):
-        t = truth.loc[estimate.index, name].to_numpy()
-        lo, hi = estimate[f"{name}_low"].to_numpy(), estimate[f"{name}_high"].to_numpy()
-        out[f"{name}_cov95"] = float(np.mean((lo <= t) & (t <= hi)))
-        out[f"{name}_unidentified"] = float(np.mean(np.isnan(lo)))
-    return out
-
-
-def match_subtypes(true: np.ndarray, pred: np.ndarray, k_pred: int) -> dict[int, int]:
-    """Map each predicted subtype to a true one (Hungarian on the contingency table)."""
-    from scipy.optimize import linear_sum_assignment
-
-    k_true = int(true.max()) + 1
-    cont = np.zeros((k_pred, max(k_true, k_pred)))
-    for p, t in zip(pred, true, strict=True):
-        cont[p, t] += 1
-    rows, cols = linear_sum_assignment(-cont)
-    return {int(r): int(c) for r, c in zip(rows, cols, strict=True)}
-
-
-def epicentre_coverage(est, cohort, pred: np.ndarray) -> dict[str, float]:
-    """Coverage of each subtype's 95% epicentre credible set and its size.
-
-    The set is the smallest group of regions whose posterior probability sums to >= 0.95.
-    """
-    true = cohort.labels.to_numpy()
-    mapping = match_subtypes(true, pred, est.n_subtypes)
-    hits, sizes = [], []
-    for k in range(est.n_subtypes):
-        t = mapping.get(k)
-        if t is None or t >= len(cohort.subtypes):
-            continue
-        p = est.epicentre_proba_.iloc[k].sort_values(ascending=False)
-        size = int(np.searchsorted(np.cumsum(p.to_numpy()), 0.95) + 1)
-        hits.append(cohort.subtypes[t].epicentre in set(p.index[:size]))
-        sizes.append(size)
-    return {"epicentre_set_cov95": float(np.mean(hits)) if hits else np.nan,
-            "epicentre_set_size": float(np.mean(sizes)) if sizes else np.nan}  # fmt: skip
 
 
 def _cohort(graph, k: int, n: int, noise: float, seed: int):
@@ -162,25 +107,11 @@ def selection_benchmark(
                 rows.append({"noise": noise, "true K": k, "seed": seed, "n_subjects": n,
                              "chosen K": sel.best, "max-score K": sel.best_by_max,
                              "held-out log p(y) per subject (K: mean ± se)": curve,
-                             "time_s": time.perf_counter() - t0})  # fmt: skip
+                             "fit_time_s": time.perf_counter() - t0})  # fmt: skip
                 logger.info("selection noise=%g K=%d seed=%d -> %d", noise, k, seed, sel.best)
                 if bar is not None:
                     bar.advance(1)
     return pd.DataFrame(rows)
-
-
-def confusion_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """True K (rows, per noise) x chosen K (columns): counts of cohorts."""
-    tab = pd.crosstab([runs["noise"], runs["true K"]], runs["chosen K"])
-    tab.columns = [f"chosen {c}" for c in tab.columns]
-    out = tab.reset_index()
-    correct = []
-    for _, r in out.iterrows():
-        col = f"chosen {int(r['true K'])}"
-        hit = int(r[col]) if col in tab.columns else 0
-        correct.append(f"{hit}/{int(tab.loc[(r['noise'], r['true K'])].sum())}")
-    out["correct"] = correct
-    return out
 
 
 # -- calibration and recovery ------------------------------------------------------------------
@@ -200,7 +131,6 @@ def recovery_benchmark(
     -------
     accuracy, calibration : pandas.DataFrame
     """
-    from sklearn.base import clone
     from sklearn.metrics import adjusted_rand_score
 
     from crossscale.models.spread import SpreadMixtureVAE
@@ -219,8 +149,7 @@ def recovery_benchmark(
         t0 = time.perf_counter()
         vae = SpreadMixtureVAE(k, max_epochs=epochs, random_state=random_state).fit(c.maps, graph)
         t_fit = time.perf_counter() - t0
-        amort = clone(vae).set_params(posterior="amortised")
-        amort.__dict__.update({a: v for a, v in vae.__dict__.items() if a.endswith("_")})
+        amort = copy.copy(vae).set_params(posterior="amortised")  # same fit, encoder only
         for name, est in (("SpreadMixtureVAE (refined, default)", vae),
                           ("SpreadMixtureVAE (amortised encoder only)", amort)):  # fmt: skip
             t0 = time.perf_counter()

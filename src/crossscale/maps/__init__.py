@@ -1,6 +1,12 @@
 """Regional maps: readers, the ADNI2 atrophy maps, ENIGMA summary statistics, effect sizes."""
 
-from crossscale.maps.adni import GROUPS, load_adni_map
+from crossscale.maps.adni import (
+    ADNI_GROUPS,
+    ADNI_TIMEPOINTS,
+    GROUPS,
+    load_adni_map,
+    load_adni_trajectory,
+)
 from crossscale.maps.effects import regional_effect_sizes, simulate_cohort
 from crossscale.maps.io import load_enigma_map, read_regional_map
 from crossscale.maps.readers import (
@@ -15,9 +21,12 @@ from crossscale.maps.readers import (
 )
 
 __all__ = [
+    "ADNI_GROUPS",
+    "ADNI_TIMEPOINTS",
     "GROUPS",
     "AparcStats",
     "load_adni_map",
+    "load_adni_trajectory",
     "load_enigma_map",
     "read_aparc_stats",
     "read_aparcstats2table",

@@ -13,6 +13,8 @@ same statistics in ``FSRegionList.mat`` order (see ``../shared/data/SOURCES.md``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,9 @@ from crossscale.datasets import fetch, registry
 from crossscale.maps.checks import check_map_values
 
 GROUPS = ("AD", "LMCI", "EMCI", "CON")
+#: Patient groups of the disease trajectory (early MCI, late MCI, AD), in order of severity.
+ADNI_GROUPS: tuple[str, ...] = ("EMCI", "LMCI", "AD")
+ADNI_TIMEPOINTS: tuple[str, ...] = ("baseline", "2", "3", "4", "5", "6")
 _SUBCORTICAL = (
     "L_Thalamus_Proper", "Caudate_L", "Putamen_L", "Pallidum_L", "Hippocampus_L", "Amygdala_L",
     "Accumbens_area_L", "VentralDC_L", "Thalamus_Proper_R", "Caudate_R", "Putamen_R",
@@ -91,3 +96,43 @@ def load_adni_map(group: str = "AD", timepoint: str | int = "baseline") -> pd.Se
         "description": f"ADNI2 FreeSurfer regional volume, {g} vs controls, timepoint {t}",
     }
     return check_map_values(out, what=f"The ADNI2 map {key}")
+
+
+def load_adni_trajectory(
+    groups: Sequence[str] = ADNI_GROUPS, timepoints: Sequence[str | int] | None = None
+) -> pd.DataFrame:
+    """ADNI2 group atrophy maps as rows, scaled to a maximum of 1.
+
+    Each map (a Welch t of controls minus patients, positive = atrophy) is divided by the largest
+    t over all requested maps, so values are at most 1 and keep their relative sizes; negative
+    values (larger volume in patients, mostly noise) are kept.
+
+    Parameters
+    ----------
+    groups : sequence of str
+        Patient groups (default EMCI, LMCI, AD).
+    timepoints : sequence of str or int, or None
+        Timepoints to load; None (default) loads every timepoint the data have for each group:
+        baseline and follow-ups 2-5 for AD and LMCI, baseline and 2-6 for EMCI (16 maps; the
+        distribution has no sixth AD or LMCI file).
+
+    Returns
+    -------
+    maps : pandas.DataFrame, shape (n_maps, 68)
+        MultiIndex ``(group, timepoint)``; ``attrs["scale"]`` holds the divisor.
+    """
+    reg = registry()
+    rows, keys = [], []
+    for g in groups:
+        tps = timepoints
+        if tps is None:
+            tps = [t for t in ADNI_TIMEPOINTS if f"adni2_{g.lower()}_vol_{t}" in reg]
+        for t in tps:
+            rows.append(load_adni_map(g, t))
+            keys.append((g, str(t)))
+    df = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["group", "timepoint"]))
+    scale = float(df.to_numpy().max())
+    out = df / scale
+    out.columns.name = "region"
+    out.attrs = {"units": "Welch t / max t", "scale": scale}
+    return out

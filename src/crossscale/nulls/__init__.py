@@ -2,11 +2,18 @@
 
 Spin functions return permutation indices of shape (n_regions, n_perm) (``values[perm[:, k]]`` is
 the ``k``-th null map); :func:`generate_nulls` returns null maps (values) of the same shape for any
-method; :func:`compare_maps` correlates two maps with a spatial-null p-value.
+method; :func:`compare_maps` correlates two maps with a spatial-null p-value. Null *graphs*
+(degree- and length-preserving rewiring, a distance-only graph) are in :mod:`crossscale.nulls.graphs`.
 """
 
 from crossscale.nulls.compare import MapComparison, compare_maps, permutation_p_value
 from crossscale.nulls.generate import NULL_METHODS, generate_nulls
+from crossscale.nulls.graphs import (
+    combined_graph,
+    degree_table,
+    distance_graph,
+    rewire_degree_preserving,
+)
 from crossscale.nulls.moran import moran_eigenvectors, moran_randomization, morans_i
 from crossscale.nulls.spins import (
     SPIN_METHODS,
@@ -24,7 +31,10 @@ __all__ = [
     "NULL_METHODS",
     "SPIN_METHODS",
     "MapComparison",
+    "combined_graph",
     "compare_maps",
+    "degree_table",
+    "distance_graph",
     "generate_nulls",
     "moran_eigenvectors",
     "moran_randomization",
@@ -32,6 +42,7 @@ __all__ = [
     "permutation_p_value",
     "random_rotations",
     "reflect_rotations",
+    "rewire_degree_preserving",
     "sphere_centroids",
     "spin_alexander_bloch",
     "spin_hungarian",

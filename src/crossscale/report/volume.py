@@ -61,7 +61,7 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
                                        f"y {ev.info['region_um']['y'][0]:.1f}-{ev.info['region_um']['y'][1]:.1f}",
                         "patch core / halo / window (px)": f"{ev.info['core']} / {ev.info['halo']} / {ev.info['window']}",
                         "stain pixel (um)": ev.info["pixel_um"], "seed": ev.info["seed"],
-                        "training time (s)": model_info.get("train_seconds"),
+                        "training time (s)": model_info.get("fit_time_s", model_info.get("train_seconds")),
                         "model": ", ".join(f"{k}={v}" for k, v in model_info.get("parameters", {}).items())})  # fmt: skip
     rep.add_heading("Metrics", 2)
     rep.add_table(m, caption="Held-out metrics per method (real = the real stains themselves).")

@@ -1,11 +1,16 @@
-"""Checkpoints: ``model.safetensors`` (tensors) + ``config.json`` (everything else). No pickle."""
+"""Checkpoints: ``model.safetensors`` (tensors) + ``config.json`` (everything else). No pickle.
+
+:class:`CheckpointMixin` gives an estimator ``save(path)`` and ``load(path, ...)`` from two hooks,
+so every model writes the same atomic folder with the same header (``"model"``: the class name,
+``"crossscale_version"``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,13 +52,24 @@ def save_checkpoint(
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_checkpoint(
+    path: str | os.PathLike[str], model: str | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a checkpoint folder written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : path-like
+        The checkpoint folder.
+    model : str or None
+        If given, the class the checkpoint must hold (its config key ``"model"``; checkpoints
+        written before that key, with ``"class"`` instead, are read the same way and the
+        returned config has ``"model"`` set).
 
     Raises
     ------
     ModelStateError
-        If the folder lacks ``model.safetensors`` or ``config.json``.
+        If the folder lacks ``model.safetensors`` or ``config.json``, or holds another model.
     """
     from safetensors.numpy import load_file
 
@@ -63,6 +79,86 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
     if missing:
         raise ModelStateError(
             f"'{path}' is not a crossscale checkpoint: missing {', '.join(missing)}. Pass the "
-            "model/ folder written by 'crossscale fit' or GraphVAE.save()."
+            "folder written by the model's save() (e.g. the model/ folder of 'crossscale fit')."
         )
-    return load_file(str(files[0])), json.loads(files[1].read_text("utf-8"))
+    config = json.loads(files[1].read_text("utf-8"))
+    if "model" not in config and "class" in config:  # written by crossscale <= 0.1 (spread)
+        config["model"] = config.pop("class")
+    if model is not None and config.get("model") != model:
+        held = config.get("model")
+        if held is None:
+            raise ModelStateError(
+                f"'{path}' has a config.json that names no model (no 'model' key), so it is not a "
+                f"{model} checkpoint; pass a folder written by {model}.save(), or refit and save."
+            )
+        raise ModelStateError(
+            f"'{path}' holds a {held!r} checkpoint, not a {model} one; pass a folder written by "
+            f"{model}.save(), or load it with {held}.load()."
+        )
+    return load_file(str(files[0])), config
+
+
+class CheckpointMixin:
+    """``save`` / ``load`` for an estimator, from two hooks.
+
+    The folder is written atomically (a failed save leaves an existing checkpoint untouched);
+    ``config.json`` starts with ``"model"`` (:attr:`checkpoint_name`, default the class name)
+    and ``"crossscale_version"``. Subclasses implement:
+
+    * ``_checkpoint_state(self) -> (tensors, config)``: arrays for ``model.safetensors`` and
+      JSON-safe metadata;
+    * ``_from_checkpoint(cls, tensors, config, *, path, **kwargs) -> estimator``: rebuild a
+      fitted estimator (``kwargs`` are those given to :meth:`load`, e.g. ``graph=``);
+    * ``_check_fitted(self)``: raise :class:`~crossscale.ModelStateError` when unfitted.
+    """
+
+    checkpoint_name: ClassVar[str | None] = None
+
+    @classmethod
+    def _checkpoint_model(cls) -> str:
+        return cls.checkpoint_name or cls.__name__
+
+    def _checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        raise NotImplementedError
+
+    @classmethod
+    def _from_checkpoint(cls, tensors: dict[str, np.ndarray], config: dict[str, Any], *,
+                         path: Path, **kwargs: Any) -> Any:  # fmt: skip
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+        """Write ``model.safetensors`` + ``config.json`` into the folder `path` (atomic, no pickle).
+
+        Parameters
+        ----------
+        path : path-like
+            Folder to write (replaced if it holds a checkpoint and `overwrite`).
+        overwrite : bool, default True
+
+        Returns
+        -------
+        path : pathlib.Path
+
+        Raises
+        ------
+        ModelStateError
+            If the estimator is not fitted.
+        """
+        from crossscale import __version__
+
+        self._check_fitted()  # type: ignore[attr-defined]
+        tensors, config = self._checkpoint_state()
+        header = {"model": self._checkpoint_model(), "crossscale_version": __version__}
+        return save_checkpoint(path, tensors, header | config, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], **kwargs: Any) -> Any:
+        """Load an estimator saved with :meth:`save`.
+
+        Raises
+        ------
+        ModelStateError
+            If `path` is not a checkpoint of this class.
+        """
+        tensors, config = load_checkpoint(path, cls._checkpoint_model())
+        return cls._from_checkpoint(tensors, config, path=Path(path), **kwargs)

@@ -1,6 +1,8 @@
-"""The shared training loop: full-batch Adam over stacked independent models.
+"""The shared training loop for stacked full-batch models (GraphVAE and its null refits).
 
-Each model stops early on its own held-out regions and keeps its best weights.
+Each model stops early on its own held-out regions and keeps its best weights. The optimiser is
+the one of :class:`crossscale.train.plan.TrainPlan`; models trained by mini-batches use
+:func:`crossscale.train.plan.fit_epochs`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crossscale._progress import progress
+from crossscale.train.plan import TrainPlan
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def fit_stacked(
     description: str = "Training",
     keep_epochs: np.ndarray | None = None,
     subset: bool = False,
+    plan: TrainPlan | None = None,
 ) -> TrainHistory:
     """Train stacked independent models with Adam, full batch, early stopping per model.
 
@@ -97,6 +101,9 @@ def fit_stacked(
         Stopped models leave the computation: the losses are evaluated for the models still
         training only, so a stack costs what its running models cost (a stopped model's weights
         are restored from its best epoch at the end, whatever Adam does to them meanwhile).
+    plan : TrainPlan or None
+        Optimiser policy (default ``TrainPlan(lr=lr, weight_decay=weight_decay)``); its
+        `clip_norm`, if set, clips the gradient norm of the whole stack before each step.
 
     Returns
     -------
@@ -107,7 +114,8 @@ def fit_stacked(
 
     params = list(module.parameters())
     device = params[0].device
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    plan = TrainPlan(lr=lr, weight_decay=weight_decay) if plan is None else plan
+    opt = plan.optimizer(params)
     best_val = torch.full((n_models,), float("inf"), device=device)
     best_epoch = torch.zeros(n_models, dtype=torch.long, device=device)
     best_state = [p.detach().clone() for p in params]
@@ -130,6 +138,7 @@ def fit_stacked(
             opt.zero_grad(set_to_none=True)
             rec = loss_fn(idx) if subset else loss_fn()
             rec.total.sum().backward()
+            plan.clip(params)
             opt.step()
             train_hist.append(full(rec.total, idx))
             for k in terms:

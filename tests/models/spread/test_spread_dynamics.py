@@ -109,3 +109,35 @@ def test_bad_inputs_raise(connectome):
         seed_vector(68, [70])
     with pytest.raises(ParameterError, match="model must be one of"):
         solve_torch("sir", torch.eye(2), torch.zeros(1, 2), torch.zeros(1, 1), torch.ones(1))
+
+
+def test_seed_vector_batches_one_epicentre_per_row():
+    rows = seed_vector(5, [0, 3, 3], 0.2, per_row=True)
+    assert rows.shape == (3, 5) and np.allclose(rows.sum(1), 0.2) and rows[1, 3] == 0.2
+    t = seed_vector(5, torch.tensor([4, 1]), 0.5, per_row=True, dtype=torch.float64)
+    assert t.dtype == torch.float64 and t[0, 4] == 0.5 and t[1, 1] == 0.5 and t.sum() == 1.0
+    np.testing.assert_array_equal(seed_vector(5, [0, 2], 1.0), [0.5, 0, 0.5, 0, 0])
+
+
+def test_module_log_likelihood_is_the_gaussian_of_the_residuals():
+    import math
+
+    from crossscale.models.spread.dynamics import graph_laplacian
+    from crossscale.models.spread.module import SpreadMixtureModule
+
+    lap = torch.as_tensor(graph_laplacian(RegionGraph.from_connectome()), dtype=torch.float64)
+    m = SpreadMixtureModule(lap.float(), 2, prior_loc=(math.log(0.1), math.log(0.5), 2.3),
+                            prior_scale=(0.5, 0.5, 0.5)).double()  # fmt: skip
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randn(3, 2, 68, generator=gen, dtype=torch.float64)
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    pred = torch.randn(3, 4, 2, 68, generator=gen, dtype=torch.float64)  # 4 draws per subject
+    ll = m.log_likelihood(y, mask, pred, sigma=0.3)
+    rss = (((y[:, None] - pred) ** 2) * mask[:, None, :, None]).sum((-1, -2))
+    expect = m.gaussian_log_likelihood(rss, mask.sum(1, keepdim=True) * 68, 0.3)
+    torch.testing.assert_close(ll, expect)
+    assert ll.shape == (3, 4)
+    y2 = y.clone()
+    y2[1, 1] += 100.0  # the padded visit of subject 1 does not count
+    torch.testing.assert_close(m.log_likelihood(y2, mask, pred, sigma=0.3)[1], ll[1])
+    assert not torch.allclose(m.log_likelihood(y2 * 0, mask, pred, sigma=0.3)[1], ll[1])

@@ -100,12 +100,12 @@ def test_other_gene_panel_is_refused(tiny_model, tiny_sample, tmp_path):
 def test_full_disk_is_a_clear_error_and_leaves_no_output(tiny_model, tiny_sample, tmp_path, monkeypatch):
     import sys
 
-    gen = sys.modules["crossscale.models.volume.generate"]
+    steps = sys.modules["crossscale.models.volume.steps"]  # where a step's patches are denoised
 
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(gen, "_step_batch", full)
+    monkeypatch.setattr(steps, "_step_batch", full)
     with pytest.raises(StorageError, match="disk is full.*resume"):
         generate(tiny_model, tiny_sample.genes, tmp_path / "f.ome.zarr")
     assert not (tmp_path / "f.ome.zarr").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from crossscale import __version__
 from crossscale._errors import ModelStateError, ParameterError, RegionMismatchError
 from crossscale.atlas.graph import RegionGraph
 from crossscale.models._validation import align, check_expression
@@ -25,7 +23,7 @@ from crossscale.models.graphvae._stack import (
     select_components,
     train_stack,
 )
-from crossscale.train.checkpoint import load_checkpoint, save_checkpoint
+from crossscale.train.checkpoint import CheckpointMixin
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ def _seed(random_state: int | np.random.Generator | None) -> int:
     return int(rng.integers(0, 2**31 - 1))
 
 
-class GraphVAE(BaseEstimator):
+class GraphVAE(CheckpointMixin, BaseEstimator):
     """Graph-regularised variational autoencoder from regional expression to a regional map.
 
     Each region's expression, standardised and projected on the leading (whitened) principal axes
@@ -664,17 +662,15 @@ class GraphVAE(BaseEstimator):
         return pd.DataFrame(mu[member].numpy(), index=self.regions_, columns=cols)
 
     # -- persistence --------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save to a folder: ``model.safetensors`` + ``config.json`` (no pickle)."""
-        self._check_fitted()
+    # save(path) and load(path, graph=None) come from CheckpointMixin (crossscale.train.checkpoint)
+    def _checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays and config of ``save(path)``: ``model.safetensors`` + ``config.json`` (no pickle)."""
         p = self.projection_
         tensors = {f"param.{k}": v for k, v in self.params_.items()}
         tensors |= {"gene_mean": p.mean, "gene_scale": p.scale, "basis": p.basis,
                     "graph_edges": self.graph_.edges, "graph_weights": self.graph_.edge_weights,
                     "graph_coords": self.graph_.coords.to_numpy(), "graph_sphere": self.graph_.sphere_coords.to_numpy()}  # fmt: skip
         config = {
-            "model": "GraphVAE",
-            "crossscale_version": __version__,
             "params": self.get_params(),
             "seed": self.seed_,
             "regions": list(self.regions_),
@@ -686,11 +682,12 @@ class GraphVAE(BaseEstimator):
             "y_name": self.y_name_,
             "n_epochs": self.n_epochs_,
         }
-        return save_checkpoint(path, tensors, config)
+        return tensors, config
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, graph: RegionGraph | None = None) -> GraphVAE:
-        """Load a model saved with :meth:`save`.
+    def _from_checkpoint(cls, tensors: dict[str, np.ndarray], config: dict[str, Any], *,
+                         path: Path, graph: RegionGraph | None = None) -> GraphVAE:  # fmt: skip
+        """Rebuild a model saved with :meth:`save` (``load(path, graph=None)``).
 
         Parameters
         ----------
@@ -706,11 +703,6 @@ class GraphVAE(BaseEstimator):
         """
         import scipy.sparse as sp
 
-        tensors, config = load_checkpoint(path)
-        if config.get("model") != "GraphVAE":
-            raise ModelStateError(
-                f"'{path}' holds a {config.get('model')!r} checkpoint, not a GraphVAE."
-            )
         known = set(cls().get_params())
         unknown = sorted(set(config["params"]) - known)
         if unknown or "param.d_out" not in tensors:

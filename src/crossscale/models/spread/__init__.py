@@ -15,7 +15,8 @@ from crossscale.models.spread.dynamics import (
     seed_vector,
     solve_scipy,
 )
-from crossscale.models.spread.estimator import SpreadMixtureVAE, SubtypeSelection, select_n_subtypes
+from crossscale.models.spread.estimator import SpreadMixtureVAE
+from crossscale.models.spread.selection import SubtypeSelection, select_n_subtypes
 from crossscale.models.spread.simulate import (
     AD_VARIANT_EPICENTRES,
     SimulatedCohort,

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
-from crossscale.models.spread.dynamics import check_model, graph_laplacian
-from crossscale.models.spread.estimator import to_visit_arrays, torch_threads
+from crossscale.models.spread._common import torch_threads
+from crossscale.models.spread.dynamics import check_model, graph_laplacian, seed_vector, solve_torch
+from crossscale.models.spread.library import solution_library
+from crossscale.models.spread.visits import to_visit_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +129,6 @@ def fit_subjects_least_squares(
     -------
     fits : SubjectFits
     """
-    import torch
-
-    from crossscale.models.spread.dynamics import solve_torch
-
     check_model(model)
     if n_subtypes < 1:
         raise ParameterError(f"n_subtypes must be >= 1; got {n_subtypes}.")
@@ -145,23 +143,10 @@ def fit_subjects_least_squares(
         if alpha_grid is None
         else np.asarray(alpha_grid)
     )
-    rr, aa, ss = np.meshgrid(rho_grid, alpha_grid, np.arange(n), indexing="ij")
-    rr, aa, ss = rr.ravel(), aa.ravel(), ss.ravel()
     tgrid = np.arange(0.0, t_max + 1e-9, dt_grid)
-    f = torch.float32
-    with torch_threads(n_threads), torch.no_grad():
-        lt = torch.as_tensor(lap, dtype=f)
-        x0 = torch.zeros(len(ss), n, dtype=f)
-        x0[torch.arange(len(ss)), torch.as_tensor(ss)] = seed_mass
-        lib = solve_torch(
-            model,
-            lt,
-            x0,
-            torch.as_tensor(tgrid, dtype=f).repeat(len(ss), 1),
-            torch.as_tensor(rr, dtype=f),
-            torch.as_tensor(aa, dtype=f),
-            n_steps=int(t_max / 0.5),
-        ).numpy()  # fmt: skip  (n_lib, n_t, N)
+    lib_ = solution_library(model, lap, rho_grid, alpha_grid, np.arange(n), tgrid,
+                            seed_mass=seed_mass, n_steps=int(t_max / 0.5), n_threads=n_threads)  # fmt: skip
+    rr, aa, ss, lib = lib_.rho, lib_.alpha, lib_.seeds, lib_.x
     flat = lib.reshape(-1, n)
     sq = (flat**2).sum(1).reshape(lib.shape[:2])
     best = []
@@ -201,14 +186,11 @@ def _group_epicentres(seeds: np.ndarray, graph, k: int) -> np.ndarray:
 def _refine(model, lap, arr, seeds, rho, alpha, onset, seed_mass, steps, n_threads):
     import torch
 
-    from crossscale.models.spread.dynamics import solve_torch
-
     f = torch.float32
     y, dt, mask = (torch.as_tensor(v, dtype=f) for v in (arr.y, arr.dt, arr.mask))
     lt = torch.as_tensor(lap, dtype=f)
-    b, n = len(seeds), lap.shape[0]
-    x0 = torch.zeros(b, n, dtype=f)
-    x0[torch.arange(b), torch.as_tensor(seeds)] = seed_mass
+    n = lap.shape[0]
+    x0 = seed_vector(n, torch.as_tensor(seeds), seed_mass, per_row=True, dtype=f)
     eig = torch.linalg.eigh(lt)
     z = torch.log(torch.as_tensor(np.c_[rho, np.maximum(alpha, 1e-3), onset], dtype=f))
     z.requires_grad_(True)

@@ -28,7 +28,7 @@ References
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -97,8 +97,46 @@ def conserved_weights(graph: RegionGraph, kind: LaplacianKind = "combinatorial")
     return np.sqrt(deg)
 
 
-def seed_vector(n_regions: int, epicentres: int | list[int], mass: float = 1.0) -> np.ndarray:
-    """Initial condition with `mass` split equally over the epicentre regions, shape (n_regions,)."""
+def seed_vector(
+    n_regions: int, epicentres: Any, mass: float = 1.0, *, per_row: bool = False, dtype: Any = None
+) -> Any:
+    """Initial condition of the spreading dynamics: `mass` at the epicentre(s), 0 elsewhere.
+
+    Parameters
+    ----------
+    n_regions : int
+    epicentres : int, sequence of int, numpy.ndarray or torch.Tensor
+        Region indices. One vector: the mass is split equally over the epicentres. With
+        `per_row`, one index per row of a batch.
+    mass : float
+        Total initial pathology of each vector.
+    per_row : bool, default False
+        Return a batch, shape (len(epicentres), n_regions), row ``i`` seeded at
+        ``epicentres[i]``: a torch tensor (of `dtype`, default float32, on the epicentres'
+        device) when `epicentres` is one, else a numpy array.
+
+    Returns
+    -------
+    x0 : numpy.ndarray or torch.Tensor, shape (n_regions,) or (n_rows, n_regions)
+
+    Raises
+    ------
+    ParameterError
+        An index outside ``[0, n_regions)`` or no epicentre.
+    """
+    if per_row:
+        if type(epicentres).__module__.startswith("torch"):
+            import torch
+
+            rows = torch.arange(len(epicentres), device=epicentres.device)
+            x0 = torch.zeros(len(epicentres), n_regions, dtype=dtype or torch.float32,
+                             device=epicentres.device)  # fmt: skip
+        else:
+            epicentres = np.asarray(epicentres, dtype=int)
+            rows = np.arange(len(epicentres))
+            x0 = np.zeros((len(epicentres), n_regions), dtype=dtype or float)
+        x0[rows, epicentres] = mass
+        return x0
     idx = [epicentres] if isinstance(epicentres, (int, np.integer)) else list(epicentres)
     if not idx or any(i < 0 or i >= n_regions for i in idx):
         raise ParameterError(

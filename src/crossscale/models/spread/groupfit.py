@@ -27,56 +27,15 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale.maps.adni import ADNI_GROUPS, ADNI_TIMEPOINTS, load_adni_trajectory
 from crossscale.models.spread.dynamics import check_model, graph_laplacian
-from crossscale.models.spread.estimator import torch_threads
+from crossscale.models.spread.library import solution_library
 
 logger = logging.getLogger(__name__)
 
-ADNI_GROUPS: tuple[str, ...] = ("EMCI", "LMCI", "AD")
-ADNI_TIMEPOINTS: tuple[str, ...] = ("baseline", "2", "3", "4", "5", "6")
-
-
-def load_adni_trajectory(
-    groups: Sequence[str] = ADNI_GROUPS, timepoints: Sequence[str | int] | None = None
-) -> pd.DataFrame:
-    """ADNI2 group atrophy maps as rows, scaled to a maximum of 1.
-
-    Each map (a Welch t of controls minus patients, positive = atrophy) is divided by the largest
-    t over all requested maps, so values are at most 1 and keep their relative sizes; negative
-    values (larger volume in patients, mostly noise) are kept.
-
-    Parameters
-    ----------
-    groups : sequence of str
-        Patient groups (default EMCI, LMCI, AD).
-    timepoints : sequence of str or int, or None
-        Timepoints to load; None (default) loads every timepoint the data have for each group:
-        baseline and follow-ups 2-5 for AD and LMCI, baseline and 2-6 for EMCI (16 maps; the
-        distribution has no sixth AD or LMCI file).
-
-    Returns
-    -------
-    maps : pandas.DataFrame, shape (n_maps, 68)
-        MultiIndex ``(group, timepoint)``; ``attrs["scale"]`` holds the divisor.
-    """
-    from crossscale.datasets import registry
-    from crossscale.maps import load_adni_map
-
-    reg = registry()
-    rows, keys = [], []
-    for g in groups:
-        tps = timepoints
-        if tps is None:
-            tps = [t for t in ADNI_TIMEPOINTS if f"adni2_{g.lower()}_vol_{t}" in reg]
-        for t in tps:
-            rows.append(load_adni_map(g, t))
-            keys.append((g, str(t)))
-    df = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["group", "timepoint"]))
-    scale = float(df.to_numpy().max())
-    out = df / scale
-    out.columns.name = "region"
-    out.attrs = {"units": "Welch t / max t", "scale": scale}
-    return out
+# the ADNI loader lives in crossscale.maps.adni (re-exported here); the null-graph test
+# (compare_with_null_graphs) in crossscale.evaluate.graph_nulls
+__all__ = ["ADNI_GROUPS", "ADNI_TIMEPOINTS", "GroupFit", "fit_group_maps", "load_adni_trajectory"]
 
 
 @dataclass(frozen=True)
@@ -193,10 +152,6 @@ def fit_group_maps(
     InputDataError
         Maps with NaN, or columns that are not the graph's regions.
     """
-    import torch
-
-    from crossscale.models.spread.dynamics import solve_torch
-
     check_model(model)
     regions = list(graph.regions)
     if sorted(map(str, maps.columns)) != sorted(regions):
@@ -219,27 +174,12 @@ def fit_group_maps(
         tgrid = np.arange(dt_grid, t_max + 1e-9, dt_grid)
     if len(rho_grid) == 0 or len(alpha_grid) == 0:
         raise ParameterError("rho_grid and alpha_grid must not be empty.")
-    rr, aa, ss = (v.ravel() for v in np.meshgrid(rho_grid, alpha_grid, cand, indexing="ij"))
-    lap = graph_laplacian(graph, laplacian)
-    f = torch.float32
-    with torch_threads(n_threads), torch.no_grad():
-        lt = torch.as_tensor(lap, dtype=f)
-        parts = []
-        # one solve per rho value: the RK4 step count is set by each chunk's own stiffness
-        for rho in np.unique(rr):
-            sel = np.flatnonzero(rr == rho)
-            x0 = torch.zeros(len(sel), n, dtype=f)
-            x0[torch.arange(len(sel)), torch.as_tensor(ss[sel])] = (
-                seed_mass if model != "diffusion" else 1.0
-            )
-            parts.append((sel, solve_torch(
-                model, lt, x0, torch.as_tensor(tgrid, dtype=f).repeat(len(sel), 1),
-                torch.as_tensor(rr[sel], dtype=f), torch.as_tensor(aa[sel], dtype=f),
-                n_steps=int(t_max / 0.5),
-            ).numpy().astype(float)))  # fmt: skip
-        lib = np.empty((len(ss), len(tgrid), n))
-        for sel, part in parts:
-            lib[sel] = part
+    lib_ = solution_library(
+        model, graph_laplacian(graph, laplacian), rho_grid, alpha_grid, cand, tgrid,
+        seed_mass=seed_mass if model != "diffusion" else 1.0, n_steps=int(t_max / 0.5),
+        n_threads=n_threads,
+    )  # fmt: skip
+    rr, aa, ss, lib = lib_.rho, lib_.alpha, lib_.seeds, lib_.x
     # SSE with the optimal offset and non-negative amplitude per map (y ~ c + beta x):
     # ||yc||^2 - max(0, <x, yc>)^2 / ||xc||^2 with yc, xc centred over regions
     yc = y - y.mean(1, keepdims=True)
@@ -302,151 +242,3 @@ def _profile_sets(total, rr, aa, ss, regions, n_values, model, rho_grid, alpha_g
         ratio[ok].min() > ratio.min() and ratio[ok].max() < ratio.max()
     )
     return out
-
-
-@dataclass(frozen=True)
-class GraphComparison:
-    """Fits on the connectome, a distance-only graph and their combination, against null graphs.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per (model, graph): epicentre, rho, alpha, r, r2, null kind (``observed``,
-        ``degree-preserving`` or ``length-preserving``).
-    p_values : pandas.DataFrame
-        One row per (model, observed graph): r, R2, and against the null graphs of the same
-        model: mean and sd of their r, ``p_degree`` and ``p_length`` (``(1 + #null r >= r) /
-        (1 + n)`` for each kind) and ``p_null`` (both kinds pooled).
-    winner : dict
-        The (model, graph) with the highest r among the observed graphs, its r, ``p_null`` and
-        the number of nulls.
-    fits : dict
-        ``{(model, graph name): GroupFit, ...}`` for the observed graphs.
-    """
-
-    table: pd.DataFrame
-    p_values: pd.DataFrame
-    winner: dict
-    fits: dict = field(repr=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The table."""
-        return self.table
-
-    def to_dict(self) -> dict[str, object]:
-        """For run.json."""
-        return {"winner": self.winner, "fits": self.table.to_dict("records"),
-                "nulls": self.p_values.to_dict("records")}  # fmt: skip
-
-
-OBSERVED_GRAPHS: tuple[str, ...] = ("connectome", "distance-only", "combined")
-
-
-def compare_with_null_graphs(
-    maps: pd.DataFrame,
-    graph,
-    *,
-    models: Sequence[str] = ("diffusion", "fisher_kpp"),
-    n_rewired: int = 100,
-    n_length: int = 100,
-    length_bins: int = 10,
-    fisher_shortlist: int | None = 8,
-    random_state: int | None = None,
-    **fit_kwargs,
-) -> GraphComparison:
-    """Fit each model on the connectome, a distance-only graph, their union and null graphs.
-
-    Parameters
-    ----------
-    maps : pandas.DataFrame
-    graph : RegionGraph
-        The connectome.
-    models : sequence of str
-    n_rewired : int
-        Degree-preserving rewirings of the connectome (Maslov-Sneppen swaps, weights carried).
-    n_length : int
-        Degree- and edge-length-preserving rewirings (swaps within `length_bins` length bins).
-        With ``n_rewired + n_length >= 100`` the pooled p-value can reach below 0.01.
-    length_bins : int
-        Quantile bins of edge length for the length-preserving nulls.
-    fisher_shortlist : int or None
-        Fisher-KPP searches the `fisher_shortlist` best network-diffusion epicentres of each
-        graph (observed and null alike; see :func:`fit_group_maps`); None: all 68.
-    random_state : int or None
-    **fit_kwargs
-        Passed to :func:`fit_group_maps`.
-
-    Returns
-    -------
-    comparison : GraphComparison
-
-    References
-    ----------
-    .. [1] Maslov S., Sneppen K. (2002). Science 296, 910-913.
-    .. [2] Betzel R.F., Bassett D.S. (2018). PNAS 115, E4880-E4889.
-    .. [3] Phipson B., Smyth G.K. (2010). Permutation p-values should never be zero. Stat Appl
-       Genet Mol Biol 9, 39.
-    """
-    from crossscale._progress import progress
-    from crossscale.models.spread.graph_nulls import (
-        combined_graph,
-        distance_graph,
-        rewire_degree_preserving,
-    )
-
-    for name, v in (("n_rewired", n_rewired), ("n_length", n_length)):
-        if not isinstance(v, (int, np.integer)) or v < 0:
-            raise ParameterError(f"{name} must be an integer >= 0; got {v!r}.")
-    rng = np.random.default_rng(random_state)
-    seeds = rng.integers(0, 2**31 - 1, size=n_rewired + n_length)
-    dist = distance_graph(graph)
-    graphs = [("connectome", "observed", graph), ("distance-only", "observed", dist),
-              ("combined", "observed", combined_graph(graph, dist))]  # fmt: skip
-    graphs += [(f"rewired-{i}", "degree-preserving",
-                rewire_degree_preserving(graph, random_state=int(s)))
-               for i, s in enumerate(seeds[:n_rewired])]  # fmt: skip
-    graphs += [(f"length-rewired-{i}", "length-preserving",
-                rewire_degree_preserving(graph, random_state=int(s), length_bins=length_bins))
-               for i, s in enumerate(seeds[n_rewired:])]  # fmt: skip
-    rows, fits = [], {}
-    with progress("Fitting graphs", len(models) * len(graphs)) as bar:
-        for model in models:
-            kw = dict(fit_kwargs)
-            if model == "fisher_kpp":
-                kw.setdefault("shortlist", fisher_shortlist)
-            for name, kind, g in graphs:
-                fit = fit_group_maps(maps, g, model=model, **kw)
-                if kind == "observed":
-                    fits[(model, name)] = fit
-                rows.append({"model": model, "graph": name, "null": kind,
-                             "epicentre": fit.epicentre, "rho": fit.rho, "alpha": fit.alpha,
-                             "r": fit.r, "r2": fit.r2})  # fmt: skip
-                bar.advance(1)
-    table = pd.DataFrame(rows)
-    prow = []
-    for model in models:
-        t = table[table.model == model]
-        deg = t.loc[t.null == "degree-preserving", "r"].to_numpy()
-        lng = t.loc[t.null == "length-preserving", "r"].to_numpy()
-        both = np.concatenate([deg, lng])
-        for gname in OBSERVED_GRAPHS:
-            obs = t[(t.graph == gname)].iloc[0]
-
-            def p(null: np.ndarray, r: float = float(obs["r"])) -> float:
-                return float((1 + (null >= r).sum()) / (1 + len(null))) if len(null) else np.nan
-
-            prow.append({
-                "model": model, "graph": gname, "epicentre": obs["epicentre"],
-                "r": float(obs["r"]), "r2": float(obs["r2"]),
-                "null_r_mean": float(both.mean()) if len(both) else np.nan,
-                "null_r_sd": float(both.std(ddof=1)) if len(both) > 1 else np.nan,
-                "p_degree": p(deg), "p_length": p(lng), "p_null": p(both),
-                "n_null": int(len(both)),
-            })  # fmt: skip
-    pv = pd.DataFrame(prow)
-    best = pv.loc[pv["r"].idxmax()]
-    winner = {"model": str(best["model"]), "graph": str(best["graph"]), "r": float(best["r"]),
-              "p_null": float(best["p_null"]), "p_degree": float(best["p_degree"]),
-              "p_length": float(best["p_length"]), "n_null": int(best["n_null"]),
-              "epicentre": str(best["epicentre"])}  # fmt: skip
-    return GraphComparison(table=table, p_values=pv, winner=winner, fits=fits)

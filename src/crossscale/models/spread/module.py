@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from crossscale.models.spread.dynamics import solve_torch
+from crossscale.models.spread.dynamics import seed_vector, solve_torch
 
 #: Latent parameter names by dynamics.
 LATENT_NAMES = {"fisher_kpp": ("rho", "alpha", "onset"), "diffusion": ("rho", "onset")}
@@ -200,22 +200,50 @@ class SpreadMixtureModule(nn.Module):
         x : torch.Tensor, shape (m, n_visits, n_regions)
         """
         p = self.unpack(z)
-        x0 = torch.zeros(z.shape[0], self.n_regions, dtype=z.dtype, device=z.device)
-        x0[torch.arange(z.shape[0], device=z.device), seeds] = self.seed_mass
+        x0 = seed_vector(self.n_regions, seeds.to(z.device), self.seed_mass, per_row=True,
+                         dtype=z.dtype)  # fmt: skip
         times = p["onset"].unsqueeze(-1) + dt
         return solve_torch(
             self.model, self.laplacian, x0, times, p["rho"], p["alpha"],
             eig=(self.evals, self.evecs), production=self.production, n_steps=self.n_steps,
         )  # fmt: skip
 
-    def _loglik(self, y: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
-        # y (B, T, N), pred (B, ..., T, N) -> (B, ...)
+    def log_likelihood(
+        self, y: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, sigma: float | None = None
+    ) -> torch.Tensor:
+        """Gaussian log-likelihood of the observed visits under predicted maps.
+
+        Parameters
+        ----------
+        y : torch.Tensor, shape (B, T, N)
+            Observed maps (padded visits).
+        mask : torch.Tensor, shape (B, T)
+            1 for observed visits, 0 for padding.
+        pred : torch.Tensor, shape (B, ..., T, N)
+            Predictions; the extra dimensions (e.g. subtypes, samples) broadcast.
+        sigma : float or None
+            Noise standard deviation (default: the module's learned ``exp(log_sigma)``).
+
+        Returns
+        -------
+        loglik : torch.Tensor, shape (B, ...)
+            Summed over the observed visits and regions (nats).
+        """
         extra = pred.dim() - y.dim()
         yv = y.view(y.shape[0], *([1] * extra), *y.shape[1:])
         mv = mask.view(mask.shape[0], *([1] * extra), mask.shape[1], 1)
-        var = (2 * self.log_sigma).exp()
-        ll = -0.5 * ((yv - pred) ** 2 / var + 2 * self.log_sigma + math.log(2 * math.pi))
+        log_sigma = self.log_sigma if sigma is None else torch.log(
+            torch.as_tensor(float(sigma), dtype=pred.dtype)
+        )
+        var = (2 * log_sigma).exp()
+        ll = -0.5 * ((yv - pred) ** 2 / var + 2 * log_sigma + math.log(2 * math.pi))
         return (ll * mv).sum((-1, -2))
+
+    @staticmethod
+    def gaussian_log_likelihood(rss: torch.Tensor, n_obs: torch.Tensor, sigma: float) -> torch.Tensor:
+        """:meth:`log_likelihood` from residual sums of squares: ``-rss / 2 s^2 - n/2 log 2 pi s^2``."""
+        var = float(sigma) ** 2
+        return -rss / (2 * var) - 0.5 * n_obs * math.log(2 * math.pi * var)
 
     # -- loss --------------------------------------------------------------------------------
     def loss(
@@ -246,7 +274,7 @@ class SpreadMixtureModule(nn.Module):
         pred = self.generative(z.reshape(b * k, d), dt.repeat_interleave(k, 0), seeds).view(
             b, k, *y.shape[1:]
         )
-        ll = self._loglik(y, mask, pred)  # (B, K)
+        ll = self.log_likelihood(y, mask, pred)  # (B, K)
         ps = self.prior_scale
         kl_z = (
             torch.log(ps / sd) + (sd**2 + (enc["mu"] - self.prior_mean()) ** 2) / (2 * ps**2) - 0.5
@@ -319,7 +347,7 @@ class SpreadMixtureModule(nn.Module):
             for s in range(0, b * m, chunk):
                 pred = self.generative(zk[s : s + chunk], dtk[s : s + chunk], seeds[s : s + chunk])
                 sub = torch.arange(s, min(s + chunk, b * m)) // m
-                lls.append(self._loglik(y[sub], mask[sub], pred.unsqueeze(1)).squeeze(1))
+                lls.append(self.log_likelihood(y[sub], mask[sub], pred.unsqueeze(1)).squeeze(1))
             ll = torch.cat(lls).view(b, m)
             scores[k, candidates[k]] = (q[:, k : k + 1] * ll).sum(0)
         return scores

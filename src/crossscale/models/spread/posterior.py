@@ -167,7 +167,7 @@ def laplace_rows(
         cov = torch.linalg.inv(h)
         cov = 0.5 * (cov + cov.transpose(1, 2))
         logdet_h = torch.linalg.slogdet(h)[1]
-        loglik = -rss / (2 * var) - 0.5 * n_obs * math.log(2 * math.pi * var)
+        loglik = module.gaussian_log_likelihood(rss, n_obs, sigma)
         logprior = (
             -0.5 * (((z - loc) ** 2) * prec).sum(-1)
             - torch.log(scale.to(f)).sum()
@@ -216,9 +216,7 @@ def importance_log_evidence(
         pred = module.generative(
             zc.reshape(r * m, d), dt.repeat_interleave(m, 0), seeds.repeat_interleave(m, 0)
         ).view(r, m, *y.shape[1:])
-        var = float(sigma) ** 2
-        rss = (((y[:, None] - pred) ** 2) * mask[:, None, :, None]).sum((-1, -2))
-        loglik = -rss / (2 * var) - 0.5 * rows.n_obs[:, None] * math.log(2 * math.pi * var)
+        loglik = module.log_likelihood(y, mask, pred, sigma)  # (R, M)
         s = scale.to(f)
         logprior = (
             -0.5 * (((z - loc[:, None]) / s) ** 2).sum(-1)

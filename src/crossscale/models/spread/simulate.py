@@ -15,6 +15,7 @@ from crossscale.models.spread.dynamics import (
     check_model,
     graph_laplacian,
     network_diffusion,
+    seed_vector,
     solve_scipy,
 )
 
@@ -213,8 +214,7 @@ def simulate_cohort(
         rho = s.rho * np.exp(param_spread * rng.standard_normal())
         alpha = s.alpha * np.exp(param_spread * rng.standard_normal())
         onset = rng.uniform(*onset_range)
-        x0 = np.zeros(n)
-        x0[[regions.index(r) for r in s.epicentres]] = seed_mass / len(s.epicentres)
+        x0 = seed_vector(n, [regions.index(r) for r in s.epicentres], seed_mass)
         t = onset + times
         if model == "diffusion":
             x = network_diffusion(lap, x0, t, rho)
@@ -224,20 +224,59 @@ def simulate_cohort(
         clean_rows.append(x)
         rows.append(x + noise * rng.standard_normal(x.shape))
         params.append((rho, alpha if model == "fisher_kpp" else 0.0, onset, int(lab)))
-    subjects = [f"sub-{i:04d}" for i in range(n_subjects)]
+    return _as_cohort(
+        [f"sub-{i:04d}" for i in range(n_subjects)], times, regions, np.concatenate(clean_rows),
+        np.concatenate(rows), np.asarray(params, float)[:, :3], labels, subs, noise, model,
+    )  # fmt: skip
+
+
+def _as_cohort(subjects, times, regions, clean, noisy, params, labels, subtypes, noise, model):
+    """A :class:`SimulatedCohort` from flat (subject-major) clean and noisy visit rows."""
     index = pd.MultiIndex.from_product([subjects, times], names=["subject", "time"])
     cols = pd.Index(regions, name="region")
-    maps = pd.DataFrame(np.concatenate(rows), index=index, columns=cols)
-    clean = pd.DataFrame(np.concatenate(clean_rows), index=index, columns=cols)
+    maps = pd.DataFrame(noisy, index=index, columns=cols)
+    maps.attrs = {"units": "simulated pathology (saturation = 1)", "noise": float(noise)}
     sidx = pd.Index(subjects, name="subject")
-    par = pd.DataFrame(params, index=sidx, columns=["rho", "alpha", "onset", "subtype"])
-    maps.attrs = {"units": "simulated pathology (saturation = 1)", "noise": noise}
+    par = pd.DataFrame(params, index=sidx, columns=["rho", "alpha", "onset"])
+    par["subtype"] = np.asarray(labels, int)
     return SimulatedCohort(
-        maps=maps,
-        labels=pd.Series(labels, index=sidx, name="subtype"),
-        params=par,
-        subtypes=subs,
-        clean=clean,
-        noise=float(noise),
-        model=model,
-    )
+        maps=maps, labels=pd.Series(np.asarray(labels, int), index=sidx, name="subtype"),
+        params=par, subtypes=tuple(subtypes), clean=pd.DataFrame(clean, index=index, columns=cols),
+        noise=float(noise), model=model,
+    )  # fmt: skip
+
+
+def simulate_from_fit(est, n_subjects: int, timepoints: Sequence[float] = (0.0, 2.0, 4.0), *,
+                      noise: float | None = None, random_state: int | None = None) -> SimulatedCohort:  # fmt: skip
+    """Draw a cohort from a fitted ``SpreadMixtureVAE`` (its subtypes, priors, epicentres, noise).
+
+    Subjects are drawn as in :func:`simulate_cohort`, but their parameters come from the fitted
+    population priors and their maps from the fitted decoders (see
+    :meth:`~crossscale.models.spread.SpreadMixtureVAE.simulate`).
+    """
+    import torch
+
+    m = est.module_
+    rng = np.random.default_rng(random_state)
+    sd = float(est.noise_ if noise is None else noise)
+    pi = torch.softmax(m.logit_pi.detach(), 0).numpy().astype(float)
+    labels = rng.choice(est.n_subtypes, size=n_subjects, p=pi / pi.sum())
+    loc = m.prior_mean().detach().numpy()[labels]
+    z = loc + m.prior_scale.numpy() * rng.standard_normal(loc.shape)
+    times = np.asarray(timepoints, float)
+    dt = np.tile(times, (n_subjects, 1))
+    with torch.no_grad():
+        zt = torch.as_tensor(z, dtype=torch.float32)
+        x = m.generative(zt, torch.as_tensor(dt, dtype=torch.float32),
+                         m.seeds[torch.as_tensor(labels)]).numpy()  # fmt: skip
+        par = m.unpack(zt)
+    clean = x.reshape(-1, len(est.regions_))
+    noisy = clean + sd * rng.standard_normal(clean.shape)
+    sp = est.subtype_params_
+    subs = [Subtype(est.epicentres_[k], float(sp["rho"].iloc[k]),
+                    float(sp["alpha"].iloc[k]) if "alpha" in sp else 0.0)
+            for k in range(est.n_subtypes)]  # fmt: skip
+    params = np.c_[par["rho"].numpy(), par["alpha"].numpy(), par["onset"].numpy()]
+    cohort = _as_cohort([f"sim-{i:04d}" for i in range(n_subjects)], times, list(est.regions_),
+                        clean, noisy, params, labels, subs, sd, est.model)  # fmt: skip
+    return cohort

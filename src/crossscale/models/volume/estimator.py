@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crossscale._errors import ModelStateError, ParameterError
-from crossscale._progress import progress
+from crossscale.train.checkpoint import CheckpointMixin
+from crossscale.train.plan import TrainPlan, fit_epochs
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def _resolve_device(device: str) -> Any:
     return torch.device(device)
 
 
-class VolumeDiffusion:
+class VolumeDiffusion(CheckpointMixin):
     """Gene-conditioned diffusion (or regression) model of stain images of several planes.
 
     Parameters
@@ -208,44 +207,41 @@ class VolumeDiffusion:
         stains = np.asarray(sample.stains.data[:, :, :, :train_w], np.float32)
         gvals = genes.values(slice(None), slice(0, train_w // r))
         model = self._build(len(genes.genes), stains.shape[0], n_planes).to(dev)
-        opt = torch.optim.Adam(model.parameters(), lr=p["lr"])
         sched = self.scheduler("ddpm") if p["objective"] == "diffusion" else None
-        losses = np.zeros(p["max_iter"], np.float32)
         gw = win // r
+
+        def steps(it: int):
+            """One batch of random windows (with flips) per step; the loss of that batch."""
+            ys = rng.integers(0, (h - win) // r + 1, p["batch_size"]) * r
+            xs = rng.integers(0, (train_w - win) // r + 1, p["batch_size"]) * r
+            flips = rng.integers(0, 2, (p["batch_size"], 2))
+            xb, gb = [], []
+            for y0, x0, (fy, fx) in zip(ys, xs, flips, strict=True):
+                s = stains[:, :, y0 : y0 + win, x0 : x0 + win]
+                g = gvals[:, :, y0 // r : y0 // r + gw, x0 // r : x0 // r + gw]
+                if fy:
+                    s, g = s[..., ::-1, :], g[..., ::-1, :]
+                if fx:
+                    s, g = s[..., ::-1], g[..., ::-1]
+                xb.append(np.ascontiguousarray(s))
+                gb.append(np.ascontiguousarray(g))
+            x = torch.from_numpy(np.stack(xb)).to(dev)
+            g = torch.from_numpy(np.stack(gb)).to(dev)
+            if sched is not None:
+                noise = torch.randn_like(x)
+                t = torch.randint(0, self.num_train_timesteps, (x.shape[0],), device=dev)
+                loss = torch.nn.functional.mse_loss(model(sched.add_noise(x, noise, t), t, g), noise)
+            else:
+                t = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
+                loss = torch.nn.functional.mse_loss(model(torch.zeros_like(x), t, g), x)
+            if it % max(1, p["max_iter"] // 10) == 0:
+                logger.info("iter %d loss %.4f", it, float(loss.detach()))
+            yield loss
+
         t0 = time.perf_counter()
-        model.train()
-        with progress(f"training {p['objective']} model", total=p["max_iter"]) as bar:
-            for it in range(p["max_iter"]):
-                ys = rng.integers(0, (h - win) // r + 1, p["batch_size"]) * r
-                xs = rng.integers(0, (train_w - win) // r + 1, p["batch_size"]) * r
-                flips = rng.integers(0, 2, (p["batch_size"], 2))
-                xb, gb = [], []
-                for y0, x0, (fy, fx) in zip(ys, xs, flips, strict=True):
-                    s = stains[:, :, y0 : y0 + win, x0 : x0 + win]
-                    g = gvals[:, :, y0 // r : y0 // r + gw, x0 // r : x0 // r + gw]
-                    if fy:
-                        s, g = s[..., ::-1, :], g[..., ::-1, :]
-                    if fx:
-                        s, g = s[..., ::-1], g[..., ::-1]
-                    xb.append(np.ascontiguousarray(s))
-                    gb.append(np.ascontiguousarray(g))
-                x = torch.from_numpy(np.stack(xb)).to(dev)
-                g = torch.from_numpy(np.stack(gb)).to(dev)
-                if sched is not None:
-                    noise = torch.randn_like(x)
-                    t = torch.randint(0, self.num_train_timesteps, (x.shape[0],), device=dev)
-                    pred = model(sched.add_noise(x, noise, t), t, g)
-                    loss = torch.nn.functional.mse_loss(pred, noise)
-                else:
-                    t = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
-                    loss = torch.nn.functional.mse_loss(model(torch.zeros_like(x), t, g), x)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses[it] = float(loss.detach())
-                bar.advance()
-                if it % max(1, p["max_iter"] // 10) == 0:
-                    logger.info("iter %d loss %.4f", it, losses[it])
+        hist = fit_epochs(model, self.train_plan(), steps,
+                          description=f"training {p['objective']} model")  # fmt: skip
+        losses = np.array([row["loss"] for row in hist.terms], np.float32)
         model.eval()
         self.module_ = model
         self.params_ = p
@@ -258,7 +254,17 @@ class VolumeDiffusion:
         self.gene_bin_um_ = float(genes.grid.step)
         self.stain_mean_ = stains.mean(axis=(2, 3)).astype(np.float32)  # (n_stains, n_planes)
         self.history_ = TrainRecord(losses, time.perf_counter() - t0, (0, train_w), p["max_iter"])
+        self.fit_time_s_ = self.history_.seconds
         return self
+
+    def train_plan(self) -> TrainPlan:
+        """The training plan (:class:`~crossscale.train.plan.TrainPlan`).
+
+        Adam at the resolved `lr`, constant, one random batch per step for `max_iter` steps, no
+        clipping.
+        """
+        p = self.resolved_params()
+        return TrainPlan(lr=p["lr"], max_epochs=p["max_iter"])
 
     # ------------------------------------------------------------- inference
     def _check_fitted(self) -> None:
@@ -314,43 +320,23 @@ class VolumeDiffusion:
         h.update(repr(sorted(self.params_.items())).encode())
         return h.hexdigest()
 
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
-        """Write ``model.safetensors`` + ``config.json`` (atomic)."""
-        from crossscale import __version__
-        from crossscale.train.checkpoint import save_checkpoint
-
-        self._check_fitted()
+    def _checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors = {k: v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
         tensors["gene_scale"] = self.gene_scale_
         tensors["stain_mean"] = self.stain_mean_
         tensors["train_loss"] = self.history_.loss
-        config = {"model": "VolumeDiffusion", "crossscale_version": __version__,
-                  "parameters": {**self.params_, "channels": list(self.params_["channels"])},
+        config = {"parameters": {**self.params_, "channels": list(self.params_["channels"])},
                   "genes": list(self.genes_), "planes": list(self.planes_),
                   "stains": list(self.stains_), "ratio": self.ratio_,
                   "gene_transform": self.gene_transform_, "gene_bin_um": self.gene_bin_um_,
-                  "train_seconds": self.history_.seconds, "train_cols": list(self.history_.train_cols)}  # fmt: skip
-        return save_checkpoint(path, tensors, config, overwrite=overwrite)
+                  "fit_time_s": self.history_.seconds, "train_cols": list(self.history_.train_cols)}  # fmt: skip
+        return tensors, config
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, device: str = "auto") -> VolumeDiffusion:
-        """Read a checkpoint written by :meth:`save`.
-
-        Raises
-        ------
-        ModelStateError
-            If the folder is not a VolumeDiffusion checkpoint.
-        """
+    def _from_checkpoint(cls, tensors, config, *, path, device: str = "auto") -> VolumeDiffusion:
+        """Rebuild a fitted model from :meth:`save`'s files (``load(path, device="auto")``)."""
         import torch
 
-        from crossscale.train.checkpoint import load_checkpoint
-
-        tensors, config = load_checkpoint(path)
-        if config.get("model") != "VolumeDiffusion":
-            raise ModelStateError(
-                f"'{path}' holds a {config.get('model', 'unknown')} checkpoint, not a "
-                "VolumeDiffusion one; pass the model/ folder of 'crossscale volume train'."
-            )
         p = config["parameters"]
         keep = {"preset", "objective", "channels", "gene_dim", "attn_dim", "window", "batch_size",
                 "max_iter", "lr", "num_train_timesteps", "num_inference_steps", "clip_sample",
@@ -371,8 +357,10 @@ class VolumeDiffusion:
         est.gene_bin_um_ = float(config["gene_bin_um"])
         est.gene_scale_ = np.asarray(tensors["gene_scale"], np.float32)
         est.stain_mean_ = np.asarray(tensors["stain_mean"], np.float32)
-        est.history_ = TrainRecord(np.asarray(tensors["train_loss"]), float(config["train_seconds"]),
+        seconds = float(config.get("fit_time_s", config.get("train_seconds", "nan")))  # old: train_seconds
+        est.history_ = TrainRecord(np.asarray(tensors["train_loss"]), seconds,
                                    tuple(config["train_cols"]), len(tensors["train_loss"]))  # fmt: skip
+        est.fit_time_s_ = est.history_.seconds
         return est
 
 

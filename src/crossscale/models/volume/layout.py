@@ -1,0 +1,79 @@
+"""Patch layout of a generated canvas and its position-seeded initial noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+NOISE_TILE = 16
+
+
+def position_noise(seed: int, n_c: int, n_p: int, rows: slice, cols: slice) -> np.ndarray:
+    """Standard normal noise of a canvas window that depends only on (seed, position).
+
+    The canvas is cut into fixed tiles of :data:`NOISE_TILE` pixels, each drawn from its own
+    generator seeded with ``(seed, tile_row, tile_col)``.
+
+    Returns
+    -------
+    noise : numpy.ndarray, shape (n_c, n_p, rows, cols), float32
+    """
+    t = NOISE_TILE
+    r0, r1, c0, c1 = rows.start, rows.stop, cols.start, cols.stop
+    out = np.empty((n_c, n_p, r1 - r0, c1 - c0), np.float32)
+    for ty in range(r0 // t, (r1 - 1) // t + 1):
+        for tx in range(c0 // t, (c1 - 1) // t + 1):
+            tile = np.random.default_rng([seed, ty, tx]).standard_normal((n_c, n_p, t, t), np.float32)
+            ya, yb = max(r0, ty * t), min(r1, (ty + 1) * t)
+            xa, xb = max(c0, tx * t), min(c1, (tx + 1) * t)
+            out[:, :, ya - r0 : yb - r0, xa - c0 : xb - c0] = tile[:, :, ya - ty * t : yb - ty * t,
+                                                                    xa - tx * t : xb - tx * t]  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    scheme: str
+    h: int
+    w: int
+    core: int
+    win: int
+    halo: int
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.h // self.core, self.w // self.core
+
+    def window(self, i: int, j: int) -> tuple[int, int]:
+        """Top-left corner of patch (i, j)'s window, clamped inside the canvas."""
+        if self.scheme == "independent":
+            return i * self.core, j * self.core
+        return (int(np.clip(i * self.core - self.halo, 0, self.h - self.win)),
+                int(np.clip(j * self.core - self.halo, 0, self.w - self.win)))  # fmt: skip
+
+    def borders(self) -> dict[str, list[int]]:
+        ny, nx = self.grid
+        if self.scheme == "overlap":  # where a window starts or ends contributing
+            ys = sorted({v for i in range(ny) for v in (self.window(i, 0)[0], self.window(i, 0)[0] + self.win)} - {0, self.h})
+            xs = sorted({v for j in range(nx) for v in (self.window(0, j)[1], self.window(0, j)[1] + self.win)} - {0, self.w})
+            return {"y": ys, "x": xs}
+        return {"y": [i * self.core for i in range(1, ny)], "x": [j * self.core for j in range(1, nx)]}
+
+
+def _canvas_tile(final: Any, layout: _Layout, i: int, j: int) -> np.ndarray:
+    """Core tile (i, j) of the final canvas (averaging overlapping windows for 'overlap')."""
+    c = layout.core
+    if layout.scheme != "overlap":
+        return np.asarray(final[:, :, i * c : (i + 1) * c, j * c : (j + 1) * c])
+    ny, nx = layout.grid
+    acc = np.zeros(final.shape[2:4] + (c, c), np.float64)
+    cnt = 0
+    for a in range(max(0, i - 2), min(ny, i + 3)):
+        for b in range(max(0, j - 2), min(nx, j + 3)):
+            y0, x0 = layout.window(a, b)
+            if y0 <= i * c and i * c + c <= y0 + layout.win and x0 <= j * c and j * c + c <= x0 + layout.win:
+                acc += np.asarray(final[a, b, :, :, i * c - y0 : i * c - y0 + c, j * c - x0 : j * c - x0 + c])
+                cnt += 1
+    return (acc / cnt).astype(np.float32)

@@ -1,0 +1,238 @@
+"""The training plan every model follows: optimiser, schedule, clipping, warm-ups, early stopping.
+
+:class:`TrainPlan` holds the policy (Adam, its learning rate and weight decay, a constant or cosine
+schedule, gradient-norm clipping, patience); :func:`linear_warmup` and :func:`in_warmup` are the
+warm-up rules (a weight rising linearly, a phase held fixed); :func:`fit_epochs` runs the plan for
+a model trained by (mini-)batches, with optional early stopping that restores the best weights.
+:func:`crossscale.train.loop.fit_stacked` runs the same plan for stacked full-batch models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crossscale._errors import ParameterError
+from crossscale._progress import progress
+
+logger = logging.getLogger(__name__)
+
+SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """How a model is optimised.
+
+    Parameters
+    ----------
+    lr : float
+        Adam learning rate (> 0).
+    weight_decay : float
+        Adam's (coupled) L2 penalty (>= 0).
+    max_epochs : int
+        Epochs (passes, or steps for models trained one batch per epoch), >= 1.
+    schedule : {"constant", "cosine"}
+        Learning rate over the epochs: constant, or cosine annealing from `lr` to
+        ``lr * final_lr_factor`` over `max_epochs` (stepped once per epoch).
+    final_lr_factor : float
+        Final learning rate of the cosine schedule as a fraction of `lr`.
+    clip_norm : float or None
+        Clip the global gradient norm to this value before every step (None: no clipping).
+    patience : int or None
+        Early stopping: stop when the validation loss has not improved for `patience` epochs
+        (never before `min_epochs`) and restore the best epoch's weights. None: no early stopping.
+    min_epochs : int
+        Epochs always run before early stopping may stop.
+    """
+
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    max_epochs: int = 100
+    schedule: str = "constant"
+    final_lr_factor: float = 0.0
+    clip_norm: float | None = None
+    patience: int | None = None
+    min_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ParameterError(f"TrainPlan: lr must be > 0; got {self.lr!r}.")
+        if self.weight_decay < 0:
+            raise ParameterError(f"TrainPlan: weight_decay must be >= 0; got {self.weight_decay!r}.")
+        if int(self.max_epochs) < 1:
+            raise ParameterError(f"TrainPlan: max_epochs must be >= 1; got {self.max_epochs!r}.")
+        if self.schedule not in SCHEDULES:
+            raise ParameterError(
+                f"TrainPlan: schedule must be one of {', '.join(map(repr, SCHEDULES))}; got "
+                f"{self.schedule!r}."
+            )
+        if self.clip_norm is not None and not self.clip_norm > 0:
+            raise ParameterError(f"TrainPlan: clip_norm must be None or > 0; got {self.clip_norm!r}.")
+        if self.patience is not None and int(self.patience) < 1:
+            raise ParameterError(f"TrainPlan: patience must be None or >= 1; got {self.patience!r}.")
+
+    def optimizer(self, params: Iterable[Any]) -> Any:
+        """Adam over `params` with the plan's learning rate and weight decay."""
+        import torch
+
+        return torch.optim.Adam(list(params), lr=self.lr, weight_decay=self.weight_decay)
+
+    def scheduler(self, optimizer: Any) -> Any:
+        """The learning-rate schedule of `optimizer` (None for ``"constant"``)."""
+        import torch
+
+        if self.schedule == "constant":
+            return None
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, int(self.max_epochs), self.lr * self.final_lr_factor
+        )
+
+    def clip(self, params: Iterable[Any]) -> None:
+        """Clip the gradients of `params` to :attr:`clip_norm` (no-op when None)."""
+        import torch
+
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(list(params), self.clip_norm)
+
+
+def linear_warmup(epoch: int, fraction: float, n_epochs: int) -> float:
+    """Weight of a linear warm-up at 0-based `epoch`.
+
+    It rises from ``1/n`` to 1 over the first ``n = fraction * n_epochs`` epochs, then stays 1
+    (``fraction = 0``: 1 from the start).
+
+    Used for the KL weight of variational models (Bowman et al. 2016, KL annealing).
+
+    References
+    ----------
+    .. [1] Bowman S.R. et al. (2016). Generating sentences from a continuous space. CoNLL.
+    """
+    return min(1.0, (epoch + 1) / max(1.0, fraction * n_epochs))
+
+
+def in_warmup(epoch: int, fraction: float, n_epochs: int) -> bool:
+    """True during a held warm-up phase: the first ``int(fraction * n_epochs)`` epochs (0-based)."""
+    return epoch < int(fraction * n_epochs)
+
+
+@dataclass(frozen=True)
+class EpochHistory:
+    """What :func:`fit_epochs` did.
+
+    Attributes
+    ----------
+    terms : list of dict
+        Per epoch, the mean over its steps of every term a step reported (``loss`` at least).
+    val_loss : numpy.ndarray, shape (n_epochs,)
+        Validation loss per epoch (NaN without validation).
+    best_epoch : int
+        1-based epoch whose weights the model keeps (the last one without early stopping).
+    n_epochs : int
+        Epochs run.
+    """
+
+    terms: list[dict[str, float]]
+    val_loss: np.ndarray
+    best_epoch: int
+    n_epochs: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self):  # noqa: ANN201 - pandas imported lazily
+        """Terms per epoch as a DataFrame indexed by 0-based ``epoch``."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.terms).rename_axis("epoch")
+        if np.isfinite(self.val_loss).any():
+            frame["val_loss"] = self.val_loss
+        return frame
+
+
+def fit_epochs(
+    module: Any,
+    plan: TrainPlan,
+    steps: Callable[[int], Iterable[Any]],
+    *,
+    val_fn: Callable[[], Any] | None = None,
+    on_epoch: Callable[[int], None] | None = None,
+    description: str = "Training",
+) -> EpochHistory:
+    """Train `module` by the plan: for each epoch, one optimiser step per loss `steps` yields.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    plan : TrainPlan
+    steps : callable
+        ``steps(epoch)`` (0-based) yields the losses of the epoch's batches, one at a time: a
+        scalar tensor, or a record with a scalar tensor ``loss`` and ``to_dict()`` (terms logged
+        in the history). Each is back-propagated, clipped and stepped before the next is drawn,
+        so a generator may compute the next batch's loss with the updated weights.
+    val_fn : callable or None
+        ``val_fn() -> float`` after every epoch (module in eval mode, no gradients). With
+        ``plan.patience`` set, training stops after `patience` epochs without improvement and
+        the best epoch's weights are restored.
+    on_epoch : callable or None
+        ``on_epoch(epoch)`` before each epoch (e.g. a coordinate-ascent update).
+    description : str
+        Progress bar label.
+
+    Returns
+    -------
+    EpochHistory
+    """
+    import torch
+
+    params = [p for p in module.parameters() if p.requires_grad]
+    opt = plan.optimizer(params)
+    sched = plan.scheduler(opt)
+    terms: list[dict[str, float]] = []
+    vals: list[float] = []
+    best_val, best_epoch, best_state = float("inf"), 0, None
+    epoch = 0
+    with progress(description, total=int(plan.max_epochs)) as bar:
+        for epoch in range(1, int(plan.max_epochs) + 1):
+            if on_epoch is not None:
+                on_epoch(epoch - 1)
+            module.train()
+            rows: list[dict[str, float]] = []
+            for out in steps(epoch - 1):
+                loss = out if isinstance(out, torch.Tensor) else out.loss
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                plan.clip(params)
+                opt.step()
+                rows.append(
+                    {"loss": float(loss.detach())} if isinstance(out, torch.Tensor)
+                    else out.to_dict()
+                )  # fmt: skip
+            if sched is not None:
+                sched.step()
+            terms.append({k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {})
+            bar.advance()
+            if val_fn is None:
+                vals.append(float("nan"))
+                continue
+            module.eval()
+            with torch.no_grad():
+                v = float(val_fn())
+            vals.append(v)
+            if v < best_val:
+                best_val, best_epoch = v, epoch
+                best_state = {k: t.detach().clone() for k, t in module.state_dict().items()}
+            if (plan.patience is not None and epoch >= plan.min_epochs
+                    and epoch - best_epoch >= plan.patience):  # fmt: skip
+                break
+        bar.update(completed=int(plan.max_epochs))
+    if best_state is not None and plan.patience is not None:
+        module.load_state_dict(best_state)
+    else:
+        best_epoch = epoch
+    module.eval()
+    logger.debug("trained for %d epochs (best %d)", epoch, best_epoch)
+    return EpochHistory(terms=terms, val_loss=np.asarray(vals, float), best_epoch=best_epoch,
+                        n_epochs=epoch)  # fmt: skip
