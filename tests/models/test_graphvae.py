@@ -267,7 +267,7 @@ def test_large_stacks_are_split_by_memory(small, monkeypatch):
         calls.append(len(args[2]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("crossscale.models.graphvae.estimator.train_stack", spy)
+    monkeypatch.setattr("crossscale.models.graphvae._stack.train_stack", spy)
     masks = np.eye(68, dtype=bool)[:6]
     unit = _stack.max_stack(15, 16, 4, 1.0)  # models per byte budget of 1 byte: at least 1
     assert unit == 1

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from crossscale._errors import ParameterError
+from crossscale.models.graphvae._params import AUTO_EXTRA_COMPONENTS, AUTO_MAX_COMPONENTS
 from crossscale.train.loop import TrainHistory, fit_stacked
 
 logger = logging.getLogger(__name__)
@@ -287,6 +289,69 @@ def train_stack(
             pred = module(xs, a_hat).cpu().numpy() * ys[:, None] + ym[:, None]
     params = {n: p.detach().cpu().numpy() for n, p in module.named_parameters()}
     return params, hist, ym, ys, pred
+
+
+def fit_stack(
+    est: Any,
+    values: np.ndarray,
+    targets: np.ndarray,
+    train_masks: np.ndarray,
+    graph: Any,
+    *,
+    protocol: str,
+    seed: int,
+    description: str,
+    device: str,
+) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
+    """Train ``est.n_ensemble`` members per row of `train_masks` (rows of `targets` alike).
+
+    `est` (a GraphVAE) supplies the hyper-parameters; with ``n_components="auto"`` it also
+    receives ``n_components_chosen_`` (the axes kept per row).
+
+    Returns params, history, y_mean, y_scale (per model), predictions (n_rows, n_regions;
+    ensemble means), projections and the projection index of each row. Stacks larger than
+    ``memory_gb`` are split into sub-stacks run one after the other.
+    """
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}.")
+    auto = est.n_components == "auto"
+    x, projs, index = fold_inputs(
+        values, train_masks, protocol=protocol,
+        n_components=AUTO_MAX_COMPONENTS if auto else est.n_components, whiten=est.whiten,
+    )  # fmt: skip
+    if auto:  # per model: the leading axes its own training targets support
+        chosen = select_components(x, index, np.asarray(targets, float), train_masks,
+                                   extra=AUTO_EXTRA_COMPONENTS)  # fmt: skip
+        x = x[index].copy()
+        x *= (np.arange(x.shape[-1])[None, :] < chosen[:, None])[:, None, :]
+        projs = [Projection(projs[j].mean, projs[j].scale,
+                            np.where(np.arange(projs[j].basis.shape[1]) < c, projs[j].basis, 0.0))
+                 for j, c in zip(index, chosen, strict=True)]  # fmt: skip
+        index = np.arange(len(chosen))
+        est.n_components_chosen_ = chosen
+    e = int(est.n_ensemble)
+    rows = len(train_masks)
+    # member j of row r is model r * e + j
+    y_all = np.repeat(np.asarray(targets, float), e, axis=0)
+    m_all = np.repeat(train_masks, e, axis=0)
+    i_all = np.repeat(index, e)
+    limit = max_stack(x.shape[-1], est.n_hidden, est.n_latent, est.memory_gb * 2**30)
+    limit = max(e, limit - limit % e)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, rows * e, limit):
+        sl = slice(start, min(start + limit, rows * e))
+        sub_seed = seed if start == 0 else int(rng.integers(2**31 - 1))
+        parts.append(train_stack(
+            est, x, i_all[sl], y_all[sl], m_all[sl], graph, protocol=protocol,
+            seed=sub_seed, description=description, device=device,
+        ))  # fmt: skip
+    params = {n: np.concatenate([p[0][n] for p in parts]) for n in parts[0][0]}
+    hist = parts[0][1]
+    ym = np.concatenate([p[2] for p in parts])
+    ys = np.concatenate([p[3] for p in parts])
+    pred = np.concatenate([p[4] for p in parts]).reshape(rows, e, -1).mean(1)
+    return params, hist, ym, ys, pred, projs, index
 
 
 def module_from_params(est: Any, params: dict[str, np.ndarray], n_inputs: int) -> Any:

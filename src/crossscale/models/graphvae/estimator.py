@@ -4,82 +4,31 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from crossscale._errors import ModelStateError, ParameterError, RegionMismatchError
+from crossscale._errors import ParameterError
 from crossscale.atlas.graph import RegionGraph
-from crossscale.models._validation import align, check_expression
-from crossscale.models.graphvae._stack import (
-    PROTOCOLS,
-    Projection,
-    fold_inputs,
-    max_stack,
-    module_from_params,
-    select_components,
-    train_stack,
+from crossscale.models._validation import align
+from crossscale.models.graphvae._inference import FittedGraphVAE
+from crossscale.models.graphvae._params import (
+    PRESETS,
+    REFERENCE_PARAMS,
+    _align_maps,
+    _resolve_device,
+    _seed,
+    check_params,
 )
-from crossscale.train.checkpoint import CheckpointMixin
+from crossscale.models.graphvae._persist import GraphVAECheckpoint
+from crossscale.models.graphvae._stack import Projection, fit_stack
 
 logger = logging.getLogger(__name__)
 
-#: The configuration of the reference model (Vaithianathan 2026) as crossscale reads it: a
-#: two-layer GCN encoder over the region graph on the full standardised expression, ReLU, an MLP
-#: decoder, λ = 0.1 latent smoothness, β = 0.01, early stopping on held-out regions.
-REFERENCE_PARAMS: dict[str, Any] = {
-    "n_latent": 8, "n_hidden": 32, "n_components": None, "whiten": False, "encoder": "gcn",
-    "activation": "relu", "decoder_layers": 1, "smoothness": 0.1, "smoothness_on": "latent",
-    "beta": 0.01, "dropout": 0.1, "lr": 1e-3, "weight_decay": 1e-4, "max_epochs": 1000,
-    "early_stopping": True, "patience": 100, "min_epochs": 100, "val_fraction": 0.2,
-    "refit": True, "n_ensemble": 1,
-}  # fmt: skip
-PRESETS = ("default", "reference")
-#: the most principal axes n_components="auto" considers
-AUTO_MAX_COMPONENTS = 25
-#: axes added to the linear proxy's choice: the nonlinear encoder uses a few more than
-#: principal-component regression (AD map: PRESS chooses ~12, the encoder is best at ~15)
-AUTO_EXTRA_COMPONENTS = 3
 
-
-def _resolve_device(device: str) -> str:
-    import torch
-
-    from crossscale._device import check_device
-
-    check_device(device, option="device")  # a clear error for CUDA on a machine without it
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def _align_maps(Y: pd.DataFrame, graph: RegionGraph) -> pd.DataFrame:
-    from crossscale._errors import InputDataError
-
-    if not isinstance(Y, pd.DataFrame):
-        raise InputDataError(
-            f"Y must be a DataFrame of maps (regions x maps); got {type(Y).__name__}."
-        )
-    missing = [r for r in graph.regions if r not in Y.index]
-    if missing:
-        raise RegionMismatchError(f"Y lacks {len(missing)} region(s) of the graph: {missing[:6]}.")
-    Ya = Y.loc[list(graph.regions)].astype(float)
-    if not np.isfinite(Ya.to_numpy()).all():
-        raise InputDataError("Y has NaN or infinite values; every map must cover every region.")
-    return Ya
-
-
-def _seed(random_state: int | np.random.Generator | None) -> int:
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state)
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng()
-    return int(rng.integers(0, 2**31 - 1))
-
-
-class GraphVAE(CheckpointMixin, BaseEstimator):
+class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     """Graph-regularised variational autoencoder from regional expression to a regional map.
 
     Each region's expression, standardised and projected on the leading (whitened) principal axes
@@ -266,96 +215,15 @@ class GraphVAE(CheckpointMixin, BaseEstimator):
         ParameterError
             Naming the parameter, what is allowed and what was given.
         """
-        def is_int(v: Any, lo: int) -> bool:
-            return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
+        check_params(self)
 
-        checks = [
-            ("n_latent", self.n_latent, is_int(self.n_latent, 1), "an integer >= 1"),
-            ("n_hidden", self.n_hidden, is_int(self.n_hidden, 1), "an integer >= 1"),
-            ("n_components", self.n_components, self.n_components is None or self.n_components == "auto" or is_int(self.n_components, 1), "'auto', None or an integer >= 1"),
-            ("encoder", self.encoder, self.encoder in ("mlp", "gcn", "graphconv"), "'mlp', 'gcn' or 'graphconv'"),
-            ("activation", self.activation, self.activation in ("softplus", "relu", "tanh", "identity"), "'softplus', 'relu', 'tanh' or 'identity'"),
-            ("decoder_layers", self.decoder_layers, is_int(self.decoder_layers, 0), "an integer >= 0"),
-            ("smoothness", self.smoothness, self.smoothness >= 0, ">= 0"),
-            ("smoothness_on", self.smoothness_on, self.smoothness_on in ("latent", "prediction"), "'latent' or 'prediction'"),
-            ("beta", self.beta, self.beta >= 0, ">= 0"),
-            ("dropout", self.dropout, 0 <= self.dropout < 1, "in [0, 1)"),
-            ("lr", self.lr, self.lr > 0, "> 0"),
-            ("weight_decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
-            ("max_epochs", self.max_epochs, is_int(self.max_epochs, 1), "an integer >= 1"),
-            ("patience", self.patience, is_int(self.patience, 1), "an integer >= 1"),
-            ("min_epochs", self.min_epochs, is_int(self.min_epochs, 0), "an integer >= 0"),
-            ("val_fraction", self.val_fraction, 0 <= self.val_fraction < 0.5, "in [0, 0.5)"),
-            ("n_ensemble", self.n_ensemble, is_int(self.n_ensemble, 1), "an integer >= 1"),
-            ("spatial_residual", self.spatial_residual, isinstance(self.spatial_residual, (bool, np.bool_)), "True or False"),
-            ("memory_gb", self.memory_gb, self.memory_gb > 0, "> 0"),
-        ]  # fmt: skip
-        for name, value, ok, allowed in checks:
-            if not ok:
-                raise ParameterError(
-                    f"GraphVAE parameter '{name}' must be {allowed}; got {value!r}."
-                )
-        _resolve_device(self.device)
 
     # -- core ---------------------------------------------------------------------------------
-    def _fit_stack(
-        self,
-        values: np.ndarray,
-        targets: np.ndarray,
-        train_masks: np.ndarray,
-        graph: RegionGraph,
-        *,
-        protocol: str,
-        seed: int,
-        description: str,
-    ) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
-        """Train ``n_ensemble`` members per row of `train_masks` (rows of `targets` alike).
-
-        Returns params, history, y_mean, y_scale (per model), predictions (n_rows, n_regions;
-        ensemble means), projections and the projection index of each row. Stacks larger than
-        ``memory_gb`` are split into sub-stacks run one after the other.
-        """
-        if protocol not in PROTOCOLS:
-            raise ParameterError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}.")
-        device = _resolve_device(self.device)
-        auto = self.n_components == "auto"
-        x, projs, index = fold_inputs(
-            values, train_masks, protocol=protocol,
-            n_components=AUTO_MAX_COMPONENTS if auto else self.n_components, whiten=self.whiten,
-        )  # fmt: skip
-        if auto:  # per model: the leading axes its own training targets support
-            chosen = select_components(x, index, np.asarray(targets, float), train_masks,
-                                       extra=AUTO_EXTRA_COMPONENTS)  # fmt: skip
-            x = x[index].copy()
-            x *= (np.arange(x.shape[-1])[None, :] < chosen[:, None])[:, None, :]
-            projs = [Projection(projs[j].mean, projs[j].scale,
-                                np.where(np.arange(projs[j].basis.shape[1]) < c, projs[j].basis, 0.0))
-                     for j, c in zip(index, chosen, strict=True)]  # fmt: skip
-            index = np.arange(len(chosen))
-            self.n_components_chosen_ = chosen
-        e = int(self.n_ensemble)
-        rows = len(train_masks)
-        # member j of row r is model r * e + j
-        y_all = np.repeat(np.asarray(targets, float), e, axis=0)
-        m_all = np.repeat(train_masks, e, axis=0)
-        i_all = np.repeat(index, e)
-        limit = max_stack(x.shape[-1], self.n_hidden, self.n_latent, self.memory_gb * 2**30)
-        limit = max(e, limit - limit % e)
-        rng = np.random.default_rng(seed)
-        parts = []
-        for start in range(0, rows * e, limit):
-            sl = slice(start, min(start + limit, rows * e))
-            sub_seed = seed if start == 0 else int(rng.integers(2**31 - 1))
-            parts.append(train_stack(
-                self, x, i_all[sl], y_all[sl], m_all[sl], graph, protocol=protocol,
-                seed=sub_seed, description=description, device=device,
-            ))  # fmt: skip
-        params = {n: np.concatenate([p[0][n] for p in parts]) for n in parts[0][0]}
-        hist = parts[0][1]
-        ym = np.concatenate([p[2] for p in parts])
-        ys = np.concatenate([p[3] for p in parts])
-        pred = np.concatenate([p[4] for p in parts]).reshape(rows, e, -1).mean(1)
-        return params, hist, ym, ys, pred, projs, index
+    def _fit_stack(self, values: np.ndarray, targets: np.ndarray, train_masks: np.ndarray,
+                   graph: RegionGraph, *, protocol: str, seed: int, description: str) -> tuple:  # fmt: skip
+        """Train ``n_ensemble`` members per row of `train_masks` (see ``_stack.fit_stack``)."""
+        return fit_stack(self, values, targets, train_masks, graph, protocol=protocol, seed=seed,
+                         description=description, device=_resolve_device(self.device))  # fmt: skip
 
     def _set_fitted(
         self,
@@ -549,187 +417,4 @@ class GraphVAE(CheckpointMixin, BaseEstimator):
             models.append(m)
         return models
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise ModelStateError("This GraphVAE is not fitted yet; call fit(X, y, graph) first.")
 
-    def standardized_expression(self, X: pd.DataFrame) -> np.ndarray:
-        """Expression of the fitted regions and genes, standardised as in training.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame, shape (n_regions, n_genes)
-
-        Returns
-        -------
-        Z : numpy.ndarray, shape (n_regions, n_genes)
-            In the order of ``regions_`` and ``genes_``; the encoder's input is
-            ``Z @ projection_.basis``.
-
-        Raises
-        ------
-        RegionMismatchError
-            `X` lacks genes or regions of the fitted model.
-        """
-        self._check_fitted()
-        check_expression(X)
-        missing = [g for g in self.genes_ if g not in X.columns]
-        if missing or len(X.columns) != len(self.genes_):
-            raise RegionMismatchError(
-                f"X must have the {len(self.genes_)} genes the model was fitted on; {len(missing)} are "
-                f"missing (e.g. {missing[:5]}) and it has {len(X.columns)} columns. Select them with "
-                "X[model.genes_]."
-            )
-        Xa, _ = align(X[list(self.genes_)], None, self.graph_)
-        p = self.projection_
-        return (Xa.to_numpy(dtype=float) - p.mean) / p.scale
-
-    def encoder_module(self) -> tuple[Any, Any]:
-        """The fitted network and its propagation matrix.
-
-        Returns
-        -------
-        module : GraphVAEModule
-            In eval mode; ``module(x, a_hat)`` has shape (n_ensemble, n_regions) (standardised
-            units: multiply by ``y_scale_`` and add ``y_mean_``).
-        a_hat : torch.Tensor, shape (n_regions, n_regions), or None for the MLP encoder
-        """
-        import torch
-
-        from crossscale.models.graphvae.module import gcn_normalized_adjacency
-
-        self._check_fitted()
-        mod = module_from_params(self, self.params_, self.projection_.basis.shape[1])
-        a_hat = None
-        if self.encoder != "mlp":
-            a_hat = gcn_normalized_adjacency(
-                torch.as_tensor(self.graph_.edges),
-                torch.as_tensor(self.graph_.edge_weights, dtype=torch.float32),
-                self.graph_.n_regions,
-            )
-        return mod, a_hat
-
-    def predict(self, X: pd.DataFrame) -> pd.Series:
-        """Predicted map (mean over ensemble members), in the units of the fitted `y`.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame, shape (n_regions, n_genes)
-            Expression of the fitted regions and genes.
-
-        Returns
-        -------
-        y_pred : pandas.Series, shape (n_regions,)
-        """
-        import torch
-
-        Z = self.standardized_expression(X)
-        mod, a_hat = self.encoder_module()
-        with torch.no_grad():
-            pred = mod(torch.as_tensor(Z @ self.projection_.basis, dtype=torch.float32), a_hat)
-        return pd.Series(
-            pred.mean(0).numpy() * self.y_scale_ + self.y_mean_,
-            index=self.regions_,
-            name=f"{self.y_name_} predicted",
-        )
-
-    def transform(self, X: pd.DataFrame, *, member: int = 0) -> pd.DataFrame:
-        """Latent programs (posterior means) of each region.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame, shape (n_regions, n_genes)
-        member : int, default 0
-            Ensemble member whose programs to return (members' latent spaces are not aligned,
-            so they are not averaged).
-
-        Returns
-        -------
-        programs : pandas.DataFrame, shape (n_regions, n_latent)
-            Columns ``z0`` … ``z{n_latent-1}``.
-        """
-        import torch
-
-        self._check_fitted()
-        n_members = self.params_["w1"].shape[0]
-        if not (isinstance(member, (int, np.integer)) and 0 <= member < n_members):
-            raise ParameterError(f"member must be an integer in [0, {n_members}); got {member!r}.")
-        Z = self.standardized_expression(X)
-        mod, a_hat = self.encoder_module()
-        with torch.no_grad():
-            mu, _ = mod.inference(torch.as_tensor(Z @ self.projection_.basis, dtype=torch.float32), a_hat)
-        cols = [f"z{i}" for i in range(self.n_latent)]
-        return pd.DataFrame(mu[member].numpy(), index=self.regions_, columns=cols)
-
-    # -- persistence --------------------------------------------------------------------------
-    # save(path) and load(path, graph=None) come from CheckpointMixin (crossscale.train.checkpoint)
-    def _checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Arrays and config of ``save(path)``: ``model.safetensors`` + ``config.json`` (no pickle)."""
-        p = self.projection_
-        tensors = {f"param.{k}": v for k, v in self.params_.items()}
-        tensors |= {"gene_mean": p.mean, "gene_scale": p.scale, "basis": p.basis,
-                    "graph_edges": self.graph_.edges, "graph_weights": self.graph_.edge_weights,
-                    "graph_coords": self.graph_.coords.to_numpy(), "graph_sphere": self.graph_.sphere_coords.to_numpy()}  # fmt: skip
-        config = {
-            "params": self.get_params(),
-            "seed": self.seed_,
-            "regions": list(self.regions_),
-            "genes": list(self.genes_),
-            "graph_hash": self.graph_.hash(),
-            "graph_kind": self.graph_.kind,
-            "y_mean": self.y_mean_,
-            "y_scale": self.y_scale_,
-            "y_name": self.y_name_,
-            "n_epochs": self.n_epochs_,
-        }
-        return tensors, config
-
-    @classmethod
-    def _from_checkpoint(cls, tensors: dict[str, np.ndarray], config: dict[str, Any], *,
-                         path: Path, graph: RegionGraph | None = None) -> GraphVAE:  # fmt: skip
-        """Rebuild a model saved with :meth:`save` (``load(path, graph=None)``).
-
-        Parameters
-        ----------
-        path : path-like
-            The checkpoint folder.
-        graph : RegionGraph or None
-            If given, must be the graph the model was fitted on (same hash).
-
-        Raises
-        ------
-        ModelStateError
-            Not a GraphVAE checkpoint of this version, or a different graph.
-        """
-        import scipy.sparse as sp
-
-        known = set(cls().get_params())
-        unknown = sorted(set(config["params"]) - known)
-        if unknown or "param.d_out" not in tensors:
-            raise ModelStateError(
-                f"'{path}' was written by crossscale {config.get('crossscale_version')} with a "
-                f"different GraphVAE layout (parameters {unknown or 'of the old decoder'}); refit "
-                "the model with this version."
-            )
-        model = cls(**config["params"])
-        regions = pd.Index(config["regions"], name="region")
-        n = len(regions)
-        e, w = tensors["graph_edges"], tensors["graph_weights"]
-        adj = sp.coo_matrix(
-            (np.r_[w, w], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n)
-        )
-        stored = RegionGraph(
-            regions, adj, tensors["graph_coords"], tensors["graph_sphere"], kind=config["graph_kind"]
-        )
-        if graph is not None and graph.hash() != config["graph_hash"]:
-            raise ModelStateError(
-                f"The graph passed ({graph}) differs from the one the model at '{path}' was fitted on "
-                f"({config['graph_kind']}, hash {config['graph_hash'][:12]}). Pass the same graph or none."
-            )
-        return model._set_fitted(
-            seed=config["seed"], graph=stored, genes=pd.Index(config["genes"]),
-            projection=Projection(tensors["gene_mean"], tensors["gene_scale"], tensors["basis"]),
-            params={k.removeprefix("param."): v for k, v in tensors.items() if k.startswith("param.")},
-            y_mean=config["y_mean"], y_scale=config["y_scale"], y_name=config["y_name"],
-            history=None, n_epochs=config["n_epochs"], fit_time=float("nan"),
-        )  # fmt: skip
