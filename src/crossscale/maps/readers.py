@@ -16,6 +16,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale._format import format_list
 from crossscale.atlas.names import DK_REGIONS, canonical_region, to_canonical
 from crossscale.maps._text import read_delimited, read_text
 
@@ -50,10 +52,7 @@ _KNOWN_EXTRAS = re.compile(
 )
 
 
-def _list(items, limit: int = 8, *, quote: bool = True) -> str:
-    items = list(items)
-    shown = ", ".join(f"'{x}'" if quote else str(x) for x in items[:limit])
-    return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+_list = functools.partial(format_list, limit=8)
 
 
 _NA_STRINGS = ("", "na", "n/a", "nan", "null", "none", "#n/a", "-nan")
