@@ -152,6 +152,26 @@ REFERENCES: dict[str, str] = {
         "exact p-values when permutations are randomly drawn. Statistical Applications in "
         "Genetics and Molecular Biology 9, 39. doi:10.2202/1544-6115.1585"
     ),
+    "nakagawa2007": (
+        "Nakagawa S., Cuthill I.C. (2007). Effect size, confidence interval and statistical "
+        "significance: a practical guide for biologists. Biological Reviews 82, 591-605. "
+        "doi:10.1111/j.1469-185X.2007.00027.x"
+    ),
+    "benjamini1995": (
+        "Benjamini Y., Hochberg Y. (1995). Controlling the false discovery rate: a practical and "
+        "powerful approach to multiple testing. J R Stat Soc B 57, 289-300. "
+        "doi:10.1111/j.2517-6161.1995.tb02031.x"
+    ),
+    "fortin2018": (
+        "Fortin J.-P., Cullen N., Sheline Y.I. et al. (2018). Harmonization of cortical "
+        "thickness measurements across scanners and sites. NeuroImage 167, 104-120. "
+        "doi:10.1016/j.neuroimage.2017.11.024"
+    ),
+    "pomponio2020": (
+        "Pomponio R., Erus G., Habes M. et al. (2020). Harmonization of large MRI datasets for "
+        "the analysis of brain imaging patterns throughout the lifespan. NeuroImage 208, "
+        "116450. doi:10.1016/j.neuroimage.2019.116450"
+    ),
 }
 
 _LINK = re.compile(r"(doi:(10\.\S+?)|arXiv:(\d{4}\.\d{4,5}))(?=[.,;]?(\s|$))")
