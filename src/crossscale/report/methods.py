@@ -152,6 +152,16 @@ REFERENCES: dict[str, str] = {
         "exact p-values when permutations are randomly drawn. Statistical Applications in "
         "Genetics and Molecular Biology 9, 39. doi:10.2202/1544-6115.1585"
     ),
+    "sundararajan2017": (
+        "Sundararajan M., Taly A., Yan Q. (2017). Axiomatic attribution for deep networks. "
+        "Proceedings of the 34th International Conference on Machine Learning (ICML), PMLR 70, "
+        "3319-3328 (integrated gradients). arXiv:1703.01365"
+    ),
+    "lake2018": (
+        "Lake B.B., Chen S., Sos B.C. et al. (2018). Integrative single-cell analysis of "
+        "transcriptional and epigenetic states in the human adult brain. Nature Biotechnology "
+        "36, 70-80. doi:10.1038/nbt.4038"
+    ),
     "nakagawa2007": (
         "Nakagawa S., Cuthill I.C. (2007). Effect size, confidence interval and statistical "
         "significance: a practical guide for biologists. Biological Reviews 82, 591-605. "
@@ -200,7 +210,9 @@ def _html_citation(text: str) -> str:
     return _LINK.sub(link, html.escape(text, quote=False))
 
 
-def render_references(keys: Iterable[str] | None = None, *, fmt: str = "html") -> str:
+def render_references(
+    keys: Iterable[str] | None = None, *, fmt: str = "html", anchors: bool = True
+) -> str:
     """Render a numbered reference list.
 
     Parameters
@@ -210,6 +222,9 @@ def render_references(keys: Iterable[str] | None = None, *, fmt: str = "html") -
     fmt : {"html", "text", "markdown"}
         ``html``: an ``<ol class="references">`` list with DOI/arXiv links (outbound links only;
         nothing is loaded). ``text``: lines ``[1] ...``. ``markdown``: a numbered list.
+    anchors : bool
+        HTML only: give each item the id ``ref-<key>`` (citation links point there). False for a
+        second list on the same page (ids must be unique).
 
     Returns
     -------
@@ -222,8 +237,9 @@ def render_references(keys: Iterable[str] | None = None, *, fmt: str = "html") -
     """
     keys = _check_keys(REFERENCES if keys is None else keys)
     if fmt == "html":
+        ids = [f' id="ref-{html.escape(k)}"' if anchors else "" for k in keys]
         items = "".join(
-            f'<li id="ref-{html.escape(k)}">{_html_citation(REFERENCES[k])}</li>' for k in keys
+            f"<li{i}>{_html_citation(REFERENCES[k])}</li>" for i, k in zip(ids, keys, strict=True)
         )
         return f'<ol class="references">{items}</ol>'
     if fmt == "text":
