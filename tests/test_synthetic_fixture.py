@@ -1,7 +1,6 @@
 """The 20-region synthetic fixture has the structure the model tests rely on."""
 
 import numpy as np
-
 from conftest import make_synthetic
 
 

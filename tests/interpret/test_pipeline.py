@@ -83,7 +83,12 @@ def test_interpret_model_end_to_end(small_interpretation, tmp_path):
     lake = res.enrichment["lake"].to_frame()
     assert len(lake) == 30 and res.enrichment["lake"].n_null == 4
     ok = lake["p_random"].notna()
-    assert lake.loc[ok, "p_spatial"].between(0, 1).all()
+    # permutation p-values (1 + k) / (1 + n) with k of n null scores >= the observed one [Phipson
+    # & Smyth 2010]: never 0, multiples of 1/5 for the 4 spatial nulls and of 1/201 for 200 sets
+    for col, n in (("p_spatial", 4), ("p_random", 200)):
+        k = lake.loc[ok, col].to_numpy() * (n + 1) - 1
+        np.testing.assert_allclose(k, np.round(k), atol=1e-6, err_msg=col)
+        assert k.min() >= 0 and k.max() <= n, col
     assert res.programs["share"].sum() == pytest.approx(1.0)
     assert res.clusters.labels.index.equals(res.latent.index)
     res.save(tmp_path)
