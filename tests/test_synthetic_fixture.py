@@ -1,7 +1,7 @@
 """The 20-region synthetic fixture has the structure the model tests rely on."""
 
 import numpy as np
-from conftest import make_synthetic
+from synthetic_data import make_synthetic
 
 
 def test_synthetic_set_has_the_documented_structure(synthetic):
