@@ -15,6 +15,7 @@ from crossscale.interpret.pipeline import _loading_stability
 from crossscale.models.graphvae import GraphVAE
 
 
+@pytest.mark.slow
 def test_loadings_and_gene_scores_are_stable_across_seeds(
     landmark_expression, ad_map, surface_graph, fast_params
 ):
@@ -74,6 +75,7 @@ def small_interpretation(landmark_expression, ad_map, surface_graph, fast_params
     )
 
 
+@pytest.mark.slow
 def test_interpret_model_end_to_end(small_interpretation, tmp_path):
     res = small_interpretation
     g = res.genes

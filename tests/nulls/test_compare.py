@@ -78,6 +78,7 @@ def _false_positive_rate(fields, nulls_for, n_repeats=100):
     return float(np.mean(hits))
 
 
+@pytest.mark.slow
 def test_calibration_on_smooth_fields_on_the_graph(surface_graph):
     """Independent heat-kernel-smoothed noise exp(-t L) z: spin and Moran p-values ~ uniform.
 
