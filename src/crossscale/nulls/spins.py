@@ -55,37 +55,16 @@ from crossscale.nulls._common import (
 )
 from crossscale.nulls.rotations import (
     _BATCH,
-    REFLECT_X,
     _centroid_distances,
     _check_rotations,
     _hemi_rotations,
-    random_rotations,
-    reflect_rotations,
     sphere_centroids,
 )
-from crossscale.nulls.vertex_spins import (
-    _fallback_nearest,
-    _sphere_mesh,
-    _vertex_counts,
-    spin_alexander_bloch,
-    spin_vertex_average,
-)
-
-__all__ = [
-    "REFLECT_X",
-    "SPIN_METHODS",
-    "_fallback_nearest",
-    "_sphere_mesh",
-    "_vertex_counts",
-    "random_rotations",
-    "reflect_rotations",
-    "sphere_centroids",
-    "spin_alexander_bloch",
-    "spin_hungarian",
-    "spin_permutations",
-    "spin_vasa",
-    "spin_vertex_average",
-]
+from crossscale.nulls.rotations import REFLECT_X as REFLECT_X  # re-exported (moved there)
+from crossscale.nulls.rotations import random_rotations as random_rotations
+from crossscale.nulls.rotations import reflect_rotations as reflect_rotations
+from crossscale.nulls.vertex_spins import spin_alexander_bloch
+from crossscale.nulls.vertex_spins import spin_vertex_average as spin_vertex_average
 
 logger = logging.getLogger(__name__)
 
