@@ -1,5 +1,6 @@
 """atomic_dir on its own: a folder appears whole or not at all, and an old one survives a failure."""
 
+import hashlib
 import json
 import os
 import stat
@@ -29,6 +30,8 @@ def test_new_folder_appears_only_at_the_end(tmp_path):
     run = read_run_json(out)  # stamped: ours, with every file written
     assert run["written_by"] == "crossscale" and run["seed"] == 3
     assert run["files"] == ["run.json", "sub/table.csv"]
+    digest = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert run["file_sha256"] == {"sub/table.csv": digest}  # hashes of the files, not a registry
 
 
 def test_a_folder_without_run_json_is_not_stamped(tmp_path):

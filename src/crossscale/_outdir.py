@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from crossscale._errors import ParameterError
-from crossscale._files import _jsonable, _umask, atomic_write_text
+from crossscale._files import _jsonable, _umask, atomic_write_text, sha256_file
 from crossscale._format import format_list
 
 #: Key that marks a ``run.json`` as written by crossscale (with the list of files written).
@@ -282,8 +282,8 @@ def atomic_dir(out: str | os.PathLike[str], **checks: Unpack[OutputChecks]) -> I
     A failed or interrupted run leaves nothing half-written: the temporary folder is removed
     and an existing `out` is left untouched. The checks of :func:`check_output_dir` run first
     (and again here, so a library caller gets them too). When the command wrote a ``run.json``,
-    it is stamped with ``written_by: "crossscale"`` and the list of files written, which later
-    ``--overwrite`` checks use.
+    it is stamped with ``written_by: "crossscale"``, the list of files written (which later
+    ``--overwrite`` checks use) and the sha256 of each (``file_sha256``).
 
     Parameters
     ----------
@@ -328,5 +328,6 @@ def _stamp_run_json(folder: Path) -> None:
     if not isinstance(run, dict):
         return
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    run = {RUN_MARKER: "crossscale", **run, "files": files}
+    hashes = {f: sha256_file(folder / f) for f in files if f != "run.json"}
+    run = {RUN_MARKER: "crossscale", **run, "files": files, "file_sha256": hashes}
     atomic_write_text(path, json.dumps(_jsonable(run), indent=2, allow_nan=False) + "\n")
