@@ -2,10 +2,17 @@ import os
 from pathlib import Path
 
 import pytest
+from synthetic_data import Synthetic, make_synthetic
 
 _MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if "CROSSSCALE_MIRROR" not in os.environ and (_MIRROR / "SOURCES.md").exists():
     os.environ["CROSSSCALE_MIRROR"] = str(_MIRROR)
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> Synthetic:
+    """The 20-region synthetic data set of :func:`make_synthetic` (seed 0)."""
+    return make_synthetic(0)
 
 
 @pytest.fixture(scope="session")

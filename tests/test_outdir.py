@@ -170,10 +170,10 @@ def test_atomic_write_files_is_all_or_nothing(tmp_path, snapshot, monkeypatch):
         calls.append(dst)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_utils.os, "replace", interrupted_replace)
+    monkeypatch.setattr(os, "replace", interrupted_replace)
     with pytest.raises(KeyboardInterrupt):
         _utils.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
-    monkeypatch.setattr(_utils.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert calls and snapshot(tmp_path) == before
     _utils.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
     assert (tmp_path / "a.csv").read_text() == "new a\n" and (

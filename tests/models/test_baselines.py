@@ -31,6 +31,19 @@ def test_ridge_and_pls_recover_linear_map(surface_graph):
         assert np.corrcoef(np.diag(P), y)[0, 1] > 0.95
 
 
+def test_baselines_recover_the_synthetic_map_out_of_sample(synthetic):
+    """Leave-one-region-out on the 20-region set: a map made of two expression programs."""
+    s = synthetic
+    folds = leave_one_region_out(s.n_regions)
+    for model in (RidgeBaseline(), PLSBaseline(2), SpatialBaseline()):
+        P = model.fit_predict_folds(s.X, s.y, s.graph, folds)
+        assert np.corrcoef(np.diag(P), s.y)[0, 1] > 0.95, model  # measured >= 0.99
+    # the same values shuffled over the regions have no relation to expression: not predicted
+    shuffled = s.y.sample(frac=1.0, random_state=1).set_axis(s.y.index)
+    P = PLSBaseline(2).fit_predict_folds(s.X, shuffled, s.graph, folds)
+    assert np.corrcoef(np.diag(P), shuffled)[0, 1] < 0.5
+
+
 def test_spatial_baseline_interpolates_harmonic_function():
     # a path graph a-b-c: the harmonic interpolation of the middle is the neighbours' mean
     regions = pd.Index(DK_REGIONS[:3])

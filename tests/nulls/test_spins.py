@@ -14,7 +14,8 @@ from crossscale.nulls import (
     spin_vasa,
     spin_vertex_average,
 )
-from crossscale.nulls.spins import REFLECT_X, _vertex_counts
+from crossscale.nulls.spins import REFLECT_X
+from crossscale.nulls.vertex_spins import _vertex_counts
 
 CENTROID_SPINS = [
     spin_hungarian,

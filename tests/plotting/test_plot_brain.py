@@ -148,6 +148,7 @@ def test_all_missing_draws_grey():
     assert to_rgb(MISSING_COLOR) != to_rgb(MEDIAL_WALL_COLOR)
 
 
+@pytest.mark.slow
 def test_plotting_does_not_use_pyplot():
     code = (
         "import sys, pandas as pd\n"

@@ -94,21 +94,21 @@ def test_save_writes_file(report, tmp_path):
 
 
 def test_save_is_atomic(report, tmp_path, monkeypatch):
-    import crossscale._utils as utils
+    import os
 
     path = tmp_path / "report.html"
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(utils.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         report.save(path)
     assert list(tmp_path.iterdir()) == []  # neither the report nor a temporary file
 
     monkeypatch.undo()
     path.write_text("previous report", encoding="utf-8")
-    monkeypatch.setattr(utils.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError):
         report.save(path)
     assert path.read_text(encoding="utf-8") == "previous report"

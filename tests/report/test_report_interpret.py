@@ -1,5 +1,3 @@
-import numpy as np
-import pandas as pd
 import pytest
 
 from crossscale.interpret import interpret_model
@@ -9,15 +7,13 @@ from crossscale.report.interpret import add_interpretation_section
 
 
 @pytest.fixture(scope="module")
-def toy_interpretation(surface_graph):
-    rng = np.random.default_rng(0)
-    regions = surface_graph.regions
-    genes = [f"G{i}" for i in range(24)]
-    X = pd.DataFrame(rng.normal(size=(len(regions), 24)), index=regions, columns=genes)
-    y = pd.Series(X[genes[:6]].sum(axis=1).to_numpy(), index=regions, name="toy map")
+def toy_interpretation(synthetic):
+    """The 20-region synthetic set; the planted set is six of the map's program genes."""
+    X, y = synthetic.X, synthetic.y.rename("toy map")
+    genes = list(X.columns)
     model = GraphVAE(max_epochs=30, min_epochs=10, patience=10, n_hidden=16, random_state=0)
-    model.fit(X, y, surface_graph)
-    sets = {"toy": {"planted": genes[:6], "other": genes[10:18]}}
+    model.fit(X, y, synthetic.graph)
+    sets = {"toy": {"planted": genes[:6], "other": genes[30:38]}}
     return interpret_model(model, X, y, gene_sets=sets, n_replicates=2, n_perm=3, n_steps=4,
                            n_random=100, n_spins=20)  # fmt: skip
 
@@ -36,5 +32,7 @@ def test_interpretation_section_renders(toy_interpretation, tmp_path, figures):
     top = toy_interpretation.genes.index[0]
     assert f">{top}<" in html
     assert html.count("<img") == (3 if figures else 0)
+    # the section's references come from REFERENCES, without ids that a page's own list uses
+    assert "Sundararajan" in html and 'id="ref-' not in html
     path = rep.save(tmp_path / "r.html")
     assert path.stat().st_size > 1000

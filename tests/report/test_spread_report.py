@@ -21,6 +21,7 @@ def comparison():
                                           n_length=2, random_state=0)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_adni_report_names_the_winner_and_its_p_first(comparison):
     maps, comp = comparison
     text = adni_summary_text(comp, maps)

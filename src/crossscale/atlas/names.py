@@ -20,6 +20,7 @@ References
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import RegionMismatchError
+from crossscale._format import format_list
 
 #: The 34 Desikan-Killiany cortical labels of one hemisphere, in ENIGMA order.
 DK_LABELS: tuple[str, ...] = (
@@ -122,10 +124,7 @@ def _suggest(name: str) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _list(items: Iterable[str], limit: int = 8) -> str:
-    items = list(items)
-    shown = ", ".join(f"'{x}'" for x in items[:limit])
-    return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+_list = functools.partial(format_list, limit=8)
 
 
 def to_canonical(names: Iterable[str], *, what: str = "names") -> list[str]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError
+from crossscale._format import format_list
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +28,7 @@ CONSTANT_RTOL = 1e-9
 OUTLIER_Z = 10.0
 
 
-def _names(items, limit: int = 6) -> str:
-    items = [str(x) for x in items]
-    shown = ", ".join(f"'{x}'" for x in items[:limit])
-    return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+_names = format_list
 
 
 def robust_outliers(values: pd.Series, *, z: float = OUTLIER_Z) -> pd.Series:

@@ -6,13 +6,11 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, RegionMismatchError
+from crossscale._format import format_list
 from crossscale.atlas.graph import RegionGraph
 from crossscale.maps.checks import check_map_values
 
-
-def _names(items: list[str], limit: int = 6) -> str:
-    shown = ", ".join(f"'{x}'" for x in items[:limit])
-    return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+_names = format_list
 
 
 def check_expression(X: pd.DataFrame, *, what: str = "X (expression)") -> pd.DataFrame:

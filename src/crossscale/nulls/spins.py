@@ -41,13 +41,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
-from scipy.spatial import cKDTree
-from scipy.spatial.transform import Rotation
 
-from crossscale._errors import InputDataError, ParameterError
+from crossscale._errors import ParameterError
 from crossscale.nulls._common import (
     RandomState,
-    atlas_index,
     cache_key,
     check_n_perm,
     check_regions,
@@ -56,110 +53,24 @@ from crossscale.nulls._common import (
     make_rng,
     save_cached,
 )
+from crossscale.nulls.rotations import (
+    _BATCH,
+    _centroid_distances,
+    _check_rotations,
+    _hemi_rotations,
+    sphere_centroids,
+)
+from crossscale.nulls.rotations import REFLECT_X as REFLECT_X  # re-exported (moved there)
+from crossscale.nulls.rotations import random_rotations as random_rotations
+from crossscale.nulls.rotations import reflect_rotations as reflect_rotations
+from crossscale.nulls.vertex_spins import _vertex_counts as _vertex_counts  # benchmarks use it
+from crossscale.nulls.vertex_spins import spin_alexander_bloch
+from crossscale.nulls.vertex_spins import spin_vertex_average as spin_vertex_average
 
 logger = logging.getLogger(__name__)
 
-#: Reflection across the midsagittal (y-z) plane: turns a left-hemisphere rotation into the
-#: mirror-image rotation of the right hemisphere.
-REFLECT_X = np.diag([-1.0, 1.0, 1.0])
-
 SPIN_METHODS = ("hungarian", "vasa", "alexander_bloch")
 SpinMethod = Literal["hungarian", "vasa", "alexander_bloch"]
-
-_BATCH = 64  # rotations handled together (memory ~ _BATCH * 10k vertices for the vertex spins)
-
-
-# -- rotations ------------------------------------------------------------------------------------
-def random_rotations(n_perm: int = 1000, random_state: RandomState = None) -> np.ndarray:
-    """Uniformly random proper rotations of 3-D space (Haar measure on SO(3)).
-
-    Parameters
-    ----------
-    n_perm : int
-        Number of rotations.
-    random_state : int, numpy.random.Generator or None
-        Seed; the same int gives the same rotations.
-
-    Returns
-    -------
-    rotations : numpy.ndarray, shape (n_perm, 3, 3)
-        Rotation matrices (orthogonal, determinant +1), applied to column vectors as ``R @ x``.
-
-    References
-    ----------
-    .. [1] Shoemake K. (1992). Uniform random rotations. Graphics Gems III, 124-132.
-    """
-    n_perm = check_n_perm(n_perm)
-    rng = make_rng(random_state)
-    mats = Rotation.random(n_perm, rng=rng).as_matrix()
-    return np.asarray(mats, dtype=float).reshape(n_perm, 3, 3)
-
-
-def reflect_rotations(rotations: np.ndarray) -> np.ndarray:
-    """Right-hemisphere rotations ``F R F`` mirroring left ones, ``F = diag(-1, 1, 1)``.
-
-    Parameters
-    ----------
-    rotations : numpy.ndarray, shape (n_perm, 3, 3)
-
-    Returns
-    -------
-    mirrored : numpy.ndarray, shape (n_perm, 3, 3)
-        Also proper rotations (``det(F R F) = det(R)``).
-    """
-    return REFLECT_X @ np.asarray(rotations, dtype=float) @ REFLECT_X
-
-
-def _check_rotations(rotations: np.ndarray | None, n_perm: int, random_state: RandomState):
-    if rotations is None:
-        return random_rotations(n_perm, random_state)
-    rot = np.asarray(rotations, dtype=float)
-    if rot.ndim != 3 or rot.shape[1:] != (3, 3):
-        raise ParameterError(
-            f"rotations must have shape (n_perm, 3, 3), got {rot.shape}. Make them with "
-            "crossscale.nulls.random_rotations(n_perm, random_state)."
-        )
-    return rot
-
-
-# -- geometry of the regions -----------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _sphere_centroids_all() -> np.ndarray:
-    from crossscale.atlas.surface import region_centroids
-
-    out = region_centroids("sphere")
-    out.setflags(write=False)
-    return out
-
-
-def sphere_centroids(regions: pd.Index | None = None) -> pd.DataFrame:
-    """Centroids of the regions on the fsaverage5 registration sphere (radius 100 mm).
-
-    Parameters
-    ----------
-    regions : pandas.Index or None
-        Desikan-Killiany regions (default: all 68).
-
-    Returns
-    -------
-    centroids : pandas.DataFrame, shape (n_regions, 3)
-        Columns x, y, z in mm.
-    """
-    regions = check_regions(regions)
-    return pd.DataFrame(
-        _sphere_centroids_all()[atlas_index(regions)], index=regions, columns=["x", "y", "z"]
-    )
-
-
-def _hemi_rotations(rotations: np.ndarray) -> dict[str, np.ndarray]:
-    return {"L": rotations, "R": reflect_rotations(rotations)}
-
-
-def _centroid_distances(coords: np.ndarray, rotations: np.ndarray) -> np.ndarray:
-    """``D[k, i, j] = |c_i - R_k c_j|``, shape (n_perm, n, n)."""
-    rotated = np.einsum("kab,jb->kja", rotations, coords)
-    diff = coords[None, :, None, :] - rotated[:, None, :, :]
-    return np.sqrt((diff**2).sum(-1))
 
 
 # -- centroid spins ----------------------------------------------------------------------------------
@@ -322,174 +233,6 @@ def spin_vasa(
     rng = make_rng(random_state)
     rotations = _check_rotations(rotations, n_perm, rng)
     return _centroid_spins(regions, rotations, "greedy", rng=rng, order=order)
-
-
-# -- vertex spins ---------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _sphere_mesh(hemi: str) -> tuple[np.ndarray, np.ndarray, cKDTree]:
-    from crossscale.atlas.surface import load_fsaverage5
-
-    mesh = load_fsaverage5(hemi, "sphere")
-    return mesh.vertices, np.asarray(mesh.labels), cKDTree(mesh.vertices)
-
-
-def _vertex_counts(regions: pd.Index, rotations: np.ndarray):
-    """Count where the rotated vertices of each region land, a batch of rotations at a time.
-
-    Yields ``(hemi, idx, start, rotations, counts)``: ``counts[k, i, j]`` is the number of vertices
-    of region ``idx[i]`` whose rotation ``start + k`` lands on region ``idx[j]``.
-    """
-    atlas = atlas_index(regions)
-    for hemi, idx in hemisphere_groups(regions).items():
-        vertices, labels, tree = _sphere_mesh(hemi)
-        lut = np.full(labels.max() + 2, -1, dtype=np.int64)  # atlas label -> local position
-        lut[atlas[idx]] = np.arange(len(idx))
-        local = np.where(labels >= 0, lut[labels], -1)
-        src = np.flatnonzero(local >= 0)
-        src_label = local[src]
-        pts = vertices[src]
-        n = len(idx)
-        rot = _hemi_rotations(rotations)[hemi]
-        for start in range(0, len(rot), _BATCH):
-            r = rot[start : start + _BATCH]
-            b = len(r)
-            # vertex v takes the label found at R^T v: the vertex u with R u ~ v
-            query = np.einsum("vb,kba->kva", pts, r).reshape(-1, 3)
-            _, nearest = tree.query(query, k=1, workers=-1)
-            landed = local[nearest].reshape(b, -1)
-            ok = landed >= 0
-            k_idx = np.broadcast_to(np.arange(b)[:, None], landed.shape)
-            codes = (k_idx[ok] * n + np.broadcast_to(src_label, landed.shape)[ok]) * n + landed[ok]
-            counts = np.bincount(codes, minlength=b * n * n).reshape(b, n, n)
-            yield hemi, idx, start, r, counts
-
-
-def _fallback_nearest(coords: np.ndarray, rot: np.ndarray) -> np.ndarray:
-    """For each rotation and region, the region whose rotated centroid is nearest, (b, n)."""
-    return _centroid_distances(coords, rot).argmin(axis=2)
-
-
-def spin_alexander_bloch(
-    regions: pd.Index | None = None,
-    *,
-    n_perm: int = 1000,
-    random_state: RandomState = None,
-    rotations: np.ndarray | None = None,
-) -> np.ndarray:
-    """Vertex-level spins (Alexander-Bloch 2018) re-parcellated by majority label.
-
-    Every labelled vertex of the fsaverage5 sphere is rotated (left hemisphere by ``R``, right by
-    ``F R F``) and takes the label of the nearest original vertex; each region then takes the
-    label most of its rotated vertices received. Vertices landing on the medial wall (or on a
-    region not in `regions`) are ignored; a region all of whose vertices land there takes the
-    region whose rotated centroid is nearest.
-
-    This is **not** a permutation: a region can appear in several places of a null map and
-    another not at all. The parcel-level rule of the literature (Markello & Misic 2021, method
-    ``vertex``) averages values instead of taking a majority; it is
-    :func:`spin_vertex_average`, which returns values, not indices.
-
-    Parameters
-    ----------
-    regions : pandas.Index or None
-        Desikan-Killiany regions, any subset, in the order of the map (default: all 68).
-    n_perm : int
-        Number of spins. Ignored when `rotations` is given.
-    random_state : int, numpy.random.Generator or None
-        Seed of the rotations; the same int gives the same array.
-    rotations : numpy.ndarray, shape (n_perm, 3, 3), optional
-        Left-hemisphere rotations to use instead of random ones.
-
-    Returns
-    -------
-    perm : numpy.ndarray of int64, shape (n_regions, n_perm)
-        ``values[perm[:, k]]`` is the ``k``-th null map (indices stay within hemispheres).
-
-    Raises
-    ------
-    RegionMismatchError
-        Unknown or duplicated regions.
-    ParameterError
-        Bad `n_perm`, `random_state` or `rotations`.
-
-    References
-    ----------
-    .. [1] Alexander-Bloch A.F. et al. (2018). On testing for spatial correspondence between maps
-       of human brain structure and function. NeuroImage 178, 540-551.
-    .. [2] Markello R.D. & Misic B. (2021). NeuroImage 236, 118052.
-    """
-    regions = check_regions(regions)
-    rotations = _check_rotations(rotations, n_perm, random_state)
-    coords_all = sphere_centroids(regions).to_numpy()
-    perm = np.empty((len(regions), len(rotations)), dtype=np.int64)
-    for _hemi, idx, start, rot, counts in _vertex_counts(regions, rotations):
-        local = counts.argmax(axis=2)
-        empty = counts.sum(axis=2) == 0
-        if empty.any():
-            local = np.where(empty, _fallback_nearest(coords_all[idx], rot), local)
-        perm[idx, start : start + len(rot)] = idx[local].T
-    return perm
-
-
-def spin_vertex_average(
-    values: pd.Series,
-    *,
-    n_perm: int = 1000,
-    random_state: RandomState = None,
-    rotations: np.ndarray | None = None,
-) -> np.ndarray:
-    """Vertex-level spin nulls with parcel values averaged over rotated vertices.
-
-    The same rotations as :func:`spin_alexander_bloch` (same seed, same rotations); each region
-    takes the average of the values of the regions its rotated vertices land in, weighted by the
-    number of vertices (the ``vertex`` method of Markello & Misic 2021). Medial-wall landings are
-    ignored; a region with no valid landing takes the value of the region whose rotated centroid
-    is nearest.
-
-    Parameters
-    ----------
-    values : pandas.Series, shape (n_regions,)
-        Regional map indexed by Desikan-Killiany regions (any subset).
-    n_perm : int
-        Number of spins. Ignored when `rotations` is given.
-    random_state : int, numpy.random.Generator or None
-        Seed of the rotations.
-    rotations : numpy.ndarray, shape (n_perm, 3, 3), optional
-        Left-hemisphere rotations to use instead of random ones.
-
-    Returns
-    -------
-    nulls : numpy.ndarray of float, shape (n_regions, n_perm)
-        Null maps in the order of ``values.index``.
-
-    Raises
-    ------
-    RegionMismatchError, InputDataError
-        Unknown regions or non-finite values.
-
-    References
-    ----------
-    .. [1] Alexander-Bloch A.F. et al. (2018). NeuroImage 178, 540-551.
-    .. [2] Markello R.D. & Misic B. (2021). Comparing spatial null models for brain maps.
-       NeuroImage 236, 118052.
-    """
-    regions = check_regions(values.index)
-    x = np.asarray(values, dtype=float)
-    if not np.isfinite(x).all():
-        raise InputDataError("values has NaN or infinite entries; spins need a complete map.")
-    rotations = _check_rotations(rotations, n_perm, random_state)
-    coords_all = sphere_centroids(regions).to_numpy()
-    out = np.empty((len(regions), len(rotations)))
-    for _hemi, idx, start, rot, counts in _vertex_counts(regions, rotations):
-        total = counts.sum(axis=2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            avg = counts @ x[idx] / total
-        empty = total == 0
-        if empty.any():
-            near = _fallback_nearest(coords_all[idx], rot)
-            avg = np.where(empty, x[idx][near], avg)
-        out[idx, start : start + len(rot)] = avg.T
-    return out
 
 
 # -- front door with caching ----------------------------------------------------------------------

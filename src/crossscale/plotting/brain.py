@@ -23,16 +23,14 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas.names import DK_REGIONS, to_canonical
-from crossscale.atlas.surface import load_fsaverage5
+from crossscale.plotting._surface import MEDIAL_WALL_COLOR, MISSING_COLOR, _draw_view
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,12 +45,6 @@ __all__ = [
     "plot_brain_map",
     "plot_brain_maps",
 ]
-
-#: Colour (RGB) of regions that have no value in the map.
-MISSING_COLOR = (0.78, 0.78, 0.78)
-#: Colour (RGB) of the medial wall (no Desikan-Killiany label).
-MEDIAL_WALL_COLOR = (0.55, 0.55, 0.55)
-
 #: The four views: (panel title, hemisphere, x coordinate of the camera direction).
 VIEWS: tuple[tuple[str, str, float], ...] = (
     ("Left lateral", "L", -1.0),
@@ -68,111 +60,6 @@ DIVERGING_CMAPS = frozenset(
                  "RdGy", "RdYlBu", "RdYlGn", "Spectral", "vlag", "icefire")
     for suffix in ("", "_r")
 )  # fmt: skip
-
-_UP = np.array([0.0, 0.0, 1.0])
-_AMBIENT = 0.6
-
-
-@dataclass(frozen=True)
-class _Mesh:
-    """A hemisphere cut into flat-coloured render triangles.
-
-    A face whose three vertices carry the same label is one render triangle. A face on a region
-    boundary is cut into six: each vertex keeps the quarter-face nearest to it (vertex, the two
-    edge midpoints, the centroid), coloured by its own label, so boundaries run through faces
-    (as in FreeSurfer's viewer) instead of zig-zagging along whole triangles.
-    """
-
-    normals: np.ndarray  # (F, 3) unit, outward, per mesh face
-    centroids: np.ndarray  # (F, 3) per mesh face
-    triangles: np.ndarray  # (T, 3, 3) render triangles
-    parent: np.ndarray  # (T,) mesh face of each render triangle
-    labels: np.ndarray  # (T,) index into DK_REGIONS, -1 medial wall
-    sulcal: np.ndarray  # (T,) bool, lies in a sulcus (texture of the grey background)
-    y_range: tuple[float, float]  # anterior-posterior extent (mm)
-    z_range: tuple[float, float]  # inferior-superior extent (mm)
-
-
-@lru_cache(maxsize=8)
-def _mesh(hemisphere: str, surface: str) -> _Mesh:
-    mesh = load_fsaverage5(hemisphere, surface)
-    v, f = mesh.vertices, mesh.faces
-    tri = v[f]
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True).clip(1e-12)
-    centroids = tri.mean(axis=1)
-    lab = mesh.labels[f]
-    sulc = _sulcal(hemisphere)[f] > 0  # (F, 3)
-    pure = (lab[:, 0] == lab[:, 1]) & (lab[:, 1] == lab[:, 2])
-    mixed = np.flatnonzero(~pure)
-    pieces, parents, labels, sulcal = [tri[pure]], [np.flatnonzero(pure)], [lab[pure, 0]], []
-    sulcal.append(sulc[pure].mean(axis=1) > 0.5)
-    g = centroids[mixed]
-    for k in range(3):
-        a, b, c = tri[mixed, k], tri[mixed, (k + 1) % 3], tri[mixed, (k + 2) % 3]
-        m_ab, m_ac = (a + b) / 2, (a + c) / 2
-        # keep the winding of the face: (a, m_ab, g) and (a, g, m_ac)
-        pieces += [np.stack([a, m_ab, g], axis=1), np.stack([a, g, m_ac], axis=1)]
-        parents += [mixed, mixed]
-        labels += [lab[mixed, k]] * 2
-        sulcal += [sulc[mixed, k]] * 2
-    return _Mesh(
-        normals=normals,
-        centroids=centroids,
-        triangles=np.concatenate(pieces),
-        parent=np.concatenate(parents),
-        labels=np.concatenate(labels),
-        sulcal=np.concatenate(sulcal),
-        y_range=(float(v[:, 1].min()), float(v[:, 1].max())),
-        z_range=(float(v[:, 2].min()), float(v[:, 2].max())),
-    )
-
-
-def _sulcal(hemisphere: str) -> np.ndarray:
-    """Sulcal depth of each vertex (fsaverage5 ``sulc`` shipped with nilearn), zeros if absent."""
-    import nibabel as nib
-
-    from crossscale.atlas.surface import _nilearn_file
-
-    name = {"L": "left", "R": "right"}[hemisphere]
-    try:
-        return np.asarray(nib.load(_nilearn_file(f"sulc_{name}.gii.gz")).darrays[0].data)
-    except (FileNotFoundError, ModuleNotFoundError, OSError):  # pragma: no cover
-        return np.zeros(10242)
-
-
-def _camera(direction_x: float) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vector towards the camera and the screen's right-pointing vector."""
-    to_camera = np.array([direction_x, 0.0, 0.0])
-    view = -to_camera  # looking direction
-    right = np.cross(view, _UP)
-    return to_camera, right
-
-
-def _project(mesh: _Mesh, direction_x: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Render triangles of `mesh` facing a camera at x = direction_x * inf, sorted far to near.
-
-    Returns
-    -------
-    polygons : ndarray, shape (n_visible, 3, 2)
-        Screen coordinates (mm) of each visible render triangle.
-    index : ndarray, shape (n_visible,)
-        Index of each polygon in ``mesh.triangles`` (and ``mesh.labels``).
-    shade : ndarray, shape (n_visible,)
-        Lambert shading factor in [_AMBIENT, 1] (of the mesh face it belongs to).
-    """
-    to_camera, right = _camera(direction_x)
-    facing = mesh.normals @ to_camera > 0  # back faces are hidden on a closed surface
-    depth = mesh.centroids @ to_camera
-    index = np.flatnonzero(facing[mesh.parent])
-    index = index[np.argsort(depth[mesh.parent[index]], kind="stable")]  # far (small) first
-    light = to_camera + 0.35 * _UP + 0.15 * right
-    light /= np.linalg.norm(light)
-    diffuse = np.sqrt(np.clip(mesh.normals @ light, 0.0, 1.0))
-    shade = (_AMBIENT + (1.0 - _AMBIENT) * diffuse)[mesh.parent[index]]
-    tri = mesh.triangles[index]
-    polygons = np.stack([tri @ right, tri @ _UP], axis=-1)
-    return polygons, index, shade
 
 
 def _as_region_values(values: pd.Series, what: str = "values") -> np.ndarray:
@@ -237,96 +124,6 @@ def _region_colors(data: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndar
     rgb[:-1][~finite] = MISSING_COLOR
     rgb[-1] = MEDIAL_WALL_COLOR
     return rgb
-
-
-def _triangle_artist(triangles: np.ndarray, colors: np.ndarray) -> Any:
-    """A :class:`SurfaceTriangles` artist (see :func:`_surface_triangles_class`)."""
-    return _surface_triangles_class()(triangles, colors)
-
-
-@lru_cache(maxsize=1)
-def _surface_triangles_class() -> type:
-    """The artist class that paints flat-coloured triangles in order with one renderer call.
-
-    Defined on first use so that importing this module does not import matplotlib.
-
-    Agg's ``draw_gouraud_triangles`` fills all triangles in one C loop, about ten times faster
-    than a PolyCollection (one Path object per triangle). Each triangle gets the same colour at
-    its three corners, i.e. flat shading.
-    """
-    from matplotlib.artist import Artist, allow_rasterization
-
-    class SurfaceTriangles(Artist):
-        """Flat-coloured triangles in screen-plane data coordinates, drawn in array order.
-
-        Attributes
-        ----------
-        triangles : ndarray, shape (n, 3, 2)
-        facecolors : ndarray, shape (n, 4)
-            RGBA of each triangle.
-        """
-
-        def __init__(self, triangles: np.ndarray, facecolors: np.ndarray) -> None:
-            super().__init__()
-            # In PDF/SVG the surface is embedded as an image (text and colour bar stay vector):
-            # 40,000 vector triangles make slow, heavy files.
-            self.set_rasterized(True)
-            self.triangles = np.ascontiguousarray(triangles, dtype=float)
-            rgba = np.ones((len(facecolors), 4))
-            rgba[:, : facecolors.shape[1]] = facecolors
-            self.facecolors = rgba
-
-        def get_facecolors(self) -> np.ndarray:
-            return self.facecolors
-
-        @allow_rasterization
-        def draw(self, renderer: Any) -> None:
-            if not self.get_visible() or len(self.triangles) == 0:
-                return
-            renderer.open_group("surface", gid=self.get_gid())
-            gc = renderer.new_gc()
-            self._set_gc_clip(gc)
-            colors = np.ascontiguousarray(
-                np.broadcast_to(self.facecolors[:, None, :], (len(self.facecolors), 3, 4))
-            )
-            renderer.draw_gouraud_triangles(
-                gc, self.triangles, colors, self.get_transform().frozen()
-            )
-            gc.restore()
-            renderer.close_group("surface")
-            self.stale = False
-
-    return SurfaceTriangles
-
-
-def _draw_view(
-    ax: Axes,
-    hemisphere: str,
-    direction_x: float,
-    region_rgb: np.ndarray,
-    *,
-    surface: str,
-    shading: bool,
-) -> None:
-    mesh = _mesh(hemisphere, surface)
-    triangles, index, shade = _project(mesh, direction_x)
-    labels = mesh.labels[index]
-    colors = region_rgb[labels]  # label -1 picks the medial-wall row
-    if shading:
-        grey = (labels >= 0) & np.all(colors == MISSING_COLOR, axis=1)
-        texture = np.where(grey & mesh.sulcal[index], 0.82, 1.0)
-        colors = np.clip(colors * (shade * texture)[:, None], 0.0, 1.0)
-    artist = _triangle_artist(triangles, colors)
-    artist.set_transform(ax.transData)
-    artist.set_gid(f"{hemisphere}:{direction_x:+.0f}")
-    ax.add_artist(artist)
-    right = _camera(direction_x)[1]
-    pad = 2.0
-    x_ends = sorted((mesh.y_range[0] * right[1], mesh.y_range[1] * right[1]))
-    ax.set_xlim(x_ends[0] - pad, x_ends[1] + pad)
-    ax.set_ylim(mesh.z_range[0] - pad, mesh.z_range[1] + pad)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
 
 
 def _panel_layout(n_rows: int, *, titled: bool, row_labels: bool) -> dict[str, Any]:
@@ -406,17 +203,23 @@ def _check_surface(surface: str) -> None:
         )
 
 
+class MapStyle(TypedDict, total=False):
+    """Drawing options that :func:`plot_brain_map` passes on to :func:`plot_brain_maps`."""
+
+    cmap: str | Colormap
+    symmetric: bool | None
+    vmin: float | None
+    vmax: float | None
+    surface: str
+    shading: bool
+
+
 def plot_brain_map(
     values: pd.Series,
     *,
     title: str | None = None,
-    cmap: str | Colormap = "RdBu_r",
-    symmetric: bool | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
     colorbar_label: str | None = None,
-    surface: str = "infl",
-    shading: bool = True,
+    **style: Unpack[MapStyle],
 ) -> Figure:
     """Draw a Desikan-Killiany regional map on fsaverage5: lateral and medial views of both hemispheres.
 
@@ -428,6 +231,10 @@ def plot_brain_map(
         of the 68 cortical regions; regions without a value (or with NaN) are drawn grey.
     title : str, optional
         Figure title; defaults to ``values.name`` when that is set.
+    colorbar_label : str, optional
+        Label of the colour bar; defaults to ``values.attrs["units"]`` when that is set.
+    **style
+        Drawing options (below), as in :func:`plot_brain_maps`.
     cmap : str or matplotlib Colormap
         Colour map; a diverging one (default ``RdBu_r``) for signed maps.
     symmetric : bool, optional
@@ -437,8 +244,6 @@ def plot_brain_map(
         ``DIVERGING_CMAPS``) or the values take both signs.
     vmin, vmax : float, optional
         Limits of the colour range (values outside saturate). Default: the data range.
-    colorbar_label : str, optional
-        Label of the colour bar; defaults to ``values.attrs["units"]`` when that is set.
     surface : {"infl", "pial", "white"}
         fsaverage5 surface to draw; the inflated surface shows regions inside sulci.
     shading : bool
@@ -481,16 +286,7 @@ def plot_brain_map(
         colorbar_label = values.attrs.get("units")
     frame = values.to_frame(name=title or "values")
     return plot_brain_maps(
-        frame,
-        title=title,
-        cmap=cmap,
-        symmetric=symmetric,
-        vmin=vmin,
-        vmax=vmax,
-        colorbar_label=colorbar_label,
-        surface=surface,
-        shading=shading,
-        row_labels=False,
+        frame, title=title, colorbar_label=colorbar_label, row_labels=False, **style
     )
 
 

@@ -9,20 +9,12 @@ import pandas as pd
 
 from crossscale.report.html import Report, escape
 
-_REFERENCES = (
-    "Sundararajan M., Taly A., Yan Q. (2017). Axiomatic attribution for deep networks. ICML "
-    "(integrated gradients).",
-    "Fulcher B.D., Arnatkeviciute A., Fornito A. (2021). Overcoming false-positive gene-category "
-    "enrichment in the analysis of spatially resolved transcriptomic brain atlas data. Nat Commun "
-    "12, 2669. doi:10.1038/s41467-021-22862-1",
-    "Lake B.B. et al. (2018). Integrative single-cell analysis of transcriptional and epigenetic "
-    "states in the human adult brain. Nat Biotechnol 36, 70-80. doi:10.1038/nbt.4038",
-    "Alexander-Bloch A.F. et al. (2018). On testing for spatial correspondence between maps of "
-    "human brain structure and function. NeuroImage 178, 540-551. "
-    "doi:10.1016/j.neuroimage.2018.05.070",
-    "Benjamini Y., Hochberg Y. (1995). Controlling the false discovery rate. J R Stat Soc B 57, "
-    "289-300.",
-)
+_REFERENCES = ["sundararajan2017", "fulcher2021", "lake2018", "spin_test", "benjamini1995"]
+#: Columns and formats of the enrichment tables (per gene set and per program).
+_ENRICHMENT_COLUMNS = ["n_genes", "score", "p_random", "q_random", "p_spatial", "q_spatial",
+                       "p_ratio"]  # fmt: skip
+_ENRICHMENT_FORMAT = {"score": "{:.3f}", "p_random": "{:.4f}", "q_random": "{:.4f}",
+                      "p_spatial": "{:.4f}", "q_spatial": "{:.4f}", "p_ratio": "{:.2f}"}  # fmt: skip
 
 
 def _rank_figure(genes: pd.DataFrame, n_top: int) -> Any:
@@ -178,12 +170,10 @@ def add_interpretation_section(
     for name, enr in interp.enrichment.items():
         t = enr.to_frame()
         report.add_table(
-            t[["n_genes", "score", "p_random", "q_random", "p_spatial", "q_spatial", "p_ratio",
-               "top_genes"]],
+            t[[*_ENRICHMENT_COLUMNS, "top_genes"]],
             caption=f"Enrichment in the '{name}' gene sets (n_genes: set genes among the model's).",
-            float_format={"score": "{:.3f}", "p_random": "{:.4f}", "q_random": "{:.4f}",
-                          "p_spatial": "{:.4f}", "q_spatial": "{:.4f}", "p_ratio": "{:.2f}"},
-        )  # fmt: skip
+            float_format=_ENRICHMENT_FORMAT,
+        )
         inflated = t[(t["q_random"] < 0.05) & ~(t["q_spatial"] < 0.05)]
         if len(inflated):
             report.add_note(
@@ -208,12 +198,10 @@ def add_interpretation_section(
             [p_ for p_ in prog.index if p_ in set(best["program"])]
         ]
         report.add_table(
-            best[["gene_set", "n_genes", "score", "p_random", "q_random", "p_spatial", "q_spatial",
-                  "p_ratio"]],
+            best[["gene_set", *_ENRICHMENT_COLUMNS]],
             caption=f"Most enriched '{name}' set of each program (programs in order of importance).",
-            float_format={"score": "{:.3f}", "p_random": "{:.4f}", "q_random": "{:.4f}",
-                          "p_spatial": "{:.4f}", "q_spatial": "{:.4f}", "p_ratio": "{:.2f}"},
-        )  # fmt: skip
+            float_format=_ENRICHMENT_FORMAT,
+        )
     report.add_heading("References for this section", sub)
-    report.add_html("<ol>" + "".join(f"<li>{escape(r)}</li>" for r in _REFERENCES) + "</ol>")
+    report.add_references(_REFERENCES, anchors=False)
     return report

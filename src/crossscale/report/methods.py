@@ -152,6 +152,36 @@ REFERENCES: dict[str, str] = {
         "exact p-values when permutations are randomly drawn. Statistical Applications in "
         "Genetics and Molecular Biology 9, 39. doi:10.2202/1544-6115.1585"
     ),
+    "sundararajan2017": (
+        "Sundararajan M., Taly A., Yan Q. (2017). Axiomatic attribution for deep networks. "
+        "Proceedings of the 34th International Conference on Machine Learning (ICML), PMLR 70, "
+        "3319-3328 (integrated gradients). arXiv:1703.01365"
+    ),
+    "lake2018": (
+        "Lake B.B., Chen S., Sos B.C. et al. (2018). Integrative single-cell analysis of "
+        "transcriptional and epigenetic states in the human adult brain. Nature Biotechnology "
+        "36, 70-80. doi:10.1038/nbt.4038"
+    ),
+    "nakagawa2007": (
+        "Nakagawa S., Cuthill I.C. (2007). Effect size, confidence interval and statistical "
+        "significance: a practical guide for biologists. Biological Reviews 82, 591-605. "
+        "doi:10.1111/j.1469-185X.2007.00027.x"
+    ),
+    "benjamini1995": (
+        "Benjamini Y., Hochberg Y. (1995). Controlling the false discovery rate: a practical and "
+        "powerful approach to multiple testing. J R Stat Soc B 57, 289-300. "
+        "doi:10.1111/j.2517-6161.1995.tb02031.x"
+    ),
+    "fortin2018": (
+        "Fortin J.-P., Cullen N., Sheline Y.I. et al. (2018). Harmonization of cortical "
+        "thickness measurements across scanners and sites. NeuroImage 167, 104-120. "
+        "doi:10.1016/j.neuroimage.2017.11.024"
+    ),
+    "pomponio2020": (
+        "Pomponio R., Erus G., Habes M. et al. (2020). Harmonization of large MRI datasets for "
+        "the analysis of brain imaging patterns throughout the lifespan. NeuroImage 208, "
+        "116450. doi:10.1016/j.neuroimage.2019.116450"
+    ),
 }
 
 _LINK = re.compile(r"(doi:(10\.\S+?)|arXiv:(\d{4}\.\d{4,5}))(?=[.,;]?(\s|$))")
@@ -180,7 +210,9 @@ def _html_citation(text: str) -> str:
     return _LINK.sub(link, html.escape(text, quote=False))
 
 
-def render_references(keys: Iterable[str] | None = None, *, fmt: str = "html") -> str:
+def render_references(
+    keys: Iterable[str] | None = None, *, fmt: str = "html", anchors: bool = True
+) -> str:
     """Render a numbered reference list.
 
     Parameters
@@ -190,6 +222,9 @@ def render_references(keys: Iterable[str] | None = None, *, fmt: str = "html") -
     fmt : {"html", "text", "markdown"}
         ``html``: an ``<ol class="references">`` list with DOI/arXiv links (outbound links only;
         nothing is loaded). ``text``: lines ``[1] ...``. ``markdown``: a numbered list.
+    anchors : bool
+        HTML only: give each item the id ``ref-<key>`` (citation links point there). False for a
+        second list on the same page (ids must be unique).
 
     Returns
     -------
@@ -202,8 +237,9 @@ def render_references(keys: Iterable[str] | None = None, *, fmt: str = "html") -
     """
     keys = _check_keys(REFERENCES if keys is None else keys)
     if fmt == "html":
+        ids = [f' id="ref-{html.escape(k)}"' if anchors else "" for k in keys]
         items = "".join(
-            f'<li id="ref-{html.escape(k)}">{_html_citation(REFERENCES[k])}</li>' for k in keys
+            f"<li{i}>{_html_citation(REFERENCES[k])}</li>" for i, k in zip(ids, keys, strict=True)
         )
         return f'<ol class="references">{items}</ol>'
     if fmt == "text":

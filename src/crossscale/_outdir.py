@@ -1,0 +1,333 @@
+"""Output folders are sacred: whether a command may write a folder, and writing it atomically.
+
+:func:`check_output_dir` is the one place that decides whether a command may write (or replace) a
+folder, and :func:`atomic_dir` the one place that writes it (a temporary folder beside it,
+renamed into place on success).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypedDict, Unpack
+
+from crossscale._errors import ParameterError
+from crossscale._files import _jsonable, _umask, atomic_write_text, sha256_file
+from crossscale._format import format_list
+
+#: Key that marks a ``run.json`` as written by crossscale (with the list of files written).
+RUN_MARKER = "written_by"
+
+
+def read_run_json(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``run.json`` of `folder` if crossscale wrote it, else None.
+
+    A crossscale ``run.json`` is a JSON object with ``written_by: "crossscale"``, or (runs
+    written before that key existed) a ``command`` naming a crossscale command together with
+    the package versions.
+    """
+    path = Path(folder) / "run.json"
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(run, dict):
+        return None
+    if run.get(RUN_MARKER) == "crossscale":
+        return run
+    command = run.get("command")
+    legacy = isinstance(command, str) and (
+        command.startswith("crossscale") or command.startswith("spread ")
+    )
+    if legacy and ("versions" in run or "crossscale_version" in run):
+        return run
+    return None
+
+
+def _manifest(folder: Path) -> set[str] | None:
+    """Relative paths that crossscale wrote into `folder` (None: unknown, a legacy run)."""
+    run = read_run_json(folder)
+    if run is not None:
+        files = run.get("files")
+        return set(files) if isinstance(files, list) else None
+    parent = read_run_json(folder.parent)  # e.g. results/interpretation written by `fit`
+    if parent is not None and isinstance(parent.get("files"), list):
+        prefix = folder.name + "/"
+        inside = {f[len(prefix) :] for f in parent["files"] if f.startswith(prefix)}
+        if inside:
+            return inside
+    return None
+
+
+def _is_crossscale_dir(folder: Path, marker: str | tuple[str, ...]) -> bool:
+    markers = (marker,) if isinstance(marker, str) else marker
+    if markers == ("run.json",):
+        if read_run_json(folder) is not None:
+            return True
+        return _manifest(folder) is not None  # a sub-folder listed in its parent's run.json
+    return all((folder / m).is_file() for m in markers)
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Files in `folder` that crossscale's manifest of it does not list (empty when unknown)."""
+    known = _manifest(folder)
+    if known is None:
+        return []
+    foreign = []
+    for root, dirs, files in os.walk(folder):
+        rel_root = Path(root).relative_to(folder)
+        for d in list(dirs):
+            sub = Path(root) / d
+            if read_run_json(sub) is not None and _manifest(sub) is not None:
+                dirs.remove(d)  # a crossscale output of its own (e.g. `crossscale interpret`)
+        for f in files:
+            rel = (rel_root / f).as_posix()
+            if rel not in known and rel != "run.json":
+                foreign.append(rel)
+    return sorted(foreign)
+
+
+def _writable_parent(path: Path) -> Path | None:
+    """The nearest existing folder above `path` if it is writable, else None (with it named)."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    ok = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    return None if ok else parent
+
+
+class OutputChecks(TypedDict, total=False):
+    """Keyword arguments of :func:`check_output_dir` that :func:`atomic_dir` passes on."""
+
+    overwrite: bool
+    inputs: Iterable[str | os.PathLike[str] | None]
+    option: str
+    marker: str | tuple[str, ...]
+
+
+def check_output_dir(
+    out: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    option: str = "--out",
+    marker: str | tuple[str, ...] = "run.json",
+) -> Path:
+    """Check, before any work, that a command may write the folder `out`.
+
+    The rules: `out` is not the current folder or one above it; it equals no input and
+    contains none; its parent is a writable folder; if it exists, it is replaced only with
+    `overwrite`, and only when it is empty or crossscale wrote it (it carries crossscale's ``run.json``, or the
+    files named by `marker`) and it holds no file that crossscale did not write.
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder.
+    overwrite : bool
+        Whether an existing crossscale output folder may be replaced.
+    inputs : iterable of path-like or None
+        Input files or folders of the command (None entries are ignored).
+    option : str
+        How messages name the option (``--out``).
+    marker : str or tuple of str
+        File(s) that identify a folder crossscale wrote; ``run.json`` is also checked for
+        crossscale's keys.
+
+    Returns
+    -------
+    out : pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        With a message that says which rule was broken and what to do.
+    """
+    out = Path(out)
+    res = out.resolve()
+    cwd = Path.cwd().resolve()
+    if res == cwd or res in cwd.parents:
+        raise ParameterError(
+            f"{option} '{out}' is the current folder (or one above it). crossscale writes a whole "
+            f"folder beside the target and swaps it into place, so it never writes into '.'; give "
+            f"a new sub-folder, e.g. {option} results/run1."
+        )
+    for inp in inputs:
+        if inp is None:
+            continue
+        ip = Path(inp).resolve()
+        if ip == res or res in ip.parents:
+            raise ParameterError(
+                f"{option} '{out}' {'is' if ip == res else 'contains'} the input '{inp}'; "
+                f"writing there would {'replace' if ip == res else 'delete'} it. Choose an output "
+                f"folder that holds none of the inputs, e.g. {option} {Path(out).stem}_results."
+            )
+    if out.exists() and not out.is_dir():
+        raise ParameterError(
+            f"{option} '{out}' is a file, not a folder; crossscale writes a folder of results "
+            f"there. Choose another {option}."
+        )
+    if out.exists():
+        if not overwrite:
+            raise ParameterError(
+                f"The output folder '{out}' already exists. Choose another {option}, or pass "
+                "--overwrite to replace it."
+            )
+        empty = not any(out.iterdir())
+        if not empty and not _is_crossscale_dir(out, marker):
+            what = (
+                "run.json written by crossscale"
+                if marker == "run.json"
+                else " and ".join((marker,) if isinstance(marker, str) else marker)
+            )
+            raise ParameterError(
+                f"--overwrite refused: '{out}' was not written by crossscale (it has no {what}), "
+                f"so replacing it could delete your files. Choose a new {option}, or move or "
+                "delete that folder yourself."
+            )
+        foreign = [] if empty else _foreign_files(out)
+        if foreign:
+            raise ParameterError(
+                f"--overwrite refused: '{out}' holds {len(foreign)} file(s) that crossscale did "
+                f"not write: {format_list(foreign)}. Move them out of the folder, or choose a new "
+                f"{option}."
+            )
+    parent = _writable_parent(res)
+    if parent is not None:
+        raise ParameterError(
+            f"{option} '{out}' cannot be written: '{parent}' is not a writable folder. Choose an "
+            f"{option} in a folder you can write to."
+        )
+    return out
+
+
+def check_output_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    sidecar: str | os.PathLike[str] | None = None,
+    option: str = "--out",
+) -> None:
+    """Check, before any work, that a command may write the files `paths`.
+
+    An existing file is replaced only with `overwrite` and only when `sidecar` (the command's
+    ``*.run.json``) exists and was written by crossscale; no output may be an input or a folder.
+
+    Raises
+    ------
+    ParameterError
+        Which file and why, and what to do.
+    """
+    paths = [Path(p) for p in paths]
+    resolved = [p.resolve() for p in paths]
+    for i, rp in enumerate(resolved):
+        if rp in resolved[:i]:
+            raise ParameterError(
+                f"{option}: two outputs would be the same file '{paths[i]}' (e.g. --out d.html "
+                "and its HTML page); give --out a .csv name such as d.csv."
+            )
+    ins = {Path(i).resolve(): i for i in inputs if i is not None}
+    for p in paths:
+        rp = p.resolve()
+        hit = next((i for r, i in ins.items() if r == rp or rp in r.parents), None)
+        if hit is not None:
+            raise ParameterError(
+                f"{option}: the output '{p}' is the input '{hit}'; writing it would destroy "
+                "the input. Choose another output name."
+            )
+        if p.is_dir():
+            raise ParameterError(f"{option}: the output '{p}' is a folder; give a file name.")
+        parent = _writable_parent(rp)
+        if parent is not None:
+            raise ParameterError(
+                f"{option}: '{p}' cannot be written: '{parent}' is not a writable folder."
+            )
+    exist = [p for p in paths if p.exists()]
+    if exist and not overwrite:
+        raise ParameterError(
+            f"Output file(s) already exist: {', '.join(map(str, exist))}. Choose another "
+            f"{option}, or pass --overwrite to replace them."
+        )
+    if exist:
+        sc = Path(sidecar) if sidecar is not None else None
+        ok = False
+        if sc is not None and sc.is_file():
+            try:
+                run = json.loads(sc.read_text(encoding="utf-8"))
+                ok = isinstance(run, dict) and (
+                    run.get(RUN_MARKER) == "crossscale"
+                    or str(run.get("command", "")).startswith("crossscale")
+                )
+            except (OSError, UnicodeDecodeError, ValueError):
+                ok = False
+        if not ok:
+            raise ParameterError(
+                f"--overwrite refused: {', '.join(map(str, exist))} "
+                f"{'was' if len(exist) == 1 else 'were'} not written by crossscale (no "
+                f"crossscale '{sc.name if sc else 'run.json'}' beside it), so replacing could "
+                f"destroy your data. Choose another {option}, or delete the file(s) yourself."
+            )
+
+
+@contextlib.contextmanager
+def atomic_dir(out: str | os.PathLike[str], **checks: Unpack[OutputChecks]) -> Iterator[Path]:
+    """Yield a temporary folder next to `out` that is renamed to `out` only on success.
+
+    A failed or interrupted run leaves nothing half-written: the temporary folder is removed
+    and an existing `out` is left untouched. The checks of :func:`check_output_dir` run first
+    (and again here, so a library caller gets them too). When the command wrote a ``run.json``,
+    it is stamped with ``written_by: "crossscale"``, the list of files written (which later
+    ``--overwrite`` checks use) and the sha256 of each (``file_sha256``).
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder.
+    **checks
+        `overwrite`, `inputs`, `option`, `marker` of :func:`check_output_dir`.
+
+    Raises
+    ------
+    ParameterError
+        If `out` may not be written (see :func:`check_output_dir`).
+    """
+    out = check_output_dir(out, **checks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        _stamp_run_json(tmp)
+        if out.exists():
+            trash = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, trash)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(trash, out)
+                raise
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _stamp_run_json(folder: Path) -> None:
+    path = folder / "run.json"
+    if not path.is_file():
+        return
+    run = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(run, dict):
+        return
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    hashes = {f: sha256_file(folder / f) for f in files if f != "run.json"}
+    run = {RUN_MARKER: "crossscale", **run, "files": files, "file_sha256": hashes}
+    atomic_write_text(path, json.dumps(_jsonable(run), indent=2, allow_nan=False) + "\n")
