@@ -21,6 +21,7 @@ def test_resolve_maps():
         resolve_maps("ad,adx")
 
 
+@pytest.mark.slow
 def test_benchmark_writes_one_table(tmp_path):
     out = tmp_path / "bench"
     result = runner.invoke(

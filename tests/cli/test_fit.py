@@ -16,6 +16,7 @@ runner = CliRunner()
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_fit_end_to_end_on_real_data(tmp_path):
     out = tmp_path / "res"
     result = runner.invoke(
@@ -114,6 +115,7 @@ def test_bad_maps_fail_clearly_and_write_nothing(tmp_path, regions, values, erro
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_fit_with_spin_nulls_writes_null_section(tmp_path):
     regions = list(DK_REGIONS)
     values = [float(i % 17) + 0.1 * i for i in range(68)]

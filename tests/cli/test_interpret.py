@@ -27,7 +27,7 @@ def test_interpret_on_a_saved_run(saved_run, tmp_path):
     gmt = tmp_path / "mine.gmt"
     gmt.write_text("mixed\tNA\t" + "\t".join(["PAX8", "TLE1", "CEBPD", "PSMD10", "DFFA", "GFAP"]))
     args = ["interpret", str(saved_run), "--n-perm", "3", "--n-replicates", "2", "--n-steps", "4",
-            "--n-random", "100", "--n-spins", "20", "--no-figures", "--gmt", str(gmt)]  # fmt: skip
+            "--n-random", "100", "--n-map-spins", "20", "--no-figures", "--gmt", str(gmt)]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     out = saved_run / "interpretation"

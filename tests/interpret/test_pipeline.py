@@ -71,7 +71,7 @@ def small_interpretation(landmark_expression, ad_map, surface_graph, fast_params
     X, y = landmark_expression, ad_map.loc[landmark_expression.index]
     model = GraphVAE(random_state=0, **fast_params).fit(X, y, surface_graph)
     return interpret_model(
-        model, X, y, n_replicates=2, n_perm=4, n_steps=8, n_random=200, n_spins=100
+        model, X, y, n_replicates=2, n_perm=4, n_steps=8, n_random=200, n_map_spins=100
     )
 
 

@@ -13,7 +13,7 @@ from crossscale.maps import (
     read_covariates,
     read_enigma_table,
     regional_effect_sizes,
-    simulate_cohort,
+    simulate_case_control,
 )
 from crossscale.maps.effects import EFFECT_COLUMNS
 
@@ -37,7 +37,7 @@ def truth():
 
 @pytest.fixture(scope="module")
 def cohort(truth):
-    return simulate_cohort(truth, n_case=426, n_control=926, random_state=0)
+    return simulate_case_control(truth, n_case=426, n_control=926, random_state=0)
 
 
 def test_hand_computation_without_covariates(site):

@@ -15,7 +15,7 @@ def toy_interpretation(synthetic):
     model.fit(X, y, synthetic.graph)
     sets = {"toy": {"planted": genes[:6], "other": genes[30:38]}}
     return interpret_model(model, X, y, gene_sets=sets, n_replicates=2, n_perm=3, n_steps=4,
-                           n_random=100, n_spins=20)  # fmt: skip
+                           n_random=100, n_map_spins=20)  # fmt: skip
 
 
 @pytest.mark.parametrize("figures", [False, True])

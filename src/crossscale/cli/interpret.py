@@ -29,7 +29,7 @@ def interpret(
     holdout: float = typer.Option(0.1, help="Fraction of regions each replicate does not see."),
     n_steps: int = typer.Option(32, help="Integrated-gradient steps."),
     n_random: int = typer.Option(10000, help="Random gene sets per set."),
-    n_spins: int = typer.Option(1000, help="Spin permutations for the cluster tests."),
+    n_map_spins: int = typer.Option(1000, help="Spin permutations of fixed maps (cluster labels, program maps): no model refits, unlike --n-perm."),
     n_clusters: int = typer.Option(None, help="Region clusters (default: by silhouette, 2-8)."),
     seed: int = typer.Option(0, help="Random seed."),
     figures: bool = typer.Option(True, help="Draw brain figures in interpretation.html."),
@@ -46,7 +46,7 @@ def interpret(
     # -- every check before any work ----------------------------------------------------------
     for option, value, minimum in [
         ("--n-perm", n_perm, 1), ("--n-replicates", n_replicates, 1), ("--n-steps", n_steps, 1),
-        ("--n-random", n_random, 1), ("--n-spins", n_spins, 1),
+        ("--n-random", n_random, 1), ("--n-map-spins", n_map_spins, 1),
     ]:  # fmt: skip
         chk.at_least(option, value, minimum)
     chk.in_range("--holdout", holdout, 0.0, 1.0, closed="left")
@@ -60,7 +60,7 @@ def interpret(
     )  # fmt: skip
     result = interpret_run(
         results_dir, gmt=gmt or [], n_perm=n_perm, n_replicates=n_replicates, holdout=holdout,
-        n_steps=n_steps, n_random=n_random, n_spins=n_spins, n_clusters=n_clusters, seed=seed,
+        n_steps=n_steps, n_random=n_random, n_map_spins=n_map_spins, n_clusters=n_clusters, seed=seed,
         echo=typer.echo,
     )  # fmt: skip
     result.save(out, overwrite=overwrite, figures=figures)

@@ -139,7 +139,7 @@ def evaluate_models(
             interpolation_only = get_tag(est, "interpolation_only")
             if name in fitted:
                 model = fitted[name]
-                row["fit_time_s"] = getattr(model, "fit_time_", np.nan)
+                row["fit_time_s"] = getattr(model, "fit_time_s_", np.nan)
             else:
                 t0 = time.perf_counter()
                 model = fit_model(clone(est), X, y, graph)

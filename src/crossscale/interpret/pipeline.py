@@ -230,7 +230,7 @@ def interpret_model(
     n_steps: int = 32,
     n_random: int = 10000,
     n_clusters: int | None = None,
-    n_spins: int = 1000,
+    n_map_spins: int = 1000,
     random_state: int = 0,
 ) -> Interpretation:
     """Interpret a fitted GraphVAE: which genes carry the prediction, how stably, and what they are.
@@ -265,8 +265,10 @@ def interpret_model(
         Random gene sets per set.
     n_clusters : int or None
         Default: chosen by silhouette over 2..8.
-    n_spins : int, default 1000
-        Spin permutations of the cluster labels (tests against lobes and `y`).
+    n_map_spins : int, default 1000
+        Spin permutations of fixed maps, with no refit: the cluster labels (tests against lobes
+        and `y`) and the program maps (program enrichment). `n_perm` instead counts spins on
+        which the whole model is refitted.
     random_state : int
 
     Returns
@@ -304,7 +306,7 @@ def interpret_model(
     latent = model.transform(X)
     clusters = cluster_regions(latent, y=y, n_clusters=n_clusters,
                                replicates=[m.transform(X) for m in reps],
-                               n_perm=n_spins, random_state=random_state)  # fmt: skip
+                               n_perm=n_map_spins, random_state=random_state)  # fmt: skip
     null_scores = None
     if n_perm:
         from crossscale.nulls import generate_nulls
@@ -325,11 +327,11 @@ def interpret_model(
     }  # fmt: skip
     prog_enr = {
         name: program_enrichment(X.loc[latent.index, list(model.genes_)], latent, sets,
-                                 n_perm=n_spins, n_random=n_random, random_state=random_state)
+                                 n_perm=n_map_spins, n_random=n_random, random_state=random_state)
         for name, sets in gene_sets.items()
     }  # fmt: skip
     params = {"n_replicates": n_replicates, "holdout": holdout, "n_perm": n_perm,
-              "n_steps": n_steps, "n_random": n_random, "n_spins": n_spins, "random_state": random_state,
+              "n_steps": n_steps, "n_random": n_random, "n_map_spins": n_map_spins, "random_state": random_state,
               "null_method": "hungarian", "gene_score": "mean |integrated gradient| over regions"}  # fmt: skip
     return Interpretation(
         genes=genes, attribution=attr, replicate_scores=rep_scores,

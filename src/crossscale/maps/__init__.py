@@ -7,7 +7,7 @@ from crossscale.maps.adni import (
     load_adni_map,
     load_adni_trajectory,
 )
-from crossscale.maps.effects import regional_effect_sizes, simulate_cohort
+from crossscale.maps.effects import regional_effect_sizes, simulate_case_control
 from crossscale.maps.io import load_enigma_map, read_regional_map
 from crossscale.maps.readers import (
     AparcStats,
@@ -37,5 +37,5 @@ __all__ = [
     "read_regional_map",
     "read_subject_table",
     "regional_effect_sizes",
-    "simulate_cohort",
+    "simulate_case_control",
 ]

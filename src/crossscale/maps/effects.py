@@ -62,14 +62,14 @@ from crossscale.maps._linear import (
     _fit_all,
 )
 from crossscale.maps._tables import _list, check_unique_subjects, numeric_table
-from crossscale.maps.simulate import simulate_cohort
+from crossscale.maps.simulate import simulate_case_control
 
 __all__ = [
     "EFFECT_COLUMNS",
     "HARMONIZE",
     "group_labels",
     "regional_effect_sizes",
-    "simulate_cohort",
+    "simulate_case_control",
 ]
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 
-def simulate_cohort(
+def simulate_case_control(
     effect_map: pd.Series,
     *,
     n_case: int = 426,

@@ -49,7 +49,7 @@ class _GeneBaseline(BaseEstimator):
             self.model_ = self._make().fit(X.to_numpy(dtype=float), y.to_numpy(dtype=float))
         self.genes_ = pd.Index(X.columns)
         self.regions_ = pd.Index(X.index, name="region")
-        self.fit_time_ = time.perf_counter() - t0
+        self.fit_time_s_ = time.perf_counter() - t0
         return self
 
     def predict(self, X: pd.DataFrame) -> pd.Series:
@@ -168,7 +168,7 @@ class SpatialBaseline(BaseEstimator):
         """Store the map and graph (X is ignored)."""
         self.y_ = y.loc[list(graph.regions)].astype(float)
         self.graph_ = graph
-        self.fit_time_ = 0.0
+        self.fit_time_s_ = 0.0
         return self
 
     def predict(self, X: pd.DataFrame | None = None) -> pd.Series:

@@ -308,7 +308,7 @@ def fit_map(
     from crossscale.evaluate.estimators import fit_model
 
     est = fit_model(est, X, y, g)
-    fit_time = getattr(est, "fit_time_", time.perf_counter() - t0)
+    fit_time = getattr(est, "fit_time_s_", time.perf_counter() - t0)
     n_epochs = getattr(est, "n_epochs_", None)
     echo(f"  done in {fit_time:.1f} s" + (f" ({n_epochs} epochs)" if n_epochs is not None else ""))
     models = {label: est} | (default_baselines() if baselines else {})

@@ -99,7 +99,7 @@ def interpret_run(
     holdout: float = 0.1,
     n_steps: int = 32,
     n_random: int = 10000,
-    n_spins: int = 1000,
+    n_map_spins: int = 1000,
     n_clusters: int | None = None,
     seed: int = 0,
     echo: common.Echo = common.log_echo,
@@ -112,7 +112,7 @@ def interpret_run(
         Folder written by ``crossscale fit`` (or :meth:`crossscale.pipeline.FitResult.save`).
     gmt : sequence of path-like
         Extra GMT gene-set files (Lake 2018 cell types and pooled classes are always used).
-    n_perm, n_replicates, holdout, n_steps, n_random, n_spins, n_clusters, seed
+    n_perm, n_replicates, holdout, n_steps, n_random, n_map_spins, n_clusters, seed
         As in :func:`crossscale.interpret.interpret_model`.
     echo : callable
         Receives progress messages.
@@ -165,7 +165,7 @@ def interpret_run(
     interp = interpret_model(
         model, X, y, gene_sets=gene_sets, n_replicates=n_replicates, holdout=holdout,
         n_perm=n_perm, n_steps=n_steps, n_random=n_random, n_clusters=n_clusters,
-        n_spins=n_spins, random_state=seed,
+        n_map_spins=n_map_spins, random_state=seed,
     )  # fmt: skip
     inputs = {"run_json": run_file, "model_config": model_dir / "config.json",
               "model_weights": model_dir / "model.safetensors",

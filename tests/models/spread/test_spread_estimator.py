@@ -251,6 +251,7 @@ def test_every_parameter_is_validated(tiny, connectome, param, value, match):
         est.fit(tiny.maps, connectome)
 
 
+@pytest.mark.slow
 def test_select_n_subtypes_on_a_small_cohort(connectome):
     # two well-separated subtypes, 16 subjects each: K = 2 by the one-SE rule, K = 1 far worse
     c = simulate_cohort(connectome, 32, noise=0.05, random_state=2)

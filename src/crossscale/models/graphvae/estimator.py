@@ -119,7 +119,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         Explained variance of the fitted map (a warning is logged when it is below 0.1).
     n_components_chosen_ : numpy.ndarray of int
         With ``n_components="auto"``: the axes each model of the last fit used.
-    fit_time_ : float
+    fit_time_s_ : float
         Seconds.
 
     References
@@ -251,7 +251,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         self.y_mean_, self.y_scale_, self.y_name_ = float(y_mean), float(y_scale), y_name
         self.history_ = history
         self.n_epochs_ = int(n_epochs)
-        self.fit_time_ = float(fit_time)
+        self.fit_time_s_ = float(fit_time)
         return self
 
     # -- public API ---------------------------------------------------------------------------

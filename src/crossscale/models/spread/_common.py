@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import numpy as np
 
 from crossscale._errors import ParameterError
+from crossscale._threads import torch_threads  # noqa: F401  (re-exported for the spread modules)
 from crossscale.models.spread.dynamics import check_model
 
 POSTERIORS: tuple[str, ...] = ("laplace", "amortised")
+
 
 def resolve_seed(random_state: int | np.random.Generator | None) -> int:
     """An int seed: `random_state` itself, or drawn from it / fresh entropy (None), as GraphVAE."""
@@ -21,29 +21,12 @@ def resolve_seed(random_state: int | np.random.Generator | None) -> int:
     return int(rng.integers(0, 2**31 - 1))
 
 
-
 #: Default prior (mean, sd) of the log-scale latents: (log rho, log alpha, log onset) for
 #: Fisher-KPP, (log rho, log onset) for network diffusion.
 DEFAULT_PRIOR = {
     "fisher_kpp": ((math.log(0.1), math.log(0.5), math.log(10.0)), (0.5, 0.5, 0.5)),
     "diffusion": ((math.log(0.1), math.log(10.0)), (0.5, 0.5)),
 }
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch with `n` intra-op threads, then restore (small dense ops are faster on one)."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def validate_params(self) -> None:
