@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -8,6 +9,7 @@ from crossscale import ParameterError
 from crossscale.cli.benchmark import enigma_thickness_keys, resolve_maps
 from crossscale.cli.main import app
 from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
+from crossscale.evaluate.selection import SELECTED_BASELINE
 
 runner = CliRunner()
 
@@ -33,8 +35,13 @@ def test_benchmark_writes_one_table(tmp_path):
     table = pd.read_csv(out / "benchmark.csv")
     assert list(table.columns) == BENCHMARK_COLUMNS
     assert set(table["model"]) == {"GraphVAE", "PLS-1", "PLS-2", "PLS-3", "PLS-4", "PLS-5",
-                                   "Ridge", "Spatial (Laplacian)"}  # fmt: skip
-    assert table["p_spin"].between(0.333, 1).all()  # 2 spins: p >= 1/3
+                                   "Ridge", "Spatial (Laplacian)", SELECTED_BASELINE}  # fmt: skip
+    refitted = table["model"] != SELECTED_BASELINE  # a selection procedure: no null refits by default
+    assert table.loc[refitted, "p_spin"].between(0.333, 1).all()  # 2 spins: p >= 1/3
+    nested = table.set_index("model").loc[SELECTED_BASELINE]
+    assert np.isnan(nested["p_spin"]) and np.isnan(nested["in_sample_r2"])
+    assert np.isfinite(nested["spatial_r2"]) and np.isfinite(nested["loro_r2"])
+    assert "nested CV on training regions only" in (out / "report.html").read_text()
     assert table.loc[table["model"] == "Ridge", "in_sample_r2"].item() > 0.5
     assert "| enigma_scz_case_controls_thickness | GraphVAE |" in (out / "benchmark.md").read_text()
     run = json.loads((out / "run.json").read_text())

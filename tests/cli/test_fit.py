@@ -47,7 +47,8 @@ def test_fit_end_to_end_on_real_data(tmp_path):
         "interpretation",
     } <= files
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"GraphVAE", "PLS-1", "PLS-5", "Ridge", "Spatial (Laplacian)"} <= set(metrics["models"])
+    assert {"GraphVAE", "PLS-1", "PLS-5", "Ridge", "Spatial (Laplacian)",
+            "Best baseline (nested CV)"} <= set(metrics["models"])  # fmt: skip
     assert metrics["n_genes"] == 889 and metrics["gene_selection"]["n_missing"] == 89
     run = json.loads((out / "run.json").read_text())
     assert run["seed"] == 1 and run["model"] == "graphvae"
@@ -57,6 +58,7 @@ def test_fit_end_to_end_on_real_data(tmp_path):
     assert len(preds) == 68 and "GraphVAE|spatial" in preds.columns
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "Ridge" in html
+    assert "against the baseline chosen per fold by nested CV on training regions only" in html
     assert f"R² = {REFERENCE_METRICS['in_sample_r2']} and r = {REFERENCE_METRICS['in_sample_r']}" in html
     assert "Interpretation: genes, programs, cell types" in html
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers

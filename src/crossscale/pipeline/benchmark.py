@@ -164,6 +164,7 @@ def benchmark_maps(
 
     from crossscale.evaluate import evaluate_models
     from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
+    from crossscale.evaluate.selection import comparison_models
     from crossscale.transcriptomics import load_default_expression
 
     echo("Loading AHBA expression and landmark genes ...")
@@ -173,7 +174,7 @@ def benchmark_maps(
         X, y, regions = common.align_to_map(X_all, load_map(key))
         graph, _ = common.region_graph("surface", regions)
         echo(f"[{i}/{len(keys)}] {key}: {len(regions)} regions")
-        models = {label: clone(template)} | default_baselines()
+        models = {label: clone(template)} | comparison_models()
         ev = evaluate_models(X, y, graph, models, cv=("loro", "spatial"))
         nulls = common.null_refits(
             X, y, graph, {m: e for m, e in models.items() if m in null_set and n_perm},

@@ -285,7 +285,7 @@ def fit_map(
         input_warnings.append(text)
     est, model_name, label = common.resolve_model(model, preset, params, seed=seed)
     from crossscale.evaluate import evaluate_models
-    from crossscale.models.baselines import PLSBaseline, RidgeBaseline, default_baselines
+    from crossscale.models.baselines import PLSBaseline, RidgeBaseline
 
     selection: dict[str, Any] = {}
     n_requested = n_missing = None
@@ -311,7 +311,9 @@ def fit_map(
     fit_time = getattr(est, "fit_time_s_", time.perf_counter() - t0)
     n_epochs = getattr(est, "n_epochs_", None)
     echo(f"  done in {fit_time:.1f} s" + (f" ({n_epochs} epochs)" if n_epochs is not None else ""))
-    models = {label: est} | (default_baselines() if baselines else {})
+    from crossscale.evaluate.selection import comparison_models
+
+    models = {label: est} | (comparison_models() if baselines else {})
     echo(f"Cross-validating ({', '.join(cv)}) {label}{' and baselines' if baselines else ''} ...")
     ev = evaluate_models(X, y, g, models, cv=tuple(cv), fitted={label: est}, protocol=protocol)
     null_results = {}

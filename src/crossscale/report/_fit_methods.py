@@ -111,6 +111,9 @@ def methods_text(summary: dict[str, Any], bib: Bibliography) -> str:
         f"nearest quarter of its hemisphere held out). {proto_text} "
         f"Baselines fitted in the same run on the same folds: PLS regression with 1-5 components "
         f"{bib.cite('pls', 'imaging_transcriptomics')}, ridge regression with a penalty chosen by "
-        f"leave-one-out CV {bib.cite('ridge')}, and a spatial-only predictor (harmonic interpolation "
-        "of the map over the region graph, no genes)."
+        f"leave-one-out CV {bib.cite('ridge')}, a spatial-only predictor (harmonic interpolation "
+        "of the map over the region graph, no genes) and, as the baseline a user could run, the one "
+        "of these seven chosen in each outer fold by 5-block spatial CV on its training regions only "
+        f"(nested CV {bib.cite('varma2006')}; the best baseline of the table is instead picked on the "
+        "evaluation folds)."
     )

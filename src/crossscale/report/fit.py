@@ -51,12 +51,15 @@ def skill_verdict(
     Returns
     -------
     verdict : dict
-        ``best_baseline`` (by spatial-CV R², else LORO R²), ``beats_loro``, ``beats_spatial``
-        (bool or None), ``p_spin`` (p of the model's CV r against its null refits, or None) and
+        ``best_baseline`` (by spatial-CV R², else LORO R², chosen on the evaluation folds: an
+        oracle), ``beats_loro``, ``beats_spatial`` (bool or None), ``beats_selected_spatial``
+        (against the nested-CV choice among the baselines, ``SELECTED_BASELINE``, when it ran), ``p_spin`` (p of the model's CV r against its null refits, or None) and
         ``skill`` (True when the model's spatial-CV R² > 0 and, if nulls ran, p < 0.05).
     """
+    from crossscale.evaluate.selection import SELECTED_BASELINE
+
     m = metrics.loc[model_name]
-    others = metrics.drop(index=model_name)
+    others = metrics.drop(index=[model_name, SELECTED_BASELINE], errors="ignore")
     key = "spatial_r2" if others["spatial_r2"].notna().any() else "loro_r2"
     ranked = others[key].dropna()
     best = ranked.idxmax() if len(ranked) else None
@@ -66,13 +69,18 @@ def skill_verdict(
             return None
         return bool(m[col] >= others.loc[best, col])
 
+    beats_selected = None
+    if SELECTED_BASELINE in metrics.index:
+        sel, own = metrics.loc[SELECTED_BASELINE, "spatial_r2"], m["spatial_r2"]
+        beats_selected = bool(own >= sel) if np.isfinite(sel) and np.isfinite(own) else None
     p = None
     if nulls and model_name in nulls and "cv_r" in nulls[model_name].p_values:
         p = float(nulls[model_name].p_values["cv_r"])
     score = m["spatial_r2"] if np.isfinite(m["spatial_r2"]) else m["loro_r2"]
     skill = bool(np.isfinite(score) and score > 0 and (p is None or p < 0.05))
     return {"best_baseline": best, "beats_loro": beats("loro_r2"),
-            "beats_spatial": beats("spatial_r2"), "p_spin": p, "skill": skill}  # fmt: skip
+            "beats_spatial": beats("spatial_r2"), "beats_selected_spatial": beats_selected,
+            "p_spin": p, "skill": skill}  # fmt: skip
 
 
 def null_table(nulls: dict[str, Any]) -> pd.DataFrame:
@@ -192,6 +200,7 @@ def build_fit_report(
     -------
     Report
     """
+    from crossscale.evaluate.selection import SELECTED_BASELINE
     from crossscale.plotting import (
         plot_brain_map,
         plot_brain_maps,
@@ -224,6 +233,14 @@ def build_fit_report(
                else "; no spatial null refits in this run")
             + ".</b> "
         )  # fmt: skip
+        if verdict["beats_selected_spatial"] is not None:
+            sel = metrics.loc[SELECTED_BASELINE, "spatial_r2"]
+            text += (
+                f"That best baseline is picked on the evaluation folds themselves (an oracle); "
+                f"against the baseline chosen per fold by nested CV on training regions only, "
+                f"{model_name} {yes_no(verdict['beats_selected_spatial'])} it (spatial-CV R² "
+                f"{m['spatial_r2']:.3f} vs {sel:.3f}). "
+            )
     text += (
         f"In-sample, {model_name} explains R² = {m['in_sample_r2']:.3f} of the map (r = {m['in_sample_r']:.3f})"
         + (

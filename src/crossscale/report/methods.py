@@ -53,6 +53,10 @@ REFERENCES: dict[str, str] = {
         "Mapping gene transcription and neurocognition across human neocortex. Nature Human "
         "Behaviour 5, 1240-1250. doi:10.1038/s41562-021-01082-z"
     ),
+    "varma2006": (
+        "Varma S., Simon R. (2006). Bias in error estimation when using cross-validation for "
+        "model selection. BMC Bioinformatics 7, 91. doi:10.1186/1471-2105-7-91"
+    ),
     "spin_test": (
         "Alexander-Bloch A.F., Shou H., Liu S. et al. (2018). On testing for spatial "
         "correspondence between maps of human brain structure and function. NeuroImage 178, "
