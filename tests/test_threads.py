@@ -27,3 +27,18 @@ def test_single_thread_pins_blas_and_torch():
         assert torch.get_num_threads() == 1
         assert all(p["num_threads"] == 1 for p in threadpool_info())
     assert torch.get_num_threads() == before
+
+
+def test_set_torch_threads_sets_the_process_count_and_none_changes_nothing():
+    import torch
+
+    from crossscale._threads import set_torch_threads
+
+    old = torch.get_num_threads()
+    try:
+        set_torch_threads(1)
+        assert torch.get_num_threads() == 1
+        set_torch_threads(None)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(old)

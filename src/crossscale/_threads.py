@@ -45,3 +45,15 @@ def single_thread(torch_too: bool = True) -> Iterator[None]:
 
     with threadpool_limits(1), torch_threads(1 if torch_too else None, import_torch=False):
         yield
+
+
+def set_torch_threads(n: int | None) -> None:
+    """Set torch's intra-op threads for the rest of the process (a command's ``--threads``).
+
+    Library code uses :func:`torch_threads` (restores the previous count); a command line
+    process, which ends with the command, sets it once. None changes nothing.
+    """
+    if n is not None:
+        import torch
+
+        torch.set_num_threads(int(n))

@@ -50,10 +50,9 @@ def _status_mb(field: str) -> float | None:
 
 
 def _threads(n: int | None) -> None:
-    if n is not None:
-        import torch
+    from crossscale._threads import set_torch_threads
 
-        torch.set_num_threads(int(n))
+    set_torch_threads(n)
 
 
 THREADS_HELP = "torch CPU threads (default torch's; 1 is fastest on a busy shared machine)."

@@ -284,7 +284,7 @@ def interpret_model(
     from crossscale._progress import progress
     from crossscale.interpret.genesets import load_cell_type_sets
 
-    model._check_fitted()
+    model.standardized_expression(X)  # public check: ModelStateError if unfitted, clear error for other genes
     graph = model.graph_
     y = y.loc[model.regions_]
     if gene_sets is None:
