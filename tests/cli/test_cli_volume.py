@@ -24,7 +24,6 @@ def one_thread():
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_volume_train_generate_evaluate_on_real_crop(tmp_path, one_thread):
     model = tmp_path / "train"
     res = runner.invoke(app, ["volume", "train", "--out", str(model), "--max-iter", "3",

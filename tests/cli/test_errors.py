@@ -256,7 +256,6 @@ def test_ctrl_c_before_the_write_exits_130(workdir, monkeypatch, capsys, snapsho
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_sigint_during_a_fit_exits_130_and_leaves_nothing(workdir, tmp_path):
     """A real Ctrl-C (SIGINT) in the middle of the training loop of a real fit."""
     import shutil

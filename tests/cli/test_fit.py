@@ -16,7 +16,6 @@ runner = CliRunner()
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_fit_end_to_end_on_real_data(tmp_path):
     out = tmp_path / "res"
     result = runner.invoke(
