@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.cluster import KMeans
 
 from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, leave_one_region_out, out_of_fold
 from crossscale.evaluate.metrics import explained_variance
+from crossscale.evaluate.selection import inner_blocks
 from crossscale.maps.catalog import load_map
 from crossscale.models.baselines import default_baselines
 from crossscale.models.graphvae import GraphVAE
@@ -71,17 +71,6 @@ VARIANTS: list[tuple[str, dict, str]] = [
 GRID = {"n_components": ["auto", 15, 25], "weight_decay": [1.0, 3.0]}
 
 
-def kmeans_inner(graph: RegionGraph, train: np.ndarray, k: int = 5) -> np.ndarray:
-    """k contiguous blocks (k-means of centroids) of the training regions, as test masks."""
-    idx = np.flatnonzero(train)
-    xyz = np.asarray(graph.coords, dtype=float)[idx]
-    labels = KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(xyz)
-    masks = np.zeros((k, len(train)), dtype=bool)
-    for c in range(k):
-        masks[c, idx[labels == c]] = True
-    return masks
-
-
 def cv_r2(est, X, Y: pd.DataFrame, graph, masks) -> tuple[np.ndarray, float]:
     """R² of out-of-fold predictions per map (columns of Y), and seconds."""
     t0 = time.perf_counter()
@@ -95,7 +84,7 @@ def nested(X, y: pd.Series, graph, outer: np.ndarray, seed: int) -> tuple[float,
     """Nested CV: the grid configuration chosen on each outer fold's training regions only."""
     t0 = time.perf_counter()
     configs = [dict(zip(GRID, v, strict=True)) for v in itertools.product(*GRID.values())]
-    inner = [kmeans_inner(graph, ~t) for t in outer]  # per outer fold: (5, n) test masks
+    inner = [inner_blocks(graph, ~t, 5) for t in outer]  # per outer fold: (5, n) test masks
     flat = np.concatenate(inner)  # inner test masks; their training set excludes the outer fold
     owner = np.repeat(np.arange(len(outer)), [len(m) for m in inner])
     yv = y.loc[list(graph.regions)].to_numpy()

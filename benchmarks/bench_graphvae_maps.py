@@ -7,9 +7,10 @@ reports, for a few GraphVAE variants and seeds, three comparisons side by side:
 
 - against that per-map oracle best baseline (the issue's criterion);
 - against ridge, the best single baseline on average;
-- against a **nested-selected baseline**: for each outer fold, the one of the seven baselines with
-  the best 5-fold spatial CV (k-means blocks) on that fold's training regions only, which then
-  predicts the held-out block. It is the baseline a user could actually run.
+- against a **nested-selected baseline** (:class:`crossscale.evaluate.selection.SelectedBaseline`):
+  for each outer fold, the one of the seven baselines with the best 5-fold spatial CV (k-means
+  blocks) on that fold's training regions only, which then predicts the held-out block. It is the
+  baseline a user could actually run.
 
 Each map is used on its own regions (as `crossscale benchmark` does); R² is the explained variance
 of the out-of-fold predictions of distance-blocked spatial CV (25% of a hemisphere per fold).
@@ -35,13 +36,11 @@ from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, out_of_fold
 from crossscale.evaluate.metrics import explained_variance
+from crossscale.evaluate.selection import SelectedBaseline
 from crossscale.maps.catalog import enigma_thickness_keys, load_map
 from crossscale.models.baselines import default_baselines
 from crossscale.models.graphvae import GraphVAE
 from crossscale.transcriptomics import load_default_expression
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_graphvae_ablation import kmeans_inner  # noqa: E402
 
 # the code that runs is the code at start-up: record the commit then, not when writing
 COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
@@ -64,30 +63,6 @@ def groups(maps: dict[str, pd.Series], genes: pd.DataFrame) -> list[list[str]]:
         regions = tuple(r for r in genes.index if r in m.index and np.isfinite(m.loc[r]))
         by.setdefault(regions, []).append(key)
     return list(by.values())
-
-
-def nested_baseline(X, y: pd.Series, graph, outer: np.ndarray) -> tuple[float, pd.Series]:
-    """Out-of-fold R² of the baseline chosen per outer fold by inner spatial CV, and the choices."""
-    base = default_baselines()
-    inner = [kmeans_inner(graph, ~t) for t in outer]
-    flat = np.concatenate(inner)
-    owner = np.repeat(np.arange(len(outer)), [len(m) for m in inner])
-    yv = y.loc[list(graph.regions)].to_numpy(float)
-    scores = np.zeros((len(base), len(outer)))
-    outer_pred = np.zeros((len(base), len(outer), len(yv)))
-    for b, est in enumerate(base.values()):
-        # train on outer-train minus inner-test: the union is the held-out mask
-        P = np.asarray(clone(est).fit_predict_folds(X, y, graph, flat | outer[owner]))
-        P = P.reshape(len(flat), -1)
-        for f in range(len(outer)):
-            rows = owner == f
-            tr = ~outer[f]
-            scores[b, f] = explained_variance(yv[tr], out_of_fold(P[rows], flat[rows])[tr])
-        outer_pred[b] = np.asarray(clone(est).fit_predict_folds(X, y, graph, outer)).reshape(len(outer), -1)
-    choice = scores.argmax(0)
-    pred = outer_pred[choice, np.arange(len(outer))]
-    names = list(base)
-    return explained_variance(yv, out_of_fold(pred, outer)), pd.Series([names[c] for c in choice])
 
 
 def main() -> None:
@@ -124,8 +99,10 @@ def main() -> None:
                 rows.append({"model": bname, "map": key, "seed": 0, "time_s": time.perf_counter() - t0,
                              "r2": explained_variance(Y[key].to_numpy(), out_of_fold(P, outer))})  # fmt: skip
             t0 = time.perf_counter()
-            r2, chosen = nested_baseline(X, Y[key], graph, outer)
-            choices[key] = chosen.value_counts().to_dict()
+            sel = SelectedBaseline()
+            P = sel.fit_predict_folds(X, Y[key], graph, outer)
+            r2 = explained_variance(Y[key].to_numpy(), out_of_fold(P, outer))
+            choices[key] = pd.Series(sel.fold_choices_).value_counts().to_dict()
             rows.append({"model": "nested-selected baseline", "map": key, "seed": 0, "r2": r2,
                          "time_s": time.perf_counter() - t0})  # fmt: skip
         print("baselines", len(group), "maps done", flush=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from crossscale._threads import set_torch_threads
+
 app = typer.Typer(
     help="Gene-conditioned 3D tissue generation: train on MERFISH + stains, generate any size "
     "to OME-Zarr (resumable), evaluate on the held-out region.",
@@ -47,12 +49,6 @@ def _status_mb(field: str) -> float | None:
     except OSError:
         pass
     return None
-
-
-def _threads(n: int | None) -> None:
-    from crossscale._threads import set_torch_threads
-
-    set_torch_threads(n)
 
 
 THREADS_HELP = "torch CPU threads (default torch's; 1 is fastest on a busy shared machine)."
@@ -97,7 +93,7 @@ def train(
     from crossscale._utils import atomic_dir, write_json
     from crossscale.models.volume import VolumeDiffusion
 
-    _threads(threads)
+    set_torch_threads(threads)
     params = {"preset": preset, "max_iter": max_iter, "steps": steps, "bin_px": bin_px,
               "downsample": downsample, "holdout": holdout, "regression": regression,
               "seed": seed, "device": device}  # fmt: skip
@@ -155,7 +151,7 @@ def generate_cmd(
     from crossscale.models.volume import generate
     from crossscale.spatial import tile_field
 
-    _threads(threads)
+    set_torch_threads(threads)
     diff, _ = _load_models(model, device)
     if steps is not None:
         diff.num_inference_steps = int(steps)
@@ -226,7 +222,7 @@ def evaluate_cmd(
     from crossscale.evaluate.volume import evaluate_volume
     from crossscale.report.volume import build_volume_report
 
-    _threads(threads)
+    set_torch_threads(threads)
     diff, reg = _load_models(model, device)
     cfg = _train_params(model)
     sample = _sample(cfg["bin_px"], cfg["downsample"])

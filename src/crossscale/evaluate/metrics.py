@@ -68,3 +68,7 @@ REFERENCE_MAP = "adni2_ad_vol_baseline"
 def reference_text() -> str:
     """``"R² 0.8604, r 0.9439"``: the reference's in-sample numbers as text."""
     return f"R² {REFERENCE_METRICS['in_sample_r2']}, r {REFERENCE_METRICS['in_sample_r']}"
+
+#: Name of the nested-CV choice among the baselines (:class:`~crossscale.evaluate.selection.SelectedBaseline`)
+#: in every results table.
+SELECTED_BASELINE = "Best baseline (nested CV)"

@@ -19,10 +19,7 @@ from crossscale._errors import ModelStateError, ParameterError
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate.cv import out_of_fold
 from crossscale.evaluate.estimators import fit_model, fit_predict_folds
-from crossscale.evaluate.metrics import explained_variance
-
-#: Name of the nested-selected baseline in every results table.
-SELECTED_BASELINE = "Best baseline (nested CV)"
+from crossscale.evaluate.metrics import SELECTED_BASELINE, explained_variance
 
 __all__ = ["SELECTED_BASELINE", "SelectedBaseline", "comparison_models", "inner_blocks"]
 

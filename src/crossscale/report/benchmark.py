@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crossscale.evaluate.metrics import SELECTED_BASELINE
 from crossscale.report.html import Report, escape
 from crossscale.report.methods import Bibliography
 
@@ -26,8 +27,6 @@ def headline(table: pd.DataFrame, model: str = "GraphVAE") -> dict[str, float]:
         baselines (``SELECTED_BASELINE``), also ``n_at_or_above_selected`` and
         ``median_difference_selected`` against it.
     """
-    from crossscale.evaluate.selection import SELECTED_BASELINE
-
     r2 = table.pivot(index="map", columns="model", values="spatial_r2")
     best = r2.drop(columns=[model, SELECTED_BASELINE], errors="ignore").max(axis=1)
     diff = r2[model] - best

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crossscale.evaluate.metrics import METRIC_LABELS, REFERENCE_METRICS
+from crossscale.evaluate.metrics import METRIC_LABELS, REFERENCE_METRICS, SELECTED_BASELINE
 from crossscale.report._fit_methods import methods_text, model_methods
 from crossscale.report.html import Report, escape
 from crossscale.report.methods import Bibliography
@@ -56,8 +56,6 @@ def skill_verdict(
         (against the nested-CV choice among the baselines, ``SELECTED_BASELINE``, when it ran), ``p_spin`` (p of the model's CV r against its null refits, or None) and
         ``skill`` (True when the model's spatial-CV R² > 0 and, if nulls ran, p < 0.05).
     """
-    from crossscale.evaluate.selection import SELECTED_BASELINE
-
     m = metrics.loc[model_name]
     others = metrics.drop(index=[model_name, SELECTED_BASELINE], errors="ignore")
     key = "spatial_r2" if others["spatial_r2"].notna().any() else "loro_r2"
@@ -200,7 +198,6 @@ def build_fit_report(
     -------
     Report
     """
-    from crossscale.evaluate.selection import SELECTED_BASELINE
     from crossscale.plotting import (
         plot_brain_map,
         plot_brain_maps,

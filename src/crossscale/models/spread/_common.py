@@ -1,4 +1,4 @@
-"""Small helpers shared by the spread modules: seeds and torch threads."""
+"""Small helpers shared by the spread modules: seeds, priors and parameter checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from crossscale._errors import ParameterError
-from crossscale._threads import torch_threads  # noqa: F401  (re-exported for the spread modules)
 from crossscale.models.spread.dynamics import check_model
 
 POSTERIORS: tuple[str, ...] = ("laplace", "amortised")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
-from crossscale.models.spread._common import torch_threads
+from crossscale._threads import torch_threads
 from crossscale.models.spread.dynamics import check_model, graph_laplacian, seed_vector, solve_torch
 from crossscale.models.spread.library import solution_library
 from crossscale.models.spread.visits import to_visit_arrays

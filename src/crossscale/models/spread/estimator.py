@@ -23,11 +23,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from crossscale._errors import InputDataError, ModelStateError, ParameterError
+from crossscale._threads import torch_threads
 from crossscale.models.spread import refine
 from crossscale.models.spread._common import (
     POSTERIORS,
     resolve_seed,
-    torch_threads,
     validate_params,
 )
 from crossscale.models.spread.initialisation import diffusion_seed_scores, init_epicentres

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crossscale.models.spread._common import torch_threads
+from crossscale._threads import torch_threads
 from crossscale.models.spread.dynamics import seed_vector, solve_torch
 
 
