@@ -131,13 +131,13 @@ def main() -> None:
             row = {"map": key, "oracle best baseline": oracle}
             for n in PARTS:
                 row[n] = r2(y, b_out[n], outer)
-            mean_out = np.stack([np.full(len(y), y[~t].mean()) for t in outer])
+            # the training mean of each outer fold, out of fold (the same for every GraphVAE)
+            mu = out_of_fold(np.stack([np.full(len(y), y[~t].mean()) for t in outer]), outer)
             for name, (g_out, g_in) in gv.items():
                 parts_out = np.stack([g_out[j]] + [b_out[n] for n in PARTS])
                 parts_in = [g_in[j]] + [b_in[n] for n in PARTS]
                 row[f"GraphVAE {name}"] = r2(y, g_out[j], outer)
                 oof = np.stack([out_of_fold(p, outer) for p in parts_out])
-                mu = out_of_fold(mean_out, outer)
                 row[f"GraphVAE {name}: blend, weights on evaluation folds"] = max(
                     explained_variance(y, p) for p in blend(W, oof, mu)
                 )
