@@ -60,3 +60,51 @@ def test_spread_fit_rejects_a_bad_truth_file(tmp_path):
     assert res.exit_code != 0
     assert "must have a row per subject" in str(res.exception)
     assert not (tmp_path / "f").exists()
+
+
+def test_adni_with_a_maps_file_is_refused(tmp_path):
+    """`--adni` used to fit the ADNI2 maps and silently ignore the file given with it."""
+    f = tmp_path / "maps.csv"
+    pd.DataFrame({"region": ["L_bankssts"], "value": [1.0]}).to_csv(f, index=False)
+    for cmd in ("fit", "fit-group"):
+        res = runner.invoke(app, ["spread", cmd, str(f), "--adni", "--out", str(tmp_path / cmd)])
+        assert res.exit_code != 0
+        assert "Both a maps file" in str(res.exception) and "--adni" in str(res.exception)
+        assert not (tmp_path / cmd).exists()
+
+
+def test_fit_group_on_a_users_csv_and_connectome(tmp_path):
+    import numpy as np
+
+    from crossscale.atlas import DK_REGIONS, RegionGraph
+    from crossscale.models.spread.groupfit import build_library
+
+    con = RegionGraph.from_connectome()
+    s = list(con.regions).index("R_inferiortemporal")
+    y = build_library("diffusion", con).x[0][s, [30, 45]] * 5.0
+    y += np.random.default_rng(0).normal(0, 0.01, y.shape)
+    fs = [f"{'lh' if r[0] == 'L' else 'rh'}_{r[2:]}_thickavg" for r in DK_REGIONS]
+    long = pd.DataFrame({"stage": np.repeat(["MCI", "AD"], 68), "region": fs * 2,
+                         "value": y.ravel()})  # fmt: skip
+    long.to_csv(tmp_path / "tau.csv", index=False)
+    pd.DataFrame(con.adjacency.toarray(), index=DK_REGIONS, columns=DK_REGIONS).to_csv(
+        tmp_path / "my_connectome.csv"
+    )
+    out = tmp_path / "fit"
+    res = runner.invoke(app, ["spread", "fit-group", str(tmp_path / "tau.csv"), "--out", str(out),
+                              "--graph", str(tmp_path / "my_connectome.csv"),
+                              "--models", "diffusion", "--n-length", "2", "--n-degree", "1",
+                              "--n-folds", "4"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "The my_connectome.csv " in res.output and "report.html written" in res.output
+    run = json.loads((out / "run.json").read_text())
+    fit = run["result"]["fits"]["diffusion/my_connectome.csv"]
+    assert fit["epicentre"] == "R_inferiortemporal" and set(fit["maps"]) == {"MCI", "AD"}
+    assert run["parameters"]["graph"] == str(tmp_path / "my_connectome.csv")
+    models = pd.read_csv(out / "models.csv")
+    assert {"offset_only", "distance_kernel", "diffusion"} <= set(models["model"])
+    # an unknown --graph is refused before anything is written
+    res = runner.invoke(app, ["spread", "fit-group", str(tmp_path / "tau.csv"), "--out",
+                              str(tmp_path / "x"), "--graph", "hcp"])  # fmt: skip
+    assert res.exit_code != 0 and "--graph must be one of" in str(res.exception)
+    assert not (tmp_path / "x").exists()

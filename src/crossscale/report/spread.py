@@ -300,10 +300,8 @@ def build_spread_benchmark_report(res, *, command: str | None = None) -> Report:
     return rep
 
 
-from crossscale.report.spread_adni import adni_summary_text, build_adni_report  # noqa: E402
-
 __all__ = [
-    "adni_summary_text", "build_adni_report", "build_spread_benchmark_report",
+    "build_spread_benchmark_report",
     "build_spread_fit_report", "network_diffusion_pattern", "selection_figure",
     "subtype_table", "subtype_trajectories", "summary_text", "truth_figure",
 ]  # fmt: skip
