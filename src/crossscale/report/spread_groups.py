@@ -61,6 +61,10 @@ def parameter_text(fit, stage: dict | None) -> str:
             parts.append(f"{escape(fit.shape_name)}: <b>not identified</b> (95% profile set "
                          f"{fit.shape_low:.3g}-{fit.shape_high:.3g} reaches the end of the "
                          "grid searched; no point estimate).")  # fmt: skip
+    ne = fit.n_eff
+    parts.append(f"Profile sets use {ne['n_eff']:.0f} effective independent values of "
+                 f"{ne['n']} (residual correlation between maps {ne['map_correlation']:.2f}, "
+                 f"Moran's I {ne['morans_i']:.2f}).")  # fmt: skip
     n_id = int(fit.per_map["time_identified"].sum())
     parts.append(f"{escape(fit.time_name)} identified for {n_id} of {len(fit.per_map)} map(s).")
     if fit.model != "distance_kernel":
@@ -188,9 +192,10 @@ def _methods(result, bib: Bibliography) -> str:
         f"bins) {bib.cite('betzel2018')} (headline) and {cfg.n_degree} degree-preserving "
         f"rewirings {bib.cite('maslov2002')}, refitted exactly as the observed graph, p-values "
         f"{bib.cite('phipson2010')} per kind, never pooled. 95% sets: profile likelihood with "
-        "Gaussian residuals (n log(SSE/SSE_min) <= 3.84); a set that reaches the end of its "
-        "grid is reported as not identified. Residuals of neighbouring regions are correlated, "
-        "so these sets are optimistic."
+        "Gaussian residuals, n_eff log(SSE/SSE_min) <= 3.84, where n_eff, the effective number "
+        "of independent values, corrects for residuals correlated between maps (Kish's design "
+        "effect) and between neighbouring regions (Moran's I); a set that reaches the end of "
+        "its grid is reported as not identified."
     )
 
 

@@ -146,3 +146,16 @@ def test_stage_order_check():
     bad = check_stage_order(times, stages, ["AD", "MCI", "CN"])
     assert not bad["ordered"] and bad["kendall_tau"] < 0
     assert bad["inversions"] == ["AD (0.9) > MCI (0.45)", "MCI (0.45) > CN (0.15)"]
+
+
+def test_duplicated_maps_do_not_narrow_the_profile_sets(connectome, kpp):
+    """Correlated residuals: copies of one map carry the information of one map, not of three."""
+    maps, _ = _maps(kpp, 30, 1, (0.4,), 0.05, connectome)
+    one = fit_library(maps_frame(maps, connectome.regions), kpp, connectome)
+    three = pd.concat([maps] * 3).set_axis(["a", "b", "c"])
+    rep = fit_library(maps_frame(three, connectome.regions), kpp, connectome)
+    assert rep.n_eff["map_correlation"] == pytest.approx(1.0)
+    assert rep.n_eff["n_eff"] == pytest.approx(one.n_eff["n_eff"])
+    assert rep.epicentre_set == one.epicentre_set
+    assert (rep.shape_low, rep.shape_high) == (one.shape_low, one.shape_high)
+    assert 0 < one.n_eff["morans_i"] and one.n_eff["n_eff"] < 68

@@ -21,10 +21,11 @@ offset-only model (each map predicted by its own mean) has ``R²_spread = 0`` ho
 the maps' means are, whereas the pooled r over all maps and regions rewards it for them.
 
 **Intervals** are profile-likelihood sets with Gaussian residuals and the variance profiled
-out: a value is in the 95% set when ``n log(SSE_profile / SSE_min) <= 3.84`` (``n`` the number
-of values fitted). A set that reaches an end of its grid (``alpha/rho``) or of the time grid
-(``rho t``) means "not identified": the point estimate is then NaN, never a grid end. Residuals
-of neighbouring regions are correlated, so the sets are optimistic (too narrow).
+out: a value is in the 95% set when ``n_eff log(SSE_profile / SSE_min) <= 3.84``, ``n_eff`` the
+effective number of independent values (:func:`effective_n`: residuals are correlated between
+maps and between neighbouring regions; counting every value as independent gave sets far too
+narrow). A set that reaches an end of its grid (``alpha/rho``) or of the time grid (``rho t``)
+means "not identified": the point estimate is then NaN, never a grid end.
 
 References
 ----------
@@ -61,7 +62,7 @@ logger = logging.getLogger(__name__)
 # baselines and null graphs in crossscale.evaluate.spread_groups
 __all__ = [
     "ADNI_GROUPS", "ADNI_TIMEPOINTS", "GROUP_MODELS", "GroupFit", "build_library",
-    "check_stage_order", "fit_group_maps", "fit_library", "load_adni_trajectory", "maps_frame",
+    "check_stage_order", "effective_n", "fit_group_maps", "fit_library", "load_adni_trajectory", "maps_frame",
     "score_library",
 ]  # fmt: skip
 
@@ -292,6 +293,9 @@ class GroupFit:
     sse, sst_within : float
     n_values : int
         Number of fitted values (maps x scored regions).
+    n_eff : dict
+        The effective number of independent values the profile sets use, and its parts
+        (:func:`effective_n`).
     epicentre_r2 : pandas.Series, shape (n_regions,)
         Spreading R² with each region as the epicentre (shape and times refitted).
     predicted : pandas.DataFrame, shape (n_maps, n_regions)
@@ -322,6 +326,7 @@ class GroupFit:
     sse: float
     sst_within: float
     n_values: int
+    n_eff: dict
     epicentre_r2: pd.Series = field(repr=False)
     predicted: pd.DataFrame = field(repr=False)
     scored_regions: list = field(default_factory=list, repr=False)
@@ -356,7 +361,7 @@ class GroupFit:
             "shape_best_grid_value": num(self.shape_best),
             "shape_identified": bool(self.shape_identified), "time_name": self.time_name,
             "r2_spread": float(self.r2), "r_pooled": float(self.r_pooled),
-            "n_values": self.n_values, "peak": self.peak, "notes": list(self.notes),
+            "n_values": self.n_values, "n_eff": self.n_eff, "peak": self.peak, "notes": list(self.notes),
             "maps": per,
         }  # fmt: skip
 
@@ -398,11 +403,12 @@ def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
     sse_m = ((ys - ps) ** 2).sum(1)
     sst, sse_tot = float(sst_m.sum()), float(sse_m.sum())
     n_values = int(ys.size)
-    # profile likelihood: -2 log LR = n log(SSE / SSE_min)
+    # profile likelihood: -2 log LR = n_eff log(SSE / SSE_min), n_eff for correlated residuals
+    n_eff = effective_n(ys - ps, graph.distances()[np.ix_(scored, scored)])
     smin = max(float(best.total.min()), 1e-300)
 
-    def lr(total: np.ndarray) -> np.ndarray:
-        return n_values * np.log(np.maximum(total, 1e-300) / smin)
+    def lr(total: np.ndarray, n: float = n_eff["n_eff"]) -> np.ndarray:
+        return n * np.log(np.maximum(total, 1e-300) / smin)
 
     per_seed = best.total.min(0)  # (S,)
     seed_lr = lr(per_seed)
@@ -435,7 +441,7 @@ def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
     for kk, block in enumerate(sse):
         rest = best.total[kk][:, None] - best.sse_best[kk]  # (S, M)
         prof = (block + rest[:, None, :]).min(0)  # (T, M): min over seeds
-        inside = lr(prof) <= CHI2_95
+        inside = lr(prof, n_eff["n_eff_per_map"]) <= CHI2_95
         times = lib.times[kk]
         for m in range(n_maps):
             idx = np.flatnonzero(inside[:, m])
@@ -484,12 +490,69 @@ def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
         epicentre_set=eset, shape_name=lib.shape_name, shape=float(shape), shape_low=float(lo),
         shape_high=float(hi), shape_best=float(best_shape), shape_identified=shape_ok,
         time_name=lib.time_name, per_map=per_map, r2=float(1 - sse_tot / sst) if sst > 0 else np.nan,
-        r_pooled=r_pooled, sse=sse_tot, sst_within=sst, n_values=n_values,
+        r_pooled=r_pooled, sse=sse_tot, sst_within=sst, n_values=n_values, n_eff=n_eff,
         epicentre_r2=epi_r2,
         predicted=pd.DataFrame(pred, index=maps.index, columns=pd.Index(regions, name="region")),
         scored_regions=[r for r, ok in zip(regions, scored, strict=True) if ok], peak=peak,
         notes=notes,
     )  # fmt: skip
+
+
+def effective_n(residuals: np.ndarray, distances: np.ndarray, *, n_neighbours: int = 4) -> dict:
+    """Effective number of independent values among correlated residuals (for profile sets).
+
+    Residuals of group maps are correlated between maps (follow-ups of the same subjects, nested
+    groups) and between neighbouring regions, so treating the ``M x N`` values as independent
+    makes profile-likelihood sets far too narrow. Two design effects correct for it:
+    ``M_eff = M / (1 + (M - 1) r)`` with ``r`` the mean correlation between the maps' residuals
+    (Kish's design effect for equicorrelated units), and ``N_eff = N (1 - I) / (1 + I)`` with
+    ``I`` Moran's I of the residuals over the `n_neighbours` nearest regions (the lag-one
+    autocorrelation correction of Bretherton et al. 1999). The parameters all maps share
+    (epicentre, ``alpha/rho``) use ``n_eff = M_eff N_eff``; a map's own time, whose
+    information comes from that map alone, uses ``n_eff_per_map = M N_eff``. Both corrections
+    are approximations; they make identical maps count once (``r = 1``), not ``M`` times.
+
+    Parameters
+    ----------
+    residuals : numpy.ndarray, shape (n_maps, n_regions)
+    distances : numpy.ndarray, shape (n_regions, n_regions)
+        Euclidean distances between the regions' centroids.
+    n_neighbours : int
+
+    Returns
+    -------
+    n_eff : dict
+        ``n_eff``, ``n_eff_per_map``, ``n``, ``map_correlation`` (r), ``morans_i`` (I).
+
+    References
+    ----------
+    .. [1] Kish L. (1965). Survey Sampling. Wiley (design effect).
+    .. [2] Bretherton C.S. et al. (1999). The effective number of spatial degrees of freedom of
+       a time-varying field. J Climate 12, 1990-2009.
+    """
+    e = residuals - residuals.mean(1, keepdims=True)
+    m, n = e.shape
+    r = 0.0
+    if m > 1:
+        sd = np.sqrt((e**2).sum(1))
+        ok = sd > 0
+        if ok.sum() > 1:
+            c = (e[ok] @ e[ok].T) / np.outer(sd[ok], sd[ok])
+            k = int(ok.sum())
+            r = float(np.clip((c.sum() - k) / (k * (k - 1)), 0.0, 1.0))
+    m_eff = m / (1 + (m - 1) * r)
+    k = min(n_neighbours, n - 1)
+    idx = np.argsort(distances, axis=1)[:, 1 : k + 1]
+    w = np.zeros((n, n))
+    w[np.repeat(np.arange(n), k), idx.ravel()] = 1.0
+    w = np.maximum(w, w.T)
+    den = float((e**2).sum())
+    moran = float(n / w.sum() * np.einsum("mi,ij,mj->", e, w, e) / den) if den > 0 else 0.0
+    moran = float(np.clip(moran, 0.0, 0.95))
+    n_r = n * (1 - moran) / (1 + moran)
+    return {"n_eff": float(m_eff * n_r), "n_eff_per_map": float(m * n_r), "n": int(m * n),
+            "map_correlation": r,
+            "morans_i": moran}  # fmt: skip
 
 
 #: An epicentre farther than this from the maps' peak (mm between centroids) gets a note.
