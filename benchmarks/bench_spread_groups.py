@@ -105,9 +105,14 @@ def main() -> None:
             "random-epicentre R² blocks": t.loc[(v["model"], "connectome, random epicentre"),
                                                 "r2_lro"],
             "p length": v["p_length"], "p degree": v["p_degree"], "epicentre": best.epicentre,
-            "95% set size": len(best.epicentre_set),
+            "95% epicentre set": _short(", ".join(best.epicentre_set), 3),
             "peak (mm from epicentre)": f"{best.peak['region']} ({best.peak['distance_mm']:.0f})",
             "alpha/rho": _fmt_set(*_shape(comp)),
+            "rho*t (one map)": _fmt_set(best.per_map["time_low"].iloc[0],
+                                        best.per_map["time_high"].iloc[0],
+                                        bool(best.per_map["time_identified"].iloc[0]),
+                                        best.per_map["time"].iloc[0])
+            if len(maps) == 1 else "per map below",
             "beats all": {True: "yes", False: "no", None: "undecided"}[v["beats"]],
         })  # fmt: skip
         if staged:
@@ -157,9 +162,9 @@ def main() -> None:
         *(s for sec in sections for s in sec[1:]),
         "## Every model, graph and baseline (all sets)",
         "",
-        markdown_table(table[["set", "model", "graph", "role", "r2_lro", "r2_loro", "r2_lomo",
-                              "r2", "r_pooled", "epicentre", "shape_name", "shape",
-                              "shape_low", "shape_high"]]),
+        markdown_table(table.assign(epicentre_set=table.epicentre_set.map(_short))[[
+            "set", "model", "graph", "role", "r2_lro", "r2_loro", "r2_lomo", "r2", "r_pooled",
+            "epicentre", "epicentre_set", "shape_name", "shape", "shape_low", "shape_high"]]),
         "",
     ])  # fmt: skip
     OUT.write_text(text)
@@ -167,6 +172,11 @@ def main() -> None:
     null.assign(commit=stamp).to_csv(OUT.with_name("spread_groups_nulls.csv"), index=False,
                                      float_format="%.6g")  # fmt: skip
     sys.stdout.write(text)
+
+
+def _short(names: str, k: int = 5) -> str:
+    parts = [p for p in str(names).split(", ") if p]
+    return ", ".join(parts[:k]) + (f" (+{len(parts) - k})" if len(parts) > k else "")
 
 
 def _shape(comp) -> tuple[float, float, bool, float]:

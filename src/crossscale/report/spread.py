@@ -1,11 +1,9 @@
-"""Reports of ``crossscale spread``: subtypes of a cohort, the benchmark, the ADNI2 group fit.
+"""Reports of ``crossscale spread``: subtypes of a cohort and the benchmark.
 
-The ADNI2 report (the group fit against null graphs) is in :mod:`crossscale.report.spread_adni`,
-re-exported here.
+The report of group-map fits (``spread fit-group``) is in :mod:`crossscale.report.spread_groups`.
 
 The reports open with a summary paragraph that answers the user's question (how many subtypes,
-where they start, how fast, how sure; or which graph explains the ADNI2 maps best and how
-significantly), then figures with diverging colour scales centred at 0 for signed values, tidy
+where they start, how fast, how sure), then figures with diverging colour scales centred at 0 for signed values, tidy
 tables, a methods paragraph with numbered citations and the references.
 """
 
