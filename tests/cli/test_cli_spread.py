@@ -1,6 +1,7 @@
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from crossscale.cli.main import app
@@ -108,3 +109,39 @@ def test_fit_group_on_a_users_csv_and_connectome(tmp_path):
                               str(tmp_path / "x"), "--graph", "hcp"])  # fmt: skip
     assert res.exit_code != 0 and "--graph must be one of" in str(res.exception)
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_spread_fit_adni_runs_the_group_workflow(tmp_path):
+    out = tmp_path / "adni"
+    res = runner.invoke(app, ["spread", "fit", "--adni", "--out", str(out), "--n-rewired", "1",
+                              "--n-length", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["result"]["n_maps"] == 16 and run["parameters"]["adni"] is True
+    assert run["result"]["verdict"]["sentence"].startswith("The connectome ")
+    nulls = pd.read_csv(out / "nulls.csv")
+    assert set(nulls["model"]) == {"diffusion", "fisher_kpp"} and (nulls["n_length"] == 1).all()
+    assert "ADNI2" in (out / "report.html").read_text()
+
+
+def test_fit_group_one_enigma_map_with_flipped_sign(tmp_path):
+    from crossscale.datasets import fetch
+
+    path = fetch("enigma_scz_case_controls_thickness")
+    out = tmp_path / "scz"
+    args = ["spread", "fit-group", str(path), "--out", str(out), "--models", "diffusion",
+            "--n-length", "0", "--n-degree", "0", "--n-folds", "4"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code != 0 and "--columns" in str(res.exception) and not out.exists()
+    res = runner.invoke(app, [*args, "--columns", "d_icv"])  # not flipped: warned
+    assert res.exit_code == 0, res.output
+    assert "negative in most regions" in res.output and "--flip-sign" in res.output
+    res = runner.invoke(app, [*args, "--columns", "d_icv", "--flip-sign", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert "negative in most regions" not in res.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["parameters"]["flip_sign"] is True and run["result"]["n_maps"] == 1
+    assert any("One map only" in w for w in run["result"]["input_warnings"])
+    assert run["result"]["verdict"]["beats"] is None or run["result"]["verdict"]["beats"] is False
+    assert "no null graphs fitted" in run["result"]["verdict"]["sentence"]

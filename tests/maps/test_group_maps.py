@@ -74,3 +74,18 @@ def test_sign_warning_for_mostly_negative_maps():
     (w,) = sign_warnings(maps)
     assert "1 of 2" in w and "thick" in w and "--flip-sign" in w
     assert sign_warnings(maps.iloc[:1]) == []
+
+
+def test_an_enigma_summary_table_needs_its_value_column():
+    """Regions as rows with se, CI, n and p columns: refused unless the map column is named."""
+    from crossscale.datasets import fetch
+
+    path = fetch("enigma_scz_case_controls_thickness")
+    with pytest.raises(InputDataError, match="look like statistics.*--columns"):
+        read_group_maps(path)
+    g = read_group_maps(path, columns=["d_icv"])
+    assert g.layout == "regions as rows" and list(g.maps.index) == ["d_icv"]
+    assert g.maps.loc["d_icv", "L_bankssts"] == pytest.approx(-0.352)
+    assert sign_warnings(g.maps)  # thinner in patients: negative d, flagged
+    with pytest.raises(InputDataError, match="no numeric column"):
+        read_group_maps(path, columns=["d"])

@@ -269,6 +269,10 @@ def fit_group(
         None, help="Stages earliest first, e.g. 'CN,MCI,AD' (checks the order of fitted times; "
         "default: ADNI2 EMCI,LMCI,AD, or the file's order of appearance).",
     ),
+    columns: str = typer.Option(
+        None, help="The value column(s), comma-separated: of a long table, or the map columns "
+        "of a table with regions as rows (e.g. d_icv of an ENIGMA summary table).",
+    ),
     flip_sign: bool = typer.Option(
         False, help="Multiply the maps by -1 (e.g. thickness differences, patients - controls): "
         "spreading models need larger = more pathology.",
@@ -296,7 +300,7 @@ def fit_group(
     config = GroupFitConfig(
         maps=str(maps) if maps is not None else None, adni=adni, graph=graph,
         models=models_option(models), stage_order=stage_order_option(stage_order),
-        flip_sign=flip_sign, n_length=n_length, n_degree=n_degree, n_folds=n_folds, seed=seed,
+        columns=models_option(columns) if columns else None, flip_sign=flip_sign, n_length=n_length, n_degree=n_degree, n_folds=n_folds, seed=seed,
     )  # fmt: skip
     config.check()
     out = check_output_dir(out, overwrite=overwrite, inputs=[maps] if maps else [])

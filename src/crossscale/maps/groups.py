@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,12 +87,17 @@ def _labels(table: pd.DataFrame, map_col, stage_col, time_col) -> pd.Series:
     return out
 
 
-def read_group_maps(path: str | os.PathLike[str]) -> GroupMaps:
+def read_group_maps(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> GroupMaps:
     """Read a CSV/TSV of group maps in any of the three layouts (module docstring).
 
     Parameters
     ----------
     path : path-like
+    columns : sequence of str or None
+        The value column(s): in a long table its value column, in a table with regions as rows
+        the columns that are maps (e.g. ``["d_icv"]`` of an ENIGMA summary table, whose other
+        numeric columns are standard errors, p-values and sample sizes). Default: guessed;
+        a table with regions as rows that has such statistics columns must name them.
 
     Returns
     -------
@@ -100,7 +107,9 @@ def read_group_maps(path: str | os.PathLike[str]) -> GroupMaps:
     ------
     InputDataError
         Unreadable file, no region names, a map given twice, a ``subject`` column with several
-        subjects, missing values that differ between maps.
+        subjects, missing values that differ between maps, `columns` not in the table, or a
+        table with regions as rows whose numeric columns include statistics other than maps
+        (standard errors, p-values, sample sizes) without `columns`.
     RegionMismatchError
         Column or row names that are not region names (with suggestions).
     """
@@ -154,8 +163,22 @@ def read_group_maps(path: str | os.PathLike[str]) -> GroupMaps:
             if map_col is None and stage_col is None and time_col is None else None  # fmt: skip
         numeric = [c for c in cols if c != reg_col and c not in meta
                    and pd.api.types.is_numeric_dtype(table[c])]  # fmt: skip
+        if columns is not None:
+            absent = [c for c in columns if c not in numeric]
+            if absent:
+                raise InputDataError(
+                    f"{what} has no numeric column(s) {absent} (numeric columns: {numeric})."
+                )
+            numeric = list(columns)
         if regions is not None:  # no map/stage/time column: each numeric column is a map
             layout = "regions as rows"
+            extra = [c for c in numeric if _ancillary(c)]
+            if extra and columns is None:
+                raise InputDataError(
+                    f"{what} has regions as rows and numeric columns {numeric}, some of which "
+                    f"look like statistics rather than maps ({extra}). Say which column(s) are "
+                    "maps with --columns (e.g. --columns d_icv for an ENIGMA summary table)."
+                )
             if not numeric:
                 raise InputDataError(f"{what} has a region column '{reg_col}' but no numeric column.")
             maps = table[numeric].T.copy()
@@ -220,6 +243,17 @@ def read_group_maps(path: str | os.PathLike[str]) -> GroupMaps:
     maps.attrs = {"source": str(path)}
     return GroupMaps(maps=maps, stages=stages, times=times, layout=layout, source=str(path),
                      warnings=warnings)  # fmt: skip
+
+
+_ANCILLARY = frozenset({
+    "se", "sd", "sem", "std", "stderr", "p", "pval", "pvalue", "pobs", "pw", "fdr", "q",
+    "qvalue", "padj", "n", "df", "ci", "low", "lower", "up", "upper", "high",
+})  # fmt: skip
+
+
+def _ancillary(name: object) -> bool:
+    """A column name of a standard error, p-value, sample size or interval, not a map."""
+    return bool(_ANCILLARY & set(re.split(r"[^a-z0-9]+", str(name).strip().lower())))
 
 
 def sign_warnings(maps: pd.DataFrame) -> list[str]:

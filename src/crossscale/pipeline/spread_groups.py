@@ -53,6 +53,8 @@ class GroupFitConfig:
     stage_order : tuple of str or None
         Stages from earliest to latest, for the stage-order check of fitted times (default:
         ADNI2 EMCI, LMCI, AD; a file's stages in order of first appearance).
+    columns : tuple of str or None
+        The value column(s) of the table (:func:`crossscale.maps.groups.read_group_maps`).
     flip_sign : bool
         Multiply every map by -1 first (e.g. a thickness Cohen's d, patients - controls).
     n_length, n_degree : int
@@ -70,6 +72,7 @@ class GroupFitConfig:
     graph: str = "connectome"
     models: tuple[str, ...] = ("diffusion", "fisher_kpp")
     stage_order: tuple[str, ...] | None = None
+    columns: tuple[str, ...] | None = None
     flip_sign: bool = False
     n_length: int = 100
     n_degree: int = 100
@@ -307,7 +310,7 @@ def run(config: GroupFitConfig, *, echo: common.Echo = common.log_echo) -> Group
         layout = "adni"
         order = config.stage_order or ADNI_STAGE_ORDER
     else:
-        gm = read_group_maps(config.maps)
+        gm = read_group_maps(config.maps, columns=config.columns)
         maps, stages, times, layout = gm.maps, gm.stages, gm.times, gm.layout
         warnings += gm.warnings
         datasets = []
@@ -369,6 +372,6 @@ def stage_order_option(text: str | None) -> tuple[str, ...] | None:
 
 
 def models_option(text: str) -> tuple[str, ...]:
-    """``"diffusion,fisher_kpp"`` -> a tuple (validated by :meth:`GroupFitConfig.check`)."""
+    """A comma list (``"diffusion,fisher_kpp"``) -> a tuple of its stripped, non-empty items."""
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
