@@ -98,13 +98,17 @@ class GroupFitConfig:
         if not self.adni and self.maps is None:
             raise ParameterError("Give a CSV of group maps (MAPS), or --adni for the ADNI2 maps.")
         if not self.models or any(m not in DYNAMICS for m in self.models):
-            raise ParameterError(f"models must be among {DYNAMICS}; got {list(self.models)}.")
+            raise ParameterError(
+                f"models (--models) must be among {', '.join(DYNAMICS)}; got {list(self.models)}."
+            )
         for name in ("n_length", "n_degree"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ParameterError(f"{name} must be an integer >= 0; got {v!r}.")
+                raise ParameterError(
+                    f"{name} (--{name.replace('_', '-')}) must be an integer >= 0; got {v!r}."
+                )
         if not isinstance(self.n_folds, int) or self.n_folds < 2:
-            raise ParameterError(f"n_folds must be an integer >= 2; got {self.n_folds!r}.")
+            raise ParameterError(f"n_folds (--n-folds) must be an integer >= 2; got {self.n_folds!r}.")
         if not isinstance(self.length_bins, int) or self.length_bins < 1:
             raise ParameterError(f"length_bins must be an integer >= 1; got {self.length_bins!r}.")
         if self.graph not in GRAPH_CHOICES and not Path(self.graph).is_file():
@@ -298,6 +302,7 @@ def run(config: GroupFitConfig, *, echo: common.Echo = common.log_echo) -> Group
     ParameterError, InputDataError, RegionMismatchError
         Bad options or input, before any model is fitted.
     """
+    from crossscale._threads import single_thread
     from crossscale.evaluate.spread_groups import compare_group_fits
     from crossscale.maps.groups import read_group_maps, sign_warnings
     from crossscale.models.spread.groupfit import maps_frame
@@ -348,11 +353,12 @@ def run(config: GroupFitConfig, *, echo: common.Echo = common.log_echo) -> Group
     echo(f"{len(frame)} map(s) x {graph.n_regions - len(missing)} regions; graph: {graph}")
     echo(f"Fitting {', '.join(config.models)} + baselines, {config.n_length} length- and "
          f"{config.n_degree} degree-preserving null graphs ...")  # fmt: skip
-    comp = compare_group_fits(
-        frame, graph, graph_name=gname, models=config.models, n_length=config.n_length,
-        n_degree=config.n_degree, length_bins=config.length_bins, n_folds=config.n_folds,
-        stages=stages, stage_order=order, random_state=config.seed,
-    )  # fmt: skip
+    with single_thread():  # ~70-region matrices: one BLAS thread is fastest, and shares the CPU
+        comp = compare_group_fits(
+            frame, graph, graph_name=gname, models=config.models, n_length=config.n_length,
+            n_degree=config.n_degree, length_bins=config.length_bins, n_folds=config.n_folds,
+            stages=stages, stage_order=order, random_state=config.seed,
+        )  # fmt: skip
     echo(comp.verdict["sentence"])
     return GroupFitResult(
         config=config, comparison=comp, graph=graph, stages=stages, times=times, layout=layout,

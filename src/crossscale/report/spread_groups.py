@@ -51,8 +51,12 @@ def models_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def parameter_text(fit, stage: dict | None) -> str:
     """A paragraph on one fit: epicentre, its 95% set, the identified parameters, stage order."""
-    parts = [f"Epicentre <b>{escape(fit.epicentre)}</b> (95% profile set: "
-             f"{escape(', '.join(fit.epicentre_set))})."]  # fmt: skip
+    eset = list(fit.epicentre_set)
+    if len(eset) >= len(fit.epicentre_r2.dropna()):
+        shown = "every region searched: the epicentre is not identified"
+    else:
+        shown = ", ".join(eset[:10]) + (f" and {len(eset) - 10} more" if len(eset) > 10 else "")
+    parts = [f"Epicentre <b>{escape(fit.epicentre)}</b> (95% profile set: {escape(shown)})."]
     if fit.shape_name:
         if fit.shape_identified:
             parts.append(f"{escape(fit.shape_name)} = {fit.shape:.3g} (95% profile set "
