@@ -47,7 +47,7 @@ import pandas as pd
 from crossscale._errors import ParameterError
 from crossscale.models.spread.groupfit import (
     GroupFit,
-    _best,
+    best_fit,
     build_library,
     check_stage_order,
     fit_library,
@@ -88,7 +88,7 @@ def leave_one_map_out(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray,
     sst = float((yc**2).sum())
     held, held_rand = 0.0, np.zeros(len(lib.seeds))
     for m in range(n_maps):
-        b = _best(sse, np.setdiff1d(np.arange(n_maps), [m]))
+        b = best_fit(sse, np.setdiff1d(np.arange(n_maps), [m]))
         held += float(sse[b.k][b.s, :, m].min())
         k_s = b.total.argmin(0)  # (S,): best shape of each epicentre on the other maps
         held_rand += np.array([sse[k][s, :, m].min() for s, k in enumerate(k_s)])
@@ -129,7 +129,7 @@ def leave_regions_out(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray,
         seen = train[lib.seeds]  # epicentres among the training regions only
         for block in sse:
             block[~seen] = np.inf
-        b = _best(sse)
+        b = best_fit(sse)
         pred, _, _ = predict_maps(lib, y, train, b.k, b.s, b.t_idx[b.k][b.s])
         yt = y[:, test_s]
         held += float(((yt - pred[:, test_s]) ** 2).sum())
@@ -211,7 +211,7 @@ def null_graph_r2(
             for model in models:
                 lib = build_library(model, g, **dict(library_kw or {}))
                 for name, (y0, scored, sst) in prepared.items():
-                    b = _best(score_library(lib, y0, scored))
+                    b = best_fit(score_library(lib, y0, scored))
                     rows.append({"set": name, "model": model, "null": kind, "i": i,
                                  "r2": 1 - float(b.total.min()) / sst if sst > 0 else np.nan,
                                  "epicentre": regions[int(lib.seeds[b.s])]})  # fmt: skip

@@ -61,7 +61,8 @@ logger = logging.getLogger(__name__)
 # the ADNI loader lives in crossscale.maps.adni (re-exported here); the comparison with the
 # baselines and null graphs in crossscale.evaluate.spread_groups
 __all__ = [
-    "ADNI_GROUPS", "ADNI_TIMEPOINTS", "GROUP_MODELS", "GroupFit", "build_library",
+    "ADNI_GROUPS", "ADNI_TIMEPOINTS", "GROUP_MODELS", "BestFit", "GroupFit", "best_fit",
+    "build_library",
     "check_stage_order", "effective_n", "fit_group_maps", "fit_library", "load_adni_trajectory", "maps_frame",
     "score_library",
 ]  # fmt: skip
@@ -216,7 +217,7 @@ def score_library(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray) -> lis
 
 
 @dataclass(frozen=True)
-class _Best:
+class BestFit:
     """The best (shape, seed) on some maps, and each map's best time for every (shape, seed)."""
 
     total: np.ndarray  # (K, S): sum over the maps of their best SSE
@@ -226,7 +227,8 @@ class _Best:
     s: int
 
 
-def _best(sse: list[np.ndarray], maps: np.ndarray | None = None) -> _Best:
+def best_fit(sse: list[np.ndarray], maps: np.ndarray | None = None) -> BestFit:
+    """The best shape and epicentre on `maps` (default all) from :func:`score_library` output."""
     t_idx, sse_best = [], []
     for block in sse:
         b = block if maps is None else block[:, :, maps]
@@ -235,7 +237,7 @@ def _best(sse: list[np.ndarray], maps: np.ndarray | None = None) -> _Best:
         sse_best.append(np.take_along_axis(b, ti[:, None, :], 1)[:, 0, :])
     total = np.stack([sb.sum(1) for sb in sse_best])  # (K, S)
     k, s = np.unravel_index(int(np.argmin(total)), total.shape)
-    return _Best(total=total, t_idx=t_idx, sse_best=sse_best, k=int(k), s=int(s))
+    return BestFit(total=total, t_idx=t_idx, sse_best=sse_best, k=int(k), s=int(s))
 
 
 def predict_maps(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray, k: int, s: int,
@@ -393,7 +395,7 @@ def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
     scored = ~np.isnan(y).all(0)
     y0 = np.where(np.isnan(y), 0.0, y)
     sse = score_library(lib, y0, scored) if sse is None else sse
-    best = _best(sse)
+    best = best_fit(sse)
     k, s = best.k, best.s
     ti = best.t_idx[k][s]
     pred, offset, beta = predict_maps(lib, y0, scored, k, s, ti)
