@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from crossscale.evaluate.spread_metrics import markdown_table
 from crossscale.maps.catalog import enigma_thickness_keys, load_map
 from crossscale.models.spread.groupfit import maps_frame
 from crossscale.pipeline.spread_groups import _adni_maps
+from crossscale.report.spread_groups import stage_text
 
 OUT = Path(__file__).parent / "results" / "spread_groups.md"
 ADNI = "ADNI2 volume (16 maps)"
@@ -205,12 +207,8 @@ def _adni_section(comp, other) -> list[str]:
         per = f.per_map[["time", "time_low", "time_high", "time_identified", "amplitude",
                          "r2_spread"]].reset_index()  # fmt: skip
         out += [f"### {LABEL[m]} on the connectome: rho*t per map", "",
-                f"Stage order EMCI < LMCI < AD of the fitted rho*t: "
-                f"{'ordered' if st.get('ordered') else 'not ordered'} (median per stage "
-                + ", ".join(f"{k} {v:.3g}" for k, v in st.get("stage_median_time", {}).items())
-                + f"; Kendall tau {st.get('kendall_tau', np.nan):.2f}, p = {st.get('p', np.nan):.2g}"
-                + (f"; inversions: {'; '.join(st['inversions'])}" if st.get("inversions") else "")
-                + "). Notes: " + " ".join(f.notes), "", markdown_table(per), ""]  # fmt: skip
+                re.sub(r"</?b>", "**", stage_text(st)).replace("&lt;", "<")
+                + " Notes: " + " ".join(f.notes), "", markdown_table(per), ""]  # fmt: skip
     return out
 
 

@@ -247,8 +247,8 @@ class GroupComparison:
         the best leave-regions-out R²), ``failed`` (the baselines or null it did not beat) and
         ``sentence`` (the report's first sentence).
     stage_order : dict
-        Per dynamics model on the observed graph, :func:`check_stage_order` (empty without
-        stages).
+        Per dynamics model on the observed graph, :func:`check_stage_order` of the identified
+        fitted times (empty without stages).
     warnings : list of str
     """
 
@@ -398,7 +398,8 @@ def compare_group_fits(
     if stages is not None:
         order = list(stage_order) if stage_order is not None else list(pd.unique(stages.astype(str)))
         for m in models:
-            stage_checks[m] = check_stage_order(fits[(m, graph_name)].per_map["time_best"],
+            # identified times only: a time at the end of its grid orders nothing
+            stage_checks[m] = check_stage_order(fits[(m, graph_name)].per_map["time"],
                                                 stages.reindex(frame.index), order)  # fmt: skip
     verdict = _verdict(table, nulls, graph_name, frame.shape[0])
     warnings = [f"{m} on {g}: {n}" for (m, g), f in fits.items() for n in f.notes

@@ -75,17 +75,27 @@ def parameter_text(fit, stage: dict | None) -> str:
         parts.append("Cross-sectional maps with free amplitudes identify only alpha/rho and "
                      "rho*t: rho, alpha and t are not estimated apart.")  # fmt: skip
     if stage:
-        med = ", ".join(f"{escape(k)} {v:.3g}" for k, v in stage["stage_median_time"].items())
-        state = ("<b>ordered</b>" if stage["ordered"] else
-                 "<b>not ordered</b> (" + escape("; ".join(stage["inversions"])) + ")")  # fmt: skip
-        parts.append(f"Stage order of the fitted times ({escape(' < '.join(stage['order']))}): "
-                     f"{state}; median rho*t per stage: {med}; Kendall tau "
-                     f"{stage['kendall_tau']:.2f} (p = {stage['p']:.2g}).")  # fmt: skip
+        parts.append(stage_text(stage))
     p = fit.peak
     if p:
         parts.append(f"The maps' peak is {escape(p['region'])}, {p['distance_mm']:.0f} mm from "
                      f"the epicentre (rank {p['rank']} in the epicentre search).")  # fmt: skip
     return " ".join(parts)
+
+
+def stage_text(stage: dict) -> str:
+    """One sentence on the stage order of the identified fitted times."""
+    order = escape(" < ".join(stage["order"]))
+    used = (f"{stage['n_maps']} map(s) with an identified time"
+            + (f", {stage['n_excluded']} left out" if stage["n_excluded"] else ""))  # fmt: skip
+    if stage["ordered"] is None:
+        return (f"Stage order ({order}): <b>cannot be checked</b> — fewer than two stages have "
+                f"an identified time ({used}).")  # fmt: skip
+    med = ", ".join(f"{escape(k)} {v:.3g}" for k, v in stage["stage_median_time"].items())
+    state = ("<b>ordered</b>" if stage["ordered"] else
+             "<b>not ordered</b> (" + escape("; ".join(stage["inversions"])) + ")")  # fmt: skip
+    return (f"Stage order of the fitted times ({order}; {used}): {state}; median rho*t per "
+            f"stage: {med}; Kendall tau {stage['kendall_tau']:.2f} (p = {stage['p']:.2g}).")
 
 
 def build_group_report(result, *, command: str | None = None) -> Report:
@@ -203,4 +213,4 @@ def _methods(result, bib: Bibliography) -> str:
     )
 
 
-__all__ = ["build_group_report", "models_table", "parameter_text"]
+__all__ = ["build_group_report", "models_table", "parameter_text", "stage_text"]

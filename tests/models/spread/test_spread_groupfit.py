@@ -146,6 +146,9 @@ def test_stage_order_check():
     bad = check_stage_order(times, stages, ["AD", "MCI", "CN"])
     assert not bad["ordered"] and bad["kendall_tau"] < 0
     assert bad["inversions"] == ["AD (0.9) > MCI (0.45)", "MCI (0.45) > CN (0.15)"]
+    # times that are not identified (NaN) are left out; one stage left: cannot be checked
+    part = check_stage_order(times.where(stages == "CN"), stages, ["CN", "MCI", "AD"])
+    assert part["ordered"] is None and part["n_maps"] == 2 and part["n_excluded"] == 3
 
 
 def test_duplicated_maps_do_not_narrow_the_profile_sets(connectome, kpp):

@@ -642,7 +642,7 @@ def check_stage_order(times: pd.Series, stages: pd.Series, order: Sequence[str])
     Parameters
     ----------
     times : pandas.Series, shape (n_maps,)
-        Fitted time of each map (the grid value, ``time_best``).
+        Fitted time of each map; NaN (not identified) is left out.
     stages : pandas.Series, shape (n_maps,)
         Stage of each map, same index.
     order : sequence of str
@@ -652,8 +652,9 @@ def check_stage_order(times: pd.Series, stages: pd.Series, order: Sequence[str])
     -------
     check : dict
         ``kendall_tau`` and its ``p`` (stage rank vs time), ``stage_median_time`` (stage ->
-        median time), ``ordered`` (the stage medians increase), ``inversions`` (pairs of
-        consecutive stages whose median times decrease).
+        median time), ``ordered`` (the stage medians increase; None with fewer than two
+        stages left), ``inversions`` (pairs of consecutive stages whose median times decrease),
+        ``n_maps`` (maps used) and ``n_excluded`` (NaN times or stages outside `order`).
     """
     from scipy.stats import kendalltau
 
@@ -671,5 +672,7 @@ def check_stage_order(times: pd.Series, stages: pd.Series, order: Sequence[str])
     else:
         tau, p = np.nan, np.nan
     return {"order": list(order), "kendall_tau": float(tau), "p": float(p),
-            "stage_median_time": med, "ordered": not inv and len(stages_present) > 1,
-            "inversions": inv}  # fmt: skip
+            "stage_median_time": med,
+            "ordered": (not inv) if len(stages_present) > 1 else None,
+            "inversions": inv, "n_maps": int(keep.sum()),
+            "n_excluded": int(len(times) - keep.sum())}  # fmt: skip
