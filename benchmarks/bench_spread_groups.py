@@ -164,9 +164,11 @@ def main() -> None:
         *(s for sec in sections for s in sec[1:]),
         "## Every model, graph and baseline (all sets)",
         "",
-        markdown_table(table.assign(epicentre_set=table.epicentre_set.map(_short))[[
+        markdown_table(table.assign(epicentre_set=table.epicentre_set.map(_short),
+                                    time_95=[_time_cell(r) for r in table.itertuples()])[[
             "set", "model", "graph", "role", "r2_lro", "r2_loro", "r2_lomo", "r2", "r_pooled",
-            "epicentre", "epicentre_set", "shape_name", "shape", "shape_low", "shape_high"]]),
+            "epicentre", "epicentre_set", "shape_name", "shape", "shape_low", "shape_high",
+            "time_name", "time_95"]].rename(columns={"time_95": "time (95%) or maps identified"})),
         "",
     ])  # fmt: skip
     OUT.write_text(text)
@@ -174,6 +176,15 @@ def main() -> None:
     null.assign(commit=stamp).to_csv(OUT.with_name("spread_groups_nulls.csv"), index=False,
                                      float_format="%.6g")  # fmt: skip
     sys.stdout.write(text)
+
+
+def _time_cell(r) -> str:  # noqa: ANN001
+    """A single map's time with its 95% set, or how many maps' times are identified."""
+    if not isinstance(r.times_identified, str):
+        return ""
+    if r.times_identified.endswith("/1"):
+        return _fmt_set(r.time_low, r.time_high, bool(np.isfinite(r.time)), r.time)
+    return f"{r.times_identified} identified"
 
 
 def _short(names: str, k: int = 5) -> str:

@@ -233,8 +233,10 @@ class GroupComparison:
         One row per model or baseline: ``model``, ``graph``, ``role`` (``model`` or
         ``baseline``), ``r2`` (spreading R² in sample), ``r2_lomo`` (leave-one-map-out),
         ``r2_lro`` (leave-regions-out: contiguous spatial blocks), ``r2_loro``
-        (leave-one-region-out), ``r_pooled``, ``epicentre``, ``epicentre_set``, ``shape_name``, ``shape``
-        (NaN: not identified), ``shape_low``, ``shape_high``, ``shape_identified``.
+        (leave-one-region-out), ``r_pooled``, ``epicentre``, ``epicentre_set``, ``shape_name``,
+        ``shape`` (NaN: not identified), ``shape_low``, ``shape_high``, ``shape_identified``,
+        ``time_name``, ``times_identified`` (``"k/M"``: maps whose time is identified) and, for
+        a single map, its ``time`` (NaN: not identified), ``time_low`` and ``time_high``.
     nulls : pandas.DataFrame
         Per model on the observed graph: ``r2``, and for each null kind its number, mean R²
         and p (``(1 + #null R² >= R²) / (1 + n)``), never pooled.
@@ -411,11 +413,17 @@ def compare_group_fits(
 
 def _row(model: str, gname: str, role: str, fit: GroupFit, r2_lomo: float, r2_lro: float,
          r2_loro: float) -> dict:  # fmt: skip
+    pm = fit.per_map
+    one = len(pm) == 1
     return {"model": model, "graph": gname, "role": role, "r2": fit.r2, "r2_lomo": r2_lomo,
             "r2_lro": r2_lro, "r2_loro": r2_loro, "r_pooled": fit.r_pooled, "epicentre": fit.epicentre,
             "epicentre_set": ", ".join(fit.epicentre_set), "shape_name": fit.shape_name,
             "shape": fit.shape, "shape_low": fit.shape_low, "shape_high": fit.shape_high,
-            "shape_identified": fit.shape_identified}  # fmt: skip
+            "shape_identified": fit.shape_identified, "time_name": fit.time_name,
+            "times_identified": f"{int(pm['time_identified'].sum())}/{len(pm)}",
+            "time": pm["time"].iloc[0] if one else np.nan,
+            "time_low": pm["time_low"].iloc[0] if one else np.nan,
+            "time_high": pm["time_high"].iloc[0] if one else np.nan}  # fmt: skip
 
 
 def _null_table(table: pd.DataFrame, null_r2: pd.DataFrame, models, graph_name: str) -> pd.DataFrame:
