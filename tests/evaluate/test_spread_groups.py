@@ -75,3 +75,14 @@ def test_null_kinds_are_never_pooled(connectome, diffusion):
     assert "length-preserving" in comp.verdict["sentence"]
     assert set(comp.table["graph"]) >= {"connectome", "distance-only graph",
                                          "connectome, random epicentre", "none"}  # fmt: skip
+
+
+def test_null_graphs_are_seeded(connectome, diffusion):
+    y = diffusion.x[0][5, [30, 45]] * 4
+    maps = {"m": pd.DataFrame(y, columns=connectome.regions)}
+    from crossscale.evaluate.spread_groups import null_graph_r2
+
+    a, b, c = (null_graph_r2(maps, connectome, models=("diffusion",), n_length=1, n_degree=1,
+                             random_state=s) for s in (3, 3, 4))  # fmt: skip
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["r2"], c["r2"])
