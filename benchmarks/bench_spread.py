@@ -6,7 +6,7 @@ Usage::
 
 Parts (see :mod:`crossscale.evaluate.spread_benchmark`): choice of K (true K x chosen K),
 calibration of the printed intervals, recovery against per-subject least squares, fit time.
-The ADNI2 group fit is benchmarked by ``benchmarks/bench_spread_adni.py``.
+Group maps (ADNI2, ENIGMA) are benchmarked by ``benchmarks/bench_spread_groups.py``.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main() -> None:
         "",
         f"Parameters: `{json.dumps(res.params)}`. Cohort sizes are small (15 subjects per subtype "
         "for the choice of K, 50 for recovery) so that the whole run fits the CPU budget. "
-        "The ADNI2 group fit is in [spread_adni.md](spread_adni.md).",
+        "Group maps (ADNI2, ENIGMA): [spread_groups.md](spread_groups.md).",
         "",
         doc,
         "",

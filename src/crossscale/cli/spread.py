@@ -108,7 +108,9 @@ def fit(
     ),
     out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
     adni: bool = typer.Option(
-        False, "--adni", help="Fit the ADNI2 EMCI/LMCI/AD group trajectory instead of a cohort."
+        False, "--adni",
+        help="Fit the ADNI2 EMCI/LMCI/AD group maps instead of a cohort (the same as "
+        "`spread fit-group --adni`; never together with MAPS).",
     ),
     n_subtypes: str = typer.Option(
         "2",
@@ -126,9 +128,9 @@ def fit(
     ),
     model: str = typer.Option("fisher_kpp", help="fisher_kpp or diffusion."),
     epochs: int = typer.Option(100, help="Training epochs (EM rounds follow)."),
-    n_rewired: int = typer.Option(100, help="--adni: degree-preserving rewired null graphs."),
+    n_rewired: int = typer.Option(100, help="--adni: degree-preserving rewired null graphs (beside)."),
     n_length: int = typer.Option(
-        100, help="--adni: degree- and edge-length-preserving rewired null graphs."
+        100, help="--adni: degree- and edge-length-preserving rewired null graphs (headline)."
     ),
     graph: str = typer.Option("connectome", help="connectome (HCP structural) or surface."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -142,7 +144,8 @@ def fit(
     chk.one_of("--model", model, ("fisher_kpp", "diffusion"))
     chk.one_of("--graph", graph, ("connectome", "surface"))
     chk.at_least("--epochs", epochs, 1)
-    chk.at_least("--n-rewired", n_rewired, 1)
+    chk.at_least("--n-rewired", n_rewired, 0)
+    chk.at_least("--n-length", n_length, 0)
     if n_subtypes != "auto":
         try:
             chk.at_least("--n-subtypes", int(n_subtypes), 1)
@@ -150,16 +153,24 @@ def fit(
             raise ParameterError(
                 f"--n-subtypes must be an integer or 'auto'; got {n_subtypes!r}."
             ) from None
+    if adni and maps is not None:
+        raise ParameterError(
+            f"Both a maps file ({maps}) and --adni were given: --adni fits the bundled ADNI2 "
+            "group maps and would ignore the file. Give the file alone (a cohort of subjects: "
+            "`spread fit MAPS`; group maps: `spread fit-group MAPS`), or --adni alone."
+        )
     if not adni and maps is None:
         raise ParameterError("Give a maps CSV (see 'crossscale spread simulate'), or --adni.")
     if not adni:
         chk.input_file("MAPS", maps, what="maps CSV")
     out = check_output_dir(out, overwrite=overwrite, inputs=[maps])
-    g = _graph(graph)
-    if adni:
-        _fit_adni(g, out, n_rewired=n_rewired, n_length=n_length, seed=seed,
-                  overwrite=overwrite, graph_name=graph)  # fmt: skip
+    if adni:  # the group-map workflow on the bundled ADNI2 maps (= spread fit-group --adni)
+        from crossscale.pipeline.spread_groups import GroupFitConfig
+
+        _run_group(GroupFitConfig(adni=True, graph=graph, n_length=n_length, n_degree=n_rewired,
+                                  seed=seed), out, overwrite=overwrite)  # fmt: skip
         return
+    g = _graph(graph)
     import pandas as pd
 
     from crossscale.maps.readers import read_delimited
@@ -234,42 +245,73 @@ def fit(
     typer.echo(f"{out}/report.html written; {k} subtype(s), epicentres {est.epicentres_}")
 
 
-def _fit_adni(g, out: Path, *, n_rewired: int, n_length: int, seed: int, overwrite: bool,
-              graph_name: str):  # fmt: skip
-    from crossscale._errors import ParameterError
-    from crossscale._utils import atomic_dir, write_json
-    from crossscale.evaluate.graph_nulls import compare_with_null_graphs
-    from crossscale.maps.adni import load_adni_trajectory
-    from crossscale.report.spread import adni_summary_text, build_adni_report
+@app.command("fit-group")
+def fit_group(
+    maps: Path = typer.Argument(
+        None,
+        help="CSV of group maps: one row per map with a column per region (and optional "
+        "map/stage/time columns), a long table (region, value, map/stage/time), or a region "
+        "column with one column per map. Any region naming crossscale understands. Omit with "
+        "--adni.",
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
+    adni: bool = typer.Option(
+        False, "--adni", help="Fit the 16 bundled ADNI2 EMCI/LMCI/AD volume maps (not with MAPS)."
+    ),
+    graph: str = typer.Option(
+        "connectome",
+        help="connectome (HCP structural), distance (Euclidean nearest neighbours), surface "
+        "(fsaverage5 adjacency), or FILE.csv: your connectivity matrix (square, region names "
+        "as header and first column).",
+    ),
+    models: str = typer.Option("diffusion,fisher_kpp", help="Comma-separated dynamics."),
+    stage_order: str = typer.Option(
+        None, help="Stages earliest first, e.g. 'CN,MCI,AD' (checks the order of fitted times; "
+        "default: ADNI2 EMCI,LMCI,AD, or the file's order of appearance).",
+    ),
+    columns: str = typer.Option(
+        None, help="The value column(s), comma-separated: of a long table, or the map columns "
+        "of a table with regions as rows (e.g. d_icv of an ENIGMA summary table).",
+    ),
+    flip_sign: bool = typer.Option(
+        False, help="Multiply the maps by -1 (e.g. thickness differences, patients - controls): "
+        "spreading models need larger = more pathology.",
+    ),
+    n_length: int = typer.Option(
+        100, help="Degree- and edge-length-preserving null graphs (the headline p)."
+    ),
+    n_degree: int = typer.Option(100, help="Degree-preserving null graphs (p beside it)."),
+    n_folds: int = typer.Option(10, help="Spatial blocks of the leave-regions-out CV."),
+    seed: int = typer.Option(0, help="Random seed (rewirings, folds)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing --out."),
+) -> None:
+    """Fit network diffusion and Fisher-KPP to group maps, against baselines and null graphs.
 
-    if n_rewired < 0 or n_length < 0:
-        raise ParameterError(
-            f"--n-rewired and --n-length must be >= 0; got {n_rewired}, {n_length}."
-        )
-    maps = load_adni_trajectory()
-    comp = compare_with_null_graphs(maps, g, n_rewired=n_rewired, n_length=n_length,
-                                    random_state=seed)  # fmt: skip
-    keys = [f"adni2_{grp.lower()}_vol_{t}" for grp, t in maps.index]
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        comp.table.to_csv(tmp / "graph_fits.csv", index=False)
-        comp.p_values.to_csv(tmp / "nulls.csv", index=False)
-        for (model, gname), fit in comp.fits.items():
-            stem = f"{model}_{gname}"
-            fit.to_frame().to_csv(tmp / f"{stem}_maps.csv")
-            fit.epicentre_sse.to_csv(tmp / f"{stem}_epicentre_search.csv")
-        write_json(tmp / "run.json", _run_info("spread fit --adni", {
-            "n_rewired": n_rewired, "n_length": n_length, "graph": graph_name,
-            "maps": [f"{grp}/{t}" for grp, t in maps.index],
-            "scaling": f"Welch t divided by the max t over all maps ({maps.attrs['scale']:.4g})"}, {
-            "seeds": {"random_state": seed}, "graph": g.to_dict(), "result": comp.to_dict(),
-            "observed_fits": {f"{m}/{gn}": f.to_dict() for (m, gn), f in comp.fits.items()},
-        }, datasets=keys + ["enigma_hcp_struc_matrix_ctx"]))  # fmt: skip
-        build_adni_report(comp, maps, command="crossscale " + " ".join(sys.argv[1:])).save(
-            tmp / "report.html"
-        )
-    import re
+    Named after the group-level maps it fits (case-control t or Cohen's d, group-mean SUVR),
+    as opposed to `spread fit`, which fits a cohort of subjects.
+    """
+    from crossscale._utils import check_output_dir
+    from crossscale.pipeline.spread_groups import (
+        GroupFitConfig,
+        models_option,
+        stage_order_option,
+    )
 
-    typer.echo(re.sub(r"<[^>]+>", "", adni_summary_text(comp, maps)))
+    config = GroupFitConfig(
+        maps=str(maps) if maps is not None else None, adni=adni, graph=graph,
+        models=models_option(models), stage_order=stage_order_option(stage_order),
+        columns=models_option(columns) if columns else None, flip_sign=flip_sign, n_length=n_length, n_degree=n_degree, n_folds=n_folds, seed=seed,
+    )  # fmt: skip
+    config.check()
+    out = check_output_dir(out, overwrite=overwrite, inputs=[maps] if maps else [])
+    _run_group(config, out, overwrite=overwrite)
+
+
+def _run_group(config, out: Path, *, overwrite: bool) -> None:  # noqa: ANN001
+    from crossscale.pipeline.spread_groups import run
+
+    res = run(config, echo=typer.echo)
+    res.save(out, overwrite=overwrite, command="crossscale " + " ".join(sys.argv[1:]))
     typer.echo(f"{out}/report.html written")
 
 

@@ -1,11 +1,9 @@
-"""Reports of ``crossscale spread``: subtypes of a cohort, the benchmark, the ADNI2 group fit.
+"""Reports of ``crossscale spread``: subtypes of a cohort and the benchmark.
 
-The ADNI2 report (the group fit against null graphs) is in :mod:`crossscale.report.spread_adni`,
-re-exported here.
+The report of group-map fits (``spread fit-group``) is in :mod:`crossscale.report.spread_groups`.
 
 The reports open with a summary paragraph that answers the user's question (how many subtypes,
-where they start, how fast, how sure; or which graph explains the ADNI2 maps best and how
-significantly), then figures with diverging colour scales centred at 0 for signed values, tidy
+where they start, how fast, how sure), then figures with diverging colour scales centred at 0 for signed values, tidy
 tables, a methods paragraph with numbered citations and the references.
 """
 
@@ -300,10 +298,8 @@ def build_spread_benchmark_report(res, *, command: str | None = None) -> Report:
     return rep
 
 
-from crossscale.report.spread_adni import adni_summary_text, build_adni_report  # noqa: E402
-
 __all__ = [
-    "adni_summary_text", "build_adni_report", "build_spread_benchmark_report",
+    "build_spread_benchmark_report",
     "build_spread_fit_report", "network_diffusion_pattern", "selection_figure",
     "subtype_table", "subtype_trajectories", "summary_text", "truth_figure",
 ]  # fmt: skip

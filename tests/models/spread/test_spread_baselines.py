@@ -48,12 +48,9 @@ def test_group_fit_recovers_simulated_epicentre(connectome):
         random_state=2,
     )  # fmt: skip
     maps = cohort.maps * 7.0 + 0.3  # amplitude and offset are free in the group fit
-    fit = fit_group_maps(
-        maps, connectome, rho_grid=np.array([0.05, 0.1, 0.2]), alpha_grid=np.array([0.5]),
-        t_max=25.0,
-    )  # fmt: skip
+    fit = fit_group_maps(maps, connectome, kappas=(2.0, 5.0, 20.0))
     assert fit.epicentre == "R_precuneus"
-    assert fit.r2 > 0.9 and fit.r > 0.9
-    assert fit.epicentre_sse.idxmin() == "R_precuneus"
-    with pytest.raises(InputDataError, match="columns of maps"):
-        fit_group_maps(maps.iloc[:, :10], connectome)
+    assert fit.r2 > 0.9 and fit.r_pooled > 0.9
+    assert fit.epicentre_r2.idxmax() == "R_precuneus"
+    with pytest.raises(InputDataError, match="fewer than 3"):
+        fit_group_maps(maps.iloc[:, :2], connectome)

@@ -279,3 +279,25 @@ def test_diffusion_model_has_two_latents(connectome):
     assert list(est.em_history_.columns[1:3]) == ["prior_sd_rho", "prior_sd_onset"]
     with pytest.raises(InputDataError, match="lower n_subtypes"):
         SpreadMixtureVAE(9, max_epochs=1).fit(c.maps, connectome)
+
+
+def test_a_rate_at_the_bound_of_the_range_is_not_identified():
+    """One subject's rho at the model's upper bound (2 / year) used to be reported as identified."""
+    import math
+    from types import SimpleNamespace
+
+    import torch
+
+    from crossscale.models.spread.refine import parameter_table
+
+    lo, hi = np.array([-7.0, -7.0, -3.0]), np.array([math.log(2.0), math.log(2.0), 4.0])
+    module = SimpleNamespace(names=["rho", "alpha", "onset"], z_low=torch.tensor(lo),
+                             z_high=torch.tensor(hi), prior_scale=torch.ones(3))  # fmt: skip
+    z = torch.tensor([[[math.log(2.0), math.log(0.5), 1.0]], [[math.log(0.1), math.log(0.5), 1.0]]])
+    post = {"resp": torch.ones(2, 1), "z": z, "cov": 1e-4 * torch.eye(3).expand(2, 1, 3, 3),
+            "info": 1e4 * torch.eye(3).expand(2, 1, 3, 3)}  # fmt: skip
+    tab = parameter_table(post, module, ["L_entorhinal"], ["at_bound", "inside"], 0.95)
+    assert not tab.loc["at_bound", "rho_identified"] and np.isnan(tab.loc["at_bound", "rho"])
+    assert np.isnan(tab.loc["at_bound", "rho_low"])
+    assert tab.loc["inside", "rho_identified"] and tab.loc["inside", "rho"] == pytest.approx(0.1)
+    assert tab.loc["at_bound", "alpha_identified"]  # only the parameter at the bound

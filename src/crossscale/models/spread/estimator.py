@@ -254,6 +254,11 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
                 f"X has {s} subjects but n_subtypes={self.n_subtypes}; every subtype needs "
                 "subjects: lower n_subtypes or add subjects."
             )
+        if s == 1:
+            logger.warning(
+                "X holds the visits of one subject: SpreadMixtureVAE models a cohort; the "
+                "subtype, rates and onset of one subject rest on the priors (check '*_identified')."
+            )
         rs = resolve_seed(self.random_state)
         self.seed_ = rs
         t0 = _time.perf_counter()
@@ -336,7 +341,8 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
             :data:`IDENTIFIABILITY_SD` is not identified by the visits (e.g. rates and onset
             from a single visit, where only ``rho * t`` and ``alpha * t`` are constrained): its
             bounds are NaN and ``_identified`` is False, rather than an interval that only
-            restates the (population) prior.
+            restates the (population) prior. A posterior median at a bound of the model's range
+            (e.g. rho = 2 / year) is not identified either, and its estimate is NaN too.
 
         Raises
         ------

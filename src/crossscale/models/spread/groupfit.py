@@ -1,20 +1,39 @@
-"""Fit network diffusion or Fisher-KPP to group-level atrophy maps (e.g. ADNI2 EMCI/LMCI/AD).
+"""Fit network diffusion, Fisher-KPP or a distance kernel to group-level regional maps.
 
-Group maps are cross-sectional statistics (a Welch t), not concentrations: their amplitude depends
-on group sizes, which shrink at follow-ups. The fit therefore gives every map its own
-offset and non-negative amplitude ``beta_m`` (closed-form least squares, as a correlation-based
-fit would) and its own disease time ``t_m``,
-shared across maps the epicentre, ``rho`` and ``alpha``; the fitted times give the coarse ordering
-of the stages. Only the products ``rho t`` and ``alpha t`` are identifiable from such maps (time
-has no unit), so rho, alpha and the times are reported on an arbitrary common time scale. The
-search is exhaustive over epicentres, a (rho, alpha) grid and a time grid, using
-a library of solutions solved once per graph.
+Group maps (a case-control t or Cohen's d, a group-mean SUVR) are cross-sectional statistics,
+not concentrations: their offset and amplitude depend on the statistic, the reference group and
+the group sizes. Each map ``m`` therefore gets its own offset ``c_m``, non-negative amplitude
+``beta_m`` (closed-form least squares) and dimensionless disease time; all maps share the
+epicentre and the shape of the dynamics:
+
+``y_m = c_m + beta_m x(s_m; seed, kappa) + e_m``
+
+with ``x`` the library pattern (:mod:`~crossscale.models.spread.library`). Dividing Fisher-KPP
+``dx/dt = -rho L x + alpha x (1 - x)`` by ``rho`` shows that such maps identify only
+``kappa = alpha / rho`` (shared) and ``s_m = rho t_m`` (per map): those are what is estimated and
+reported, never ``rho``, ``alpha`` or ``t`` apart. The search is exhaustive over every epicentre,
+the ``alpha/rho`` grid and each shape's time grid.
+
+**Spreading R²** (the fit measure that offsets cannot inflate): the fraction of the within-map
+variance that the spreading pattern explains after the per-map offsets and amplitudes,
+``R²_spread = 1 - sum_m sum_i (y_mi - yhat_mi)^2 / sum_m sum_i (y_mi - mean_i y_mi)^2``. An
+offset-only model (each map predicted by its own mean) has ``R²_spread = 0`` however different
+the maps' means are, whereas the pooled r over all maps and regions rewards it for them.
+
+**Intervals** are profile-likelihood sets with Gaussian residuals and the variance profiled
+out: a value is in the 95% set when ``n_eff log(SSE_profile / SSE_min) <= 3.84``, ``n_eff`` the
+effective number of independent values (:func:`effective_n`: residuals are correlated between
+maps and between neighbouring regions; counting every value as independent gave sets far too
+narrow). A set that reaches an end of its grid (``alpha/rho``) or of the time grid (``rho t``)
+means "not identified": the point estimate is then NaN, never a grid end.
 
 References
 ----------
 .. [1] Raj A., Kuceyeski A., Weiner M. (2012). A network diffusion model of disease progression in
    dementia. Neuron 73, 1204-1215.
 .. [2] Weickenmeier J. et al. (2019). J Mech Phys Solids 124, 264-281.
+.. [3] Venzon D.J., Moolgavkar S.H. (1988). A method for computing profile-likelihood-based
+   confidence intervals. J R Stat Soc C 37, 87-94.
 """
 
 from __future__ import annotations
@@ -29,119 +48,561 @@ import pandas as pd
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.maps.adni import ADNI_GROUPS, ADNI_TIMEPOINTS, load_adni_trajectory
 from crossscale.models.spread.dynamics import check_model, graph_laplacian
-from crossscale.models.spread.library import solution_library
+from crossscale.models.spread.library import (
+    KAPPA_GRID,
+    PatternLibrary,
+    diffusion_library,
+    kernel_library,
+    kpp_library,
+)
 
 logger = logging.getLogger(__name__)
 
-# the ADNI loader lives in crossscale.maps.adni (re-exported here); the null-graph test
-# (compare_with_null_graphs) in crossscale.evaluate.graph_nulls
-__all__ = ["ADNI_GROUPS", "ADNI_TIMEPOINTS", "GroupFit", "fit_group_maps", "load_adni_trajectory"]
+# the ADNI loader lives in crossscale.maps.adni (re-exported here); the comparison with the
+# baselines and null graphs in crossscale.evaluate.spread_groups
+__all__ = [
+    "ADNI_GROUPS", "ADNI_TIMEPOINTS", "GROUP_MODELS", "BestFit", "GroupFit", "best_fit",
+    "build_library",
+    "check_stage_order", "effective_n", "fit_group_maps", "fit_library", "load_adni_trajectory", "maps_frame",
+    "score_library",
+]  # fmt: skip
+
+#: Models of the group fit: the two dynamics and the graph-free distance-kernel baseline.
+GROUP_MODELS: tuple[str, ...] = ("diffusion", "fisher_kpp", "distance_kernel")
+#: chi-square(1) 95% quantile of the profile-likelihood sets.
+CHI2_95 = 3.841458820694124
+
+
+def maps_frame(maps: pd.DataFrame | pd.Series, regions: Sequence[str]) -> pd.DataFrame:
+    """Group maps as a (n_maps, n_regions) frame on `regions`, names matched by ``crossscale.atlas``.
+
+    Parameters
+    ----------
+    maps : pandas.DataFrame, shape (n_maps, n_regions), or pandas.Series, shape (n_regions,)
+        Rows are maps, columns regions in any spelling :func:`crossscale.atlas.to_canonical`
+        understands (a Series is one map indexed by region).
+    regions : sequence of str
+        The graph's regions.
+
+    Returns
+    -------
+    maps : pandas.DataFrame, shape (n_maps, len(regions))
+        Columns `regions` in that order; a region the maps lack is a column of NaN (not
+        scored; the caller reports it).
+
+    Raises
+    ------
+    InputDataError
+        Not a DataFrame/Series, non-numeric values, regions that are not the graph's, a region
+        missing from some maps only, or no map.
+    RegionMismatchError
+        Column names that are not region names (with suggestions).
+    """
+    from crossscale.atlas import to_canonical
+
+    if isinstance(maps, pd.Series):
+        maps = maps.to_frame(name=maps.name if maps.name is not None else "map").T
+    if not isinstance(maps, pd.DataFrame):
+        raise InputDataError(
+            f"maps must be a pandas DataFrame (rows maps, columns regions) or a Series (one map "
+            f"indexed by region); got {type(maps).__name__}."
+        )
+    if maps.shape[0] == 0:
+        raise InputDataError("maps has no rows; give at least one map.")
+    regions = [str(r) for r in regions]
+    cols = [str(c) for c in maps.columns]
+    known = set(regions)
+    if not set(cols) <= known:
+        cols = [c if c in known else to_canonical([c], what="The maps' columns")[0] for c in cols]
+    if len(set(cols)) < len(cols):
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        raise InputDataError(f"maps names region(s) {dup[:8]} more than once; keep one column each.")
+    extra = [c for c in cols if c not in known]
+    if extra:
+        raise InputDataError(
+            f"maps has {len(extra)} region(s) that are not in the graph: {extra[:8]}. The graph "
+            f"has {len(regions)} regions (e.g. {regions[:3]}); drop those columns or use a graph "
+            "with these regions."
+        )
+    out = maps.set_axis(cols, axis=1)
+    try:
+        out = out.astype(float)
+    except (TypeError, ValueError) as err:
+        raise InputDataError(f"maps has non-numeric values: {err}.") from None
+    out = out.reindex(columns=regions)
+    out.columns.name = "region"
+    vals = out.to_numpy()
+    if np.isinf(vals).any():
+        raise InputDataError("maps has infinite values.")
+    partial = [r for r, col in zip(regions, vals.T, strict=True) if np.isnan(col).any() and
+               not np.isnan(col).all()]  # fmt: skip
+    if partial:
+        raise InputDataError(
+            f"{len(partial)} region(s) have values in some maps but not in others: "
+            f"{partial[:8]}. Give every map the same regions (or leave a region empty in all)."
+        )
+    if np.isnan(vals).all(0).sum() > len(regions) - 3:
+        raise InputDataError("maps has values for fewer than 3 of the graph's regions.")
+    return out
+
+
+def build_library(
+    model: str, graph, *, laplacian: str = "combinatorial", seed_mass: float = 0.05,
+    kappas: Sequence[float] | None = None, n_times: int = 100,
+) -> PatternLibrary:  # fmt: skip
+    """The pattern library of `model` on `graph` (every region an epicentre).
+
+    Parameters
+    ----------
+    model : {"diffusion", "fisher_kpp", "distance_kernel"}
+    graph : RegionGraph
+        Its Laplacian (dynamics) or its centroid distances (kernel).
+    laplacian : {"combinatorial", "normalized"}
+        Laplacian of network diffusion (Fisher-KPP needs the combinatorial one).
+    seed_mass : float
+        Fisher-KPP initial pathology at the epicentre.
+    kappas : sequence of float or None
+        Fisher-KPP ``alpha / rho`` grid (default :data:`~crossscale.models.spread.library.KAPPA_GRID`).
+    n_times : int
+        Times per shape.
+
+    Returns
+    -------
+    library : PatternLibrary
+    """
+    if model == "distance_kernel":
+        return kernel_library(graph.distances())
+    check_model(model)
+    if model == "fisher_kpp" and laplacian != "combinatorial":
+        raise ParameterError(
+            "Fisher-KPP needs laplacian='combinatorial' (x = 1 must be its saturated state)."
+        )
+    lap = graph_laplacian(graph, laplacian)
+    if model == "diffusion":
+        return diffusion_library(lap, n_times=n_times, graph_kind=graph.kind)
+    return kpp_library(lap, kappas=KAPPA_GRID if kappas is None else kappas, seed_mass=seed_mass,
+                       n_times=n_times, graph_kind=graph.kind)  # fmt: skip
+
+
+def score_library(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray) -> list[np.ndarray]:
+    """SSE of every (epicentre, time, map) with the optimal offset and non-negative amplitude.
+
+    For pattern ``x`` and map ``y`` on the scored regions (both centred over them),
+    ``SSE = |y_c|^2 - max(0, <x_c, y_c>)^2 / |x_c|^2``; a flat pattern explains nothing.
+
+    Parameters
+    ----------
+    lib : PatternLibrary
+    y : numpy.ndarray, shape (n_maps, n_regions)
+    scored : numpy.ndarray of bool, shape (n_regions,)
+        Regions whose values are fitted (the others are predicted, not fitted).
+
+    Returns
+    -------
+    sse : list of numpy.ndarray
+        Per shape, shape (n_seeds, n_times_k, n_maps).
+    """
+    yc = y[:, scored] - y[:, scored].mean(1, keepdims=True)
+    yy = (yc**2).sum(1)
+    out = []
+    for x in lib.x:
+        xs = x[..., scored]
+        xc = xs - xs.mean(-1, keepdims=True)
+        xy = xc @ yc.T  # (S, T, M)
+        xx = (xc**2).sum(-1)  # (S, T)
+        flat = xx <= 1e-12 * np.maximum((xs**2).sum(-1), 1e-300)
+        gain = np.where((xy > 0) & ~flat[..., None], xy**2 / np.where(flat, 1.0, xx)[..., None], 0)
+        out.append(np.maximum(yy - gain, 0.0))
+    return out
+
+
+@dataclass(frozen=True)
+class BestFit:
+    """The best (shape, seed) on some maps, and each map's best time for every (shape, seed)."""
+
+    total: np.ndarray  # (K, S): sum over the maps of their best SSE
+    t_idx: list  # per shape (S, M): best time index of each map
+    sse_best: list  # per shape (S, M)
+    k: int
+    s: int
+
+
+def best_fit(sse: list[np.ndarray], maps: np.ndarray | None = None) -> BestFit:
+    """The best shape and epicentre on `maps` (default all) from :func:`score_library` output."""
+    t_idx, sse_best = [], []
+    for block in sse:
+        b = block if maps is None else block[:, :, maps]
+        ti = b.argmin(1)
+        t_idx.append(ti)
+        sse_best.append(np.take_along_axis(b, ti[:, None, :], 1)[:, 0, :])
+    total = np.stack([sb.sum(1) for sb in sse_best])  # (K, S)
+    k, s = np.unravel_index(int(np.argmin(total)), total.shape)
+    return BestFit(total=total, t_idx=t_idx, sse_best=sse_best, k=int(k), s=int(s))
+
+
+def predict_maps(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray, k: int, s: int,
+                 t_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Predicted maps of shape `k`, epicentre `s` and per-map times `t_idx`.
+
+    Offsets and amplitudes are fitted on the `scored` regions; every region is predicted.
+
+    Returns
+    -------
+    pred : numpy.ndarray, shape (n_maps, n_regions)
+    offset, amplitude : numpy.ndarray, shape (n_maps,)
+    """
+    xs = lib.x[k][s, t_idx]  # (M, N)
+    xa, ya = xs[:, scored], y[:, scored]
+    xc = xa - xa.mean(1, keepdims=True)
+    yc = ya - ya.mean(1, keepdims=True)
+    beta = np.maximum(0.0, (xc * yc).sum(1) / np.maximum((xc**2).sum(1), 1e-300))
+    offset = ya.mean(1) - beta * xa.mean(1)
+    return offset[:, None] + beta[:, None] * xs, offset, beta
 
 
 @dataclass(frozen=True)
 class GroupFit:
-    """Best fit of spreading dynamics to a set of maps.
+    """Best fit of one model on one graph to a set of group maps.
 
     Attributes
     ----------
     model : str
+        ``"diffusion"``, ``"fisher_kpp"`` or ``"distance_kernel"``.
     graph_kind : str
     epicentre : str
-    rho, alpha : float
-        Diffusivity and growth rate (per unit model time; ``diffusion``: rho = 1, times absorb it).
-    times : pandas.Series, shape (n_maps,)
-        Fitted disease time of each map.
-    scales : pandas.Series, shape (n_maps,)
-        Fitted amplitude of each map.
-    r : float
-        Pearson r between all fitted and observed values (pooled over maps and regions).
+        Best epicentre (exhaustive search).
+    epicentre_set : list of str
+        95% profile-likelihood set of epicentres (same likelihood), best first.
+    shape_name : str or None
+        ``"alpha/rho"`` (Fisher-KPP), ``"exponent"`` (kernel) or None (diffusion).
+    shape, shape_low, shape_high : float
+        Estimate and 95% set of the shared shape; ``shape`` is NaN when not identified.
+    shape_best : float
+        The grid value the predictions use (the arg-min, recorded even when not identified).
+    shape_identified : bool
+        False when the 95% set reaches an end of the shape grid.
+    time_name : str
+        ``"rho*t"`` (dynamics; dimensionless) or ``"width_mm"`` (kernel).
+    per_map : pandas.DataFrame, shape (n_maps, 9)
+        Index the maps; ``time`` (NaN when not identified), ``time_best`` (grid value used),
+        ``time_low``, ``time_high`` (95% profile set), ``time_identified``, ``offset``,
+        ``amplitude``, ``r`` (Pearson r of the map), ``r2_spread`` (the map's spreading R²).
     r2 : float
-        ``1 - SSE / SST`` over all values (SST around each map's mean).
-    map_r : pandas.Series, shape (n_maps,)
-        Pearson r of each map.
-    epicentre_sse : pandas.Series, shape (n_regions,)
-        Best SSE with each region as epicentre (the epicentre search).
-    predicted : pandas.DataFrame
-        Fitted maps, same shape as the input.
-    intervals : dict
-        Profile-likelihood 95% sets over the search grid (Gaussian residuals,
-        ``n log(SSE / SSE_min) <= 3.84`` with n the number of values): ``epicentre_set``
-        (regions), ``alpha_over_rho`` (low, high; Fisher-KPP), ``rho``/``alpha`` (low, high)
-        and ``identified`` (name -> bool; False when the set reaches both ends of the grid,
-        as for rho and alpha separately: only their ratio and the products with time are
-        identified by cross-sectional maps). Residuals of neighbouring regions are correlated,
-        so these sets are optimistic (too narrow).
+        Spreading R² (module docstring): ``1 - SSE / SST_within``.
+    r_pooled : float
+        Pearson r of all fitted and observed values pooled over maps and regions (inflated by
+        the maps' different offsets; shown beside `r2` only).
+    sse, sst_within : float
+    n_values : int
+        Number of fitted values (maps x scored regions).
+    n_eff : dict
+        The effective number of independent values the profile sets use, and its parts
+        (:func:`effective_n`).
+    epicentre_r2 : pandas.Series, shape (n_regions,)
+        Spreading R² with each region as the epicentre (shape and times refitted).
+    predicted : pandas.DataFrame, shape (n_maps, n_regions)
+    scored_regions : list of str
+        Regions fitted (regions without values are predicted only).
+    peak : dict
+        The maps' peak region (of the mean of the maps standardised within map), its distance
+        to the epicentre in mm and its rank in the epicentre search.
+    notes : list of str
+        Warnings for the report: shapes or times not identified, zero amplitudes, an
+        epicentre far from the peak.
     """
 
     model: str
     graph_kind: str
     epicentre: str
-    rho: float
-    alpha: float
-    times: pd.Series
-    scales: pd.Series
-    r: float
+    epicentre_set: list
+    shape_name: str | None
+    shape: float
+    shape_low: float
+    shape_high: float
+    shape_best: float
+    shape_identified: bool
+    time_name: str
+    per_map: pd.DataFrame
     r2: float
-    map_r: pd.Series
-    epicentre_sse: pd.Series = field(repr=False)
+    r_pooled: float
+    sse: float
+    sst_within: float
+    n_values: int
+    n_eff: dict
+    epicentre_r2: pd.Series = field(repr=False)
     predicted: pd.DataFrame = field(repr=False)
-    intervals: dict = field(default_factory=dict, repr=False)
+    scored_regions: list = field(default_factory=list, repr=False)
+    peak: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, object]:
-        """Summary for run.json."""
-        return {
-            "model": self.model, "graph": self.graph_kind, "epicentre": self.epicentre,
-            "rho": self.rho, "alpha": self.alpha, "r": self.r, "r2": self.r2,
-            "times": {"/".join(map(str, k)) if isinstance(k, tuple) else str(k): float(v)
-                      for k, v in self.times.items()},
-            "map_r": {"/".join(map(str, k)) if isinstance(k, tuple) else str(k): float(v)
-                      for k, v in self.map_r.items()},
-            "intervals": self.intervals,
-        }  # fmt: skip
+    @property
+    def times(self) -> pd.Series:
+        """Fitted time of each map (NaN where not identified)."""
+        return self.per_map["time"]
 
     def to_frame(self) -> pd.DataFrame:
-        """Per-map table: time, scale, r."""
-        return pd.DataFrame({"time": self.times, "scale": self.scales, "r": self.map_r})
+        """The per-map table."""
+        return self.per_map
+
+    def to_dict(self) -> dict[str, object]:
+        """Summary for run.json (NaN as None)."""
+
+        def num(v: float) -> float | None:
+            return None if v is None or not np.isfinite(v) else float(v)
+
+        per = {
+            _key(i): {k: (num(v) if isinstance(v, (float, np.floating)) else
+                          bool(v) if isinstance(v, (bool, np.bool_)) else v)
+                      for k, v in row.items()}
+            for i, row in self.per_map.iterrows()
+        }  # fmt: skip
+        return {
+            "model": self.model, "graph": self.graph_kind, "epicentre": self.epicentre,
+            "epicentre_set": list(self.epicentre_set), "shape_name": self.shape_name,
+            "shape": num(self.shape), "shape_95": [num(self.shape_low), num(self.shape_high)],
+            "shape_best_grid_value": num(self.shape_best),
+            "shape_identified": bool(self.shape_identified), "time_name": self.time_name,
+            "r2_spread": float(self.r2), "r_pooled": float(self.r_pooled),
+            "n_values": self.n_values, "n_eff": self.n_eff, "peak": self.peak, "notes": list(self.notes),
+            "maps": per,
+        }  # fmt: skip
+
+
+def _key(k: object) -> str:
+    return "/".join(map(str, k)) if isinstance(k, tuple) else str(k)
+
+
+def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
+                sse: list[np.ndarray] | None = None) -> GroupFit:  # fmt: skip
+    """Fit the maps with a pattern library (see :func:`fit_group_maps`).
+
+    Parameters
+    ----------
+    maps : pandas.DataFrame, shape (n_maps, n_regions)
+        As :func:`maps_frame` returns (columns the graph's regions; all-NaN columns unscored).
+    lib : PatternLibrary
+        Built on `graph` (:func:`build_library`).
+    graph : RegionGraph
+    sse : list of numpy.ndarray or None
+        :func:`score_library` of these maps, when already computed.
+
+    Returns
+    -------
+    fit : GroupFit
+    """
+    regions = list(graph.regions)
+    y = maps.to_numpy(float)
+    scored = ~np.isnan(y).all(0)
+    y0 = np.where(np.isnan(y), 0.0, y)
+    sse = score_library(lib, y0, scored) if sse is None else sse
+    best = best_fit(sse)
+    k, s = best.k, best.s
+    ti = best.t_idx[k][s]
+    pred, offset, beta = predict_maps(lib, y0, scored, k, s, ti)
+    ys, ps = y0[:, scored], pred[:, scored]
+    yc = ys - ys.mean(1, keepdims=True)
+    sst_m = (yc**2).sum(1)
+    sse_m = ((ys - ps) ** 2).sum(1)
+    sst, sse_tot = float(sst_m.sum()), float(sse_m.sum())
+    n_values = int(ys.size)
+    # profile likelihood: -2 log LR = n_eff log(SSE / SSE_min), n_eff for correlated residuals
+    n_eff = effective_n(ys - ps, graph.distances()[np.ix_(scored, scored)])
+    smin = max(float(best.total.min()), 1e-300)
+
+    def lr(total: np.ndarray, n: float = n_eff["n_eff"]) -> np.ndarray:
+        return n * np.log(np.maximum(total, 1e-300) / smin)
+
+    per_seed = best.total.min(0)  # (S,)
+    seed_lr = lr(per_seed)
+    in_set = np.flatnonzero(seed_lr <= CHI2_95)
+    eset = [regions[int(lib.seeds[i])] for i in in_set[np.argsort(seed_lr[in_set])]]
+    epi_r2 = pd.Series(np.nan, index=pd.Index(regions, name="region"), name="r2_spread")
+    epi_r2.iloc[lib.seeds] = 1 - per_seed / sst if sst > 0 else np.nan
+    # shape
+    shape_lr = lr(best.total.min(1))  # (K,)
+    notes: list[str] = []
+    if lib.shape_name is None:
+        shape = lo = hi = best_shape = np.nan
+        shape_ok = True
+    else:
+        ok = shape_lr <= CHI2_95
+        lo, hi = float(lib.shapes[ok].min()), float(lib.shapes[ok].max())
+        best_shape = float(lib.shapes[k])
+        shape_ok = bool(len(lib.shapes) > 1 and not ok[0] and not ok[-1])
+        shape = best_shape if shape_ok else np.nan
+        if not shape_ok:
+            notes.append(
+                f"{lib.shape_name} is not identified: its 95% profile set ({lo:.3g}-{hi:.3g}) "
+                f"reaches the end of the searched grid ({lib.shapes.min():.3g}-"
+                f"{lib.shapes.max():.3g}); no point estimate is given."
+            )
+    # per-map time profile: min over (shape, seed) of the other maps' best + this map at t
+    n_maps = y.shape[0]
+    t_lo, t_hi = np.full(n_maps, np.inf), np.full(n_maps, -np.inf)
+    t_ok = np.ones(n_maps, dtype=bool)
+    for kk, block in enumerate(sse):
+        rest = best.total[kk][:, None] - best.sse_best[kk]  # (S, M)
+        prof = (block + rest[:, None, :]).min(0)  # (T, M): min over seeds
+        inside = lr(prof, n_eff["n_eff_per_map"]) <= CHI2_95
+        times = lib.times[kk]
+        for m in range(n_maps):
+            idx = np.flatnonzero(inside[:, m])
+            if len(idx) == 0:
+                continue
+            t_lo[m] = min(t_lo[m], times[idx].min())
+            t_hi[m] = max(t_hi[m], times[idx].max())
+            if idx[0] == 0 or idx[-1] == len(times) - 1:
+                t_ok[m] = False
+    t_best = lib.times[k][ti]
+    flat = beta <= 0
+    t_ok &= ~flat
+    r_map = [float(np.corrcoef(a, b)[0, 1]) if b.std() > 0 and a.std() > 0 else np.nan
+             for a, b in zip(ys, ps, strict=True)]  # fmt: skip
+    per_map = pd.DataFrame({
+        "time": np.where(t_ok, t_best, np.nan), "time_best": t_best,
+        "time_low": np.where(np.isfinite(t_lo), t_lo, np.nan),
+        "time_high": np.where(np.isfinite(t_hi), t_hi, np.nan), "time_identified": t_ok,
+        "offset": offset, "amplitude": beta, "r": r_map,
+        "r2_spread": np.where(sst_m > 0, 1 - sse_m / np.where(sst_m > 0, sst_m, 1), np.nan),
+    }, index=maps.index)  # fmt: skip
+    if (~t_ok).any():
+        names = [_key(i) for i in maps.index[~t_ok]]
+        notes.append(
+            f"The {lib.time_name} of {len(names)} of {n_maps} map(s) is not identified (95% set "
+            f"at an end of the time grid, or zero amplitude): {', '.join(names[:6])}"
+            f"{' …' if len(names) > 6 else ''}."
+        )
+    if flat.any():
+        names = [_key(i) for i in maps.index[flat]]
+        notes.append(
+            f"{len(names)} map(s) got amplitude 0 (the model cannot fit them with a positive "
+            f"sign: is the sign of these maps inverted?): {', '.join(names[:6])}."
+        )
+    peak = _peak(y0, scored, regions, graph, lib.seeds[s], epi_r2)
+    if peak.get("far"):
+        notes.append(
+            f"The best epicentre {regions[int(lib.seeds[s])]} is {peak['distance_mm']:.0f} mm "
+            f"from the maps' peak {peak['region']} (rank {peak['rank']} of {len(lib.seeds)} "
+            "epicentres): the best-fitting seed is anatomically far from where the maps are "
+            "largest."
+        )
+    r_pooled = float(np.corrcoef(ys.ravel(), ps.ravel())[0, 1]) if ps.std() > 0 else np.nan
+    return GroupFit(
+        model=lib.model, graph_kind=lib.graph_kind, epicentre=regions[int(lib.seeds[s])],
+        epicentre_set=eset, shape_name=lib.shape_name, shape=float(shape), shape_low=float(lo),
+        shape_high=float(hi), shape_best=float(best_shape), shape_identified=shape_ok,
+        time_name=lib.time_name, per_map=per_map, r2=float(1 - sse_tot / sst) if sst > 0 else np.nan,
+        r_pooled=r_pooled, sse=sse_tot, sst_within=sst, n_values=n_values, n_eff=n_eff,
+        epicentre_r2=epi_r2,
+        predicted=pd.DataFrame(pred, index=maps.index, columns=pd.Index(regions, name="region")),
+        scored_regions=[r for r, ok in zip(regions, scored, strict=True) if ok], peak=peak,
+        notes=notes,
+    )  # fmt: skip
+
+
+def effective_n(residuals: np.ndarray, distances: np.ndarray, *, n_neighbours: int = 4) -> dict:
+    """Effective number of independent values among correlated residuals (for profile sets).
+
+    Residuals of group maps are correlated between maps (follow-ups of the same subjects, nested
+    groups) and between neighbouring regions, so treating the ``M x N`` values as independent
+    makes profile-likelihood sets far too narrow. Two design effects correct for it:
+    ``M_eff = M / (1 + (M - 1) r)`` with ``r`` the mean correlation between the maps' residuals
+    (Kish's design effect for equicorrelated units), and ``N_eff = N (1 - I) / (1 + I)`` with
+    ``I`` Moran's I of the residuals over the `n_neighbours` nearest regions (the lag-one
+    autocorrelation correction of Bretherton et al. 1999). The parameters all maps share
+    (epicentre, ``alpha/rho``) use ``n_eff = M_eff N_eff``; a map's own time, whose
+    information comes from that map alone, uses ``n_eff_per_map = M N_eff``. Both corrections
+    are approximations; they make identical maps count once (``r = 1``), not ``M`` times.
+
+    Parameters
+    ----------
+    residuals : numpy.ndarray, shape (n_maps, n_regions)
+    distances : numpy.ndarray, shape (n_regions, n_regions)
+        Euclidean distances between the regions' centroids.
+    n_neighbours : int
+
+    Returns
+    -------
+    n_eff : dict
+        ``n_eff``, ``n_eff_per_map``, ``n``, ``map_correlation`` (r), ``morans_i`` (I).
+
+    References
+    ----------
+    .. [1] Kish L. (1965). Survey Sampling. Wiley (design effect).
+    .. [2] Bretherton C.S. et al. (1999). The effective number of spatial degrees of freedom of
+       a time-varying field. J Climate 12, 1990-2009.
+    """
+    e = residuals - residuals.mean(1, keepdims=True)
+    m, n = e.shape
+    r = 0.0
+    if m > 1:
+        sd = np.sqrt((e**2).sum(1))
+        ok = sd > 0
+        if ok.sum() > 1:
+            c = (e[ok] @ e[ok].T) / np.outer(sd[ok], sd[ok])
+            k = int(ok.sum())
+            r = float(np.clip((c.sum() - k) / (k * (k - 1)), 0.0, 1.0))
+    m_eff = m / (1 + (m - 1) * r)
+    k = min(n_neighbours, n - 1)
+    idx = np.argsort(distances, axis=1)[:, 1 : k + 1]
+    w = np.zeros((n, n))
+    w[np.repeat(np.arange(n), k), idx.ravel()] = 1.0
+    w = np.maximum(w, w.T)
+    den = float((e**2).sum())
+    moran = float(n / w.sum() * np.einsum("mi,ij,mj->", e, w, e) / den) if den > 0 else 0.0
+    moran = float(np.clip(moran, 0.0, 0.95))
+    n_r = n * (1 - moran) / (1 + moran)
+    return {"n_eff": float(m_eff * n_r), "n_eff_per_map": float(m * n_r), "n": int(m * n),
+            "map_correlation": r,
+            "morans_i": moran}  # fmt: skip
+
+
+#: An epicentre farther than this from the maps' peak (mm between centroids) gets a note.
+FAR_FROM_PEAK_MM = 40.0
+
+
+def _peak(y, scored, regions, graph, seed: int, epi_r2: pd.Series) -> dict:
+    """The peak of the mean within-map z-scored maps, and its distance to the epicentre."""
+    ys = y[:, scored]
+    sd = ys.std(1, keepdims=True)
+    z = (ys - ys.mean(1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+    idx = np.flatnonzero(scored)[int(np.argmax(z.mean(0)))]
+    dist = float(graph.distances()[idx, seed])
+    rank = int((epi_r2 > epi_r2.iloc[idx]).sum()) + 1 if np.isfinite(epi_r2.iloc[idx]) else None
+    return {"region": regions[idx], "distance_mm": round(dist, 1), "rank": rank,
+            "far": bool(dist > FAR_FROM_PEAK_MM)}  # fmt: skip
 
 
 def fit_group_maps(
-    maps: pd.DataFrame,
+    maps: pd.DataFrame | pd.Series,
     graph,
     *,
     model: str = "fisher_kpp",
     laplacian: str = "combinatorial",
     seed_mass: float = 0.05,
-    rho_grid: np.ndarray | None = None,
-    alpha_grid: np.ndarray | None = None,
-    t_max: float = 80.0,
-    dt_grid: float = 0.5,
-    candidates: Sequence[str] | None = None,
+    kappas: Sequence[float] | None = None,
+    n_times: int = 100,
     shortlist: int | None = None,
-    n_threads: int | None = 1,
 ) -> GroupFit:
-    """Fit dynamics with an epicentre search to a set of regional maps.
+    """Fit dynamics (or the distance kernel) with an exhaustive epicentre search to group maps.
 
     Parameters
     ----------
-    maps : pandas.DataFrame, shape (n_maps, n_regions)
-        Rows are maps (e.g. from :func:`load_adni_trajectory`), columns the graph's regions.
+    maps : pandas.DataFrame, shape (n_maps, n_regions), or pandas.Series, shape (n_regions,)
+        Rows are maps (e.g. :func:`load_adni_trajectory`); columns regions in any spelling
+        :func:`crossscale.atlas.to_canonical` understands. Larger values = more pathology.
     graph : RegionGraph
-    model : {"fisher_kpp", "diffusion"}
+    model : {"fisher_kpp", "diffusion", "distance_kernel"}
     laplacian : {"combinatorial", "normalized"}
     seed_mass : float
-        Initial pathology at the epicentre (Fisher-KPP).
-    rho_grid, alpha_grid : numpy.ndarray or None
-        Grids searched (per year); for ``diffusion`` rho is fixed to 1 and time is ``rho t``.
-    t_max, dt_grid : float
-        Time grid.
-    candidates : sequence of str or None
-        Epicentres searched (default all regions).
+        Fisher-KPP initial pathology at the epicentre.
+    kappas : sequence of float or None
+        Fisher-KPP ``alpha / rho`` grid.
+    n_times : int
+        Time-grid size per shape.
     shortlist : int or None
-        Fisher-KPP only: search only the `shortlist` best epicentres of a network-diffusion fit
-        on the same graph (the same rule for every graph, so null graphs are searched as the
-        observed one); None searches every candidate.
-    n_threads : int or None
-        Torch threads.
+        Search only the `shortlist` best network-diffusion epicentres (faster; it can miss the
+        best Fisher-KPP epicentre, so the default None searches every region).
 
     Returns
     -------
@@ -149,96 +610,69 @@ def fit_group_maps(
 
     Raises
     ------
-    InputDataError
-        Maps with NaN, or columns that are not the graph's regions.
+    InputDataError, RegionMismatchError
+        See :func:`maps_frame`.
+    ParameterError
+        Unknown model.
     """
-    check_model(model)
-    regions = list(graph.regions)
-    if sorted(map(str, maps.columns)) != sorted(regions):
-        raise InputDataError("The columns of maps must be the graph's regions.")
-    y = maps[regions].to_numpy(float)
-    if not np.isfinite(y).all():
-        raise InputDataError("maps has NaN or infinite values.")
-    n = len(regions)
-    cand = np.arange(n) if candidates is None else np.array([regions.index(c) for c in candidates])
-    if shortlist is not None and model == "fisher_kpp":
-        pre = fit_group_maps(maps, graph, model="diffusion", laplacian=laplacian,
-                             candidates=[regions[i] for i in cand], n_threads=n_threads)  # fmt: skip
-        cand = np.array([regions.index(r) for r in pre.epicentre_sse.nsmallest(shortlist).index])
-    if model == "diffusion":
-        rho_grid, alpha_grid = np.ones(1), np.zeros(1)
-        tgrid = np.geomspace(0.01, t_max, 200)
+    if model not in GROUP_MODELS:
+        raise ParameterError(f"model must be one of {GROUP_MODELS}; got {model!r}.")
+    frame = maps_frame(maps, graph.regions)
+    lib = build_library(model, graph, laplacian=laplacian, seed_mass=seed_mass, kappas=kappas,
+                        n_times=n_times)  # fmt: skip
+    if shortlist is not None and model != "diffusion":
+        pre = fit_group_maps(frame, graph, model="diffusion", n_times=n_times)
+        keep = np.sort(graph.regions.get_indexer(pre.epicentre_r2.nlargest(shortlist).index))
+        lib = _restrict(lib, keep)
+    return fit_library(frame, lib, graph)
+
+
+def _restrict(lib: PatternLibrary, seeds: np.ndarray) -> PatternLibrary:
+    pos = np.flatnonzero(np.isin(lib.seeds, seeds))
+    return PatternLibrary(
+        model=lib.model, graph_kind=lib.graph_kind, shape_name=lib.shape_name, shapes=lib.shapes,
+        time_name=lib.time_name, seeds=lib.seeds[pos], times=lib.times,
+        x=[x[pos] for x in lib.x], stationary=lib.stationary,
+    )  # fmt: skip
+
+
+def check_stage_order(times: pd.Series, stages: pd.Series, order: Sequence[str]) -> dict:
+    """Check whether the fitted times order the clinical stages.
+
+    Parameters
+    ----------
+    times : pandas.Series, shape (n_maps,)
+        Fitted time of each map; NaN (not identified) is left out.
+    stages : pandas.Series, shape (n_maps,)
+        Stage of each map, same index.
+    order : sequence of str
+        Stages from earliest to latest.
+
+    Returns
+    -------
+    check : dict
+        ``kendall_tau`` and its ``p`` (stage rank vs time), ``stage_median_time`` (stage ->
+        median time), ``ordered`` (the stage medians increase; None with fewer than two
+        stages left), ``inversions`` (pairs of consecutive stages whose median times decrease),
+        ``n_maps`` (maps used) and ``n_excluded`` (NaN times or stages outside `order`).
+    """
+    from scipy.stats import kendalltau
+
+    rank = {s: i for i, s in enumerate(order)}
+    st = stages.astype(str)
+    keep = st.isin(list(rank)) & times.notna()
+    r = st[keep].map(rank).to_numpy(float)
+    t = times[keep].to_numpy(float)
+    med = {s: float(np.median(t[r == rank[s]])) for s in order if (r == rank[s]).any()}
+    stages_present = [s for s in order if s in med]
+    inv = [f"{a} ({med[a]:.3g}) > {b} ({med[b]:.3g})"
+           for a, b in zip(stages_present, stages_present[1:], strict=False) if med[a] > med[b]]  # fmt: skip
+    if len(set(r)) > 1 and len(set(t)) > 1:
+        tau, p = kendalltau(r, t)
     else:
-        rho_grid = np.geomspace(5e-4, 1.0, 12) if rho_grid is None else np.asarray(rho_grid)
-        alpha_grid = np.geomspace(0.02, 1.5, 8) if alpha_grid is None else np.asarray(alpha_grid)
-        tgrid = np.arange(dt_grid, t_max + 1e-9, dt_grid)
-    if len(rho_grid) == 0 or len(alpha_grid) == 0:
-        raise ParameterError("rho_grid and alpha_grid must not be empty.")
-    lib_ = solution_library(
-        model, graph_laplacian(graph, laplacian), rho_grid, alpha_grid, cand, tgrid,
-        seed_mass=seed_mass if model != "diffusion" else 1.0, n_steps=int(t_max / 0.5),
-        n_threads=n_threads,
-    )  # fmt: skip
-    rr, aa, ss, lib = lib_.rho, lib_.alpha, lib_.seeds, lib_.x
-    # SSE with the optimal offset and non-negative amplitude per map (y ~ c + beta x):
-    # ||yc||^2 - max(0, <x, yc>)^2 / ||xc||^2 with yc, xc centred over regions
-    yc = y - y.mean(1, keepdims=True)
-    xy = lib @ yc.T  # (L, T, M)
-    xx = ((lib**2).sum(-1) - n * lib.mean(-1) ** 2)[..., None]
-    yy = (yc**2).sum(1)
-    valid = (xy > 0) & (xx > 1e-6)  # a saturated (flat) prediction explains nothing
-    sse = yy - np.where(valid, xy**2 / np.where(valid, xx, 1.0), 0.0)  # (L, T, M)
-    best_t = sse.argmin(1)  # (L, M)
-    total = np.take_along_axis(sse, best_t[:, None, :], 1)[:, 0, :].sum(1)  # (L,)
-    i = int(np.argmin(total))
-    ti = best_t[i]
-    xs = lib[i, ti]  # (M, N)
-    xsc = xs - xs.mean(1, keepdims=True)
-    beta = np.maximum(0.0, (xsc * yc).sum(1) / np.maximum((xsc**2).sum(1), 1e-300))
-    offset = y.mean(1) - beta * xs.mean(1)
-    pred = offset[:, None] + beta[:, None] * xs
-    per_seed = pd.Series(np.inf, index=pd.Index(regions, name="region"), name="sse")
-    for s in cand:
-        per_seed.iloc[s] = total[ss == s].min()
-    intervals = _profile_sets(total, rr, aa, ss, regions, y.size, model, rho_grid, alpha_grid)
-    t_fit = tgrid[ti]
-    intervals["identified"]["times"] = bool(
-        (t_fit < tgrid[-1] - 1e-9).all() and (t_fit > tgrid[0] + 1e-9).all()
-    )  # False: some map's best time is at an end of the time grid (widen t_max)
-    resid = ((y - pred) ** 2).sum()
-    sst = ((y - y.mean(1, keepdims=True)) ** 2).sum()
-    map_r = [
-        np.corrcoef(a, b)[0, 1] if b.std() > 0 else np.nan for a, b in zip(y, pred, strict=True)
-    ]
-    return GroupFit(
-        model=model, graph_kind=graph.kind, epicentre=regions[int(ss[i])], rho=float(rr[i]),
-        alpha=float(aa[i]), times=pd.Series(tgrid[ti], index=maps.index, name="time"),
-        scales=pd.Series(beta, index=maps.index, name="scale"),
-        r=float(np.corrcoef(y.ravel(), pred.ravel())[0, 1]), r2=float(1 - resid / sst),
-        map_r=pd.Series(map_r, index=maps.index, name="r"), epicentre_sse=per_seed,
-        predicted=pd.DataFrame(pred, index=maps.index, columns=pd.Index(regions, name="region")),
-        intervals=intervals,
-    )  # fmt: skip
-
-
-def _profile_sets(total, rr, aa, ss, regions, n_values, model, rho_grid, alpha_grid) -> dict:
-    """Profile-likelihood 95% sets over the grid (see :attr:`GroupFit.intervals`)."""
-    lr = n_values * np.log(np.maximum(total, 1e-300) / total.min())
-    ok = lr <= 3.84
-    out: dict[str, object] = {
-        "epicentre_set": [regions[int(i)] for i in np.unique(ss[ok])],
-        "identified": {},
-    }
-    if model == "diffusion":
-        out["identified"] = {"rho": False, "alpha": False}
-        return out
-    for name, vals, grid in (("rho", rr, rho_grid), ("alpha", aa, alpha_grid)):
-        lo, hi = float(vals[ok].min()), float(vals[ok].max())
-        out[name] = (lo, hi)
-        out["identified"][name] = lo > float(np.min(grid)) and hi < float(np.max(grid))
-    ratio = aa / rr
-    out["alpha_over_rho"] = (float(ratio[ok].min()), float(ratio[ok].max()))
-    out["identified"]["alpha_over_rho"] = bool(
-        ratio[ok].min() > ratio.min() and ratio[ok].max() < ratio.max()
-    )
-    return out
+        tau, p = np.nan, np.nan
+    return {"order": list(order), "kendall_tau": float(tau), "p": float(p),
+            "stage_median_time": med,
+            "ordered": (not inv) if len(stages_present) > 1 else None,
+            "inversions": inv, "n_maps": int(keep.sum()),
+            "n_excluded": int(len(times) - keep.sum())}  # fmt: skip

@@ -151,6 +151,8 @@ def em_rounds(module, y, dt, mask, n_em: int, lm_iter: int):
 #: scale (1.0: a factor of e^(+-1.96) at 95%, twice the width of the default prior; a structural
 #: degeneracy such as the time scale of a single visit leaves an unbounded sd).
 IDENTIFIABILITY_SD = 1.0
+#: A log-scale posterior median within this of a bound of the model's range is at the bound.
+BOUND_TOL = 0.01
 
 
 def subject_posteriors(module, y, dt, mask, kind: str, lm_iter: int) -> dict[str, Any]:
@@ -202,12 +204,20 @@ def parameter_table(post: dict[str, Any], module, epicentres: list[str], subject
     out["subtype_proba"] = resp[rows, k]
     out["epicentre"] = [epicentres[i] for i in k.tolist()]
     for j, name in enumerate(module.names):
-        ident = data_sd[:, j] <= IDENTIFIABILITY_SD
-        out[name] = np.exp(np.clip(mu[:, j], lo[j], hi[j]))
+        # at a bound of the model's range the optimum is the bound, not an estimate
+        at_bound = (mu[:, j] <= lo[j] + BOUND_TOL) | (mu[:, j] >= hi[j] - BOUND_TOL)
+        ident = (data_sd[:, j] <= IDENTIFIABILITY_SD) & ~at_bound
+        out[name] = np.where(at_bound, np.nan, np.exp(np.clip(mu[:, j], lo[j], hi[j])))
         for suffix, val in (("_low", mu[:, j] - zq * sd[:, j]),
                             ("_high", mu[:, j] + zq * sd[:, j])):  # fmt: skip
             out[name + suffix] = np.where(ident, np.exp(np.clip(val, lo[j], hi[j])), np.nan)
         out[name + "_identified"] = ident
+        if at_bound.any():
+            logger.warning(
+                "%s of %d of %d subjects is at a bound of the model's range (%.3g-%.3g): not "
+                "identified, no estimate given (NaN).",
+                name, int(at_bound.sum()), len(at_bound), np.exp(lo[j]), np.exp(hi[j]),
+            )  # fmt: skip
         if not ident.all():
             logger.warning(
                 "%s is not identified by the visits of %d of %d subjects (the data alone "
