@@ -69,9 +69,10 @@ def test_centroid_spins_are_permutations_within_hemisphere(spin):
 @pytest.mark.parametrize(
     "spin", [spin_hungarian, spin_vasa, spin_alexander_bloch], ids=["hungarian", "vasa", "ab"]
 )
-def test_identity_rotation_gives_identity(spin):
-    perm = spin(rotations=np.eye(3)[None])
-    np.testing.assert_array_equal(perm[:, 0], np.arange(68))
+def test_identity_rotation_is_refused(spin):
+    # the identity rotation maps every region to itself: a "null" equal to the observed map
+    with pytest.raises(ParameterError, match=r"1 of the given rotations \(positions \[1\]\) map every"):
+        spin(rotations=np.stack([random_rotations(1, random_state=5)[0], np.eye(3)]))
 
 
 def _total_distance(perm, rotations, regions):
