@@ -700,7 +700,9 @@ def _build_enigma(info: AtlasInfo) -> Atlas:
         regions += names
         hemis += [hemi] * len(names)
     if len(regions) != info.n_cortex:  # pragma: no cover - fixed by the registry checksums
-        raise InputDataError(f"{info.title}: read {len(regions)} parcels, expected {info.n_cortex}.")
+        raise InputDataError(
+            f"{info.title}: read {len(regions)} parcels, expected {info.n_cortex}."
+        )
     key = glasser_key if glasser else schaefer_key
     names = RegionNames(regions, key, title=info.title, examples=info.examples)
     return Atlas(
@@ -786,7 +788,9 @@ def use_atlas(atlas: str | Atlas | None) -> Iterator[Atlas]:
         _CURRENT.reset(token)
 
 
-def resolve_atlas(atlas: str | Atlas | None = None, regions: Iterable[object] | None = None) -> Atlas:
+def resolve_atlas(
+    atlas: str | Atlas | None = None, regions: Iterable[object] | None = None
+) -> Atlas:
     """The atlas to use: `atlas` if given, else the one in use, else inferred from region names.
 
     Inference: Desikan-Killiany names give ``dk`` (``dk-subcortex`` if some are subcortical),

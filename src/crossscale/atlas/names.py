@@ -306,7 +306,7 @@ def canonical_subcortical(name: str) -> str | None:
     compact = _strip_measure(_normalise(name)).replace("_", "")
     for word, hemi in _HEMI_WORDS:
         if compact.startswith(word) and compact[len(word) :] in _SUBCORTEX_SYNONYMS:
-            return f"{hemi}_{_SUBCORTEX_SYNONYMS[compact[len(word):]]}"
+            return f"{hemi}_{_SUBCORTEX_SYNONYMS[compact[len(word) :]]}"
         if compact.endswith(word) and compact[: -len(word)] in _SUBCORTEX_SYNONYMS:
             return f"{hemi}_{_SUBCORTEX_SYNONYMS[compact[: -len(word)]]}"
     return None
@@ -399,7 +399,9 @@ class RegionNames:
             close = [self._lookup[hit[0]]] if hit else []
         return f" (did you mean '{close[0]}'?)" if close else ""
 
-    def to_canonical(self, names: Iterable[object], *, what: str = "names", hint: str = "") -> list[str]:
+    def to_canonical(
+        self, names: Iterable[object], *, what: str = "names", hint: str = ""
+    ) -> list[str]:
         """Map many names to canonical names, or raise one error that lists every problem.
 
         Parameters
@@ -484,7 +486,10 @@ def looks_like(names: Iterable[object]) -> str | None:
     sub = sum(canonical_subcortical(x) is not None for x in names)
     if dk + sub >= 0.5 * n:
         return "dk-subcortex" if sub else "dk"
-    if sum(bool(re.search(r"\d+networks_|(?:^|_)(?:lh|rh)_[a-z]", _normalise(x))) for x in names) >= 0.5 * n:
+    if (
+        sum(bool(re.search(r"\d+networks_|(?:^|_)(?:lh|rh)_[a-z]", _normalise(x))) for x in names)
+        >= 0.5 * n
+    ):
         return "schaefer"
     if sum(bool(re.match(r"^[lr]_[a-z0-9]", glasser_key(x))) for x in names) >= 0.5 * n:
         return "glasser"
