@@ -510,6 +510,41 @@ class Atlas:
         c = self.centroids("pial")
         return np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1))
 
+    def lobes(self) -> pd.Series:
+        """Lobe of each region: frontal, parietal, temporal, occipital, cingulate, insula, subcortex.
+
+        Desikan-Killiany regions take their lobe from ``DK_LOBES`` (Klein & Tourville 2012); a
+        parcel of any other atlas takes the lobe of the Desikan-Killiany region most of its
+        fsaverage5 vertices lie in; subcortical regions are ``subcortex``.
+
+        Returns
+        -------
+        lobes : pandas.Series of str, shape (n_regions,)
+            Index ``region``, name ``lobe``.
+        """
+        if "lobes" not in self._cache:
+            from crossscale.atlas.names import DK_LOBES
+            from crossscale.atlas.surface import vertex_labels as dk_vertex_labels
+
+            out = np.full(self.n_regions, "subcortex", dtype=object)
+            if self.name in ("dk", "dk-subcortex"):
+                for i, r in enumerate(self.regions):
+                    if self._cortex[i]:
+                        out[i] = DK_LOBES[r.split("_", 1)[1]]
+            else:
+                votes = np.zeros((self.n_regions, len(DK_REGIONS)), dtype=np.int64)
+                for h in HEMISPHERES:
+                    mine, dk = self.vertex_labels(h), dk_vertex_labels(h)
+                    ok = (mine >= 0) & (dk >= 0)
+                    np.add.at(votes, (mine[ok], dk[ok]), 1)
+                for i in np.flatnonzero(self._cortex):
+                    if votes[i].any():
+                        out[i] = DK_LOBES[DK_REGIONS[int(votes[i].argmax())].split("_", 1)[1]]
+                    else:  # a parcel entirely on the DK medial wall
+                        out[i] = "medial wall"
+            self._cache["lobes"] = pd.Series(out, index=self.regions, name="lobe")
+        return self._cache["lobes"].copy()  # type: ignore[union-attr]
+
     # -- data -------------------------------------------------------------------------------------
     @property
     def has_connectome(self) -> bool:
