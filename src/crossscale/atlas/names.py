@@ -114,19 +114,6 @@ def canonical_region(name: str) -> str | None:
     return None
 
 
-def _suggest(name: str) -> str:
-    s = str(name).strip()
-    close = difflib.get_close_matches(s, DK_REGIONS, n=1, cutoff=0.6)
-    if not close:
-        low = s.lower()
-        close = difflib.get_close_matches(low, [r.lower() for r in DK_REGIONS], n=1, cutoff=0.6)
-        close = [DK_REGIONS[[r.lower() for r in DK_REGIONS].index(close[0])]] if close else []
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-_list = functools.partial(format_list, limit=8)
-
-
 def to_canonical(names: Iterable[str], *, what: str = "names") -> list[str]:
     """Map many region names to canonical names, or raise one error that lists every problem.
 
@@ -148,30 +135,10 @@ def to_canonical(names: Iterable[str], *, what: str = "names") -> list[str]:
         If some names are not Desikan-Killiany cortical regions (with suggestions), or if two
         names map to the same region.
     """
-    names = list(names)
-    mapped = [canonical_region(n) for n in names]
-    unknown = [n for n, m in zip(names, mapped, strict=True) if m is None]
-    if unknown:
-        detail = ", ".join(f"'{n}'{_suggest(n)}" for n in unknown[:8])
-        more = f", … ({len(unknown) - 8} more)" if len(unknown) > 8 else ""
-        raise RegionMismatchError(
-            f"{what} has {len(unknown)} region name(s) that are not Desikan-Killiany cortical "
-            f"regions: {detail}{more}. Use ENIGMA names such as 'L_bankssts', FreeSurfer names "
-            "such as 'lh_bankssts_thickness' or 'ctx-lh-bankssts'; drop subcortical rows."
-        )
-    seen: dict[str, str] = {}
-    dups = []
-    for n, m in zip(names, mapped, strict=True):
-        if m in seen:
-            dups.append(f"'{seen[m]}' and '{n}' are both {m}")
-        else:
-            seen[m] = n  # type: ignore[index]
-    if dups:
-        raise RegionMismatchError(
-            f"{what} names {len(dups)} region(s) more than once: {'; '.join(dups[:8])}. "
-            "Keep one row per region."
-        )
-    return mapped  # type: ignore[return-value]
+    return dk_names().to_canonical(names, what=what)
+
+
+_list = functools.partial(format_list, limit=8)
 
 
 def validate_regional_map(
@@ -359,6 +326,8 @@ class RegionNames:
         How errors name the atlas (``"Schaefer-200 (7 networks)"``).
     examples : str
         Spellings quoted by errors as accepted examples.
+    advice : str, optional
+        The sentence errors end with (default: ``Use names such as <examples>.``).
 
     Raises
     ------
@@ -366,12 +335,13 @@ class RegionNames:
         Two regions with the same key (names differing only in case or separators).
     """
 
-    def __init__(self, regions, key, *, title: str, examples: str = "") -> None:  # noqa: ANN001
+    def __init__(self, regions, key, *, title: str, examples: str = "", advice: str = "") -> None:  # noqa: ANN001
         from crossscale._errors import ParameterError
 
         self.regions = tuple(str(r) for r in regions)
         self.title = title
         self.examples = examples
+        self.advice = advice or (f"Use names such as {examples}." if examples else "")
         self._key = key
         self._lookup: dict[str, str] = {}
         for r in self.regions:
@@ -428,7 +398,7 @@ class RegionNames:
         if unknown:
             detail = ", ".join(f"'{n}'{self.suggest(n)}" for n in unknown[:8])
             more = f", … ({len(unknown) - 8} more)" if len(unknown) > 8 else ""
-            ex = f" Use names such as {self.examples}." if self.examples else ""
+            ex = f" {self.advice}" if self.advice else ""
             raise RegionMismatchError(
                 f"{what} has {len(unknown)} region name(s) that are not {self.title} regions: "
                 f"{detail}{more}.{ex}{hint}"
@@ -467,10 +437,15 @@ def dk_names(subcortex: bool = False) -> RegionNames:
             title="Desikan-Killiany (with subcortex)",
             examples="'L_bankssts', 'lh_bankssts_thickness', 'Lthal' or 'Left-Thalamus-Proper'",
         )  # fmt: skip
-    return RegionNames(
-        DK_REGIONS, _dk_key, title="Desikan-Killiany cortical",
-        examples="'L_bankssts', 'lh_bankssts_thickness' or 'ctx-lh-bankssts'",
-    )  # fmt: skip
+    return _DK_NAMES
+
+
+_DK_NAMES = RegionNames(
+    DK_REGIONS, _dk_key, title="Desikan-Killiany cortical",
+    examples="'L_bankssts', 'lh_bankssts_thickness' or 'ctx-lh-bankssts'",
+    advice="Use ENIGMA names such as 'L_bankssts', FreeSurfer names such as "
+    "'lh_bankssts_thickness' or 'ctx-lh-bankssts'; drop subcortical rows.",
+)  # fmt: skip
 
 
 def looks_like(names: Iterable[object]) -> str | None:
