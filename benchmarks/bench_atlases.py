@@ -169,7 +169,7 @@ def _compare(rep: dict) -> list[str]:
                 w = b["metrics"][model][k]
                 if not (pd.isna(v) and pd.isna(w)):
                     diffs.append(abs(float(v) - float(w)))
-        lines.append(f"| {map_name} | metrics of {len(a['metrics'])} models: max |Δ| = "
+        lines.append(f"| {map_name} | metrics of {len(a['metrics'])} models: max abs. difference "
                      f"{max(diffs):.2e} | " + "; ".join(
                          f"{m}: p_spin {a['nulls'][m]['p_spin']:.4f} → {b['nulls'][m]['p_spin']:.4f}, "
                          f"CV r {a['nulls'][m]['cv_r']:.4f} → {b['nulls'][m]['cv_r']:.4f}"
@@ -261,7 +261,7 @@ def write_markdown(table, scales, rep, args, command, total) -> None:  # noqa: A
                   "models trained | CV r | p_spin | load avg before → after |",
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for s in scales:
-            lines.append(f"| {s['atlas']} | {s['n_regions']} | {s['n_genes']} | {s['spins_s']:.0f} "
+            lines.append(f"| {s['atlas']} | {s['n_regions']} | {s['n_genes']} | {s["spins_s"]:.1f} "
                          f"| {s['graphvae_refits_s']:.0f} | {s['models_trained']} | {s['cv_r']:.3f} "
                          f"| {s['p_spin']:.4f} | {s['loadavg_before']} → {s['loadavg_after']} |")  # fmt: skip
         lines.append("")
