@@ -261,7 +261,7 @@ def write_markdown(table, scales, rep, args, command, total) -> None:  # noqa: A
                   "models trained | CV r | p_spin | load avg before → after |",
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for s in scales:
-            lines.append(f"| {s['atlas']} | {s['n_regions']} | {s['n_genes']} | {s["spins_s"]:.1f} "
+            lines.append(f"| {s['atlas']} | {s['n_regions']} | {s['n_genes']} | {s['spins_s']:.1f} "
                          f"| {s['graphvae_refits_s']:.0f} | {s['models_trained']} | {s['cv_r']:.3f} "
                          f"| {s['p_spin']:.4f} | {s['loadavg_before']} → {s['loadavg_after']} |")  # fmt: skip
         lines.append("")
