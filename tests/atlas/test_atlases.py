@@ -93,6 +93,10 @@ def test_subcortical_centroids_are_where_the_structures_are():
         ("schaefer100", "17Networks_LH_VisCent_ExStr_1", None),
         ("schaefer100", "7Networks_LH_Vis_10", None),  # a Schaefer-200 parcel
         ("schaefer400", "7Networks_LH_Vis_10", "7Networks_LH_Vis_10"),
+        ("schaefer200", "RH_Default_PFCv_1", "7Networks_RH_Default_PFCv_1"),
+        ("schaefer200", "RH_Default_PFCv_2", None),  # a Schaefer-100 parcel name
+        ("schaefer300", "7Networks_LH_Default_pCunPCC_8_thickness", "7Networks_LH_Default_pCunPCC_8"),
+        ("schaefer300", "7Networks_LH_Default_pCunPCC_9", None),
         ("glasser360", "L_V1", "L_V1"),
         ("glasser360", "L_V1_ROI", "L_V1"),
         ("glasser360", "lh.L_V1_ROI", "L_V1"),

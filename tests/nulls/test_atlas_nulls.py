@@ -55,6 +55,16 @@ def test_given_identity_rotation_refused_on_schaefer(schaefer100, spin):
         spin(schaefer100.regions, rotations=rot, atlas=schaefer100)
 
 
+def test_vertex_average_refuses_a_given_identity_rotation(schaefer100):
+    from crossscale.nulls import spin_vertex_average
+
+    x = pd.Series(schaefer100.centroids("pial")[:, 1], index=schaefer100.regions)
+    with pytest.raises(ParameterError, match="map every region to itself"):
+        spin_vertex_average(x, rotations=np.eye(3)[None], atlas=schaefer100)
+    nulls = spin_vertex_average(x, n_perm=8, random_state=0, atlas=schaefer100)
+    assert nulls.shape == (100, 8) and not np.isclose(nulls, x.to_numpy()[:, None]).all(axis=0).any()
+
+
 def test_redrawn_spins_only_replace_the_identity_columns():
     # hungarian DK seed 0: columns that were not the identity keep their permutation
     from crossscale.nulls.rotations import identity_columns
