@@ -204,3 +204,17 @@ def test_bad_annot_files_are_refused(tmp_path, lobe_annots):
         Atlas.from_annot(txt, lobe_annots[1])
     with pytest.raises(ParameterError, match="two FreeSurfer .annot files"):
         get_atlas(f"{lobe_annots[0]},{lobe_annots[1]},{lobe_annots[1]}")
+
+
+def test_graphs_and_atlases_pickle_for_dask_workers(lobe_annots):
+    import pickle
+
+    for atlas in ("dk", "dk-subcortex", "schaefer100", ",".join(map(str, lobe_annots))):
+        g = RegionGraph.from_surface(atlas=atlas)
+        back = pickle.loads(pickle.dumps(g))
+        assert back.atlas.name == g.atlas.name and back.hash() == g.hash()
+        np.testing.assert_array_equal(back.hemisphere, g.hemisphere)
+    custom = Atlas("custom", get_atlas("dk").names, hemisphere=get_atlas("dk").hemisphere,
+                   cortex=[True] * 68, labels=lambda h: get_atlas("dk").vertex_labels(h))  # fmt: skip
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(custom)

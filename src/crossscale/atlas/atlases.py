@@ -274,6 +274,7 @@ class Atlas:
         self._connectome_loader = connectome_loader
         self.sources = tuple(sources)
         self._cache: dict[object, object] = {}
+        self._annot: tuple[str, str] | None = None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -335,8 +336,20 @@ class Atlas:
             labels=vertex.__getitem__, title=f"{name} ({len(regions)} parcels, user annotation)",
             sources=(str(paths["L"]), str(paths["R"])),
         )  # fmt: skip
+        atlas._annot = (str(paths["L"]), str(paths["R"]))
         _USER_ATLASES[atlas.name] = atlas
         return atlas
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickle by reference (a built-in name, or the two .annot paths): for Dask workers."""
+        if self.info is not None:
+            return (_builtin, (self.name,))
+        if self._annot is not None:
+            return (_annot_atlas, (*self._annot, self.name))
+        raise TypeError(
+            f"The atlas {self.name!r} was built from Python objects and cannot be pickled (Dask "
+            "workers need it); build it with Atlas.from_annot, or use a built-in atlas."
+        )
 
     # -- regions --------------------------------------------------------------------------------
     @property
@@ -755,6 +768,14 @@ def _builtin(name: str) -> Atlas:
     if name == "dk-subcortex":
         return _build_dk(True)
     return _build_enigma(ATLASES[name])
+
+
+def _annot_atlas(lh: str, rh: str, name: str) -> Atlas:
+    """The user atlas of two .annot files (unpickling): the one already built, else read again."""
+    known = _USER_ATLASES.get(name)
+    if known is not None and known._annot == (lh, rh):
+        return known
+    return Atlas.from_annot(lh, rh, name=name)
 
 
 _USER_ATLASES: dict[str, Atlas] = {}
