@@ -132,6 +132,8 @@ def atlas_expression_methods(s: dict[str, Any], bib: Bibliography) -> str | None
     name = atlas.get("name", "dk")
     if not expr or (name == "dk" and expr.get("panel") == "l1000"):
         return None
+    user = expr.get("panel") == "user"
+    ahba, abagen = ("", "") if user else (bib.cite("ahba"), bib.cite("abagen"))  # reading order
     key = _ATLAS_CITES.get(name, "schaefer2018" if name.startswith("schaefer") else None)
     where = (f"the {escape(atlas.get('title', name))} atlas {bib.cite(key)}" if key and atlas.get("builtin")
              else f"a user parcellation ({escape(', '.join(atlas.get('sources', [])))})")  # fmt: skip
@@ -142,14 +144,14 @@ def atlas_expression_methods(s: dict[str, Any], bib: Bibliography) -> str | None
         head = (f"Regional gene expression was the user's matrix {escape(str(expr.get('source')))} "
                 f"for {where}, checked against the atlas")  # fmt: skip
     elif expr.get("panel") == "stable":
-        head = (f"Regional gene expression came from the Allen Human Brain Atlas {bib.cite('ahba')} "
-                f"processed with abagen {bib.cite('abagen')} into {where} by the ENIGMA Toolbox "
+        head = (f"Regional gene expression came from the Allen Human Brain Atlas {ahba} "
+                f"processed with abagen {abagen} into {where} by the ENIGMA Toolbox "
                 f"authors {bib.cite('enigma_toolbox')}; the genes were those with differential "
                 f"stability of at least 0.6 {bib.cite('hawrylycz2015')} (the LINCS L1000 landmark "
                 "panel is not available for this atlas)")  # fmt: skip
     else:
-        head = (f"Regional gene expression came from the Allen Human Brain Atlas {bib.cite('ahba')} "
-                f"processed with abagen {bib.cite('abagen')} into {where} (package data of "
+        head = (f"Regional gene expression came from the Allen Human Brain Atlas {ahba} "
+                f"processed with abagen {abagen} into {where} (package data of "
                 f"imaging-transcriptomics {bib.cite('imaging_transcriptomics')}), restricted to the "
                 f"LINCS L1000 landmark genes {bib.cite('lincs')} it holds")  # fmt: skip
     return f"{head}{empty_text}: {s['n_genes']} genes over {s['n_regions']} regions. "
