@@ -2,7 +2,8 @@
 
 Each region is painted on the vertices the atlas gives it (:meth:`crossscale.atlas.Atlas.vertex_labels`):
 Desikan-Killiany by default, Schaefer, Glasser or your own ``.annot`` pair with ``atlas=``.
-Subcortical regions have no surface and are not drawn.
+Subcortical regions have no surface: they are drawn as a small grid (structure x hemisphere)
+beside the four views, in the same colours.
 
 The surface is drawn with matplotlib alone: the mesh triangles are projected orthographically
 along the x axis (lateral and medial views), triangles facing away from the viewer are dropped,
@@ -143,13 +144,16 @@ def _region_colors(data: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndar
     return rgb
 
 
-def _panel_layout(n_rows: int, *, titled: bool, row_labels: bool) -> dict[str, Any]:
+def _panel_layout(
+    n_rows: int, *, titled: bool, row_labels: bool, subcortex: bool = False
+) -> dict[str, Any]:
     panel_w, panel_h = 2.3, 1.6
     top = 0.35 if titled else 0.05
     view_titles = 0.22
     left = 1.2 if row_labels else 0.05
     cbar = 0.95
-    width = left + 4 * panel_w + cbar
+    sub = 1.5 if subcortex else 0.0
+    width = left + 4 * panel_w + cbar + sub
     height = top + n_rows * (panel_h + view_titles) + 0.1
     return {
         "panel_w": panel_w,
@@ -158,6 +162,7 @@ def _panel_layout(n_rows: int, *, titled: bool, row_labels: bool) -> dict[str, A
         "view_titles": view_titles,
         "left": left,
         "cbar": cbar,
+        "sub": sub,
         "width": width,
         "height": height,
     }
@@ -203,6 +208,8 @@ def _draw_row(
         import textwrap
 
         cb.set_label("\n".join(textwrap.wrap(colorbar_label, 28)), fontsize=7.5)
+    if layout["sub"] and atlas is not None and atlas.has_subcortex:
+        _draw_subcortex(fig, layout, y0, data, atlas, cmap, norm)
     if row_label:
         fig.text(
             (layout["left"] - 0.1) / W,
@@ -213,6 +220,33 @@ def _draw_row(
             fontsize=9.5,
         )
     return axes
+
+
+def _draw_subcortex(
+    fig: Figure, layout: dict[str, Any], y0: float, data: np.ndarray, atlas: Atlas,
+    cmap: Colormap, norm: Normalize,
+) -> None:  # fmt: skip
+    """Subcortical regions (no surface) as a small grid beside the views: rows structures, L / R."""
+    W, H = layout["width"], layout["height"]
+    ph = layout["panel_h"]
+    idx = np.flatnonzero(~atlas.is_cortex)
+    names = [atlas.regions[i].split("_", 1)[-1] for i in idx]
+    structures = list(dict.fromkeys(names))
+    grid = np.full((len(structures), 2), np.nan)
+    for i, name in zip(idx, names, strict=True):
+        grid[structures.index(name), 0 if atlas.hemisphere[i] == "L" else 1] = data[i]
+    rgb = np.empty((*grid.shape, 3))
+    finite = np.isfinite(grid)
+    rgb[finite] = cmap(norm(grid[finite]))[:, :3]
+    rgb[~finite] = MISSING_COLOR
+    x0 = layout["left"] + 4 * layout["panel_w"] + layout["cbar"] + 0.75
+    ax = fig.add_axes((x0 / W, (y0 + 0.1 * ph) / H, 0.45 / W, 0.8 * ph / H))
+    ax.imshow(rgb, aspect="auto", interpolation="nearest")
+    ax.set_xticks([0, 1], ["L", "R"], fontsize=7)
+    ax.set_yticks(range(len(structures)), structures, fontsize=6.5)
+    ax.tick_params(length=0, pad=1)
+    ax.set_title("subcortex", fontsize=7.5, pad=2)
+    ax.set_label("subcortex")
 
 
 def _check_surface(surface: str) -> None:
@@ -248,8 +282,8 @@ def plot_brain_map(
     values : pandas.Series, shape (n_regions,)
         One value per region, indexed by region names of the atlas in any supported convention
         (DK: ``L_bankssts``, ``lh_bankssts_thickness``, ``ctx-lh-bankssts`` ...). Any subset of
-        the regions; regions without a value (or with NaN) are drawn grey, subcortical ones are
-        not drawn.
+        the regions; regions without a value (or with NaN) are drawn grey; subcortical regions
+        in a grid beside the views (axes labelled ``subcortex``).
     title : str, optional
         Figure title; defaults to ``values.name`` when that is set.
     colorbar_label : str, optional
@@ -379,7 +413,8 @@ def plot_brain_maps(
     data = np.column_stack(
         [_as_region_values(frame[c], f"frame[{c!r}]", atlas) for c in frame.columns]
     )
-    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels)
+    sub = atlas.has_subcortex and bool(np.isfinite(data[~atlas.is_cortex]).any())
+    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels, subcortex=sub)
     fig = Figure(figsize=(layout["width"], layout["height"]))
     scale = {"symmetric": symmetric, "vmin": vmin, "vmax": vmax}
     scale["diverging"] = cmap_obj.name in DIVERGING_CMAPS
