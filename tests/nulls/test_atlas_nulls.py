@@ -144,3 +144,14 @@ def test_compare_maps_on_schaefer(schaefer100):
     res = compare_maps(bb, y, nulls="spin", n_perm=200, random_state=0, atlas=schaefer100)
     assert res.n_regions == 100 and res.n_perm == 200
     assert 0 < res.p_value <= 1
+
+
+def test_spin_permutations_keep_the_subcortex_in_place():
+    atlas = get_atlas("dk-subcortex")
+    perm = spin_permutations(atlas.regions, n_perm=50, random_state=0, atlas=atlas)
+    np.testing.assert_array_equal(perm[68:], np.tile(np.arange(68, 82)[:, None], 50))
+    np.testing.assert_array_equal(perm[:68], spin_permutations(n_perm=50, random_state=0))  # DK spins
+    with pytest.raises(RegionMismatchError, match="cannot be spun"):
+        spin_permutations(atlas.regions, n_perm=5, random_state=0, atlas=atlas, subcortex="refuse")
+    with pytest.raises(RegionMismatchError, match="at least 2 cortical regions"):
+        spin_permutations(["L_bankssts", "L_thalamus", "R_thalamus"], n_perm=5, atlas=atlas)

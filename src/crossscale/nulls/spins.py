@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from crossscale._errors import ParameterError
+from crossscale._errors import ParameterError, RegionMismatchError
 from crossscale.nulls._common import (
     AtlasLike,
     RandomState,
@@ -294,13 +294,14 @@ def spin_permutations(
     random_state: int | None = None,
     disk_cache: bool = False,
     atlas: AtlasLike = None,
+    subcortex: Literal["fixed", "refuse"] = "fixed",
 ) -> np.ndarray:
     """Spin permutation indices, cached in memory (and optionally on disk) for integer seeds.
 
     Parameters
     ----------
     regions : pandas.Index or None
-        Cortical regions of the atlas in the order of the maps (default: all).
+        Regions of the atlas in the order of the maps (default: every cortical region).
     method : {"hungarian", "vasa", "alexander_bloch"}
         :func:`spin_hungarian`, :func:`spin_vasa` or :func:`spin_alexander_bloch`.
     n_perm : int
@@ -314,6 +315,13 @@ def spin_permutations(
         `n_perm` and seed.
     atlas : str, Atlas or None
         The parcellation (default: the atlas in use, else inferred from the names; DK).
+    subcortex : {"fixed", "refuse"}
+        Subcortical regions among `regions` (no rotation of the cortical sphere moves them):
+        ``fixed`` keeps each in place in every column while the cortex is spun -- index nulls
+        cannot keep a subcortical map's autocorrelation, and keeping the subcortex aligned
+        makes tests on these permutations conservative; ``refuse`` raises. For null *maps* of a
+        map with subcortex, :func:`~crossscale.nulls.generate_nulls` gives the subcortex Moran
+        surrogates instead.
 
     Returns
     -------
@@ -323,9 +331,10 @@ def spin_permutations(
     Raises
     ------
     ParameterError
-        Unknown `method`, bad `n_perm` or `random_state`.
+        Unknown `method` or `subcortex`, bad `n_perm` or `random_state`.
     RegionMismatchError
-        Unknown or duplicated regions.
+        Unknown or duplicated regions; subcortical ones with ``subcortex="refuse"``; fewer than
+        two cortical regions.
 
     References
     ----------
@@ -336,7 +345,26 @@ def spin_permutations(
         raise ParameterError(
             f"method must be one of {', '.join(repr(m) for m in SPIN_METHODS)}, got {method!r}."
         )
-    regions, atlas = regions_and_atlas(regions, atlas, cortex_only=True)
+    if subcortex not in ("fixed", "refuse"):
+        raise ParameterError(f"subcortex must be 'fixed' or 'refuse', got {subcortex!r}.")
+    regions, atlas = regions_and_atlas(regions, atlas)
+    cortex = atlas.is_cortex[atlas.index(regions)]
+    if not cortex.all():
+        if subcortex == "refuse":
+            regions_and_atlas(regions, atlas, cortex_only=True)  # raises, naming them
+        if cortex.sum() < 2:
+            raise RegionMismatchError(
+                f"Spins need at least 2 cortical regions; got {int(cortex.sum())} among "
+                f"{len(regions)} regions. Use crossscale.nulls.generate_nulls (Moran nulls)."
+            )
+        ctx = np.flatnonzero(cortex)
+        logger.info("spin permutations: %d subcortical region(s) kept in place", (~cortex).sum())
+        inner = spin_permutations(regions[ctx], method=method, n_perm=n_perm,
+                                  random_state=random_state, disk_cache=disk_cache, atlas=atlas)  # fmt: skip
+        perm = np.tile(np.arange(len(regions), dtype=np.int64)[:, None], (1, inner.shape[1]))
+        perm[ctx] = ctx[inner]
+        perm.setflags(write=False)
+        return perm
     n_perm = check_n_perm(n_perm)
     if random_state is None:
         return _SPIN_FUNCS[method](regions, n_perm=n_perm, atlas=atlas)
