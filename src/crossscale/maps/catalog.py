@@ -94,8 +94,11 @@ def load_map(key: str) -> pd.Series:
         name = next(k for k, v in ATLASES.items() if v.bigbrain == key)
         y = load_bigbrain_map(name)
     elif key.startswith("adni2_"):
+        from crossscale.atlas import current_atlas
+
         _, group, _, timepoint = key.split("_", 3)
-        y = load_adni_map(group.upper(), timepoint)
+        atlas = current_atlas()  # dk-subcortex: the 14 subcortical regions too
+        y = load_adni_map(group.upper(), timepoint, subcortex=bool(atlas and atlas.has_subcortex))
     else:
         try:
             y = load_enigma_map(key)
