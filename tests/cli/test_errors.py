@@ -254,7 +254,7 @@ def test_ctrl_c_before_the_write_exits_130(workdir, monkeypatch, capsys, snapsho
         raise KeyboardInterrupt
 
     monkeypatch.chdir(workdir)
-    monkeypatch.setattr(crossscale.transcriptomics, "load_default_expression", interrupted)
+    monkeypatch.setattr(crossscale.transcriptomics, "load_expression", lambda *a, **k: interrupted())
     before = snapshot(workdir)
     assert main(["fit", "--map", "map.csv", "--out", "res"]) == 130
     assert "Interrupted; nothing was written" in capsys.readouterr().err

@@ -69,9 +69,10 @@ def test_centroid_spins_are_permutations_within_hemisphere(spin):
 @pytest.mark.parametrize(
     "spin", [spin_hungarian, spin_vasa, spin_alexander_bloch], ids=["hungarian", "vasa", "ab"]
 )
-def test_identity_rotation_gives_identity(spin):
-    perm = spin(rotations=np.eye(3)[None])
-    np.testing.assert_array_equal(perm[:, 0], np.arange(68))
+def test_identity_rotation_is_refused(spin):
+    # the identity rotation maps every region to itself: a "null" equal to the observed map
+    with pytest.raises(ParameterError, match=r"1 of the given rotations \(positions \[1\]\) map every"):
+        spin(rotations=np.stack([random_rotations(1, random_state=5)[0], np.eye(3)]))
 
 
 def _total_distance(perm, rotations, regions):
@@ -196,3 +197,11 @@ def test_errors_name_the_parameter():
         spin_hungarian(pd.Index(["L_banksts", "L_cuneus", "R_cuneus"]), n_perm=2)
     with pytest.raises(ParameterError, match="random_state must be"):
         spin_hungarian(n_perm=2, random_state="seed")
+
+
+def test_random_spins_are_never_the_identity():
+    # Issue 23: 4 of 1,000 Hungarian spins of the 68 DK regions (seed 0) mapped every region to
+    # itself, so they counted the observed map as a null. Random spins must redraw such rotations.
+    for method in ("hungarian", "vasa"):
+        perm = spin_permutations(method=method, n_perm=1000, random_state=0)
+        assert not (perm == np.arange(68)[:, None]).all(axis=0).any(), method

@@ -1,9 +1,25 @@
-"""Desikan-Killiany parcellation, region names, surface meshes and region graphs."""
+"""Parcellations (:class:`Atlas`), region names, surface meshes and region graphs.
 
+Built-in atlases: Desikan-Killiany (with or without subcortex), Schaefer 100-400, Glasser 360;
+or your own ``.annot`` pair.
+"""
+
+from crossscale.atlas.atlases import (
+    ATLASES,
+    Atlas,
+    AtlasInfo,
+    atlas_info,
+    current_atlas,
+    get_atlas,
+    resolve_atlas,
+    use_atlas,
+)
 from crossscale.atlas.graph import RegionGraph
 from crossscale.atlas.names import (
     DK_LABELS,
     DK_REGIONS,
+    SUBCORTEX_REGIONS,
+    RegionNames,
     canonical_region,
     dk_regions,
     to_canonical,
@@ -11,11 +27,21 @@ from crossscale.atlas.names import (
 )
 
 __all__ = [
+    "ATLASES",
     "DK_LABELS",
     "DK_REGIONS",
+    "SUBCORTEX_REGIONS",
+    "Atlas",
+    "AtlasInfo",
     "RegionGraph",
+    "RegionNames",
+    "atlas_info",
     "canonical_region",
+    "current_atlas",
     "dk_regions",
+    "get_atlas",
+    "resolve_atlas",
     "to_canonical",
+    "use_atlas",
     "validate_regional_map",
 ]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from crossscale._errors import ParameterError, RegionMismatchError
-from crossscale.atlas.names import DK_REGIONS, dk_regions
-from crossscale.datasets import fetch
+from crossscale.atlas.names import hemisphere_of
+
+if TYPE_CHECKING:
+    from crossscale.atlas.atlases import Atlas
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ class RegionGraph:
         Region centroids on the fsaverage5 registration sphere (for spin tests).
     kind : str
         A short description of how the graph was built.
+    atlas : Atlas or None
+        The parcellation the regions belong to (set by :meth:`from_surface` and
+        :meth:`from_connectome`; spins, figures and checkpoints read it).
 
     Raises
     ------
@@ -56,6 +61,7 @@ class RegionGraph:
         sphere_coords: np.ndarray,
         *,
         kind: str = "custom",
+        atlas: Atlas | None = None,
     ) -> None:
         n = len(regions)
         adj = sp.csr_matrix(adjacency, dtype=float)
@@ -78,38 +84,52 @@ class RegionGraph:
         self._coords = coords
         self._sphere = sphere_coords
         self.kind = kind
+        self.atlas = atlas
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
     def from_surface(
-        cls, regions: pd.Index | None = None, *, weighted: bool = False
+        cls,
+        regions: pd.Index | None = None,
+        *,
+        weighted: bool = False,
+        atlas: str | Atlas | None = None,
+        n_subcortex_neighbours: int = 3,
     ) -> RegionGraph:
-        """Adjacency of Desikan-Killiany regions that share an edge of the fsaverage5 mesh.
+        """Adjacency of regions that share an edge of the fsaverage5 mesh.
 
         Parameters
         ----------
         regions : pandas.Index or None
-            Subset of canonical regions (default: all 68 cortical regions).
+            Subset of canonical regions (default: all regions of the atlas).
         weighted : bool
             If True, weight each edge by the log of 1 + the number of shared mesh edges (a proxy
             for border length); otherwise all edges weigh 1.
+        atlas : str, Atlas or None
+            The parcellation (default: the atlas in use, else Desikan-Killiany).
+        n_subcortex_neighbours : int
+            Subcortical regions have no surface: each is joined (weight 1) to this many nearest
+            regions of its hemisphere by centroid distance (MNI mm).
 
         Returns
         -------
         graph : RegionGraph
-            On the 68 regions: 175 edges, one connected component per hemisphere.
+            On the 68 Desikan-Killiany regions: 175 edges, one connected component per
+            hemisphere.
         """
-        from crossscale.atlas.surface import region_centroids, surface_adjacency
+        from crossscale.atlas.atlases import get_atlas
 
-        counts = surface_adjacency().astype(float)
+        atlas = get_atlas(atlas)
+        counts = atlas.surface_adjacency().astype(float)
         adj = np.log1p(counts) if weighted else (counts > 0).astype(float)
+        kind = "fsaverage5 surface adjacency" + (" (log border length)" if weighted else "")
+        if atlas.has_subcortex:
+            adj = np.maximum(adj, _subcortex_knn(atlas, n_subcortex_neighbours))
+            kind += f" + {n_subcortex_neighbours} nearest regions of each subcortical region"
         graph = cls(
-            dk_regions(),
-            adj,
-            region_centroids("pial"),
-            region_centroids("sphere"),
-            kind="fsaverage5 surface adjacency" + (" (log border length)" if weighted else ""),
-        )
+            atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"), kind=kind,
+            atlas=atlas,
+        )  # fmt: skip
         return graph if regions is None else graph.subgraph(regions)
 
     @classmethod
@@ -120,13 +140,17 @@ class RegionGraph:
         modality: Literal["structural", "functional"] = "structural",
         mode: Literal["replace", "weight"] = "replace",
         threshold: float = 0.0,
+        atlas: str | Atlas | None = None,
     ) -> RegionGraph:
-        """Graph from the ENIGMA Toolbox HCP group connectome (68 cortical regions).
+        """Graph from the ENIGMA Toolbox HCP group connectome of the atlas.
+
+        Available for ``dk`` (68 cortical), ``dk-subcortex`` (82), ``schaefer100`` …
+        ``schaefer400`` and ``glasser360``.
 
         Parameters
         ----------
         regions : pandas.Index or None
-            Subset of canonical regions (default: all 68).
+            Subset of canonical regions (default: all regions of the atlas).
         modality : {"structural", "functional"}
             Structural (log streamline counts) or functional connectivity.
         mode : {"replace", "weight"}
@@ -136,44 +160,84 @@ class RegionGraph:
             connection keep a small weight of 0.05).
         threshold : float
             Connection strengths at or below this are dropped (``replace`` mode).
+        atlas : str, Atlas or None
+            The parcellation (default: the atlas in use, else Desikan-Killiany).
 
         Returns
         -------
         graph : RegionGraph
-        """
-        from crossscale.atlas.surface import region_centroids, surface_adjacency
 
-        if modality not in ("structural", "functional"):
-            raise ParameterError(
-                f"modality must be 'structural' or 'functional', got {modality!r}."
-            )
+        Raises
+        ------
+        ParameterError
+            Unknown modality or mode, or an atlas without a connectome.
+        """
+        from crossscale.atlas.atlases import get_atlas
+
         if mode not in ("replace", "weight"):
             raise ParameterError(f"mode must be 'replace' or 'weight', got {mode!r}.")
-        key = (
-            "enigma_hcp_struc_matrix_ctx"
-            if modality == "structural"
-            else "enigma_hcp_func_matrix_ctx"
-        )
-        mat = np.loadtxt(fetch(key), delimiter=",")
-        labels = pd.read_csv(fetch("enigma_hcp_struc_labels_ctx"), header=None).iloc[0].tolist()
-        if list(labels) != list(DK_REGIONS):
-            order = [labels.index(r) for r in DK_REGIONS]
-            mat = mat[np.ix_(order, order)]
+        atlas = get_atlas(atlas)
+        mat = atlas.connectome(modality).to_numpy(dtype=float)
         mat = np.clip((mat + mat.T) / 2.0, 0.0, None)
         np.fill_diagonal(mat, 0.0)
         if mode == "replace":
             adj = np.where(mat > threshold, mat, 0.0)
         else:
-            surf = surface_adjacency() > 0
+            surf = atlas.surface_adjacency() > 0
+            if atlas.has_subcortex:
+                surf = surf | (_subcortex_knn(atlas, 3) > 0)
             adj = np.where(surf, np.maximum(mat, 0.05 * mat.max()), 0.0)
         adj = adj / adj.max()
         graph = cls(
-            dk_regions(),
-            adj,
-            region_centroids("pial"),
-            region_centroids("sphere"),
-            kind=f"HCP {modality} connectome ({mode})",
-        )
+            atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"),
+            kind=f"HCP {modality} connectome ({mode})", atlas=atlas,
+        )  # fmt: skip
+        return graph if regions is None else graph.subgraph(regions)
+
+    @classmethod
+    def from_distances(
+        cls,
+        regions: pd.Index | None = None,
+        *,
+        atlas: str | Atlas | None = None,
+        exponent: float = 1.0,
+    ) -> RegionGraph:
+        """Complete graph weighted by inverse Euclidean distance between region centroids.
+
+        The spatial weights of Moran spectral randomisation "from distances" (``W_ij =
+        d_ij^-exponent``, as in BrainSpace and neuromaps), defined for any mix of cortical and
+        subcortical regions.
+
+        Parameters
+        ----------
+        regions : pandas.Index or None
+            Subset of canonical regions (default: all regions of the atlas).
+        atlas : str, Atlas or None
+            The parcellation (default: the atlas in use, else Desikan-Killiany).
+        exponent : float
+            Power of the inverse distance (> 0).
+
+        Returns
+        -------
+        graph : RegionGraph
+
+        References
+        ----------
+        .. [1] Vos de Wael R. et al. (2020). BrainSpace. Commun Biol 3, 103.
+        .. [2] Markello R.D. & Misic B. (2021). NeuroImage 236, 118052.
+        """
+        from crossscale.atlas.atlases import get_atlas
+
+        if not exponent > 0:
+            raise ParameterError(f"exponent must be > 0; got {exponent!r}.")
+        atlas = get_atlas(atlas)
+        dist = atlas.distances()
+        with np.errstate(divide="ignore"):
+            adj = np.where(dist > 0, dist ** (-float(exponent)), 0.0)
+        graph = cls(
+            atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"),
+            kind=f"inverse centroid distance (power {exponent:g})", atlas=atlas,
+        )  # fmt: skip
         return graph if regions is None else graph.subgraph(regions)
 
     # -- views --------------------------------------------------------------------------------
@@ -205,7 +269,9 @@ class RegionGraph:
     @property
     def hemisphere(self) -> np.ndarray:
         """'L' or 'R' for each region, shape (n_regions,)."""
-        return np.array([r.split("_", 1)[0] for r in self._regions])
+        if self.atlas is not None:
+            return self.atlas.hemisphere[self.atlas.index(self._regions)]
+        return np.array([hemisphere_of(r) for r in self._regions])
 
     @property
     def edges(self) -> np.ndarray:
@@ -264,6 +330,7 @@ class RegionGraph:
             self._coords[idx],
             self._sphere[idx],
             kind=self.kind,
+            atlas=self.atlas,
         )
 
     def hash(self) -> str:
@@ -272,12 +339,15 @@ class RegionGraph:
         h.update("\n".join(self._regions).encode())
         h.update(self.edges.tobytes())
         h.update(np.round(self.edge_weights, 10).tobytes())
+        if self.atlas is not None and self.atlas.name not in ("dk", "dk-subcortex"):
+            h.update(f"atlas:{self.atlas.hash()}".encode())  # Schaefer resolutions share names
         return h.hexdigest()
 
     def to_dict(self) -> dict[str, object]:
         """Summary for run.json and reports."""
         return {
             "kind": self.kind,
+            "atlas": None if self.atlas is None else self.atlas.name,
             "n_regions": self.n_regions,
             "n_edges": self.n_edges,
             "n_components": self.n_components(),
@@ -286,3 +356,16 @@ class RegionGraph:
 
     def __repr__(self) -> str:
         return f"RegionGraph({self.n_regions} regions, {self.n_edges} edges, {self.kind})"
+
+
+def _subcortex_knn(atlas: Atlas, k: int) -> np.ndarray:
+    """Binary edges joining each subcortical region to its `k` nearest same-hemisphere regions."""
+    n = atlas.n_regions
+    adj = np.zeros((n, n))
+    dist = atlas.distances()
+    hemi = atlas.hemisphere
+    for i in np.flatnonzero(~atlas.is_cortex):
+        same = np.flatnonzero((hemi == hemi[i]) & (np.arange(n) != i))
+        near = same[np.argsort(dist[i, same], kind="stable")[:k]]
+        adj[i, near] = adj[near, i] = 1.0
+    return adj

@@ -114,19 +114,6 @@ def canonical_region(name: str) -> str | None:
     return None
 
 
-def _suggest(name: str) -> str:
-    s = str(name).strip()
-    close = difflib.get_close_matches(s, DK_REGIONS, n=1, cutoff=0.6)
-    if not close:
-        low = s.lower()
-        close = difflib.get_close_matches(low, [r.lower() for r in DK_REGIONS], n=1, cutoff=0.6)
-        close = [DK_REGIONS[[r.lower() for r in DK_REGIONS].index(close[0])]] if close else []
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-_list = functools.partial(format_list, limit=8)
-
-
 def to_canonical(names: Iterable[str], *, what: str = "names") -> list[str]:
     """Map many region names to canonical names, or raise one error that lists every problem.
 
@@ -148,30 +135,10 @@ def to_canonical(names: Iterable[str], *, what: str = "names") -> list[str]:
         If some names are not Desikan-Killiany cortical regions (with suggestions), or if two
         names map to the same region.
     """
-    names = list(names)
-    mapped = [canonical_region(n) for n in names]
-    unknown = [n for n, m in zip(names, mapped, strict=True) if m is None]
-    if unknown:
-        detail = ", ".join(f"'{n}'{_suggest(n)}" for n in unknown[:8])
-        more = f", … ({len(unknown) - 8} more)" if len(unknown) > 8 else ""
-        raise RegionMismatchError(
-            f"{what} has {len(unknown)} region name(s) that are not Desikan-Killiany cortical "
-            f"regions: {detail}{more}. Use ENIGMA names such as 'L_bankssts', FreeSurfer names "
-            "such as 'lh_bankssts_thickness' or 'ctx-lh-bankssts'; drop subcortical rows."
-        )
-    seen: dict[str, str] = {}
-    dups = []
-    for n, m in zip(names, mapped, strict=True):
-        if m in seen:
-            dups.append(f"'{seen[m]}' and '{n}' are both {m}")
-        else:
-            seen[m] = n  # type: ignore[index]
-    if dups:
-        raise RegionMismatchError(
-            f"{what} names {len(dups)} region(s) more than once: {'; '.join(dups[:8])}. "
-            "Keep one row per region."
-        )
-    return mapped  # type: ignore[return-value]
+    return dk_names().to_canonical(names, what=what)
+
+
+_list = functools.partial(format_list, limit=8)
 
 
 def validate_regional_map(
@@ -180,35 +147,41 @@ def validate_regional_map(
     regions: pd.Index | None = None,
     min_regions: int = 10,
     what: str = "The 'map'",
+    atlas: object = None,
 ) -> pd.Series:
     """Check a regional map and return it indexed by canonical region names in atlas order.
 
     Parameters
     ----------
     values : pandas.Series, shape (n_regions,)
-        Values indexed by region names in any supported convention.
+        Values indexed by region names in any spelling the atlas accepts.
     regions : pandas.Index or None
         Regions that must all be present; None requires at least `min_regions` regions.
     min_regions : int
         Fewest regions accepted when `regions` is None.
     what : str
         How the error message refers to the input.
+    atlas : str, Atlas or None
+        The parcellation (:func:`crossscale.atlas.get_atlas`; default: the atlas in use, else
+        Desikan-Killiany).
 
     Returns
     -------
     map : pandas.Series
-        Float values, index ``region`` with canonical names, in ENIGMA order.
+        Float values, index ``region`` with canonical names, in atlas order.
 
     Raises
     ------
     RegionMismatchError
-        Unknown, duplicated or missing regions.
+        Unknown, duplicated or missing regions (with suggestions).
     InputDataError
         NaN or non-numeric values, a constant map, or too few regions.
     """
     from crossscale._errors import InputDataError
+    from crossscale.atlas.atlases import get_atlas
 
-    canon = to_canonical(values.index, what=what)
+    atlas = get_atlas(atlas)  # type: ignore[arg-type]
+    canon = atlas.match(values.index, what=what)
     s = pd.Series(pd.to_numeric(values.to_numpy(), errors="coerce"), index=canon, dtype=float)
     bad = [orig for orig, v, raw in zip(values.index, s, values, strict=True) if pd.isna(v)]
     if bad:
@@ -231,12 +204,12 @@ def validate_regional_map(
             )
         s = s.loc[list(regions)]
     else:
-        order = [r for r in DK_REGIONS if r in s.index]
+        order = [r for r in atlas.regions if r in s.index]
         s = s.loc[order]
         if len(s) < min_regions:
             raise InputDataError(
                 f"{what} has only {len(s)} region(s); at least {min_regions} are needed to fit "
-                "and cross-validate a model. Provide a map on more Desikan-Killiany regions."
+                f"and cross-validate a model. Provide a map on more {atlas.title} regions."
             )
     if float(s.max() - s.min()) <= 1e-9 * float(s.abs().max()):  # constant relative to scale
         raise InputDataError(
@@ -247,3 +220,252 @@ def validate_regional_map(
     s.name = values.name
     s.attrs = dict(values.attrs)
     return s
+
+
+# -- other atlases: one matcher per atlas, all spellings mapped here -------------------------------
+#: The 7 subcortical structures of one hemisphere covered by AHBA expression, in ENIGMA order.
+SUBCORTEX_LABELS: tuple[str, ...] = (
+    "accumbens", "amygdala", "caudate", "hippocampus", "pallidum", "putamen", "thalamus",
+)  # fmt: skip
+
+#: The 14 canonical subcortical region names (left first), as the ``dk-subcortex`` atlas orders them.
+SUBCORTEX_REGIONS: tuple[str, ...] = tuple(f"{h}_{s}" for h in ("L", "R") for s in SUBCORTEX_LABELS)
+
+# Spellings of each structure once separators are removed: ENIGMA (Laccumb), FreeSurfer
+# (Left-Accumbens-area, Left-Thalamus-Proper), imaging-transcriptomics (L_thalamusproper), Raj lab
+# (Accumbens_area_L).
+_SUBCORTEX_SYNONYMS: dict[str, str] = {
+    syn: label
+    for label, syns in {
+        "accumbens": ("accumbens", "accumbensarea", "accumb", "nacc", "nucleusaccumbens"),
+        "amygdala": ("amygdala", "amyg", "amy"),
+        "caudate": ("caudate", "caud"),
+        "hippocampus": ("hippocampus", "hippo", "hipp"),
+        "pallidum": ("pallidum", "pall", "pal", "globuspallidus"),
+        "putamen": ("putamen", "put"),
+        "thalamus": ("thalamus", "thalamusproper", "thal"),
+    }.items()
+    for syn in syns
+}
+_HEMI_WORDS = (("left", "L"), ("lh", "L"), ("l", "L"), ("right", "R"), ("rh", "R"), ("r", "R"))
+
+
+def _normalise(name: object) -> str:
+    """Lower case, separators (``-``, ``.``, space) as ``_``, no repeated or outer ``_``."""
+    s = str(name).strip().lower()
+    s = re.sub(r"[-. ]+", "_", s)
+    return re.sub(r"_+", "_", s).strip("_")
+
+
+def _strip_measure(s: str) -> str:
+    for suf in _SUFFIXES:
+        if s.endswith("_" + suf):
+            return s[: -len(suf) - 1]
+    return s
+
+
+def canonical_subcortical(name: str) -> str | None:
+    """Map one subcortical region name to its canonical name (``L_thalamus`` ...), or None.
+
+    Recognised (case-insensitive): ENIGMA ``Lthal``, ``Raccumb``; FreeSurfer ``Left-Thalamus-Proper``,
+    ``Right-Accumbens-area``; ``L_thalamusproper``; ``Thalamus_Proper_R``; ``lh_hippocampus_volume``.
+    """
+    compact = _strip_measure(_normalise(name)).replace("_", "")
+    for word, hemi in _HEMI_WORDS:
+        if compact.startswith(word) and compact[len(word) :] in _SUBCORTEX_SYNONYMS:
+            return f"{hemi}_{_SUBCORTEX_SYNONYMS[compact[len(word) :]]}"
+        if compact.endswith(word) and compact[: -len(word)] in _SUBCORTEX_SYNONYMS:
+            return f"{hemi}_{_SUBCORTEX_SYNONYMS[compact[: -len(word)]]}"
+    return None
+
+
+def schaefer_key(name: object, networks: int = 7) -> str:
+    """Matching key of a Schaefer parcel name: ``lh_vis_1`` for ``7Networks_LH_Vis_1``.
+
+    The ``<networks>Networks_`` prefix is optional, a FreeSurfer hemisphere prefix
+    (``lh.7Networks_LH_Vis_1``) is ignored and case does not matter. Names of another network
+    resolution (``17Networks_…`` in a 7-network atlas) keep their prefix, so they do not match.
+    """
+    s = _strip_measure(_normalise(name))
+    s = re.sub(r"^(?:lh|rh|l|r|left|right)_(?=\d+networks_|lh_|rh_)", "", s)
+    return re.sub(rf"^{networks}networks_", "", s)
+
+
+def glasser_key(name: object) -> str:
+    """Matching key of a Glasser (HCP-MMP1.0) area: ``l_v1`` for ``L_V1``, ``L_V1_ROI``, ``lh.L_V1_ROI``.
+
+    Also used for the parcels of user atlases (any ``lh``/``left`` prefix becomes ``l``).
+    """
+    s = _strip_measure(_normalise(name))
+    s = re.sub(r"^(?:lh|rh|left|right)_(?=[lr]_)", "", s)
+    s = re.sub(r"_roi$", "", s)
+    s = re.sub(r"^(?:lh|left)_", "l_", s)
+    return re.sub(r"^(?:rh|right)_", "r_", s)
+
+
+def hemisphere_of(name: str) -> str:
+    """``"L"`` or ``"R"`` for a canonical region name (``L_…``, ``7Networks_LH_…``), else ``"?"``."""
+    s = str(name)
+    if s[:2] in ("L_", "R_"):
+        return s[0]
+    m = re.search(r"(?:^|_)(LH|RH|lh|rh)(?:_|$)", s)
+    return m.group(1)[0].upper() if m else "?"
+
+
+class RegionNames:
+    """The canonical region names of one atlas and the one place other spellings map to them.
+
+    Parameters
+    ----------
+    regions : sequence of str
+        Canonical names in atlas order.
+    key : callable
+        Maps any spelling to a matching key (or None when it cannot be a region of this atlas);
+        a canonical name's key identifies it.
+    title : str
+        How errors name the atlas (``"Schaefer-200 (7 networks)"``).
+    examples : str
+        Spellings quoted by errors as accepted examples.
+    advice : str, optional
+        The sentence errors end with (default: ``Use names such as <examples>.``).
+
+    Raises
+    ------
+    ParameterError
+        Two regions with the same key (names differing only in case or separators).
+    """
+
+    def __init__(self, regions, key, *, title: str, examples: str = "", advice: str = "") -> None:  # noqa: ANN001
+        from crossscale._errors import ParameterError
+
+        self.regions = tuple(str(r) for r in regions)
+        self.title = title
+        self.examples = examples
+        self.advice = advice or (f"Use names such as {examples}." if examples else "")
+        self._key = key
+        self._lookup: dict[str, str] = {}
+        for r in self.regions:
+            k = key(r)
+            if k is None or k in self._lookup:
+                raise ParameterError(
+                    f"The {title} atlas has region names that cannot be told apart: '{r}' "
+                    f"(and '{self._lookup.get(k)}'). Give every parcel a distinct name."
+                )
+            self._lookup[k] = r
+
+    def canonical(self, name: object) -> str | None:
+        """Canonical name of one region, or None when it is not a region of this atlas."""
+        k = self._key(name)
+        return None if k is None else self._lookup.get(k)
+
+    def suggest(self, name: object) -> str:
+        """`` (did you mean 'X'?)`` for a close region name, or an empty string."""
+        s = str(name).strip()
+        close = difflib.get_close_matches(s, self.regions, n=1, cutoff=0.6)
+        if not close:
+            keys = list(self._lookup)
+            k = self._key(s) or _normalise(s)
+            hit = difflib.get_close_matches(k, keys, n=1, cutoff=0.6)
+            close = [self._lookup[hit[0]]] if hit else []
+        return f" (did you mean '{close[0]}'?)" if close else ""
+
+    def to_canonical(
+        self, names: Iterable[object], *, what: str = "names", hint: str = ""
+    ) -> list[str]:
+        """Map many names to canonical names, or raise one error that lists every problem.
+
+        Parameters
+        ----------
+        names : iterable of str
+        what : str
+            How the error refers to the input (``"The 'map'"``).
+        hint : str
+            Appended to the error about unknown names (e.g. which other atlas they fit).
+
+        Returns
+        -------
+        canonical : list of str
+            Same length and order as `names`.
+
+        Raises
+        ------
+        RegionMismatchError
+            Unknown names (with suggestions) or two names of one region.
+        """
+        names = list(names)
+        mapped = [self.canonical(n) for n in names]
+        unknown = [n for n, m in zip(names, mapped, strict=True) if m is None]
+        if unknown:
+            detail = ", ".join(f"'{n}'{self.suggest(n)}" for n in unknown[:8])
+            more = f", … ({len(unknown) - 8} more)" if len(unknown) > 8 else ""
+            ex = f" {self.advice}" if self.advice else ""
+            raise RegionMismatchError(
+                f"{what} has {len(unknown)} region name(s) that are not {self.title} regions: "
+                f"{detail}{more}.{ex}{hint}"
+            )
+        seen: dict[str, object] = {}
+        dups = []
+        for n, m in zip(names, mapped, strict=True):
+            if m in seen:
+                dups.append(f"'{seen[m]}' and '{n}' are both {m}")
+            else:
+                seen[m] = n  # type: ignore[index]
+        if dups:
+            raise RegionMismatchError(
+                f"{what} names {len(dups)} region(s) more than once: {'; '.join(dups[:8])}. "
+                "Keep one row per region."
+            )
+        return mapped  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+
+def _dk_key(name: object) -> str | None:
+    return canonical_region(str(name))
+
+
+def _dk_subcortex_key(name: object) -> str | None:
+    return canonical_region(str(name)) or canonical_subcortical(str(name))
+
+
+def dk_names(subcortex: bool = False) -> RegionNames:
+    """The matcher of the Desikan-Killiany atlas (68 cortical regions, or 82 with subcortex)."""
+    if subcortex:
+        return RegionNames(
+            DK_REGIONS + SUBCORTEX_REGIONS, _dk_subcortex_key,
+            title="Desikan-Killiany (with subcortex)",
+            examples="'L_bankssts', 'lh_bankssts_thickness', 'Lthal' or 'Left-Thalamus-Proper'",
+        )  # fmt: skip
+    return _DK_NAMES
+
+
+_DK_NAMES = RegionNames(
+    DK_REGIONS, _dk_key, title="Desikan-Killiany cortical",
+    examples="'L_bankssts', 'lh_bankssts_thickness' or 'ctx-lh-bankssts'",
+    advice="Use ENIGMA names such as 'L_bankssts', FreeSurfer names such as "
+    "'lh_bankssts_thickness' or 'ctx-lh-bankssts'; drop subcortical rows.",
+)  # fmt: skip
+
+
+def looks_like(names: Iterable[object]) -> str | None:
+    """The atlas family a list of names seems to come from: ``dk``, ``dk-subcortex``, ``schaefer``, ``glasser``.
+
+    Used by errors to suggest ``--atlas``; None when no family fits most names.
+    """
+    names = [str(n) for n in names]
+    if not names:
+        return None
+    n = len(names)
+    dk = sum(canonical_region(x) is not None for x in names)
+    sub = sum(canonical_subcortical(x) is not None for x in names)
+    if dk + sub >= 0.5 * n:
+        return "dk-subcortex" if sub else "dk"
+    if (
+        sum(bool(re.search(r"\d+networks_|(?:^|_)(?:lh|rh)_[a-z]", _normalise(x))) for x in names)
+        >= 0.5 * n
+    ):
+        return "schaefer"
+    if sum(bool(re.match(r"^[lr]_[a-z0-9]", glasser_key(x))) for x in names) >= 0.5 * n:
+        return "glasser"
+    return None

@@ -99,3 +99,13 @@ def input_file(option: str, path: Path | None, *, what: str = "file") -> Path | 
     if p.is_dir():
         raise InputDataError(f"{option}: '{p}' is a folder; give the {what} itself.")
     return p
+
+
+def atlas_option(option: str, value: str | None):  # noqa: ANN201
+    """``--atlas``: a built-in atlas name or two .annot files; returns the Atlas (checked early)."""
+    from crossscale.atlas import get_atlas
+
+    try:
+        return get_atlas(value or "dk")
+    except (ParameterError, InputDataError) as err:
+        raise type(err)(f"{option}: {err}") from None

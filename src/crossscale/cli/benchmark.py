@@ -63,6 +63,12 @@ def benchmark(
     ),
     max_epochs: int = typer.Option(None, help="GraphVAE epochs (default: the preset's)."),
     ensemble: int = typer.Option(None, "--ensemble", help="GraphVAE seed-ensemble members."),
+    atlas: str = typer.Option(
+        "dk", "--atlas", help="Parcellation: dk (default), dk-subcortex, schaefer100-400, glasser360; other than dk, --maps bigbrain."
+    ),
+    gene_panel: str = typer.Option(
+        "auto", "--gene-panel", help="Built-in expression genes: auto, l1000 (dk only) or stable."
+    ),
     seed: int = typer.Option(0, help="Random seed of every stochastic step."),
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'."),
 ) -> None:
@@ -77,7 +83,9 @@ def benchmark(
 
     t_start = time.perf_counter()
     # -- every check before any work ----------------------------------------------------------
-    keys = resolve_maps(maps)
+    atlas_obj = chk.atlas_option("--atlas", atlas)
+    chk.one_of("--gene-panel", gene_panel, ("auto", "l1000", "stable"))
+    keys = resolve_maps(maps, atlas_obj)
     chk.at_least("--n-perm", n_perm, 0, hint="0 skips the null refits.")
     if n_perm and parse_null_cv(null_cv) is None:
         raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
@@ -98,7 +106,7 @@ def benchmark(
         keys, model=DEFAULT_MODEL, preset=preset,
         params=overrides | {"random_state": seed, "device": device}, n_perm=n_perm,
         null_cv=null_cv, null_models=null_models, scheduler=scheduler, batch_size=batch_size,
-        seed=seed, echo=typer.echo,
+        seed=seed, atlas=atlas_obj, gene_panel=gene_panel, echo=typer.echo,
     )  # fmt: skip
     result.save(out, overwrite=overwrite, command="crossscale benchmark")
     total = time.perf_counter() - t_start

@@ -45,3 +45,30 @@ def fetch_(names: list[str] = typer.Argument(None, help="Dataset names (default:
 
     for key in names or list(registry()):
         typer.echo(f"{key}: {fetch(key)}")
+
+
+@app.command("atlases")
+def atlases() -> None:
+    """List the built-in atlases: regions, gene panels of their expression, data and citation.
+
+    Your own parcellation: two fsaverage5 .annot files, --atlas lh.x.annot,rh.x.annot, with your
+    own expression matrix (--expression, e.g. from abagen).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from crossscale.atlas import ATLASES
+
+    table = Table("atlas", "regions", "gene panels (first: default)", "connectome", "data",
+                  "citation", title="Built-in atlases (--atlas)", show_lines=True)  # fmt: skip
+    for name, info in ATLASES.items():
+        regions = f"{info.n_regions}" + (f"\n({info.n_cortex} cortical +\n{info.n_subcortex} subcortical)" if info.n_subcortex else "\n(cortical)")  # fmt: skip
+        panels = "\n".join(f"{k}: {v}" for k, v in info.expression.items())
+        connectome = "HCP structural + functional" if info.connectome else "–"
+        data = "\n".join([*info.annot, *([info.bigbrain] if info.bigbrain else [])])
+        table.add_row(f"{name}\n{info.title}", regions, panels, connectome, data, info.citation)
+    Console().print(table)
+    typer.echo(
+        "Your own atlas: --atlas lh.my.annot,rh.my.annot (FreeSurfer annotations on fsaverage5) "
+        "with --expression my_abagen_matrix.csv. Details: crossscale data info <key>."
+    )

@@ -25,7 +25,22 @@ def fit(
     map_file: Path = typer.Option(
         None,
         "--map",
-        help="CSV with a region column (L_bankssts, lh_bankssts_thickness or ctx-lh-bankssts) and a value column. Default: ADNI2 AD atrophy.",
+        help="CSV with a region column (names of the --atlas: L_bankssts, lh_bankssts_thickness, 7Networks_LH_Vis_1, L_V1 ...) and a value column; or 'bigbrain' (the BigBrain gradient in the atlas). Default: ADNI2 AD atrophy (dk atlases).",
+    ),
+    atlas: str = typer.Option(
+        "dk",
+        "--atlas",
+        help="Parcellation of the map and the expression: dk (default), dk-subcortex, schaefer100, schaefer200, schaefer300, schaefer400, glasser360, or your own as two fsaverage5 .annot files 'lh.x.annot,rh.x.annot' (then pass --expression). See 'crossscale data atlases'.",
+    ),
+    expression: Path = typer.Option(
+        None,
+        "--expression",
+        help="Your own region x gene matrix for the atlas (CSV, e.g. abagen's get_expression_data output): a region column (names or abagen labels 1..N), then genes. Default: the built-in AHBA matrix of the atlas.",
+    ),
+    gene_panel: str = typer.Option(
+        "auto",
+        "--gene-panel",
+        help="Genes of the built-in expression: 'auto' (L1000 landmark genes on dk, genes with differential stability >= 0.6 elsewhere), 'l1000' (dk atlases only) or 'stable'.",
     ),
     group: str = typer.Option("AD", help="ADNI2 group of the default map (AD, LMCI, EMCI)."),
     timepoint: str = typer.Option(
@@ -115,8 +130,15 @@ def fit(
     from crossscale.pipeline import fit_map
 
     # -- every check before any work: options, output folder, the map ------------------------
-    chk.input_file("--map", map_file, what="map file")
-    out = check_output_dir(out, overwrite=overwrite, inputs=[map_file])
+    atlas_obj = chk.atlas_option("--atlas", atlas)
+    chk.one_of("--gene-panel", gene_panel, ("auto", "l1000", "stable"))
+    if map_file is not None and str(map_file).lower() == "bigbrain":
+        map_file = "bigbrain"
+    else:
+        chk.input_file("--map", map_file, what="map file")
+    chk.input_file("--expression", expression, what="expression file")
+    out = check_output_dir(out, overwrite=overwrite, inputs=[m for m in (map_file, expression)
+                                                           if m not in (None, "bigbrain")])  # fmt: skip
     overrides = {
         "n_latent": n_latent, "smoothness": smoothness, "beta": beta, "max_epochs": max_epochs,
         "n_ensemble": ensemble,
@@ -125,7 +147,8 @@ def fit(
     params = {k: v for k, v in overrides.items() if v is not None and v != "unset"}
     result = fit_map(
         map_file, group=group, timepoint=timepoint, region_column=region_column,
-        value_column=value_column, graph=graph_kind, model=DEFAULT_MODEL, preset=preset,
+        value_column=value_column, atlas=atlas_obj, expression=expression, gene_panel=gene_panel,
+        graph=graph_kind, model=DEFAULT_MODEL, preset=preset,
         params=params | {"random_state": seed, "device": device}, cv=schemes, protocol=protocol,
         baselines=baselines, nulls=nulls, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
         batch_size=batch_size, interpret=interpret, interpret_n_perm=interpret_n_perm, seed=seed,

@@ -33,6 +33,12 @@ def interpret(
     n_clusters: int = typer.Option(None, help="Region clusters (default: by silhouette, 2-8)."),
     seed: int = typer.Option(0, help="Random seed."),
     figures: bool = typer.Option(True, help="Draw brain figures in interpretation.html."),
+    atlas: str = typer.Option(
+        None, "--atlas", help="Atlas of the fit (default: the one its run.json records; another one is refused)."
+    ),
+    expression: Path = typer.Option(
+        None, "--expression", help="Your expression matrix, when the fit used one and it moved (default: the path run.json records)."
+    ),
     overwrite: bool = typer.Option(False, help="Replace RESULTS_DIR/interpretation if it exists."),
 ) -> None:
     """Interpret a fitted GraphVAE: genes with rank intervals, programs, clusters, cell types."""
@@ -54,6 +60,9 @@ def interpret(
         chk.at_least("--n-clusters", n_clusters, 2)
     for path in gmt or []:
         chk.input_file("--gmt", path, what="GMT gene-set file")
+    if atlas is not None:
+        chk.atlas_option("--atlas", atlas)
+    chk.input_file("--expression", expression, what="expression file")
     out = check_output_dir(
         results_dir / "interpretation", overwrite=overwrite, option="RESULTS_DIR/interpretation",
         inputs=[*(gmt or []), run_file, model_dir],
@@ -61,7 +70,7 @@ def interpret(
     result = interpret_run(
         results_dir, gmt=gmt or [], n_perm=n_perm, n_replicates=n_replicates, holdout=holdout,
         n_steps=n_steps, n_random=n_random, n_map_spins=n_map_spins, n_clusters=n_clusters, seed=seed,
-        echo=typer.echo,
+        atlas=atlas, expression=expression, echo=typer.echo,
     )  # fmt: skip
     result.save(out, overwrite=overwrite, figures=figures)
     top = result.interpretation.genes.head(10)

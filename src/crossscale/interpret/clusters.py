@@ -16,11 +16,11 @@ logger = logging.getLogger(__name__)
 
 
 def region_lobes(regions: Sequence[str]) -> pd.Series:
-    """Lobe of each canonical Desikan-Killiany region (see ``crossscale.atlas.names.DK_LOBES``)."""
-    from crossscale.atlas.names import DK_LOBES
+    """Lobe of each canonical region of the atlas in use (:meth:`crossscale.atlas.Atlas.lobes`)."""
+    from crossscale.atlas import resolve_atlas
 
     regions = pd.Index(regions, name="region")
-    return pd.Series([DK_LOBES[r.split("_", 1)[1]] for r in regions], index=regions, name="lobe")
+    return resolve_atlas(None, regions).lobes().loc[regions]
 
 
 def _kmeans(values: np.ndarray, k: int, seed: int) -> np.ndarray:

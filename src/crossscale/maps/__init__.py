@@ -8,7 +8,7 @@ from crossscale.maps.adni import (
     load_adni_trajectory,
 )
 from crossscale.maps.effects import regional_effect_sizes, simulate_case_control
-from crossscale.maps.io import load_enigma_map, read_regional_map
+from crossscale.maps.io import load_bigbrain_map, load_enigma_map, read_regional_map
 from crossscale.maps.readers import (
     AparcStats,
     read_aparc_stats,
@@ -27,6 +27,7 @@ __all__ = [
     "AparcStats",
     "load_adni_map",
     "load_adni_trajectory",
+    "load_bigbrain_map",
     "load_enigma_map",
     "read_aparc_stats",
     "read_aparcstats2table",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
-from crossscale.atlas.names import DK_LABELS, DK_REGIONS
+from crossscale.atlas.names import DK_LABELS, DK_REGIONS, canonical_subcortical
 from crossscale.datasets import fetch, registry
 from crossscale.maps.checks import check_map_values
 
@@ -46,7 +46,9 @@ _CORTEX_ROWS = {f"R_{lab}": 16 + i for i, lab in enumerate(DK_LABELS)} | {
 }
 
 
-def load_adni_map(group: str = "AD", timepoint: str | int = "baseline") -> pd.Series:
+def load_adni_map(
+    group: str = "AD", timepoint: str | int = "baseline", *, subcortex: bool = False
+) -> pd.Series:
     """ADNI2 regional volume t-map (controls minus patients) on the 68 cortical regions.
 
     Parameters
@@ -55,11 +57,16 @@ def load_adni_map(group: str = "AD", timepoint: str | int = "baseline") -> pd.Se
         Patient group (CON: controls at follow-up against baseline controls, as distributed).
     timepoint : "baseline" or int
         ``"baseline"`` or a follow-up index 2-5 (EMCI also 6).
+    subcortex : bool
+        Also the 14 subcortical regions of the ``dk-subcortex`` atlas (accumbens, amygdala,
+        caudate, hippocampus, pallidum, putamen, thalamus; the ventral diencephalon and the
+        cerebellum of the file are left out).
 
     Returns
     -------
-    atrophy : pandas.Series, shape (68,)
-        Welch t, positive = atrophy in patients; index ``region`` in ENIGMA order.
+    atrophy : pandas.Series, shape (68,) or (82,)
+        Welch t, positive = atrophy in patients; index ``region`` in ENIGMA order (subcortical
+        regions after the cortex, as ``crossscale.atlas.get_atlas("dk-subcortex")``).
 
     Raises
     ------
@@ -90,6 +97,12 @@ def load_adni_map(group: str = "AD", timepoint: str | int = "baseline") -> pd.Se
         raise ParameterError(f"Unexpected array shape {stats.shape} in {key}.")
     values = stats[[_CORTEX_ROWS[r] for r in DK_REGIONS], 2]
     out = pd.Series(values, index=pd.Index(DK_REGIONS, name="region"), name=f"ADNI2 {g} atrophy")
+    if subcortex:
+        sub = {canonical_subcortical(n): i for i, n in enumerate(_SUBCORTICAL)}
+        from crossscale.atlas.names import SUBCORTEX_REGIONS
+
+        extra = pd.Series(stats[[sub[r] for r in SUBCORTEX_REGIONS], 2], index=SUBCORTEX_REGIONS)
+        out = pd.concat([out, extra]).rename_axis("region").rename(out.name)
     out.attrs = {
         "units": "Welch t (controls - patients); positive = atrophy",
         "source": key,

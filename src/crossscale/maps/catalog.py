@@ -20,22 +20,42 @@ def enigma_thickness_keys() -> list[str]:
     return sorted(k for k in registry() if k.startswith("enigma_") and k.endswith("_thickness"))
 
 
-def resolve_maps(spec: str) -> list[str]:
-    """Expand a comma list of ``ad``, ``lmci``, ``emci``, ``enigma-thickness`` or registry keys.
+def resolve_maps(spec: str, atlas: object = None) -> list[str]:
+    """Expand a comma list of ``ad``, ``lmci``, ``emci``, ``enigma-thickness``, ``bigbrain`` or keys.
+
+    ``bigbrain`` is the BigBrain gradient in `atlas` (default DK); the ADNI2 and ENIGMA maps are
+    Desikan-Killiany maps and are refused for another atlas.
 
     Raises
     ------
     ParameterError
-        An unknown name, or an empty list.
+        An unknown name, a DK map with another atlas, or an empty list.
     """
+    from crossscale.atlas import get_atlas
     from crossscale.datasets import registry
 
+    atlas = get_atlas(atlas)  # type: ignore[arg-type]
     keys: list[str] = []
     known = registry()
     for token in (t.strip() for t in spec.split(",")):
         if not token:
             continue
         low = token.lower()
+        if low == "bigbrain" or token.startswith("bigbrain_gradient_"):
+            if atlas.info is None or atlas.info.bigbrain is None:
+                raise ParameterError(f"--maps bigbrain: no BigBrain map for the atlas '{atlas.name}'.")
+            if token.startswith("bigbrain_gradient_") and token != atlas.info.bigbrain:
+                raise ParameterError(
+                    f"--maps {token} is not in the {atlas.title} atlas; use --maps bigbrain."
+                )
+            keys.append(atlas.info.bigbrain)
+            continue
+        if atlas.name not in ("dk", "dk-subcortex"):
+            raise ParameterError(
+                f"--maps {token}: the ADNI2 and ENIGMA maps are Desikan-Killiany maps, not "
+                f"{atlas.title} ones. With --atlas {atlas.name}, use --maps bigbrain (or "
+                "`crossscale fit --atlas ... --map FILE` for your own map)."
+            )
         if low in ADNI_GROUPS:
             keys.append(f"adni2_{low}_vol_baseline")
         elif low in ("enigma-thickness", "enigma_thickness"):
@@ -67,9 +87,18 @@ def load_map(key: str) -> pd.Series:
     from crossscale.maps.io import load_enigma_map
 
     dropped: list[str] = []
-    if key.startswith("adni2_"):
+    if key.startswith("bigbrain_gradient_"):
+        from crossscale.atlas import ATLASES
+        from crossscale.maps.io import load_bigbrain_map
+
+        name = next(k for k, v in ATLASES.items() if v.bigbrain == key)
+        y = load_bigbrain_map(name)
+    elif key.startswith("adni2_"):
+        from crossscale.atlas import current_atlas
+
         _, group, _, timepoint = key.split("_", 3)
-        y = load_adni_map(group.upper(), timepoint)
+        atlas = current_atlas()  # dk-subcortex: the 14 subcortical regions too
+        y = load_adni_map(group.upper(), timepoint, subcortex=bool(atlas and atlas.has_subcortex))
     else:
         try:
             y = load_enigma_map(key)

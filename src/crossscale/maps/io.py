@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from crossscale._errors import InputDataError
-from crossscale.atlas.names import canonical_region, validate_regional_map
+from crossscale.atlas.atlases import Atlas, get_atlas
+from crossscale.atlas.names import looks_like, validate_regional_map
 from crossscale.datasets import fetch
 from crossscale.maps._text import read_delimited
 from crossscale.maps.checks import check_map_values
@@ -22,12 +23,15 @@ def read_regional_map(
     region_column: str | None = None,
     value_column: str | None = None,
     min_regions: int = 10,
+    atlas: str | Atlas | None = None,
 ) -> pd.Series:
     """Read a regional map from a CSV/TSV file.
 
-    The region column is the first column whose values look like Desikan-Killiany names (ENIGMA
-    ``L_bankssts``, FreeSurfer ``lh_bankssts_thickness``, ``ctx-lh-bankssts`` …); the value column
-    is the first of ``d``, ``d_icv``, ``value``, ``t`` … or else the only numeric column.
+    The region column is the first column whose values look like region names of the atlas
+    (Desikan-Killiany: ENIGMA ``L_bankssts``, FreeSurfer ``lh_bankssts_thickness``,
+    ``ctx-lh-bankssts`` …; Schaefer ``7Networks_LH_Vis_1`` or ``LH_Vis_1``; Glasser ``L_V1`` or
+    ``L_V1_ROI``); the value column is the first of ``d``, ``d_icv``, ``value``, ``t`` … or else
+    the only numeric column.
 
     Parameters
     ----------
@@ -36,12 +40,16 @@ def read_regional_map(
     region_column, value_column : str or None
         Column names, when the guess is not wanted.
     min_regions : int
-        Fewest cortical regions accepted.
+        Fewest regions accepted.
+    atlas : str, Atlas or None
+        The parcellation of the map (:func:`crossscale.atlas.get_atlas`; default: the atlas in
+        use, else Desikan-Killiany).
 
     Returns
     -------
     map : pandas.Series, shape (n_regions,)
-        Index ``region`` (canonical, ENIGMA order); ``attrs['source']`` is the path.
+        Index ``region`` (canonical, atlas order); ``attrs['source']`` is the path and
+        ``attrs['atlas']`` the atlas name.
 
     Raises
     ------
@@ -51,19 +59,25 @@ def read_regional_map(
         Unknown or duplicated region names (with suggestions).
     """
     path = Path(path)
+    atlas = get_atlas(atlas)
     table = read_delimited(path, "The map file")
     if region_column is None:
-        scores = {
-            c: table[c].astype(str).map(canonical_region).notna().mean()
-            for c in table.columns
-            if not pd.api.types.is_numeric_dtype(table[c])  # object, or str in pandas 3
-        }
+        text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+        scores = {c: table[c].astype(str).map(atlas.canonical).notna().mean() for c in text}
         good = [c for c, s in scores.items() if s >= 0.5]
         if not good:
+            family = next((f for c in text if (f := looks_like(table[c].astype(str))) is not None),
+                          None)  # fmt: skip
+            example = {"schaefer": "schaefer200", "glasser": "glasser360"}.get(family, family)
+            hint = ""
+            if family is not None and not atlas.name.startswith(family.split("-")[0]):
+                hint = (f" Its names look like {family} regions: pass their atlas, e.g. "
+                        f"--atlas {example} (atlas='{example}').")  # fmt: skip
             raise InputDataError(
-                f"'{path}' has no column of Desikan-Killiany region names (columns: "
+                f"'{path}' has no column of {atlas.title} region names (columns: "
                 f"{list(table.columns)}). Add a column such as 'region' with names like "
-                "'L_bankssts', or pass region_column= / --region-column."
+                f"{atlas.names.examples or repr(atlas.regions[0])}, or pass region_column= / "
+                f"--region-column.{hint}"
             )
         region_column = max(good, key=lambda c: scores[c])
     elif region_column not in table.columns:
@@ -94,9 +108,60 @@ def read_regional_map(
         index=table[region_column].astype(str),
         name=str(value_column),
     )
-    s.attrs = {"source": str(path), "value_column": str(value_column)}
+    s.attrs = {"source": str(path), "value_column": str(value_column), "atlas": atlas.name}
     what = f"The map '{path.name}'"
-    return check_map_values(validate_regional_map(s, min_regions=min_regions, what=what), what=what)
+    out = validate_regional_map(s, min_regions=min_regions, what=what, atlas=atlas)
+    return check_map_values(out, what=what)
+
+
+def load_bigbrain_map(atlas: str | Atlas | None = None) -> pd.Series:
+    """The BigBrain histological gradient in a built-in atlas (cortex only).
+
+    The first principal gradient of BigBrain microstructure profile covariance (Paquola et al.
+    2019), averaged in the parcels of the atlas by the ENIGMA Toolbox: a real regional map for
+    every built-in parcellation (``dk``, ``dk-subcortex``: its 68 cortical regions, Schaefer,
+    Glasser).
+
+    Parameters
+    ----------
+    atlas : str, Atlas or None
+        A built-in atlas (default: the atlas in use, else ``dk``).
+
+    Returns
+    -------
+    gradient : pandas.Series, shape (n_cortical_regions,)
+        Unitless; index ``region`` in atlas order.
+
+    Raises
+    ------
+    ParameterError
+        A user atlas (no BigBrain map was made for it).
+
+    References
+    ----------
+    .. [1] Paquola C. et al. (2019). Microstructural and functional gradients are increasingly
+       dissociated in transmodal cortices. PLoS Biol 17, e3000284.
+    .. [2] Lariviere S. et al. (2021). The ENIGMA Toolbox. Nat Methods 18, 698-700.
+    """
+    import numpy as np
+
+    from crossscale._errors import ParameterError
+
+    atlas = get_atlas(atlas)
+    if atlas.info is None or atlas.info.bigbrain is None:
+        raise ParameterError(
+            f"No BigBrain gradient map is available for the atlas '{atlas.name}'; use a built-in "
+            "atlas (dk, schaefer100 ... schaefer400, glasser360)."
+        )
+    key = atlas.info.bigbrain
+    values = np.loadtxt(fetch(key), delimiter=",", ndmin=1)
+    regions = atlas.cortex_regions
+    if len(values) != len(regions):  # pragma: no cover - checksum-verified files
+        raise InputDataError(f"{key} has {len(values)} values for {len(regions)} regions.")
+    out = pd.Series(values, index=regions, name=f"BigBrain gradient ({atlas.name})")
+    out.attrs = {"units": "gradient score (unitless)", "source": key, "atlas": atlas.name,
+                 "description": "BigBrain histological gradient (Paquola et al. 2019)"}  # fmt: skip
+    return out
 
 
 def load_enigma_map(name: str) -> pd.Series:

@@ -2,12 +2,13 @@
 
 Spin functions return permutation indices of shape (n_regions, n_perm) (``values[perm[:, k]]`` is
 the ``k``-th null map); :func:`generate_nulls` returns null maps (values) of the same shape for any
-method; :func:`compare_maps` correlates two maps with a spatial-null p-value. Null *graphs*
+method and any atlas (cortex spun, subcortex by Moran over distances; :func:`describe_nulls`);
+:func:`compare_maps` correlates two maps with a spatial-null p-value. Null *graphs*
 (degree- and length-preserving rewiring, a distance-only graph) are in :mod:`crossscale.nulls.graphs`.
 """
 
 from crossscale.nulls.compare import MapComparison, compare_maps, permutation_p_value
-from crossscale.nulls.generate import NULL_METHODS, generate_nulls
+from crossscale.nulls.generate import NULL_METHODS, describe_nulls, generate_nulls
 from crossscale.nulls.graphs import (
     combined_graph,
     degree_table,
@@ -34,6 +35,7 @@ __all__ = [
     "combined_graph",
     "compare_maps",
     "degree_table",
+    "describe_nulls",
     "distance_graph",
     "generate_nulls",
     "moran_eigenvectors",

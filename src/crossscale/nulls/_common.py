@@ -13,44 +13,92 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError, RegionMismatchError
-from crossscale.atlas.names import DK_REGIONS, dk_regions, to_canonical
+from crossscale.atlas.atlases import Atlas, resolve_atlas
 
 logger = logging.getLogger(__name__)
 
 RandomState = int | np.integer | np.random.Generator | None
 
 #: Bump when the algorithm of a null changes, so stale cached files are not reused.
-CACHE_VERSION = 1
+#: 2: random spins that map every region to itself are redrawn (issue 23); the atlas is in the key.
+CACHE_VERSION = 2
+
+AtlasLike = str | Atlas | None
 
 
-def check_regions(regions: pd.Index | list[str] | None) -> pd.Index:
-    """Canonical region names in the given order (default: the 68 Desikan-Killiany regions).
+def regions_and_atlas(
+    regions: pd.Index | list[str] | None, atlas: AtlasLike = None, *, cortex_only: bool = False
+) -> tuple[pd.Index, Atlas]:
+    """Canonical region names in the given order, and the atlas they belong to.
+
+    Parameters
+    ----------
+    regions : sequence of str or None
+        Region names in any spelling of the atlas; None: every region (every cortical region
+        with `cortex_only`).
+    atlas : str, Atlas or None
+        Default: the atlas in use (:func:`crossscale.atlas.use_atlas`), else inferred from the
+        names (Desikan-Killiany when there are none).
+    cortex_only : bool
+        Refuse subcortical regions (spins: a rotation of the sphere cannot move them).
+
+    Raises
+    ------
+    RegionMismatchError
+        Unknown or duplicated region names, fewer than two regions, or subcortical regions
+        where only cortex is allowed.
+    """
+    atlas = resolve_atlas(atlas, regions)
+    if regions is None:
+        return (atlas.cortex_regions if cortex_only else atlas.regions), atlas
+    names = atlas.match(list(regions), what="regions")
+    if len(names) < 2:
+        raise RegionMismatchError(
+            f"regions must hold at least 2 {atlas.title} regions, got {len(names)}: "
+            f"{list(names)}. Pass more regions, or None for all {atlas.n_regions}."
+        )
+    if cortex_only:
+        sub = [r for r in names if not atlas.is_cortex[atlas.index([r])[0]]]
+        if sub:
+            raise RegionMismatchError(
+                f"{len(sub)} subcortical region(s) cannot be spun (a rotation of the cortical "
+                f"sphere does not move them): {sub[:8]}. Use crossscale.nulls.generate_nulls, "
+                "which spins the cortex and gives subcortical regions a Moran null, or pass "
+                "cortical regions only."
+            )
+    return pd.Index(names, name="region"), atlas
+
+
+def check_regions(regions: pd.Index | list[str] | None, atlas: AtlasLike = None) -> pd.Index:
+    """Canonical region names in the given order (default: every region of the atlas).
 
     Raises
     ------
     RegionMismatchError
         Unknown or duplicated region names, or fewer than two regions.
     """
-    if regions is None:
-        return dk_regions()
-    names = to_canonical(list(regions), what="regions")
-    if len(names) < 2:
-        raise RegionMismatchError(
-            f"regions must hold at least 2 Desikan-Killiany regions, got {len(names)}: "
-            f"{list(names)}. Pass more regions, or None for all 68."
-        )
-    return pd.Index(names, name="region")
+    return regions_and_atlas(regions, atlas)[0]
 
 
-def hemisphere_groups(regions: pd.Index) -> dict[str, np.ndarray]:
+def hemisphere_groups(regions: pd.Index, atlas: Atlas | None = None) -> dict[str, np.ndarray]:
     """Positions in `regions` of the regions of each hemisphere, ``{"L": idx, "R": idx}``."""
-    hemi = np.array([r.split("_", 1)[0] for r in regions])
+    if atlas is None:
+        from crossscale.atlas.names import hemisphere_of
+
+        hemi = np.array([hemisphere_of(r) for r in regions])
+    else:
+        hemi = atlas.hemisphere[atlas.index(regions)]
     return {h: np.flatnonzero(hemi == h) for h in ("L", "R") if (hemi == h).any()}
 
 
-def atlas_index(regions: pd.Index) -> np.ndarray:
-    """Index of each region in ``DK_REGIONS``, shape (n_regions,)."""
-    return np.array([DK_REGIONS.index(r) for r in regions], dtype=np.int64)
+def atlas_index(regions: pd.Index, atlas: AtlasLike = None) -> np.ndarray:
+    """Index of each region in the atlas (default Desikan-Killiany), shape (n_regions,)."""
+    return resolve_atlas(atlas, regions).index(regions)
+
+
+def atlas_key(atlas: Atlas) -> str:
+    """What identifies an atlas in cache keys: its name (built-in) or name and hash (user)."""
+    return atlas.name if atlas.info is not None else f"{atlas.name}:{atlas.hash()[:16]}"
 
 
 def check_n_perm(n_perm: int) -> int:

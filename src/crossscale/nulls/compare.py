@@ -11,6 +11,7 @@ from scipy.stats import rankdata
 
 from crossscale._errors import InputDataError, ParameterError, RegionMismatchError
 from crossscale.atlas import RegionGraph
+from crossscale.atlas.atlases import Atlas, resolve_atlas
 from crossscale.nulls._common import RandomState
 from crossscale.nulls.generate import NULL_METHODS, check_map, generate_nulls
 
@@ -109,6 +110,7 @@ def compare_maps(
     random_state: RandomState = None,
     method: Literal["pearson", "spearman"] = "pearson",
     graph: RegionGraph | None = None,
+    atlas: str | Atlas | None = None,
 ) -> MapComparison:
     """Correlate two regional maps and test it against spatial-autocorrelation-preserving nulls.
 
@@ -117,8 +119,8 @@ def compare_maps(
     Parameters
     ----------
     x, y : pandas.Series, shape (n_regions,)
-        Regional maps indexed by Desikan-Killiany regions; only the regions both have are used,
-        in the order of `x`.
+        Regional maps indexed by regions of the atlas; only the regions both have are used, in
+        the order of `x`.
     nulls : str or numpy.ndarray
         ``"spin"`` (= ``"hungarian"``), ``"vasa"``, ``"alexander_bloch"``, ``"vertex"``,
         ``"moran"``, ``"moran_pair"`` (see :func:`generate_nulls`); or an array of shape
@@ -132,6 +134,9 @@ def compare_maps(
         Correlation. Spearman ranks each null map anew.
     graph : RegionGraph or None
         Weights for Moran nulls (default: surface adjacency).
+    atlas : str, Atlas or None
+        The parcellation of both maps (default: the graph's, the atlas in use, else inferred from
+        the names: DK); see :func:`crossscale.atlas.get_atlas`.
 
     Returns
     -------
@@ -162,7 +167,10 @@ def compare_maps(
     """
     if method not in ("pearson", "spearman"):
         raise ParameterError(f"method must be 'pearson' or 'spearman', got {method!r}.")
-    xs, ys = check_map(x, "x"), check_map(y, "y")
+    if atlas is None and graph is not None:
+        atlas = graph.atlas
+    atlas = resolve_atlas(atlas, x.index if isinstance(x, pd.Series) else None)
+    xs, ys = check_map(x, "x", atlas), check_map(y, "y", atlas)
     shared = xs.index.intersection(ys.index, sort=False)
     if len(shared) < 3:
         raise RegionMismatchError(
@@ -178,7 +186,9 @@ def compare_maps(
                 f"nulls must be 'spin' or one of {', '.join(repr(m) for m in NULL_METHODS)}, or "
                 f"an array of shape (n_regions, n_perm); got {nulls!r}."
             )
-        null_maps = generate_nulls(xs, name, n_perm=n_perm, random_state=random_state, graph=graph)
+        null_maps = generate_nulls(
+            xs, name, n_perm=n_perm, random_state=random_state, graph=graph, atlas=atlas
+        )
     else:
         arr = np.asarray(nulls)
         if arr.ndim != 2 or arr.shape[0] != n:

@@ -6,14 +6,18 @@ mirror image ``F R F`` with ``F = diag(-1, 1, 1)`` (see :mod:`crossscale.nulls.s
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
 from crossscale._errors import ParameterError
-from crossscale.nulls._common import RandomState, atlas_index, check_n_perm, check_regions, make_rng
+from crossscale.nulls._common import (
+    AtlasLike,
+    RandomState,
+    check_n_perm,
+    make_rng,
+    regions_and_atlas,
+)
 
 #: Reflection across the midsagittal (y-z) plane: turns a left-hemisphere rotation into the
 #: mirror-image rotation of the right hemisphere.
@@ -63,43 +67,106 @@ def reflect_rotations(rotations: np.ndarray) -> np.ndarray:
 
 
 def _check_rotations(rotations: np.ndarray | None, n_perm: int, random_state: RandomState):
+    return _rotations_and_rng(rotations, n_perm, random_state)[0]
+
+
+def _rotations_and_rng(
+    rotations: np.ndarray | None, n_perm: int, random_state: RandomState
+) -> tuple[np.ndarray, np.random.Generator | None]:
+    """Random rotations and the generator that drew them (for redraws), or the caller's (None)."""
     if rotations is None:
-        return random_rotations(n_perm, random_state)
+        rng = make_rng(random_state)
+        return random_rotations(n_perm, rng), rng
     rot = np.asarray(rotations, dtype=float)
     if rot.ndim != 3 or rot.shape[1:] != (3, 3):
         raise ParameterError(
             f"rotations must have shape (n_perm, 3, 3), got {rot.shape}. Make them with "
             "crossscale.nulls.random_rotations(n_perm, random_state)."
         )
-    return rot
+    return rot, None
 
 
 # -- geometry of the regions -----------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _sphere_centroids_all() -> np.ndarray:
-    from crossscale.atlas.surface import region_centroids
-
-    out = region_centroids("sphere")
-    out.setflags(write=False)
-    return out
-
-
-def sphere_centroids(regions: pd.Index | None = None) -> pd.DataFrame:
+def sphere_centroids(regions: pd.Index | None = None, *, atlas: AtlasLike = None) -> pd.DataFrame:
     """Centroids of the regions on the fsaverage5 registration sphere (radius 100 mm).
 
     Parameters
     ----------
     regions : pandas.Index or None
-        Desikan-Killiany regions (default: all 68).
+        Cortical regions of the atlas (default: all of them).
+    atlas : str, Atlas or None
+        The parcellation (default: the atlas in use, else inferred from the names; DK).
 
     Returns
     -------
     centroids : pandas.DataFrame, shape (n_regions, 3)
         Columns x, y, z in mm.
+
+    Raises
+    ------
+    RegionMismatchError
+        Unknown or subcortical regions (they have no place on the sphere).
     """
-    regions = check_regions(regions)
+    regions, atlas = regions_and_atlas(regions, atlas, cortex_only=True)
     return pd.DataFrame(
-        _sphere_centroids_all()[atlas_index(regions)], index=regions, columns=["x", "y", "z"]
+        atlas.centroids("sphere")[atlas.index(regions)], index=regions, columns=["x", "y", "z"]
+    )
+
+
+def identity_columns(perm: np.ndarray) -> np.ndarray:
+    """Positions of the columns of `perm` (n, n_perm) that map every row to itself."""
+    return np.flatnonzero((perm == np.arange(perm.shape[0])[:, None]).all(axis=0))
+
+
+def refuse_identity(
+    compute, rotations: np.ndarray, rng: np.random.Generator | None, max_rounds: int = 1000
+) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Spin permutations with no identity column: such rotations are redrawn (or refused).
+
+    A rotation close to the identity maps every region to itself; its "null" map is the observed
+    map and would inflate every p-value by one count. With random rotations (`rng` given) those
+    rotations are replaced by new draws from `rng` (so the same seed still gives the same
+    result); with rotations given by the caller (`rng` None) they are an error.
+
+    Parameters
+    ----------
+    compute : callable
+        ``compute(rotations) -> (perm, extra)``: permutation indices (n, b) of a batch of
+        rotations (b, 3, 3), and anything computed alongside (an array with b columns, or None).
+    rotations : numpy.ndarray, shape (n_perm, 3, 3)
+    rng : numpy.random.Generator or None
+
+    Returns
+    -------
+    perm : numpy.ndarray, shape (n, n_perm)
+    extra : numpy.ndarray or None
+        What `compute` returned alongside, with replaced columns recomputed.
+
+    Raises
+    ------
+    ParameterError
+        A given rotation maps every region to itself.
+    """
+    rotations = np.array(rotations, dtype=float)
+    perm, extra = compute(rotations)
+    for _ in range(max_rounds):
+        ident = identity_columns(perm)
+        if not len(ident):
+            return perm, extra
+        if rng is None:
+            raise ParameterError(
+                f"{len(ident)} of the given rotations (positions {ident[:8].tolist()}) map every "
+                "region to itself, so the null map would equal the observed map. Drop them, or "
+                "let crossscale draw the rotations (pass random_state instead of rotations)."
+            )
+        new = random_rotations(len(ident), rng)
+        rotations[ident] = new
+        p_new, e_new = compute(new)
+        perm[:, ident] = p_new
+        if extra is not None:
+            extra[:, ident] = e_new
+    raise ParameterError(  # pragma: no cover - needs ~1000 identity draws in a row
+        "Could not draw spins that move the regions; are there only a few, very large regions?"
     )
 
 

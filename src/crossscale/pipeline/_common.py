@@ -23,6 +23,24 @@ GRAPH_KINDS = ("surface", "connectome")
 Echo = Callable[[str], None]
 
 
+def in_atlas(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a workflow with its ``atlas=`` keyword resolved and set as the atlas in use.
+
+    Everything the workflow calls with ``atlas=None`` (name matching, nulls, interpretation,
+    figures) then works on that atlas (:func:`crossscale.atlas.use_atlas`).
+    """
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, atlas: Any = None, **kwargs: Any) -> Any:
+        from crossscale.atlas import get_atlas, use_atlas
+
+        with use_atlas(get_atlas(atlas)) as resolved:
+            return func(*args, atlas=resolved, **kwargs)
+
+    return wrapper
+
+
 def log_echo(text: str) -> None:
     """Default progress messages of the workflows: the module's logger at INFO."""
     logger.info("%s", text)
@@ -92,15 +110,18 @@ def align_to_map(X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, pd.Series
     return X.loc[regions], y.loc[regions].astype(float), regions
 
 
-def region_graph(kind: str, regions: pd.Index) -> tuple[Any, list[str]]:
-    """The region graph of `kind` over `regions`, and the datasets it reads."""
-    from crossscale.atlas import RegionGraph
+def region_graph(kind: str, regions: pd.Index, atlas: Any = None) -> tuple[Any, list[str]]:
+    """The region graph of `kind` over `regions` of `atlas` (default DK), and the datasets it reads."""
+    from crossscale.atlas import RegionGraph, get_atlas
 
     if kind not in GRAPH_KINDS:
         raise ParameterError(f"graph must be one of {GRAPH_KINDS}; got {kind!r}.")
+    atlas = get_atlas(atlas)
     if kind == "surface":
-        return RegionGraph.from_surface(regions), []
-    return RegionGraph.from_connectome(regions, mode="weight"), list(CONNECTOME_DATASETS)
+        return RegionGraph.from_surface(regions, atlas=atlas), []
+    keys = list(atlas.info.connectome) if atlas.info and atlas.info.connectome else []
+    graph = RegionGraph.from_connectome(regions, mode="weight", atlas=atlas)
+    return graph, (list(CONNECTOME_DATASETS) if atlas.name == "dk" else [keys[0], keys[2]])
 
 
 def null_refits(

@@ -74,7 +74,7 @@ class BenchmarkResult:
             (tmp / "benchmark.md").write_text(markdown_table(self.table))
             build_benchmark_report(
                 self.table, n_perm=p["n_perm"], null_cv=p["null_cv"], n_genes=self.n_genes,
-                seed=p["seed"], model=self.model_label,
+                seed=p["seed"], model=self.model_label, data_text=_data_text(p, self.n_genes),
             ).save(tmp / "report.html")  # fmt: skip
             write_json(tmp / "run.json", run_record(
                 command, parameters=p, seed=p["seed"], datasets=self.datasets,
@@ -105,6 +105,7 @@ def resolve_null_models(spec: str | Sequence[str], known: Sequence[str]) -> set[
     return chosen
 
 
+@common.in_atlas
 def benchmark_maps(
     maps: str | Sequence[str] = "ad",
     *,
@@ -117,6 +118,8 @@ def benchmark_maps(
     scheduler: Any = None,
     batch_size: int = 250,
     seed: int = 0,
+    atlas: Any = None,
+    gene_panel: str = "auto",
     echo: common.Echo = common.log_echo,
 ) -> BenchmarkResult:
     """Run a model and the baselines (PLS 1-5, ridge, spatial-only) on many maps; one table.
@@ -136,6 +139,10 @@ def benchmark_maps(
     scheduler, batch_size
         As in :func:`crossscale.evaluate.null_distribution`.
     seed : int
+    atlas : str, Atlas or None
+        The parcellation (default ``dk``); with another atlas, ``maps`` is ``bigbrain``.
+    gene_panel : {"auto", "l1000", "stable"}
+        Genes of the atlas's built-in expression (see :func:`crossscale.pipeline.fit_map`).
     echo : callable
         Receives progress messages.
 
@@ -152,7 +159,7 @@ def benchmark_maps(
     from crossscale.models.baselines import default_baselines
 
     t_start = time.perf_counter()
-    keys = resolve_maps(maps if isinstance(maps, str) else ",".join(maps))
+    keys = resolve_maps(maps if isinstance(maps, str) else ",".join(maps), atlas)
     if not (isinstance(n_perm, (int, np.integer)) and n_perm >= 0):
         raise ParameterError(f"n_perm must be an integer >= 0; got {n_perm!r}.")
     cv = common.parse_null_cv(null_cv)
@@ -165,14 +172,14 @@ def benchmark_maps(
     from crossscale.evaluate import evaluate_models
     from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
     from crossscale.evaluate.selection import comparison_models
-    from crossscale.transcriptomics import load_default_expression
+    from crossscale.transcriptomics import load_expression
 
-    echo("Loading AHBA expression and landmark genes ...")
-    X_all, _ = load_default_expression()
+    echo(f"Loading AHBA expression for the {atlas.title} atlas ...")
+    X_all, expr = load_expression(atlas, gene_panel)
     rows = []
     for i, key in enumerate(keys, 1):
         X, y, regions = common.align_to_map(X_all, load_map(key))
-        graph, _ = common.region_graph("surface", regions)
+        graph, _ = common.region_graph("surface", regions, atlas)
         echo(f"[{i}/{len(keys)}] {key}: {len(regions)} regions")
         models = {label: clone(template)} | comparison_models()
         ev = evaluate_models(X, y, graph, models, cv=("loro", "spatial"))
@@ -196,11 +203,24 @@ def benchmark_maps(
     parameters = {
         "maps": keys, "n_perm": n_perm, "null_cv": common.null_cv_name(cv) if n_perm else None,
         "scheduler": scheduler, "batch_size": batch_size, "preset": preset, "seed": seed,
-        "null_models": sorted(null_set), "protocol": "inductive",
+        "null_models": sorted(null_set), "protocol": "inductive", "atlas": atlas.name,
+        "gene_panel": expr.panel,
     }  # fmt: skip
     return BenchmarkResult(
         table=pd.DataFrame(rows)[BENCHMARK_COLUMNS], parameters=parameters,
         model_params=template.get_params(), model_label=label, n_genes=int(X_all.shape[1]),
-        datasets=["ahba_expression", "lincs_landmark_genes", *keys],
+        datasets=([*common.EXPRESSION_DATASETS[:2]] if expr.panel == "l1000" else [expr.source])
+        + list(atlas.sources) + keys,
         total_time_s=time.perf_counter() - t_start,
     )  # fmt: skip
+
+
+def _data_text(p: dict[str, Any], n_genes: int) -> str | None:
+    """The expression/maps sentence of the report for an atlas other than DK (else None)."""
+    atlas, panel = p.get("atlas", "dk"), p.get("gene_panel", "l1000")
+    if atlas == "dk" and panel == "l1000":
+        return None
+    genes = ("LINCS landmark genes" if panel == "l1000"
+             else "genes with differential stability >= 0.6 (ENIGMA Toolbox matrices)")  # fmt: skip
+    return (f"Expression: {n_genes} {genes} of the Allen Human Brain Atlas in the {atlas} atlas "
+            f"(parcels without samples left out). Maps: {', '.join(p['maps'])}.")  # fmt: skip

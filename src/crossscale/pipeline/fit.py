@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from crossscale._errors import ParameterError
+from crossscale._errors import InputDataError, ParameterError
+from crossscale.atlas.names import validate_regional_map
 from crossscale.pipeline import _common as common
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class FitResult:
             "models": self.evaluation.to_dict(),
             "spatial_fold_r": {k: v.tolist() for k, v in self.evaluation.fold_r.items()},
             "gene_selection": self.gene_selection,
+            "atlas": s.get("atlas"), "expression": s.get("expression"),
         }  # fmt: skip
         if self.nulls:
             out["nulls"] = {k: v.to_dict() for k, v in self.nulls.items()}
@@ -120,10 +122,14 @@ class FitResult:
         """
         from crossscale._provenance import run_record
         from crossscale._utils import atomic_dir, write_json
+        from crossscale.atlas import use_atlas
         from crossscale.report.fit import build_fit_report
 
         inputs = [self.map_file]
-        with atomic_dir(folder, overwrite=overwrite, inputs=inputs) as tmp:
+        with (
+            use_atlas(self.graph.atlas),
+            atomic_dir(folder, overwrite=overwrite, inputs=inputs) as tmp,
+        ):
             input_map = common.copy_input_map(
                 tmp, self.map_file, self.observed, self.region_column, self.value_column
             )
@@ -164,26 +170,45 @@ class FitResult:
 
 def _load_map(
     map: str | os.PathLike[str] | pd.Series | None, group: str, timepoint: str,
-    region_column: str | None, value_column: str | None,
+    region_column: str | None, value_column: str | None, atlas: Any,
 ) -> tuple[pd.Series, dict[str, str], list[str], str | None]:  # fmt: skip
     """The map, its name / units / source, the registry keys read, and the map file."""
-    from crossscale.maps import load_adni_map, read_regional_map
+    from crossscale.maps import load_adni_map, load_bigbrain_map, read_regional_map
 
     if isinstance(map, pd.Series):
         y = map.astype(float)
+        if atlas.name != "dk" or not all(r in atlas.regions for r in y.index):
+            y = validate_regional_map(y, atlas=atlas, what="The 'map'")
         meta = {"map_name": str(map.name or "map"), "map_units": str(y.attrs.get("units", "value")),
                 "map_source": str(y.attrs.get("source", "pandas.Series"))}  # fmt: skip
         return y, meta, [], None
+    if isinstance(map, str) and map.strip().lower() == "bigbrain":
+        y = load_bigbrain_map(atlas)
+        meta = {
+            "map_name": str(y.name),
+            "map_units": y.attrs["units"],
+            "map_source": y.attrs["source"],
+        }
+        return y, meta, [y.attrs["source"]], None
     if map is not None:
-        y = read_regional_map(map, region_column=region_column, value_column=value_column)
+        y = read_regional_map(
+            map, region_column=region_column, value_column=value_column, atlas=atlas
+        )
         meta = {"map_name": Path(map).stem, "map_source": str(map),
                 "map_units": str(y.attrs.get("units", y.attrs.get("value_column", "value")))}  # fmt: skip
         return y, meta, [], str(map)
-    y = load_adni_map(group, timepoint)
+    if atlas.name not in ("dk", "dk-subcortex"):
+        raise ParameterError(
+            f"The default map (ADNI2 AD atrophy) is in the Desikan-Killiany atlas, not "
+            f"{atlas.title}. Pass a map in that atlas with --map FILE (map=...), or --map bigbrain "
+            "for the BigBrain histological gradient in it."
+        )
+    y = load_adni_map(group, timepoint, subcortex=atlas.has_subcortex)
     meta = {"map_name": str(y.name), "map_units": y.attrs["units"], "map_source": y.attrs["source"]}
     return y, meta, [y.attrs["source"]], None
 
 
+@common.in_atlas
 def fit_map(
     map: str | os.PathLike[str] | pd.Series | None = None,
     *,
@@ -191,7 +216,9 @@ def fit_map(
     timepoint: str = "baseline",
     region_column: str | None = None,
     value_column: str | None = None,
-    expression: pd.DataFrame | None = None,
+    expression: pd.DataFrame | str | os.PathLike[str] | None = None,
+    atlas: Any = None,
+    gene_panel: str = "auto",
     graph: str = "surface",
     model: str | Any = "graphvae",
     preset: str = "default",
@@ -213,15 +240,28 @@ def fit_map(
 
     Parameters
     ----------
-    map : path-like, pandas.Series or None
-        A CSV with a region and a value column, a Series indexed by region, or None for the
-        ADNI2 map of `group` and `timepoint` (default: AD baseline, the reference's map).
+    map : path-like, pandas.Series, "bigbrain" or None
+        A CSV with a region and a value column, a Series indexed by region, ``"bigbrain"`` (the
+        BigBrain histological gradient in the atlas), or None for the ADNI2 map of `group` and
+        `timepoint` (default: AD baseline, the reference's map; DK atlases only).
     group, timepoint : str
         The ADNI2 map when `map` is None.
     region_column, value_column : str or None
         Columns of the CSV (default: guessed).
-    expression : pandas.DataFrame or None, shape (n_regions, n_genes)
-        Regional expression (default: the AHBA landmark genes, 68 x 889).
+    expression : pandas.DataFrame, path-like or None, shape (n_regions, n_genes)
+        Regional expression: a region x gene table, or a CSV of one (e.g. abagen's
+        ``get_expression_data`` output), checked against the atlas (unknown regions refused,
+        empty parcels and NaN genes dropped and listed; see
+        :func:`crossscale.transcriptomics.check_expression`). Default: the built-in AHBA
+        matrix of the atlas (:func:`crossscale.transcriptomics.load_expression`; DK: the
+        landmark genes, 68 x 889).
+    atlas : str, Atlas or None
+        The parcellation of the map and the expression (:func:`crossscale.atlas.get_atlas`:
+        ``dk`` (default), ``dk-subcortex``, ``schaefer100`` … ``schaefer400``, ``glasser360``,
+        ``"lh.x.annot,rh.x.annot"``).
+    gene_panel : {"auto", "l1000", "stable"}
+        The built-in expression's genes (``auto``: L1000 landmark genes on DK, genes with
+        differential stability >= 0.6 elsewhere).
     graph : {"surface", "connectome"}
         Region graph: fsaverage5 adjacency, or HCP structural weights on surface edges.
     model : str or estimator
@@ -264,20 +304,21 @@ def fit_map(
     ParameterError, InputDataError, RegionMismatchError
         Bad options or data, before any model is fitted.
     """
-    from crossscale.atlas import DK_REGIONS
     from crossscale.evaluate.nullmethods import NULL_CHOICES
 
     t_start = time.perf_counter()
     if nulls != "none" and nulls not in NULL_CHOICES:
         raise ParameterError(f"nulls must be 'none' or one of {NULL_CHOICES}; got {nulls!r}.")
     cv_nulls = common.parse_null_cv(null_cv)
-    y, meta, datasets, map_file = _load_map(map, group, timepoint, region_column, value_column)
+    y, meta, datasets, map_file = _load_map(
+        map, group, timepoint, region_column, value_column, atlas
+    )
     # Missing regions: fit on the regions present and list the missing ones.
-    missing_regions = [r for r in DK_REGIONS if r not in y.index]
+    missing_regions = [r for r in atlas.regions if r not in y.index]
     input_warnings = list(y.attrs.get("warnings", []))
     if missing_regions:
         text = (
-            f"The map lacks {len(missing_regions)} of the {len(DK_REGIONS)} Desikan-Killiany "
+            f"The map lacks {len(missing_regions)} of the {atlas.n_regions} {atlas.title} "
             f"regions ({', '.join(missing_regions[:8])}{' …' if len(missing_regions) > 8 else ''});"
             f" fitting on the {len(y)} regions present."
         )
@@ -289,20 +330,28 @@ def fit_map(
 
     selection: dict[str, Any] = {}
     n_requested = n_missing = None
-    if expression is None:
-        from crossscale.transcriptomics import load_default_expression
-
-        echo("Loading AHBA expression and landmark genes ...")
-        X, sel = load_default_expression()
-        selection, n_requested, n_missing = sel.to_dict(), sel.n_requested, len(sel.missing)
-        datasets = list(common.EXPRESSION_DATASETS) + datasets
-    else:
-        X = expression
+    X, expr, expr_datasets = _load_expression(expression, atlas, gene_panel, echo)
+    datasets = expr_datasets + datasets
+    if expr.get("panel") == "l1000":
+        selection = X.attrs.get("gene_selection", {})
+        n_requested, n_missing = selection.get("n_requested"), selection.get("n_missing")
+    no_expression = [r for r in y.index if r not in X.index]
+    if no_expression:
+        text = (f"{len(no_expression)} region(s) of the map have no expression (empty parcels "
+                f"or rows the matrix lacks): {', '.join(no_expression[:8])}"
+                f"{' …' if len(no_expression) > 8 else ''}; fitting on the regions that have both.")  # fmt: skip
+        echo(text)
+        input_warnings.append(text)
     X, y, regions = common.align_to_map(X, y)
-    g, graph_data = common.region_graph(graph, regions)
+    if len(regions) < 10:
+        raise InputDataError(
+            f"The map and the expression share {len(regions)} regions of the {atlas.title} atlas; "
+            "at least 10 are needed. Check that both are in the same atlas (--atlas)."
+        )
+    g, graph_data = common.region_graph(graph, regions, atlas)
     datasets += graph_data
-    echo(f"Map: {meta['map_name']} ({len(regions)} regions); expression: {X.shape[0]} regions x "
-         f"{X.shape[1]} genes; graph: {g}")  # fmt: skip
+    echo(f"Atlas: {atlas.title}. Map: {meta['map_name']} ({len(regions)} regions); expression: "
+         f"{X.shape[0]} regions x {X.shape[1]} genes; graph: {g}")  # fmt: skip
     echo(f"Fitting {label} ({preset} configuration) ...")
     t0 = time.perf_counter()
     from crossscale.evaluate.estimators import fit_model
@@ -353,12 +402,16 @@ def fit_map(
         "regions": list(regions), "genes": list(X.columns),
         "total_time_s": round(time.perf_counter() - t_start, 1),
     }  # fmt: skip
+    summary |= _atlas_summary(atlas, expr, regions, nulls, no_expression)
     parameters = {
         "map": map_file, "group": group, "timepoint": timepoint, "graph": graph, "cv": list(cv),
         "protocol": protocol, "preset": preset, "model": model_name, "baselines": baselines,
         "seed": seed, "nulls": nulls, "n_perm": n_perm if nulls != "none" else None,
         "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler,
         "interpret": interpret, "interpret_n_perm": interpret_n_perm if interpret else None,
+        "atlas": atlas.name if atlas.info is not None else ",".join(atlas.sources),
+        "expression": str(expression) if isinstance(expression, (str, os.PathLike)) else None,
+        "gene_panel": expr.get("panel"),
     }  # fmt: skip
     return FitResult(
         observed=y, model=est, model_name=model_name, model_label=label, evaluation=ev, graph=g,
@@ -366,3 +419,51 @@ def fit_map(
         latent=latent, history=history, gene_selection=selection, datasets=datasets,
         map_file=map_file, region_column=region_column, value_column=value_column,
     )  # fmt: skip
+
+
+def _load_expression(
+    expression: pd.DataFrame | str | os.PathLike[str] | None, atlas: Any, panel: str,
+    echo: common.Echo,
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:  # fmt: skip
+    """The expression matrix of `atlas`, its report (dict) and the registry keys it read."""
+    from crossscale.transcriptomics import check_expression, load_expression, read_expression
+
+    if expression is None:
+        echo(f"Loading AHBA expression for the {atlas.title} atlas ...")
+        X, report = load_expression(atlas, panel)
+        if report.panel == "l1000" and atlas.name == "dk":
+            keys = list(common.EXPRESSION_DATASETS)
+        else:
+            keys = (
+                [report.source, "lincs_landmark_genes"]
+                if report.panel == "l1000"
+                else [report.source]
+            )
+            keys += [k for k in atlas.sources if k not in keys]
+    elif isinstance(expression, pd.DataFrame):
+        X, report = check_expression(expression, atlas, source="expression DataFrame",
+                                     min_genes=1, drop_constant=False)  # fmt: skip
+        keys = []
+    else:
+        X, report = read_expression(expression, atlas)
+        keys = []
+    for line in report.lines():
+        echo(line)
+    if report.panel == "stable" and atlas.name not in ("dk", "dk-subcortex"):
+        echo(f"  (L1000 landmark genes are not available for {atlas.title}; using the "
+             "differential-stability gene panel)")  # fmt: skip
+    return X, report.to_dict(), keys
+
+
+def _atlas_summary(
+    atlas: Any, expr: dict[str, Any], regions: pd.Index, nulls: str, no_expression: list[str]
+) -> dict[str, Any]:
+    """The atlas, expression and null-model facts of a fit (summary, metrics.json, methods)."""
+    out: dict[str, Any] = {"atlas": atlas.to_dict(), "expression": expr,
+                           "regions_without_expression": no_expression}  # fmt: skip
+    if nulls != "none":
+        from crossscale.evaluate.nullmethods import resolve_null_method
+        from crossscale.nulls import describe_nulls
+
+        out["null_models"] = describe_nulls(regions, resolve_null_method(nulls), atlas)
+    return out

@@ -66,6 +66,7 @@ class InterpretResult:
     parameters: dict[str, Any]
     inputs: dict[str, Path] = field(default_factory=dict)
     total_time_s: float = float("nan")
+    atlas: Any = None
 
     def save(
         self, folder: str | os.PathLike[str], *, overwrite: bool = False, figures: bool = True,
@@ -74,10 +75,11 @@ class InterpretResult:
         """Write the interpretation tables, ``interpretation.html`` and ``run.json`` atomically."""
         from crossscale._provenance import run_record
         from crossscale._utils import atomic_dir, write_json
+        from crossscale.atlas import use_atlas
         from crossscale.report import Report
         from crossscale.report.interpret import add_interpretation_section
 
-        with atomic_dir(folder, overwrite=overwrite) as tmp:
+        with use_atlas(self.atlas), atomic_dir(folder, overwrite=overwrite) as tmp:
             self.interpretation.save(tmp)
             rep = Report("crossscale interpret", subtitle=f"{self.results_dir} ({self.map_name})")
             add_interpretation_section(rep, self.interpretation, figures=figures)
@@ -90,6 +92,50 @@ class InterpretResult:
         return Path(folder)
 
 
+def _in_run_atlas(func: Any) -> Any:
+    """Run `func` with the atlas of the fit folder in use (refusing a different ``atlas=``)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(results_dir: str | os.PathLike[str], *, atlas: Any = None, **kwargs: Any) -> Any:
+        from crossscale._errors import ModelStateError
+        from crossscale.atlas import get_atlas, use_atlas
+
+        run_file, _ = fit_run_files(Path(results_dir))
+        try:
+            params = json.loads(run_file.read_text(encoding="utf-8")).get("parameters", {})
+        except (UnicodeDecodeError, ValueError):
+            params = {}  # reported by the function itself
+        held = get_atlas(params.get("atlas") or "dk")
+        if atlas is not None and get_atlas(atlas).name != held.name:
+            raise ModelStateError(
+                f"'{results_dir}' was fitted on the '{held.name}' atlas, not '{get_atlas(atlas).name}'."
+                f" Drop --atlas (the run's atlas is used), or refit on '{get_atlas(atlas).name}'."
+            )
+        with use_atlas(held):
+            return func(results_dir, **kwargs)
+
+    return wrapper
+
+
+def _run_expression(run: dict, expression: Any) -> pd.DataFrame:
+    """The expression matrix a fit used: its file (again), or the built-in one of its atlas."""
+    from crossscale.atlas import get_atlas
+    from crossscale.transcriptomics import load_expression, read_expression
+
+    params = run.get("parameters", {})
+    path = expression or params.get("expression")
+    if path:
+        if not Path(path).is_file():
+            raise InputDataError(
+                f"The fit used your expression matrix '{path}', which is gone; pass it again with "
+                "--expression FILE."
+            )
+        return read_expression(path, get_atlas())[0]
+    return load_expression(get_atlas(), params.get("gene_panel") or "auto")[0]
+
+
+@_in_run_atlas
 def interpret_run(
     results_dir: str | os.PathLike[str],
     *,
@@ -102,6 +148,7 @@ def interpret_run(
     n_map_spins: int = 1000,
     n_clusters: int | None = None,
     seed: int = 0,
+    expression: str | os.PathLike[str] | None = None,
     echo: common.Echo = common.log_echo,
 ) -> InterpretResult:
     """Interpret the model of a ``crossscale fit`` folder on the map it was fitted on.
@@ -114,6 +161,10 @@ def interpret_run(
         Extra GMT gene-set files (Lake 2018 cell types and pooled classes are always used).
     n_perm, n_replicates, holdout, n_steps, n_random, n_map_spins, n_clusters, seed
         As in :func:`crossscale.interpret.interpret_model`.
+    expression : path-like or None
+        Your expression matrix, when the fit used one (default: the path run.json records).
+    atlas : str, Atlas or None
+        The atlas of the fit (default: the one run.json records; another one is refused).
     echo : callable
         Receives progress messages.
 
@@ -137,12 +188,17 @@ def interpret_run(
         ) from err
     check_model_matches_run(model_dir, run)
     y = load_run_map(results_dir, run)
+    from crossscale.atlas import current_atlas
     from crossscale.interpret import interpret_model, load_cell_type_sets, read_gmt
     from crossscale.models import registry
-    from crossscale.transcriptomics import load_default_expression
+    from crossscale.train.checkpoint import check_checkpoint_atlas
 
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    check_checkpoint_atlas(config, current_atlas(), path=model_dir)  # refuses another atlas
     model = registry.get(run.get("model") or registry.DEFAULT_MODEL).load(model_dir)
-    X, _ = load_default_expression()
+    if getattr(model, "graph_", None) is not None and model.graph_.atlas is None:
+        model.graph_.atlas = current_atlas()
+    X = _run_expression(run, expression)
     missing = [g for g in model.genes_ if g not in X.columns]
     if missing:
         raise InputDataError(
@@ -173,7 +229,7 @@ def interpret_run(
     return InterpretResult(
         interpretation=interp, results_dir=results_dir, map_name=str(y.name),
         parameters=interp.params | {"results_dir": str(results_dir), "gmt": [str(p) for p in gmt]},
-        inputs=inputs, total_time_s=time.perf_counter() - t0,
+        inputs=inputs, total_time_s=time.perf_counter() - t0, atlas=current_atlas(),
     )  # fmt: skip
 
 

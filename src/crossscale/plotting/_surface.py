@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: Colour (RGB) of regions that have no value in the map.
 MISSING_COLOR = (0.78, 0.78, 0.78)
-#: Colour (RGB) of the medial wall (no Desikan-Killiany label).
+#: Colour (RGB) of the medial wall (no label in the atlas).
 MEDIAL_WALL_COLOR = (0.55, 0.55, 0.55)
 
 _UP = np.array([0.0, 0.0, 1.0])
@@ -40,21 +40,22 @@ class _Mesh:
     centroids: np.ndarray  # (F, 3) per mesh face
     triangles: np.ndarray  # (T, 3, 3) render triangles
     parent: np.ndarray  # (T,) mesh face of each render triangle
-    labels: np.ndarray  # (T,) index into DK_REGIONS, -1 medial wall
+    labels: np.ndarray  # (T,) index into the atlas's regions, -1 medial wall
     sulcal: np.ndarray  # (T,) bool, lies in a sulcus (texture of the grey background)
     y_range: tuple[float, float]  # anterior-posterior extent (mm)
     z_range: tuple[float, float]  # inferior-superior extent (mm)
 
 
-@lru_cache(maxsize=8)
-def _mesh(hemisphere: str, surface: str) -> _Mesh:
+@lru_cache(maxsize=24)
+def _mesh(hemisphere: str, surface: str, atlas: Any = None) -> _Mesh:
     mesh = load_fsaverage5(hemisphere, surface)
     v, f = mesh.vertices, mesh.faces
     tri = v[f]
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     normals /= np.linalg.norm(normals, axis=1, keepdims=True).clip(1e-12)
     centroids = tri.mean(axis=1)
-    lab = mesh.labels[f]
+    vertex_labels = mesh.labels if atlas is None else atlas.vertex_labels(hemisphere)
+    lab = vertex_labels[f]
     sulc = _sulcal(hemisphere)[f] > 0  # (F, 3)
     pure = (lab[:, 0] == lab[:, 1]) & (lab[:, 1] == lab[:, 2])
     mixed = np.flatnonzero(~pure)
@@ -196,8 +197,9 @@ def _draw_view(
     *,
     surface: str,
     shading: bool,
+    atlas: Any = None,
 ) -> None:
-    mesh = _mesh(hemisphere, surface)
+    mesh = _mesh(hemisphere, surface, atlas)
     triangles, index, shade = _project(mesh, direction_x)
     labels = mesh.labels[index]
     colors = region_rgb[labels]  # label -1 picks the medial-wall row

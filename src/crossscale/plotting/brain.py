@@ -1,4 +1,9 @@
-"""Desikan-Killiany regional maps drawn on the fsaverage5 cortical surface.
+"""Regional maps of any atlas drawn on the fsaverage5 cortical surface.
+
+Each region is painted on the vertices the atlas gives it (:meth:`crossscale.atlas.Atlas.vertex_labels`):
+Desikan-Killiany by default, Schaefer, Glasser or your own ``.annot`` pair with ``atlas=``.
+Subcortical regions have no surface: they are drawn as a small grid (structure x hemisphere)
+beside the four views, in the same colours.
 
 The surface is drawn with matplotlib alone: the mesh triangles are projected orthographically
 along the x axis (lateral and medial views), triangles facing away from the viewer are dropped,
@@ -29,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
-from crossscale.atlas.names import DK_REGIONS, to_canonical
+from crossscale.atlas.atlases import Atlas, get_atlas, resolve_atlas
 from crossscale.plotting._surface import MEDIAL_WALL_COLOR, MISSING_COLOR, _draw_view
 
 if TYPE_CHECKING:
@@ -62,14 +67,27 @@ DIVERGING_CMAPS = frozenset(
 )  # fmt: skip
 
 
-def _as_region_values(values: pd.Series, what: str = "values") -> np.ndarray:
-    """Values of the 68 regions in ``DK_REGIONS`` order, NaN where absent."""
+def _atlas_of(values: pd.Series | pd.DataFrame, atlas: str | Atlas | None) -> Atlas:
+    """`atlas`, else the one named in ``values.attrs["atlas"]``, the one in use, or inferred."""
+    if atlas is None and values.attrs.get("atlas"):
+        try:
+            return get_atlas(values.attrs["atlas"])
+        except (ParameterError, InputDataError):
+            pass
+    return resolve_atlas(atlas, values.index)
+
+
+def _as_region_values(
+    values: pd.Series, what: str = "values", atlas: Atlas | None = None
+) -> np.ndarray:
+    """Values of the atlas's regions in atlas order, NaN where absent."""
     if not isinstance(values, pd.Series):
         raise InputDataError(
-            f"'{what}' must be a pandas Series indexed by Desikan-Killiany region names, got "
-            f"{type(values).__name__}. Wrap your array: pd.Series(x, index=crossscale.atlas.DK_REGIONS)."
+            f"'{what}' must be a pandas Series indexed by region names, got "
+            f"{type(values).__name__}. Wrap your array: pd.Series(x, index=atlas.regions)."
         )
-    canon = to_canonical(values.index, what=f"The '{what}'")
+    atlas = get_atlas(atlas) if atlas is not None else _atlas_of(values, None)
+    canon = atlas.match(values.index, what=f"The '{what}'")
     numeric = pd.to_numeric(pd.Series(values.to_numpy()), errors="coerce").to_numpy(dtype=float)
     bad = [
         str(r)
@@ -81,8 +99,8 @@ def _as_region_values(values: pd.Series, what: str = "values") -> np.ndarray:
             f"'{what}' has non-numeric values for {len(bad)} region(s): {', '.join(bad[:5])}. "
             "Convert them to numbers, or drop those rows (they are then drawn grey)."
         )
-    out = np.full(len(DK_REGIONS), np.nan)
-    out[[DK_REGIONS.index(r) for r in canon]] = numeric
+    out = np.full(atlas.n_regions, np.nan)
+    out[atlas.index(canon)] = numeric
     return out
 
 
@@ -117,8 +135,8 @@ def _norm(
 
 
 def _region_colors(data: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndarray:
-    """RGB colour of each of the 68 regions plus the medial wall (last row)."""
-    rgb = np.empty((len(DK_REGIONS) + 1, 3))
+    """RGB colour of each region plus the medial wall (last row)."""
+    rgb = np.empty((len(data) + 1, 3))
     finite = np.isfinite(data)
     rgb[:-1][finite] = cmap(norm(data[finite]))[:, :3]
     rgb[:-1][~finite] = MISSING_COLOR
@@ -126,13 +144,16 @@ def _region_colors(data: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndar
     return rgb
 
 
-def _panel_layout(n_rows: int, *, titled: bool, row_labels: bool) -> dict[str, Any]:
+def _panel_layout(
+    n_rows: int, *, titled: bool, row_labels: bool, subcortex: bool = False
+) -> dict[str, Any]:
     panel_w, panel_h = 2.3, 1.6
     top = 0.35 if titled else 0.05
     view_titles = 0.22
     left = 1.2 if row_labels else 0.05
     cbar = 0.95
-    width = left + 4 * panel_w + cbar
+    sub = 1.5 if subcortex else 0.0
+    width = left + 4 * panel_w + cbar + sub
     height = top + n_rows * (panel_h + view_titles) + 0.1
     return {
         "panel_w": panel_w,
@@ -141,6 +162,7 @@ def _panel_layout(n_rows: int, *, titled: bool, row_labels: bool) -> dict[str, A
         "view_titles": view_titles,
         "left": left,
         "cbar": cbar,
+        "sub": sub,
         "width": width,
         "height": height,
     }
@@ -158,6 +180,7 @@ def _draw_row(
     shading: bool,
     colorbar_label: str | None,
     row_label: str | None,
+    atlas: Atlas | None = None,
 ) -> list[Axes]:
     from matplotlib.cm import ScalarMappable
 
@@ -169,7 +192,8 @@ def _draw_row(
     axes = []
     for i, (name, hemi, direction_x) in enumerate(VIEWS):
         ax = fig.add_axes(((layout["left"] + i * pw) / W, y0 / H, pw / W, ph / H))
-        _draw_view(ax, hemi, direction_x, region_rgb, surface=surface, shading=shading)
+        _draw_view(ax, hemi, direction_x, region_rgb, surface=surface, shading=shading,
+                   atlas=None if atlas is None or atlas.name == "dk" else atlas)  # fmt: skip
         if row == 0:
             ax.set_title(name, fontsize=8.5, pad=2)
         ax.set_label(name)
@@ -184,6 +208,8 @@ def _draw_row(
         import textwrap
 
         cb.set_label("\n".join(textwrap.wrap(colorbar_label, 28)), fontsize=7.5)
+    if layout["sub"] and atlas is not None and atlas.has_subcortex:
+        _draw_subcortex(fig, layout, y0, data, atlas, cmap, norm)
     if row_label:
         fig.text(
             (layout["left"] - 0.1) / W,
@@ -194,6 +220,33 @@ def _draw_row(
             fontsize=9.5,
         )
     return axes
+
+
+def _draw_subcortex(
+    fig: Figure, layout: dict[str, Any], y0: float, data: np.ndarray, atlas: Atlas,
+    cmap: Colormap, norm: Normalize,
+) -> None:  # fmt: skip
+    """Subcortical regions (no surface) as a small grid beside the views: rows structures, L / R."""
+    W, H = layout["width"], layout["height"]
+    ph = layout["panel_h"]
+    idx = np.flatnonzero(~atlas.is_cortex)
+    names = [atlas.regions[i].split("_", 1)[-1] for i in idx]
+    structures = list(dict.fromkeys(names))
+    grid = np.full((len(structures), 2), np.nan)
+    for i, name in zip(idx, names, strict=True):
+        grid[structures.index(name), 0 if atlas.hemisphere[i] == "L" else 1] = data[i]
+    rgb = np.empty((*grid.shape, 3))
+    finite = np.isfinite(grid)
+    rgb[finite] = cmap(norm(grid[finite]))[:, :3]
+    rgb[~finite] = MISSING_COLOR
+    x0 = layout["left"] + 4 * layout["panel_w"] + layout["cbar"] + 0.75
+    ax = fig.add_axes((x0 / W, (y0 + 0.1 * ph) / H, 0.45 / W, 0.8 * ph / H))
+    ax.imshow(rgb, aspect="auto", interpolation="nearest")
+    ax.set_xticks([0, 1], ["L", "R"], fontsize=7)
+    ax.set_yticks(range(len(structures)), structures, fontsize=6.5)
+    ax.tick_params(length=0, pad=1)
+    ax.set_title("subcortex", fontsize=7.5, pad=2)
+    ax.set_label("subcortex")
 
 
 def _check_surface(surface: str) -> None:
@@ -212,6 +265,7 @@ class MapStyle(TypedDict, total=False):
     vmax: float | None
     surface: str
     shading: bool
+    atlas: str | Atlas | None
 
 
 def plot_brain_map(
@@ -221,14 +275,15 @@ def plot_brain_map(
     colorbar_label: str | None = None,
     **style: Unpack[MapStyle],
 ) -> Figure:
-    """Draw a Desikan-Killiany regional map on fsaverage5: lateral and medial views of both hemispheres.
+    """Draw a regional map on fsaverage5: lateral and medial views of both hemispheres.
 
     Parameters
     ----------
     values : pandas.Series, shape (n_regions,)
-        One value per region, indexed by Desikan-Killiany region names in any supported
-        convention (``L_bankssts``, ``lh_bankssts_thickness``, ``ctx-lh-bankssts`` ...). Any subset
-        of the 68 cortical regions; regions without a value (or with NaN) are drawn grey.
+        One value per region, indexed by region names of the atlas in any supported convention
+        (DK: ``L_bankssts``, ``lh_bankssts_thickness``, ``ctx-lh-bankssts`` ...). Any subset of
+        the regions; regions without a value (or with NaN) are drawn grey; subcortical regions
+        in a grid beside the views (axes labelled ``subcortex``).
     title : str, optional
         Figure title; defaults to ``values.name`` when that is set.
     colorbar_label : str, optional
@@ -249,6 +304,9 @@ def plot_brain_map(
     shading : bool
         Lambert shading (and a sulcal texture on grey areas). With ``shading=False`` every
         triangle has exactly its region's colour, as used by the tests.
+    atlas : str, Atlas or None
+        The parcellation whose vertices are painted (default: ``values.attrs["atlas"]``, the
+        atlas in use, else inferred from the names; Schaefer names need it).
 
     Returns
     -------
@@ -262,7 +320,7 @@ def plot_brain_map(
     Raises
     ------
     RegionMismatchError
-        Index entries that are not Desikan-Killiany regions.
+        Index entries that are not regions of the atlas.
     InputDataError
         Non-numeric values.
     ParameterError
@@ -275,11 +333,12 @@ def plot_brain_map(
     """
     if not isinstance(values, pd.Series):
         raise InputDataError(
-            f"'values' must be a pandas Series indexed by Desikan-Killiany region names, got "
+            f"'values' must be a pandas Series indexed by region names, got "
             f"{type(values).__name__}. Wrap an array in the atlas order: "
-            "pd.Series(x, index=crossscale.atlas.DK_REGIONS)."
+            "pd.Series(x, index=crossscale.atlas.get_atlas(name).regions)."
         )
-    _as_region_values(values, what="values")  # errors name 'values', not the frame built below
+    style["atlas"] = _atlas_of(values, style.get("atlas"))
+    _as_region_values(values, "values", style["atlas"])  # errors name 'values', not the frame
     if title is None and values.name is not None:
         title = str(values.name)
     if colorbar_label is None:
@@ -303,6 +362,7 @@ def plot_brain_maps(
     surface: str = "infl",
     shading: bool = True,
     row_labels: bool = True,
+    atlas: str | Atlas | None = None,
 ) -> Figure:
     """Draw several regional maps, one row of four surface views per column of `frame`.
 
@@ -311,8 +371,8 @@ def plot_brain_maps(
     Parameters
     ----------
     frame : pandas.DataFrame, shape (n_regions, n_maps)
-        Index: Desikan-Killiany region names (any subset of the 68; missing or NaN = grey);
-        one column per map, the column name labels the row.
+        Index: region names of the atlas (any subset; missing or NaN = grey); one column per
+        map, the column name labels the row.
     title : str, optional
         Figure title.
     cmap, symmetric, vmin, vmax, colorbar_label
@@ -323,6 +383,9 @@ def plot_brain_maps(
         As in :func:`plot_brain_map`.
     row_labels : bool
         Write each column name to the left of its row.
+    atlas : str, Atlas or None
+        As in :func:`plot_brain_map` (default: ``frame.attrs["atlas"]``, the atlas in use, or
+        inferred from the names).
 
     Returns
     -------
@@ -345,11 +408,13 @@ def plot_brain_maps(
     if frame.shape[1] == 0:
         raise InputDataError("'frame' has no columns; pass at least one map to draw.")
     _check_surface(surface)
+    atlas = _atlas_of(frame, atlas)
     cmap_obj = cmap if isinstance(cmap, Colormap) else colormaps[cmap]
     data = np.column_stack(
-        [_as_region_values(frame[c], what=f"frame[{c!r}]") for c in frame.columns]
+        [_as_region_values(frame[c], f"frame[{c!r}]", atlas) for c in frame.columns]
     )
-    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels)
+    sub = atlas.has_subcortex and bool(np.isfinite(data[~atlas.is_cortex]).any())
+    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels, subcortex=sub)
     fig = Figure(figsize=(layout["width"], layout["height"]))
     scale = {"symmetric": symmetric, "vmin": vmin, "vmax": vmax}
     scale["diverging"] = cmap_obj.name in DIVERGING_CMAPS
@@ -367,6 +432,7 @@ def plot_brain_maps(
             shading=shading,
             colorbar_label=colorbar_label,
             row_label=str(col) if row_labels else None,
+            atlas=atlas,
         )
     if title:
         fig.suptitle(title, y=1 - 0.08 / layout["height"], va="top", fontsize=11)

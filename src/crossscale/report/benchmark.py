@@ -53,8 +53,9 @@ def build_benchmark_report(
     n_genes: int,
     seed: int,
     model: str = "GraphVAE",
+    data_text: str | None = None,
 ) -> Report:
-    """Assemble the benchmark report.
+    """Assemble the benchmark report (`data_text`: the expression/maps sentence, other atlases).
 
     Parameters
     ----------
@@ -112,10 +113,12 @@ def build_benchmark_report(
     rep.add_table(table.set_index(["map", "model"]), caption="Per map and model")
     rep.add_heading("Methods", 2)
     rep.add_paragraph(
-        f"Expression: {n_genes} LINCS landmark genes {bib.cite('lincs')} of the Allen Human Brain "
-        f"Atlas {bib.cite('ahba')} in the Desikan-Killiany atlas {bib.cite('desikan2006')}. Maps: "
-        f"ADNI2 regional volume change {bib.cite('adni')} and ENIGMA case-control cortical thickness "
-        f"{bib.cite('enigma_toolbox')}. Models: {escape(model)}"
+        (escape(data_text) + " " if data_text else
+         f"Expression: {n_genes} LINCS landmark genes {bib.cite('lincs')} of the Allen Human Brain "
+         f"Atlas {bib.cite('ahba')} in the Desikan-Killiany atlas {bib.cite('desikan2006')}. Maps: "
+         f"ADNI2 regional volume change {bib.cite('adni')} and ENIGMA case-control cortical thickness "
+         f"{bib.cite('enigma_toolbox')}. ")
+        + f"Models: {escape(model)}"
         f"{' ' + bib.cite('vaithianathan2026') if model == 'GraphVAE' else ''}, PLS with 1-5 "
         f"components {bib.cite('pls', 'imaging_transcriptomics')}, ridge {bib.cite('ridge')}, a "
         "spatial-only harmonic interpolation and, as the baseline a user could run, the one of "

@@ -80,6 +80,24 @@ REFERENCES: dict[str, str] = {
         "subdividing the human cerebral cortex on MRI scans into gyral based regions of "
         "interest. NeuroImage 31, 968-980. doi:10.1016/j.neuroimage.2006.01.021"
     ),
+    "schaefer2018": (
+        "Schaefer A., Kong R., Gordon E.M. et al. (2018). Local-global parcellation of the human "
+        "cerebral cortex from intrinsic functional connectivity MRI. Cerebral Cortex 28, "
+        "3095-3114. doi:10.1093/cercor/bhx179"
+    ),
+    "glasser2016": (
+        "Glasser M.F., Coalson T.S., Robinson E.C. et al. (2016). A multi-modal parcellation of "
+        "human cerebral cortex. Nature 536, 171-178. doi:10.1038/nature18933"
+    ),
+    "hawrylycz2015": (
+        "Hawrylycz M., Miller J.A., Menon V. et al. (2015). Canonical genetic signatures of the "
+        "adult human brain. Nature Neuroscience 18, 1832-1844. doi:10.1038/nn.4171"
+    ),
+    "wagner2015": (
+        "Wagner H.H., Dray S. (2015). Generating spatially constrained null models for "
+        "irregularly spaced data using Moran spectral randomization methods. Methods in Ecology "
+        "and Evolution 6, 1169-1178. doi:10.1111/2041-210X.12407"
+    ),
     "freesurfer": (
         "Fischl B. (2012). FreeSurfer. NeuroImage 62, 774-781. doi:10.1016/j.neuroimage.2012.01.021"
     ),

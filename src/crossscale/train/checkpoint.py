@@ -2,7 +2,9 @@
 
 :class:`CheckpointMixin` gives an estimator ``save(path)`` and ``load(path, ...)`` from two hooks,
 so every model writes the same atomic folder with the same header (``"model"``: the class name,
-``"crossscale_version"``).
+``"crossscale_version"``, and ``"atlas"``: the parcellation the model was fitted on, when it has a
+region graph). Loading with ``atlas=`` (or a graph of another atlas) refuses a checkpoint of a
+different parcellation.
 """
 
 from __future__ import annotations
@@ -149,16 +151,89 @@ class CheckpointMixin:
         self._check_fitted()  # type: ignore[attr-defined]
         tensors, config = self._checkpoint_state()
         header = {"model": self._checkpoint_model(), "crossscale_version": __version__}
+        atlas = self._checkpoint_atlas()
+        if atlas is not None:
+            header["atlas"] = atlas
         return save_checkpoint(path, tensors, header | config, overwrite=overwrite)
 
+    def _checkpoint_atlas(self) -> dict[str, Any] | None:
+        """The atlas of the fitted region graph (``graph_``), or None for models without one."""
+        graph = getattr(self, "graph_", None)
+        atlas = getattr(graph, "atlas", None)
+        if atlas is None:
+            return None
+        return {"name": atlas.name, "n_regions": atlas.n_regions, "hash": atlas.hash(),
+                "sources": list(atlas.sources)}  # fmt: skip
+
     @classmethod
-    def load(cls, path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    def load(cls, path: str | os.PathLike[str], *, atlas: Any = None, **kwargs: Any) -> Any:
         """Load an estimator saved with :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+            The checkpoint folder.
+        atlas : str, Atlas or None
+            If given (or if a ``graph=`` keyword carries one), the parcellation the model must
+            have been fitted on.
+        **kwargs
+            Passed to the model's loader (e.g. ``graph=``).
 
         Raises
         ------
         ModelStateError
-            If `path` is not a checkpoint of this class.
+            If `path` is not a checkpoint of this class, or was fitted on another atlas.
         """
         tensors, config = load_checkpoint(path, cls._checkpoint_model())
-        return cls._from_checkpoint(tensors, config, path=Path(path), **kwargs)
+        if atlas is None and getattr(kwargs.get("graph"), "atlas", None) is not None:
+            atlas = kwargs["graph"].atlas
+        check_checkpoint_atlas(config, atlas, path=Path(path))
+        model = cls._from_checkpoint(tensors, config, path=Path(path), **kwargs)
+        _attach_atlas(model, config, atlas)
+        return model
+
+
+def checkpoint_atlas_name(config: dict[str, Any]) -> str:
+    """The atlas a checkpoint's config records (``"dk"`` for checkpoints written before atlases)."""
+    entry = config.get("atlas")
+    return "dk" if entry is None else str(entry.get("name", "dk"))
+
+
+def check_checkpoint_atlas(config: dict[str, Any], atlas: Any, *, path: Path) -> None:
+    """Refuse a checkpoint fitted on another parcellation than `atlas` (None: no check).
+
+    Raises
+    ------
+    ModelStateError
+        Naming both atlases and how to fix it.
+    """
+    if atlas is None:
+        return
+    from crossscale.atlas import get_atlas
+
+    wanted = get_atlas(atlas)
+    held = checkpoint_atlas_name(config)
+    entry = config.get("atlas") or {}
+    same = held == wanted.name and (not entry.get("hash") or entry["hash"] == wanted.hash())
+    if not same:
+        raise ModelStateError(
+            f"The model at '{path}' was fitted on the '{held}' atlas "
+            f"({entry.get('n_regions', 68)} regions), not on '{wanted.name}' "
+            f"({wanted.n_regions} regions): its regions, graph and genes belong to that "
+            f"parcellation. Use --atlas {held} (atlas='{held}'), or refit the model on "
+            f"'{wanted.name}'."
+        )
+
+
+def _attach_atlas(model: Any, config: dict[str, Any], atlas: Any) -> None:
+    """Give the loaded model's graph its atlas (the one passed, or a built-in one by name)."""
+    graph = getattr(model, "graph_", None)
+    if graph is None or getattr(graph, "atlas", None) is not None:
+        return
+    from crossscale.atlas import ATLASES, get_atlas
+
+    name = checkpoint_atlas_name(config)
+    if atlas is not None:
+        graph.atlas = get_atlas(atlas)
+    elif name in ATLASES:
+        graph.atlas = get_atlas(name)

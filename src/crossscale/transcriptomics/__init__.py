@@ -1,5 +1,12 @@
 """Expression matrices, gene sets and gene filters with drop logs."""
 
+from crossscale.transcriptomics.atlas_expression import (
+    GENE_PANELS,
+    ExpressionReport,
+    check_expression,
+    load_expression,
+    read_expression,
+)
 from crossscale.transcriptomics.expression import (
     GeneSelection,
     load_ahba_expression,
@@ -9,6 +16,11 @@ from crossscale.transcriptomics.expression import (
 )
 
 __all__ = [
+    "GENE_PANELS",
+    "ExpressionReport",
+    "check_expression",
+    "load_expression",
+    "read_expression",
     "GeneSelection",
     "load_ahba_expression",
     "load_default_expression",
