@@ -135,7 +135,10 @@ def test_fit_with_spin_nulls_writes_null_section(tmp_path):
     for res in nulls.values():
         assert res["n_perm"] == 3 and res["method"] == "hungarian" and res["cv"] == "kfold3"
         assert set(res["p_values"]) == {"in_sample_r2", "in_sample_r", "cv_r2", "cv_r"}
-        assert all(1 / 4 <= p <= 1 for p in res["p_values"].values())
+        for key, p in res["p_values"].items():  # (1 + #{null >= observed}) / (1 + n_perm)
+            null = [v for v in res["null"][key] if v is not None]
+            assert len(null) == 3
+            assert p == pytest.approx((1 + sum(v >= res["observed"][key] for v in null)) / 4)
         assert len(res["null"]["cv_r"]) == 3
     run = json.loads((out / "run.json").read_text())
     assert run["parameters"]["nulls"] == "spin" and run["parameters"]["n_perm"] == 3

@@ -93,6 +93,11 @@ def test_other_gene_panel_is_refused(tiny_model, tiny_sample, tmp_path):
     tiny_model.save(tmp_path / "model")
     loaded = VolumeDiffusion.load(tmp_path / "model", device="cpu")
     assert loaded.genes_ == tiny_model.genes_ and loaded.fingerprint() == tiny_model.fingerprint()
+    np.testing.assert_array_equal(loaded.gene_scale_, tiny_model.gene_scale_)
+    np.testing.assert_array_equal(loaded.stain_mean_, tiny_model.stain_mean_)
+    a = generate(tiny_model, g, tmp_path / "a.ome.zarr", seed=3)
+    b = generate(loaded, g, tmp_path / "b.ome.zarr", seed=3)
+    np.testing.assert_array_equal(a.read(), b.read())
     with pytest.raises(ModelStateError, match="another gene panel"):
         loaded.check_genes(other.genes)
 
