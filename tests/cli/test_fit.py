@@ -67,6 +67,7 @@ def _write_map(path, regions, values):
     pd.DataFrame({"region": regions, "d": values}).to_csv(path, index=False)
 
 
+@pytest.mark.slow
 def test_fit_reads_user_map_in_freesurfer_names(tmp_path):
     regions = [f"{'lh' if r.startswith('L_') else 'rh'}_{r[2:]}_thickness" for r in DK_REGIONS]
     _write_map(tmp_path / "m.csv", regions, range(68))
@@ -152,6 +153,7 @@ def test_fit_rejects_unknown_null_model(tmp_path):
     assert "--nulls must be 'spin', 'moran' or 'none'" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_fit_folder_is_self_contained_and_missing_regions_are_listed(tmp_path):
     """67-region map: fit on the regions present (documented rule), list the missing one; the
     run folder carries the map (sha256 in run.json), so `interpret` needs nothing else."""

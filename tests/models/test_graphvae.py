@@ -293,7 +293,10 @@ def test_large_stacks_are_split_by_memory(small, monkeypatch):
     budget = 2.5 * (_stack.max_stack(15, 16, 4, 2**30) / 2**30) ** -1 / 2**30  # ~2 models
     P = GraphVAE(random_state=0, memory_gb=budget, **FAST).fit_predict_folds(X, y, g, masks)
     assert calls == [2, 2, 2]
-    assert P.shape == (1, 6, N) and np.isfinite(P).all()
+    assert P.shape == (1, 6, N)
+    # every chunk's models learned the map, not only the first chunk's (measured r 0.97)
+    yv = y.loc[list(g.regions)].to_numpy()
+    assert all(np.corrcoef(fold, yv)[0, 1] > 0.8 for fold in P[0])
 
 
 def test_spatial_residual_changes_only_held_out_regions(small):

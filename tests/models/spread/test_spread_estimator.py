@@ -37,6 +37,7 @@ def tiny(connectome):
 FAST = {"max_epochs": 2, "n_em": 0, "lm_iter": 2, "n_importance": 0}
 
 
+@pytest.mark.slow
 def test_recovers_two_subtypes(fitted, cohort):
     pred = fitted.predict(cohort.maps)
     assert adjusted_rand_score(cohort.labels, pred.loc[cohort.labels.index]) >= 0.9
@@ -86,6 +87,7 @@ def test_estimator_contract(fitted, cohort):
     pd.testing.assert_frame_equal(sim.maps, sim2.maps)
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(cohort, connectome):
     small = cohort.maps.iloc[: 3 * 20]
     a = SpreadMixtureVAE(2, max_epochs=5, random_state=7).fit(small, connectome)
@@ -94,6 +96,7 @@ def test_same_seed_same_numbers(cohort, connectome):
     pd.testing.assert_frame_equal(a.history_, b.history_)
 
 
+@pytest.mark.slow
 def test_save_load_roundtrip(fitted, cohort, connectome, tmp_path):
     fitted.save(tmp_path / "m")
     assert {p.name for p in (tmp_path / "m").iterdir()} == {"model.safetensors", "config.json"}
@@ -113,6 +116,7 @@ def test_save_load_roundtrip(fitted, cohort, connectome, tmp_path):
     assert cfg["fit_time_s"] == pytest.approx(fitted.fit_time_s_)
 
 
+@pytest.mark.slow
 def test_checkpoints_of_the_old_format_still_load(fitted, cohort, tmp_path):
     # files written before the shared checkpoint format name the class under "class"
     fitted.save(tmp_path / "old")
