@@ -155,3 +155,13 @@ def test_foldwise_r_and_out_of_fold():
     oof = out_of_fold(preds, masks)
     np.testing.assert_allclose(oof, [1, 2, 3, 6, 5, 4])
     assert reference_text() == "R² 0.8604, r 0.9439"
+
+
+def test_foldwise_r_takes_0_1_masks_and_refuses_unmatched_folds():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    preds = np.array([[1, 2, 4, 0, 0, 0], [0, 0, 0, 6, 5, 1]], float)
+    masks = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]])  # integers, not booleans
+    np.testing.assert_allclose(foldwise_r(y, preds, masks), foldwise_r(y, preds, masks.astype(bool)))
+    assert foldwise_r(y, preds, masks)[0] == pytest.approx(np.corrcoef([1, 2, 3], [1, 2, 4])[0, 1])
+    with pytest.raises(ValueError, match="zip"):
+        foldwise_r(y, preds, masks[:1])

@@ -124,3 +124,32 @@ def test_combat_matches_neuroharmonize_run_directly(site):
     raw = regional_effect_sizes(biased, cov["Dx"], case=1, control=0, covariates=cov[["Age"]],
                                 site=s, harmonize="none")  # fmt: skip
     assert np.abs(raw["d"] - e["d"]).max() > 0.01
+
+
+def test_combat_errors_name_the_problem_and_the_fix(site, monkeypatch):
+    import re
+    import sys
+
+    from crossscale import InputDataError, ParameterError
+
+    table, cov = site
+    kw = {"case": 1, "control": 0, "harmonize": "combat"}
+    lone = pd.Series(["A"] * 9 + ["B"] + ["A"] * 10, index=cov.index)  # site B: 1 subject
+    with pytest.raises(InputDataError, match=re.escape(
+            "ComBat needs at least 2 subjects per site; site(s) 'B' (1) have fewer. Merge or drop "
+            "those sites.")):  # fmt: skip
+        regional_effect_sizes(table, cov["Dx"], site=lone, **kw)
+    two = pd.Series(["A"] * 9 + ["B", "B"] + ["A"] * 9, index=cov.index)  # 2 subjects: enough
+    assert regional_effect_sizes(table, cov["Dx"], site=two, **kw).attrs["site"].startswith("2 sites")
+    gappy = table.copy()
+    gappy.iloc[3, 5] = np.nan
+    with pytest.raises(InputDataError, match=re.escape(
+            "ComBat needs complete data, but the table has missing values. Remove or impute them, "
+            "or use harmonize='covariate'.")):  # fmt: skip
+        regional_effect_sizes(gappy, cov["Dx"], site=two, **kw)
+    monkeypatch.setitem(sys.modules, "neuroHarmonize", None)  # as if the extra were missing
+    with pytest.raises(ParameterError, match=re.escape(
+            "Site harmonisation with ComBat needs the optional package neuroHarmonize, which is "
+            "not installed. Install it with `pip install 'crossscale[harmonize]'`, or model site "
+            "as a fixed effect instead (harmonize='covariate', CLI --harmonize covariate).")):  # fmt: skip
+        regional_effect_sizes(table, cov["Dx"], site=two, **kw)
