@@ -153,3 +153,39 @@ def test_combat_errors_name_the_problem_and_the_fix(site, monkeypatch):
             "not installed. Install it with `pip install 'crossscale[harmonize]'`, or model site "
             "as a fixed effect instead (harmonize='covariate', CLI --harmonize covariate).")):  # fmt: skip
         regional_effect_sizes(table, cov["Dx"], site=two, **kw)
+
+
+def test_incomplete_regions_at_the_limits_of_estimability(site):
+    table, cov = site
+    t = table.iloc[:, :5].copy()
+    is_case = (cov["Dx"] == 1).to_numpy()
+    age = cov["Age"].to_numpy(float)
+    cases, controls = np.flatnonzero(is_case), np.flatnonzero(~is_case)
+
+    def keep_only(col, rows):
+        drop = np.setdiff1d(np.arange(20), rows)
+        t.iloc[drop, col] = np.nan
+
+    # model 1 + group + Age: 3 columns. Region 0: 4 complete subjects (df 1) -> no estimate;
+    # region 1: 5 complete subjects (df 2), 2 of them cases -> estimated; region 2: 2 cases and
+    # 4 controls of the same age (Age collinear with the intercept) -> no estimate; region 3: 2
+    # cases and 8 controls -> estimated; region 4 complete. Each skipped region comes before an
+    # estimated one.
+    keep_only(0, np.r_[cases[:2], controls[:2]])
+    keep_only(1, np.r_[cases[:2], controls[:3]])
+    same_age = t.index[np.r_[cases[2:4], controls[4:8]]]
+    keep_only(2, np.r_[cases[2:4], controls[4:8]])
+    covars = cov[["Age"]].astype(float).copy()
+    covars.loc[same_age, "Age"] = 40.0
+    keep_only(3, np.r_[cases[:2], controls[:8]])
+    e = regional_effect_sizes(t, cov["Dx"], case=1, control=0, covariates=covars)
+    assert np.isnan(e["d"].iloc[0]) and (e["n_case"].iloc[0], e["n_control"].iloc[0]) == (2, 2)
+    assert np.isnan(e["d"].iloc[2])
+    age = covars["Age"].to_numpy()
+    for col, rows in ((1, np.r_[cases[:2], controls[:3]]), (3, np.r_[cases[:2], controls[:8]])):
+        X = np.column_stack([np.ones(len(rows)), is_case[rows], age[rows]])
+        ref = _reference(t.iloc[rows, col].to_numpy(), X, 2, len(rows) - 2)
+        assert e["df"].iloc[col] == len(rows) - 3
+        for key in ("beta", "t", "d", "se"):
+            assert e[key].iloc[col] == pytest.approx(ref[key], rel=1e-8), (col, key)
+    assert np.isfinite(e["d"].iloc[4])
