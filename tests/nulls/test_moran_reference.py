@@ -116,3 +116,14 @@ def test_pair_surrogates_rotate_pairs_of_coefficients(surface_graph, ad_map):
         np.testing.assert_allclose(new[b, k], radius * np.sin(phi), atol=1e-9)
         last = coef[p[-1]] * rng.choice(np.array([-1.0, 1.0]))
         assert new[p[-1], k] == pytest.approx(last, abs=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 50.0])
+def test_eigenvectors_leave_out_the_constant_map_at_any_weight_scale(scale):
+    w = _weights(seed=2) * scale  # connectome strengths can be far below or above 1
+    n = len(w)
+    ev, vec = _moran_eigen(w)
+    np.testing.assert_allclose(vec.sum(axis=0), 0.0, atol=1e-9)
+    h = np.eye(n) - np.ones((n, n)) / n
+    target = h @ ((w + w.T) / 2) @ h
+    np.testing.assert_allclose(target @ vec, vec * ev, atol=1e-9 * scale)
