@@ -11,11 +11,13 @@ parameters, load average). Run it with low priority on a shared machine::
 
     nice -n 15 python benchmarks/run_mutation.py                # everything (~1 h on 2 cores)
     python benchmarks/run_mutation.py --only compare --only cv  # some modules
-    python benchmarks/run_mutation.py --survivors               # re-test survivors only
+    python benchmarks/run_mutation.py --rerun                   # every mutant, not only the
+                                                                # ones not killed yet
     python benchmarks/run_mutation.py --skip-mutmut --skip-named  # re-render from mutants/
 
-Mutation results accumulate in ``mutants/`` (mutmut's working copy; git-ignored), so modules
-can be run one at a time and the table rendered from all of them.
+Mutation results accumulate in ``mutants/`` (mutmut's working copy; git-ignored): a run tests
+only the mutants not killed yet (``--rerun``: all), so modules can be run one at a time, an
+interrupted run resumes, and survivors are re-tested after new tests are written.
 """
 
 from __future__ import annotations
@@ -78,17 +80,21 @@ def status(code: int | None) -> str:
     return status_by_exit_code[code]
 
 
-def run_mutmut(modules: list[dict], max_children: int, survivors_only: bool) -> float:
-    """One mutmut run over the functions of `modules` (one start-up); return the wall time."""
+def run_mutmut(modules: list[dict], max_children: int, rerun: bool) -> float:
+    """One mutmut run over the functions of `modules` (one start-up); return the wall time.
+
+    By default only the mutants not killed yet are (re)tested, so a run resumes where the
+    last one stopped and re-tests survivors against new tests; `rerun` tests every mutant.
+    """
     patterns = []
     for module in modules:
         prefix = dotted(module["file"])
-        if not survivors_only:
+        meta = load_meta(module["file"])
+        if rerun or not meta:
             patterns += [f"{prefix}.{fn}__mutmut_*" for fn in module["functions"]]
             continue
-        meta = load_meta(module["file"])
         patterns += [k for k, v in meta.items() if function_of(k) in module["functions"]
-                     and status(v) not in KILLED and status(v) != "no tests"]  # fmt: skip
+                     and status(v) not in KILLED]  # fmt: skip
     if not patterns:
         return 0.0
     t0 = time.perf_counter()
@@ -187,7 +193,9 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
     out += ["A mutant is one small change to one function (an operator, a constant, a dropped "
             "argument...). **killed** = a unit test failed; **survived** = every test passed; "
             "**equivalent** = a survivor that cannot change any result (reason listed below). "
-            "% killed = killed / (killed + survived), the equivalent ones left out.", ""]
+            "% killed = killed / (killed + survived), the equivalent ones left out. Results "
+            "accumulate over runs: a run re-tests only the mutants not killed yet, against the "
+            "tests of its commit.", ""]
     out += ["| module | file | what | mutants | killed | survived | equivalent | not run | % killed | mutmut s |",
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in rows:
@@ -247,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="run only this module of mutation.toml (repeatable); the table keeps all")
     ap.add_argument("--skip-mutmut", action="store_true", help="re-render from mutants/ only")
     ap.add_argument("--skip-named", action="store_true", help="reuse the stored named results")
-    ap.add_argument("--survivors", action="store_true", help="re-test only earlier survivors")
+    ap.add_argument("--rerun", action="store_true",
+                    help="test every mutant again (default: only those not killed yet)")
     ap.add_argument("--max-children", type=int, default=1, help="parallel mutmut workers")
     args = ap.parse_args(argv)
     cfg = tomllib.loads(CONFIG.read_text())
@@ -260,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     MUTANTS.mkdir(exist_ok=True)
     times = json.loads(TIMES_JSON.read_text()) if TIMES_JSON.exists() else {}
     if not args.skip_mutmut:
-        seconds = run_mutmut(chosen, args.max_children, args.survivors)
+        seconds = run_mutmut(chosen, args.max_children, args.rerun)
         for m in chosen:  # one run for all: the time of the run it was last tested in
             times[m["name"]] = round(seconds)
         TIMES_JSON.write_text(json.dumps(times, indent=1))

@@ -107,3 +107,23 @@ def test_ddim_step_writes_only_the_core_of_independent_patches(tmp_path):
     expected = np.sqrt(a_prev) * x0[0] + np.sqrt(1 - a_prev) * eps
     np.testing.assert_allclose(got[..., :core, core:], expected[..., :core, core:], atol=2e-4)
     assert np.isnan(got[..., core:, :]).all() and np.isnan(got[..., :core, :core]).all()
+
+
+def test_the_model_schedulers_follow_the_scaled_linear_schedule():
+    from crossscale.models.volume import VolumeDiffusion
+
+    model = VolumeDiffusion(num_train_timesteps=200, num_inference_steps=8, clip_sample=False)
+    # DDPM (Ho et al. 2020) with Stable Diffusion's "scaled linear" betas: sqrt-linear in t
+    betas = np.linspace(1e-4**0.5, 0.02**0.5, 200) ** 2  # MONAI's defaults, 1e-4 to 0.02
+    abar = np.cumprod(1 - betas)
+    ddpm = model.scheduler("ddpm")
+    assert ddpm.num_train_timesteps == 200 and not ddpm.clip_sample
+    np.testing.assert_allclose(ddpm.alphas_cumprod.numpy(), abar, rtol=1e-5)
+    ddim = model.scheduler("ddim")
+    assert ddim.num_train_timesteps == 200 and ddim.num_inference_steps == 8
+    np.testing.assert_allclose(ddim.alphas_cumprod.numpy(), abar, rtol=1e-5)
+    ts = np.asarray(ddim.timesteps)
+    assert len(ts) == 8 and (np.diff(ts) < 0).all() and ts.max() < 200  # from noisy to clean
+    assert not ddim.clip_sample
+    assert VolumeDiffusion(num_inference_steps=5, clip_sample=True).scheduler().clip_sample
+    assert len(VolumeDiffusion(num_inference_steps=5).scheduler("ddim").timesteps) == 5
