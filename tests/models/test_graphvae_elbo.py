@@ -59,7 +59,7 @@ def _hand(m, x, y, train, eps, *, smoothness, beta, on="latent", region_mask=Non
     if region_mask is not None:
         kl_region = kl_region * region_mask
     kl = kl_region.sum(-1)
-    return {"total": sse + smoothness * smooth + beta * kl, "mse": sse / train.sum(1),
+    return {"total": sse + smoothness * smooth + beta * kl, "mse": sse / np.maximum(train.sum(1), 1),
             "smoothness": smooth, "kl": kl}  # fmt: skip
 
 
@@ -127,3 +127,25 @@ def test_no_smoothness_term_without_edges_or_weight():
     want = _hand(m, x, y, train, _eps(3), smoothness=0.0, beta=0.5)
     np.testing.assert_allclose(rec.total.detach().numpy(), want["total"], rtol=1e-10)
     assert (rec.smoothness.numpy() == 0).all()
+
+
+def test_mse_divides_by_the_training_regions_even_for_one_or_none():
+    m = _module(seed=10)
+    x, y, _ = _data(seed=11)
+    train = np.zeros((K, N), bool)
+    train[0, 3] = True  # model 0: one training region; model 1: none
+    got = _loss(m, x, y, train, 4, smoothness=0.0, beta=1.0)
+    want = _hand(m, x, y, train, _eps(4), smoothness=0.0, beta=1.0)
+    np.testing.assert_allclose(got["total"], want["total"], rtol=1e-10)
+    sse0 = want["total"][0] - want["kl"][0]
+    assert got["mse"][0] == pytest.approx(sse0, rel=1e-10)  # divided by 1
+    assert got["mse"][1] == 0.0
+
+
+def test_zero_smoothness_weight_records_no_smoothness_term():
+    m = _module(seed=12)
+    x, y, train = _data(seed=13)
+    got = _loss(m, x, y, train, 6, smoothness=0.0, beta=0.4)
+    assert (got["smoothness"] == 0).all()
+    want = _hand(m, x, y, train, _eps(6), smoothness=0.0, beta=0.4)
+    np.testing.assert_allclose(got["total"], want["total"], rtol=1e-10)
