@@ -165,3 +165,34 @@ def test_foldwise_r_takes_0_1_masks_and_refuses_unmatched_folds():
     assert foldwise_r(y, preds, masks)[0] == pytest.approx(np.corrcoef([1, 2, 3], [1, 2, 4])[0, 1])
     with pytest.raises(ValueError, match="zip"):
         foldwise_r(y, preds, masks[:1])
+
+
+def test_default_fractions_and_seed(surface_graph):
+    assert (distance_blocked(surface_graph).sum(1) == 9).all()  # default 0.25: ceil(0.25 * 34)
+    np.testing.assert_array_equal(cv_masks(surface_graph, "spatial")[1],
+                                  distance_blocked(surface_graph, 0.25))  # fmt: skip
+    np.testing.assert_array_equal(kmeans_blocks(surface_graph, 3),
+                                  kmeans_blocks(surface_graph, 3, random_state=0))  # fmt: skip
+
+
+def test_kmeans_blocks_are_the_best_of_ten_kmeans_restarts_per_hemisphere(surface_graph):
+    from sklearn.cluster import KMeans
+
+    masks = kmeans_blocks(surface_graph, 5, random_state=0)
+    coords = np.asarray(surface_graph.coords, dtype=float)
+    hemi = np.asarray(surface_graph.hemisphere)
+    want = set()
+    for h, k in ((hemi[0], 3), (hemi[-1], 2)):
+        idx = np.flatnonzero(hemi == h)
+        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(coords[idx])
+        want |= {frozenset(idx[labels == c]) for c in range(k)}
+    assert {frozenset(np.flatnonzero(m)) for m in masks} == want
+
+
+def test_metrics_at_small_scales_and_unit_spread():
+    y = np.array([0.1, 0.2, 0.3])  # SS_tot = 0.02 < 1
+    assert explained_variance(y, y) == 1.0
+    assert explained_variance(y, np.array([0.1, 0.2, 0.4])) == pytest.approx(1 - 0.01 / 0.02)
+    unit = np.array([-1.0, 1.0])  # standard deviation exactly 1
+    assert pearson_r(unit, np.array([0.0, 3.0])) == pytest.approx(1.0)
+    assert pearson_r(np.array([0.0, 3.0]), unit) == pytest.approx(1.0)

@@ -139,6 +139,9 @@ def test_combat_errors_name_the_problem_and_the_fix(site, monkeypatch):
             "ComBat needs at least 2 subjects per site; site(s) 'B' (1) have fewer. Merge or drop "
             "those sites.")):  # fmt: skip
         regional_effect_sizes(table, cov["Dx"], site=lone, **kw)
+    lone2 = pd.Series(["A"] * 9 + ["B"] + ["A"] * 9 + ["C"], index=cov.index)
+    with pytest.raises(InputDataError, match=re.escape("site(s) 'B' (1), 'C' (1) have fewer")):
+        regional_effect_sizes(table, cov["Dx"], site=lone2, **kw)
     two = pd.Series(["A"] * 9 + ["B", "B"] + ["A"] * 9, index=cov.index)  # 2 subjects: enough
     assert regional_effect_sizes(table, cov["Dx"], site=two, **kw).attrs["site"].startswith("2 sites")
     gappy = table.copy()

@@ -120,6 +120,9 @@ def test_log_likelihood_by_hand_with_padding_and_a_given_sigma():
     want = np.array([[sum(stats.norm.logpdf(y[b, t].numpy(), pred[b, k, t].numpy(), 0.25).sum()
                           for t in range(T) if mask[b, t]) for k in range(K)] for b in range(B)])  # fmt: skip
     np.testing.assert_allclose(got, want, rtol=1e-10)
+    # without the extra (subtype) dimension: one value per subject
+    one = m.log_likelihood(y, mask, pred[:, 1], sigma=0.25).detach().numpy()
+    np.testing.assert_allclose(one, want[:, 1], rtol=1e-10)
     learned = m.log_likelihood(y, mask, pred).detach().numpy()
     sigma = float(m.log_sigma.detach().exp())
     np.testing.assert_allclose(learned[0, 0], stats.norm.logpdf(y[0].numpy(), pred[0, 0].numpy(),

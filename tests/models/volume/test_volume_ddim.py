@@ -117,7 +117,8 @@ def test_the_model_schedulers_follow_the_scaled_linear_schedule():
     betas = np.linspace(1e-4**0.5, 0.02**0.5, 200) ** 2  # MONAI's defaults, 1e-4 to 0.02
     abar = np.cumprod(1 - betas)
     ddpm = model.scheduler("ddpm")
-    assert ddpm.num_train_timesteps == 200 and not ddpm.clip_sample
+    assert type(ddpm).__name__ == "DDPMScheduler" and type(model.scheduler()).__name__ == "DDIMScheduler"
+    assert ddpm.num_train_timesteps == 200 and ddpm.clip_sample is False
     np.testing.assert_allclose(ddpm.alphas_cumprod.numpy(), abar, rtol=1e-5)
     ddim = model.scheduler("ddim")
     assert ddim.num_train_timesteps == 200 and ddim.num_inference_steps == 8
