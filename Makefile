@@ -7,12 +7,14 @@ BIN := $(VENV)/bin
 MIRROR := $(abspath ../shared/data)
 export CROSSSCALE_MIRROR ?= $(if $(wildcard $(MIRROR)/SOURCES.md),$(MIRROR),)
 
-.PHONY: env demo test test-fast lint bench clean
+.PHONY: env demo test test-fast lint bench mutation clean
 
 $(BIN)/crossscale: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	# ComBat reference (extra `harmonize`): its numpy<2 / pandas<3 pins are stale, so no deps
+	$(BIN)/python -m pip install -q --no-deps -c constraints.txt neuroHarmonize neuroCombat
 	touch $@
 
 env: $(BIN)/crossscale
@@ -34,5 +36,12 @@ test-fast: env
 bench: env
 	$(BIN)/python benchmarks/bench_fit.py
 
+# Mutation testing of the statistical and generative core (not part of `make test`; about an hour
+# on 2 cores): mutmut mutates the files in pyproject's [tool.mutmut], runs their unit tests, and
+# benchmarks/run_mutation.py writes benchmarks/results/mutation.md. ARGS="--only compare" for one module.
+mutation: env
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,mutation]"
+	$(BIN)/python benchmarks/run_mutation.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results mutants

@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from crossscale.atlas import get_atlas
@@ -22,6 +23,7 @@ def _error(args, capsys) -> str:
     return capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_fit_schaefer100_map_end_to_end(tmp_path, capsys):
     bb = load_bigbrain_map("schaefer100")
     csv = tmp_path / "bigbrain_schaefer100.csv"  # names without the 7Networks_ prefix
@@ -50,6 +52,7 @@ def test_fit_schaefer100_map_end_to_end(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_user_atlas_with_abagen_matrix(tmp_path, capsys):
     # a user's parcellation: two .annot files (here the Schaefer-100 files under other names)
     lh, rh = tmp_path / "lh.myparc.annot", tmp_path / "rh.myparc.annot"

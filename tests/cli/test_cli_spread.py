@@ -9,6 +9,7 @@ from crossscale.cli.main import app
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_spread_simulate_then_fit(tmp_path):
     sim = tmp_path / "sim"
     res = runner.invoke(app, ["spread", "simulate", "--out", str(sim), "--n-subjects", "8",
@@ -74,6 +75,7 @@ def test_adni_with_a_maps_file_is_refused(tmp_path):
         assert not (tmp_path / cmd).exists()
 
 
+@pytest.mark.slow
 def test_fit_group_on_a_users_csv_and_connectome(tmp_path):
     import numpy as np
 
@@ -125,6 +127,7 @@ def test_spread_fit_adni_runs_the_group_workflow(tmp_path):
     assert "ADNI2" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_fit_group_one_enigma_map_with_flipped_sign(tmp_path):
     from crossscale.datasets import fetch
 

@@ -27,7 +27,7 @@ def test_fetch_verifies_checksum(tmp_path, monkeypatch):
     path.write_bytes(b"garbage")
     assert (
         hashlib.sha256(fetch("adni2_ad_vol_baseline").read_bytes()).hexdigest()
-        != hashlib.sha256(b"garbage").hexdigest()
+        == dataset_info("adni2_ad_vol_baseline").sha256
     )
 
 

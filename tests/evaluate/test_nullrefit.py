@@ -112,6 +112,7 @@ def test_pls_refits_match_a_loop_by_hand(data):
     assert list(res.null) == ["in_sample_r"]
 
 
+@pytest.mark.slow
 def test_graphvae_seeds_reproduce_and_batch1_equals_loop(data):
     X, y, g = data
     est = GraphVAE(**FAST)
@@ -129,6 +130,7 @@ def test_graphvae_seeds_reproduce_and_batch1_equals_loop(data):
     assert abs(c.null["in_sample_r"].mean() - a.null["in_sample_r"].mean()) < 0.5
 
 
+@pytest.mark.slow
 def test_dask_equals_serial(data):
     distributed = pytest.importorskip("distributed")
     X, y, g = data

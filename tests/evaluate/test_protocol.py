@@ -44,6 +44,7 @@ def test_inductive_predictions_ignore_other_held_out_expression(data, name):
 
 
 @pytest.mark.parametrize("name", ["GraphVAE", "GraphVAE (reference: GCN encoder)", "Ridge"])
+@pytest.mark.slow
 def test_transductive_protocol_does_use_held_out_expression(data, name):
     """The check above can fail: under the transductive protocol the same change moves them."""
     X, X2, y, g, masks, a = data

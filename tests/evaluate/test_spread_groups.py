@@ -23,6 +23,7 @@ def diffusion(connectome):
     return build_library("diffusion", connectome)
 
 
+@pytest.mark.slow
 def test_offset_only_baseline_on_maps_that_are_offsets(connectome):
     """Maps = very different offsets + noise: pooled r is high, every spreading R² is not."""
     rng = np.random.default_rng(0)
@@ -57,6 +58,7 @@ def test_planted_spread_beats_offsets_out_of_sample(connectome, diffusion):
     assert np.isnan(leave_one_map_out(diffusion, y[:1], scored)["r2"])
 
 
+@pytest.mark.slow
 def test_null_kinds_are_never_pooled(connectome, diffusion):
     rng = np.random.default_rng(2)
     s = list(connectome.regions).index("R_precuneus")

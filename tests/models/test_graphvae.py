@@ -80,8 +80,11 @@ def test_loss_terms_by_hand(encoder):
     kl_r = (0.5 * (mu**2 + logvar.exp() - 1 - logvar)).sum(-1)
     torch.testing.assert_close(rec.smoothness, smooth)
     torch.testing.assert_close(rec.kl, kl_r.sum(-1))
-    sse = rec.total - 0.5 * smooth - 0.25 * kl_r.sum(-1)
+    # squared error at z = mu + exp(logvar / 2) * eps, eps drawn from the same seeded generator
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(1))
+    sse = (((mod.generative(mu + torch.exp(0.5 * logvar) * eps) - y) ** 2) * mask).sum(1)
     torch.testing.assert_close(rec.mse, sse / mask.sum(1))
+    torch.testing.assert_close(rec.total, sse + 0.5 * smooth + 0.25 * kl_r.sum(-1))
     # the masked region does not enter the loss of model 0
     y2 = y.clone()
     y2[:, 2] += 100.0
@@ -126,7 +129,9 @@ def test_fit_predict_transform_contract(small):
     assert isinstance(p, pd.Series) and list(p.index) == list(g.regions)
     assert np.corrcoef(p, y)[0, 1] > 0.9  # learns the planted map in-sample (measured 0.99)
     assert m.in_sample_r2_ > 0.8
-    assert abs(p.mean() - y.mean()) < y.std()  # reported in the map's own units
+    # reported in the map's own units (SD 1.84), not standardised: mean and spread match the map
+    assert abs(p.mean() - y.mean()) < 0.1 * y.std()
+    assert p.std() == pytest.approx(y.std(), rel=0.15)
     z = m.transform(X)
     assert z.shape == (N, 4) and list(z.columns) == ["z0", "z1", "z2", "z3"]
     assert m.projection_.basis.shape[0] == 40 and 4 <= m.n_components_chosen_[0] <= 25
@@ -288,7 +293,10 @@ def test_large_stacks_are_split_by_memory(small, monkeypatch):
     budget = 2.5 * (_stack.max_stack(15, 16, 4, 2**30) / 2**30) ** -1 / 2**30  # ~2 models
     P = GraphVAE(random_state=0, memory_gb=budget, **FAST).fit_predict_folds(X, y, g, masks)
     assert calls == [2, 2, 2]
-    assert P.shape == (1, 6, N) and np.isfinite(P).all()
+    assert P.shape == (1, 6, N)
+    # every chunk's models learned the map, not only the first chunk's (measured r 0.97)
+    yv = y.loc[list(g.regions)].to_numpy()
+    assert all(np.corrcoef(fold, yv)[0, 1] > 0.8 for fold in P[0])
 
 
 def test_spatial_residual_changes_only_held_out_regions(small):

@@ -143,7 +143,7 @@ def test_compare_maps_on_schaefer(schaefer100):
     y = pd.Series(schaefer100.centroids("pial")[:, 1], index=schaefer100.regions)
     res = compare_maps(bb, y, nulls="spin", n_perm=200, random_state=0, atlas=schaefer100)
     assert res.n_regions == 100 and res.n_perm == 200
-    assert 0 < res.p_value <= 1
+    assert res.p_value == pytest.approx((1 + np.sum(np.abs(res.null) >= abs(res.statistic))) / 201)
 
 
 def test_spin_permutations_keep_the_subcortex_in_place():

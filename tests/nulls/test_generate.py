@@ -21,8 +21,14 @@ def test_every_method_gives_null_maps(ad_map, method):
             np.testing.assert_allclose(
                 np.sort(nulls[half], axis=0), np.sort(x[half])[:, None].repeat(n_perm, 1)
             )
-    if method in ("moran", "moran_pair"):
+    if method == "alexander_bloch":  # majority-label spins: every null value is a region's value
+        assert np.isin(nulls, x).all()
+    if method == "vertex":  # vertex-weighted averages of the map's values, within their range
+        assert (nulls >= x.min() - 1e-12).all() and (nulls <= x.max() + 1e-12).all()
+        assert not np.isin(nulls, x).all()
+    if method in ("moran", "moran_pair"):  # Moran surrogates keep the mean and the SD exactly
         np.testing.assert_allclose(nulls.mean(axis=0), x.mean())
+        np.testing.assert_allclose(nulls.std(axis=0), x.std())
 
 
 def test_rows_follow_the_order_and_names_of_the_input(ad_map):

@@ -39,6 +39,7 @@ def test_user_connectome_from_a_csv(tmp_path):
         load_graph(str(tmp_path / "rect.csv"))
 
 
+@pytest.mark.slow
 def test_run_and_save_a_users_maps(tmp_path):
     con = RegionGraph.from_connectome()
     lib = build_library("diffusion", con)

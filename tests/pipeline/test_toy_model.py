@@ -49,6 +49,7 @@ def _hand_fit(X, y, alpha=10.0, n_genes=40):
     return ToyRidge(alpha, n_genes).fit(X, y).predict(X)
 
 
+@pytest.mark.slow
 def test_toy_model_through_fit_map_nulls_and_report(toy, landmark_expression, ad_map, tmp_path):
     X = landmark_expression
     y = ad_map.loc[X.index]

@@ -19,6 +19,7 @@ def toy_interpretation(synthetic):
 
 
 @pytest.mark.parametrize("figures", [False, True])
+@pytest.mark.slow
 def test_interpretation_section_renders(toy_interpretation, tmp_path, figures):
     rep = Report("crossscale fit")
     rep.add_heading("Performance")

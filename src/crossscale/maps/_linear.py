@@ -120,6 +120,34 @@ def _d_from_t(t, n1, n2, df):
     return t * (n1 + n2) / (np.sqrt(n1 * n2) * np.sqrt(df))
 
 
+def _effect_columns(fit: dict[str, np.ndarray], alpha: float) -> dict[str, np.ndarray]:
+    """The output columns from the group fits of :func:`_fit_all`, in ``EFFECT_COLUMNS`` order.
+
+    d and se(d) as Nakagawa & Cuthill (2007, eq. 10 and Table 3), Hedges' g and its standard
+    error with ``J = 1 - 3 / (4 (n1 + n2) - 9)`` (Hedges 1981), two-sided t p-values and
+    Benjamini-Hochberg ``fdr_p`` over the regions that have one.
+    """
+    from scipy import stats
+
+    n1, n2, df = fit["n_case"], fit["n_control"], fit["df"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = fit["beta"] / fit["se_beta"]
+        d = _d_from_t(t, n1, n2, df)
+        se = np.sqrt((n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2 - 2)))
+        p = 2 * stats.t.sf(np.abs(t), df)
+        J = 1 - 3 / (4 * (n1 + n2) - 9)
+    z = stats.norm.ppf(1 - alpha / 2)
+    fdr = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        fdr[ok] = stats.false_discovery_control(p[ok], method="bh")
+    return {
+        "d": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se, "t": t, "p": p,
+        "fdr_p": fdr, "n_case": n1, "n_control": n2, "g": J * d, "g_se": J * se,
+        "beta": fit["beta"], "df": df,
+    }  # fmt: skip
+
+
 def _combat(
     Y: np.ndarray, site: np.ndarray, X: np.ndarray, names: list[str], random_state
 ) -> np.ndarray:

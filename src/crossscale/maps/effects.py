@@ -57,8 +57,8 @@ from crossscale.maps._linear import (
     _bootstrap,
     _check_rank,
     _combat,
-    _d_from_t,
     _design,
+    _effect_columns,
     _fit_all,
 )
 from crossscale.maps._tables import _list, check_unique_subjects, numeric_table
@@ -170,8 +170,6 @@ def regional_effect_sizes(
        NeuroImage 208, 116450.
     .. [6] Efron B., Tibshirani R. (1993). An Introduction to the Bootstrap. Chapman & Hall.
     """
-    from scipy import stats
-
     if harmonize not in HARMONIZE:
         raise ParameterError(f"harmonize={harmonize!r}; use one of {list(HARMONIZE)}.")
     if not (0 < alpha < 1):
@@ -267,26 +265,8 @@ def regional_effect_sizes(
         Y = _combat(Y, s.to_numpy(), X, cov_names, random_state)
 
     fit = _fit_all(X, Y, is_case, cov_names)
-    n1, n2, df = fit["n_case"], fit["n_control"], fit["df"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = fit["beta"] / fit["se_beta"]
-        d = _d_from_t(t, n1, n2, df)
-        se = np.sqrt((n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2 - 2)))
-        p = 2 * stats.t.sf(np.abs(t), df)
-        J = 1 - 3 / (4 * (n1 + n2) - 9)
-    z = stats.norm.ppf(1 - alpha / 2)
-    fdr = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        fdr[ok] = stats.false_discovery_control(p[ok], method="bh")
-    out = pd.DataFrame(
-        {
-            "d": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se, "t": t, "p": p,
-            "fdr_p": fdr, "n_case": n1, "n_control": n2, "g": J * d, "g_se": J * se,
-            "beta": fit["beta"], "df": df,
-        },
-        index=pd.Index(values.columns, name="region"),
-    )  # fmt: skip
+    out = pd.DataFrame(_effect_columns(fit, alpha), index=pd.Index(values.columns, name="region"))
+    d = out["d"].to_numpy()
     if np.isnan(d).any():
         logger.warning(
             "No effect size for %d region(s) with too few complete subjects: %s",

@@ -23,6 +23,7 @@ def small_cohort(connectome):
     return simulate_cohort(connectome, 8, noise=0.02, random_state=5)
 
 
+@pytest.mark.slow
 def test_per_subject_least_squares_finds_epicentres(small_cohort, connectome):
     fits = fit_subjects_least_squares(
         small_cohort.maps, connectome, n_subtypes=2, rho_grid=np.array([0.05, 0.1, 0.2]),

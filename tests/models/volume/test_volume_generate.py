@@ -30,6 +30,7 @@ def test_position_noise_depends_only_on_position():
     assert not np.allclose(position_noise(4, 2, 2, slice(0, 48), slice(0, 64)), big)
 
 
+@pytest.mark.slow
 def test_resume_after_interrupt_equals_uninterrupted(tiny_model, tiny_sample, tmp_path):
     genes = tiny_sample.genes
     ref = generate(tiny_model, genes, tmp_path / "ref.ome.zarr", seed=7)
@@ -60,6 +61,7 @@ def test_resume_after_interrupt_equals_uninterrupted(tiny_model, tiny_sample, tm
     assert not np.allclose(other.read(), ref.read())
 
 
+@pytest.mark.slow
 def test_schemes_and_borders(tiny_model, tiny_sample, tmp_path):
     g = tiny_sample.genes
     for scheme in ("independent", "overlap"):
@@ -76,6 +78,7 @@ def test_schemes_and_borders(tiny_model, tiny_sample, tmp_path):
         generate(tiny_model, g, tmp_path / "b.ome.zarr")
 
 
+@pytest.mark.slow
 def test_dask_scheduler_gives_identical_bytes(tiny_model, tiny_sample, tmp_path):
     pytest.importorskip("distributed")
     a = generate(tiny_model, tiny_sample.genes, tmp_path / "a.ome.zarr", seed=2, batch_size=4)
@@ -84,6 +87,7 @@ def test_dask_scheduler_gives_identical_bytes(tiny_model, tiny_sample, tmp_path)
     np.testing.assert_array_equal(a.read(), b.read())
 
 
+@pytest.mark.slow
 def test_other_gene_panel_is_refused(tiny_model, tiny_sample, tmp_path):
     g = tiny_sample.genes
     other = g.select(["G0", "G1", "G2"])
@@ -93,6 +97,11 @@ def test_other_gene_panel_is_refused(tiny_model, tiny_sample, tmp_path):
     tiny_model.save(tmp_path / "model")
     loaded = VolumeDiffusion.load(tmp_path / "model", device="cpu")
     assert loaded.genes_ == tiny_model.genes_ and loaded.fingerprint() == tiny_model.fingerprint()
+    np.testing.assert_array_equal(loaded.gene_scale_, tiny_model.gene_scale_)
+    np.testing.assert_array_equal(loaded.stain_mean_, tiny_model.stain_mean_)
+    a = generate(tiny_model, g, tmp_path / "a.ome.zarr", seed=3)
+    b = generate(loaded, g, tmp_path / "b.ome.zarr", seed=3)
+    np.testing.assert_array_equal(a.read(), b.read())
     with pytest.raises(ModelStateError, match="another gene panel"):
         loaded.check_genes(other.genes)
 
@@ -112,6 +121,7 @@ def test_full_disk_is_a_clear_error_and_leaves_no_output(tiny_model, tiny_sample
     assert (tmp_path / "f.ome.zarr.state" / "step_0000.done").exists()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_canvas(tiny_sample, sample_factory, tmp_path, monkeypatch):
     import sys
 

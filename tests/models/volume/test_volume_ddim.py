@@ -1,0 +1,130 @@
+"""One DDIM step of patch generation against the closed form (Song et al. 2021, eq. 12, eta 0).
+
+A stand-in model knows the clean image ``x0`` and returns the true noise of its input at the
+timestep it is told, ``eps = (x_t - sqrt(a_t) x0) / sqrt(1 - a_t)``. One deterministic DDIM step
+from ``t`` must then land exactly on ``sqrt(a_prev) x0 + sqrt(1 - a_prev) eps`` with
+``prev = t - T // n``. A wrong sign of the noise, or the step labelled with another timestep,
+moves it off that point.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+zarr = pytest.importorskip("zarr")
+
+from crossscale.models.volume.layout import _Layout  # noqa: E402
+from crossscale.models.volume.steps import _step_batch  # noqa: E402
+
+T, N_STEPS = 1000, 10
+
+
+def _scheduler():
+    from monai.networks.schedulers import DDIMScheduler
+
+    s = DDIMScheduler(num_train_timesteps=T, schedule="scaled_linear_beta", clip_sample=False)
+    s.set_timesteps(N_STEPS)
+    return s
+
+
+class _TrueNoiseModel:
+    """Duck-typed VolumeDiffusion: ratio, window, device, scheduler and a perfect noise predictor."""
+
+    def __init__(self, x0: np.ndarray):
+        self.x0 = torch.from_numpy(x0)
+        self.ratio_ = 2
+        self.params_ = {"window": x0.shape[-1]}
+        self.device_ = torch.device("cpu")
+        self.seen_t: list[int] = []
+
+    def scheduler(self, kind: str = "ddim"):
+        assert kind == "ddim"
+        return _scheduler()
+
+    def predict(self, x, t, genes):
+        assert genes.shape[0] == x.shape[0]
+        a = _scheduler().alphas_cumprod[t].to(x.dtype).view(-1, 1, 1, 1, 1)
+        self.seen_t.extend(int(v) for v in t)
+        return (x - a.sqrt() * self.x0) / (1 - a).sqrt()
+
+
+def _genes():
+    return SimpleNamespace(values=lambda rows, cols: np.zeros(
+        (3, 2, rows.stop - rows.start, cols.stop - cols.start), np.float32))
+
+
+@pytest.mark.parametrize("k", [0, 4, N_STEPS - 1])
+def test_ddim_step_with_the_true_noise_lands_on_the_closed_form(tmp_path, k):
+    rng = np.random.default_rng(k)
+    win = 8
+    x0 = rng.uniform(-1, 1, (1, 2, 2, win, win)).astype(np.float32)  # (batch, stains, planes, H, W)
+    eps = rng.standard_normal(x0.shape[1:]).astype(np.float32)
+    sched = _scheduler()
+    timesteps = [int(t) for t in sched.timesteps]
+    t = timesteps[k]
+    prev = t - T // N_STEPS
+    a_t = float(sched.alphas_cumprod[t])
+    a_prev = float(sched.alphas_cumprod[prev]) if prev >= 0 else float(sched.final_alpha_cumprod)
+    x_t = np.sqrt(a_t) * x0[0] + np.sqrt(1 - a_t) * eps
+    layout = _Layout("overlap", win, win, win, win, 0)
+    src, dst = str(tmp_path / "src.zarr"), str(tmp_path / "dst.zarr")
+    for path, data in ((src, x_t), (dst, np.zeros_like(x_t))):
+        arr = zarr.open_array(path, mode="w", shape=(1, 1, *x_t.shape), dtype="float32")
+        arr[0, 0] = data
+    model = _TrueNoiseModel(x0)
+    _step_batch(model, _genes(), layout, src, dst, k, timesteps, [(0, 0)])
+    got = np.asarray(zarr.open_array(dst, mode="r")[0, 0])
+    assert model.seen_t == [t]
+    # Song et al. (2021) eq. 12 with eta = 0: x0 predicted from the noise, then re-noised to prev
+    x0_pred = (x_t - np.sqrt(1 - a_t) * eps) / np.sqrt(a_t)
+    expected = np.sqrt(a_prev) * x0_pred + np.sqrt(1 - a_prev) * eps
+    np.testing.assert_allclose(x0_pred, x0[0], atol=1e-4)
+    np.testing.assert_allclose(got, expected, atol=2e-4)
+    np.testing.assert_allclose(got, np.sqrt(a_prev) * x0[0] + np.sqrt(1 - a_prev) * eps, atol=2e-4)
+    # the step moved the sample towards x0 (less noise than before)
+    assert np.abs(got - np.sqrt(a_prev) * x0[0]).mean() <= np.abs(x_t - np.sqrt(a_t) * x0[0]).mean()
+
+
+def test_ddim_step_writes_only_the_core_of_independent_patches(tmp_path):
+    rng = np.random.default_rng(1)
+    core, h, w = 4, 8, 8
+    x0 = rng.uniform(-1, 1, (1, 1, 1, h, w)).astype(np.float32)
+    sched = _scheduler()
+    timesteps = [int(t) for t in sched.timesteps]
+    t, prev = timesteps[2], timesteps[2] - T // N_STEPS
+    a_t, a_prev = float(sched.alphas_cumprod[t]), float(sched.alphas_cumprod[prev])
+    eps = rng.standard_normal(x0.shape[1:]).astype(np.float32)
+    x_t = np.sqrt(a_t) * x0[0] + np.sqrt(1 - a_t) * eps
+    layout = _Layout("independent", h, w, core, core, 0)
+    src, dst = str(tmp_path / "src.zarr"), str(tmp_path / "dst.zarr")
+    zarr.open_array(src, mode="w", shape=x_t.shape, dtype="float32")[:] = x_t
+    zarr.open_array(dst, mode="w", shape=x_t.shape, dtype="float32", fill_value=np.nan)
+    model = _TrueNoiseModel(x0[..., :core, core:])  # patch (0, 1): rows 0..4, columns 4..8
+    _step_batch(model, _genes(), layout, src, dst, 2, timesteps, [(0, 1)])
+    got = np.asarray(zarr.open_array(dst, mode="r"))
+    expected = np.sqrt(a_prev) * x0[0] + np.sqrt(1 - a_prev) * eps
+    np.testing.assert_allclose(got[..., :core, core:], expected[..., :core, core:], atol=2e-4)
+    assert np.isnan(got[..., core:, :]).all() and np.isnan(got[..., :core, :core]).all()
+
+
+def test_the_model_schedulers_follow_the_scaled_linear_schedule():
+    from crossscale.models.volume import VolumeDiffusion
+
+    model = VolumeDiffusion(num_train_timesteps=200, num_inference_steps=8, clip_sample=False)
+    # DDPM (Ho et al. 2020) with Stable Diffusion's "scaled linear" betas: sqrt-linear in t
+    betas = np.linspace(1e-4**0.5, 0.02**0.5, 200) ** 2  # MONAI's defaults, 1e-4 to 0.02
+    abar = np.cumprod(1 - betas)
+    ddpm = model.scheduler("ddpm")
+    assert type(ddpm).__name__ == "DDPMScheduler" and type(model.scheduler()).__name__ == "DDIMScheduler"
+    assert ddpm.num_train_timesteps == 200 and ddpm.clip_sample is False
+    np.testing.assert_allclose(ddpm.alphas_cumprod.numpy(), abar, rtol=1e-5)
+    ddim = model.scheduler("ddim")
+    assert ddim.num_train_timesteps == 200 and ddim.num_inference_steps == 8
+    np.testing.assert_allclose(ddim.alphas_cumprod.numpy(), abar, rtol=1e-5)
+    ts = np.asarray(ddim.timesteps)
+    assert len(ts) == 8 and (np.diff(ts) < 0).all() and ts.max() < 200  # from noisy to clean
+    assert not ddim.clip_sample
+    assert VolumeDiffusion(num_inference_steps=5, clip_sample=True).scheduler().clip_sample
+    assert len(VolumeDiffusion(num_inference_steps=5).scheduler("ddim").timesteps) == 5

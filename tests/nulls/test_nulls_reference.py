@@ -1,0 +1,126 @@
+"""Spin nulls and null correlations against independent computations.
+
+The rotated sphere centroids are computed here with scipy's ``Rotation`` (not the library's
+matrices), the optimal assignment with scipy's ``linear_sum_assignment`` on ``cdist`` distances,
+and Vasa's greedy rule as the plain loop of the published code.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
+from scipy.spatial.transform import Rotation
+
+from crossscale.atlas import dk_regions
+from crossscale.nulls import compare_maps, sphere_centroids, spin_hungarian, spin_vasa
+from crossscale.nulls.rotations import _centroid_distances, identity_columns, reflect_rotations
+
+
+def _rotations(n, seed):
+    return Rotation.random(n, random_state=seed)
+
+
+def _moved(coords, rot: Rotation, left: bool):
+    """Rotated centroids: R c on the left; on the right the mirror image F R F c."""
+    if left:
+        return rot.apply(coords)
+    flip = np.array([-1.0, 1.0, 1.0])
+    return rot.apply(coords * flip) * flip
+
+
+def _hemis(regions):
+    return {h: np.flatnonzero([r.startswith(h + "_") for r in regions]) for h in ("L", "R")}
+
+
+def test_hungarian_spins_match_an_independent_assignment():
+    regions = dk_regions()
+    c = sphere_centroids(regions).to_numpy().copy()
+    rots = _rotations(6, 11)
+    perm = spin_hungarian(rotations=rots.as_matrix())
+    for k in range(6):
+        want = np.empty(68, dtype=int)
+        for h, idx in _hemis(regions).items():
+            dist = cdist(c[idx], _moved(c[idx], rots[k], h == "L"))
+            rows, cols = linear_sum_assignment(dist)
+            want[idx[rows]] = idx[cols]
+        np.testing.assert_array_equal(perm[:, k], want)
+
+
+def _vasa_reference(dist):
+    """Vasa et al. (2018): repeatedly place the region whose nearest free rotated centroid is
+    farthest away, on that nearest free centroid."""
+    dist = dist.copy()
+    n = len(dist)
+    out, free_rows = np.full(n, -1), set(range(n))
+    for _ in range(n):
+        rows = sorted(free_rows)
+        nearest = dist[rows].min(axis=1)
+        i = rows[int(np.argmax(nearest))]
+        j = int(np.argmin(dist[i]))
+        out[i] = j
+        free_rows.remove(i)
+        dist[:, j] = np.inf
+    return out
+
+
+def test_vasa_spins_match_the_published_greedy_rule():
+    regions = dk_regions()
+    c = sphere_centroids(regions).to_numpy().copy()
+    rots = _rotations(5, 3)
+    perm = spin_vasa(rotations=rots.as_matrix())
+    for k in range(5):
+        want = np.empty(68, dtype=int)
+        for h, idx in _hemis(regions).items():
+            local = _vasa_reference(cdist(c[idx], _moved(c[idx], rots[k], h == "L")))
+            want[idx] = idx[local]
+        np.testing.assert_array_equal(perm[:, k], want)
+
+
+def test_vasa_random_order_is_a_greedy_matching_in_some_order():
+    regions = dk_regions()[:34]
+    c = sphere_centroids(regions).to_numpy().copy()
+    rots = _rotations(4, 8)
+    perm = spin_vasa(regions, rotations=rots.as_matrix(), order="random", random_state=0)
+    again = spin_vasa(regions, rotations=rots.as_matrix(), order="random", random_state=0)
+    np.testing.assert_array_equal(perm, again)
+    for k in range(4):
+        dist = cdist(c, _moved(c, rots[k], True))
+        p = perm[:, k]
+        assert sorted(p) == list(range(34))
+        # greedy in some order: region i took the nearest centroid still free, so every nearer
+        # centroid's owner came before i; that "came before" relation has no cycle
+        owner = np.argsort(p)
+        before = {i: {int(owner[j]) for j in np.flatnonzero(dist[i] < dist[i, p[i]])}
+                  for i in range(34)}  # fmt: skip
+        placed: set[int] = set()
+        while len(placed) < 34:
+            ready = [i for i in range(34) if i not in placed and before[i] <= placed]
+            assert ready, "no greedy order gives this matching"
+            placed.update(ready)
+    farthest = spin_vasa(regions, rotations=rots.as_matrix())
+    assert (perm != farthest).any()  # the order matters
+
+
+def test_centroid_distances_and_reflection_by_hand():
+    rots = _rotations(3, 5)
+    c = sphere_centroids(dk_regions()[:10]).to_numpy().copy()
+    d = _centroid_distances(c, rots.as_matrix())
+    for k in range(3):
+        np.testing.assert_allclose(d[k], cdist(c, rots[k].apply(c)), atol=1e-9)
+    flip = np.diag([-1.0, 1.0, 1.0])
+    np.testing.assert_allclose(reflect_rotations(rots.as_matrix()),
+                               flip @ rots.as_matrix() @ flip)  # fmt: skip
+    perm = np.array([[0, 1, 0], [1, 0, 1], [2, 2, 2]])
+    np.testing.assert_array_equal(identity_columns(perm), [0, 2])
+
+
+def test_null_correlations_centre_each_null_map_on_its_own_mean(ad_map):
+    rng = np.random.default_rng(0)
+    y = ad_map + pd.Series(rng.normal(scale=ad_map.std(), size=68), index=ad_map.index)
+    # float null maps whose means differ from map to map (as vertex-average spins do)
+    nulls = rng.normal(size=(68, 30)) + np.arange(30) * 5.0
+    res = compare_maps(ad_map, y, nulls=nulls)
+    want = np.array([np.corrcoef(nulls[:, k], y)[0, 1] for k in range(30)])
+    np.testing.assert_allclose(res.null, want, atol=1e-12)
+    assert res.p_value == pytest.approx((1 + np.sum(np.abs(want) >= abs(res.statistic))) / 31)
