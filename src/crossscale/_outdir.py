@@ -256,6 +256,8 @@ def check_output_files(
 
     An existing file is replaced only with `overwrite` and only when `sidecar` (the command's
     ``*.run.json``) exists and was written by crossscale; no output may be an input or a folder.
+    The lock of the first path is taken (:func:`crossscale._lock.lock_output`) and held until
+    the command ends, so two runs never write the same files.
     `options` names the option of each path in messages (default `option` for all), so that an
     error about the HTML page blames ``--html``, not ``--out``.
 
@@ -265,7 +267,24 @@ def check_output_files(
         Which file and why, and what to do.
     """
     paths = [Path(p) for p in paths]
+    if not paths:
+        return
     names = list(options) if options is not None else [option] * len(paths)
+    held_before = paths[0].resolve() in _lock._HELD
+    try:
+        _check_output_files(paths, names, overwrite=overwrite, inputs=inputs, sidecar=sidecar,
+                            option=option)  # fmt: skip
+    except BaseException:
+        if not held_before:
+            _lock.release_output(paths[0])
+        raise
+
+
+def _check_output_files(
+    paths: list[Path], names: list[str], *, overwrite: bool,
+    inputs: Iterable[str | os.PathLike[str] | None], sidecar: str | os.PathLike[str] | None,
+    option: str,
+) -> None:  # fmt: skip
     resolved = [p.resolve() for p in paths]
     for i, rp in enumerate(resolved):
         if rp in resolved[:i]:
@@ -300,6 +319,7 @@ def check_output_files(
             raise ParameterError(
                 f"{name}: '{p}' cannot be written: '{parent}' is not a writable folder."
             )
+    _lock.lock_output(paths[0], option=names[0])  # held until the command ends
     exist = [p for p in paths if p.exists()]
     if exist and not overwrite:
         blame = sorted({n for p, n in zip(paths, names, strict=True) if p.exists()})

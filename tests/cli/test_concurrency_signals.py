@@ -202,3 +202,21 @@ def test_a_folder_a_dead_run_was_replacing_is_put_back(tmp_path, caplog):
     check_output_dir(tmp_path / "res", overwrite=True)
     _lock.release_all()
     assert not old.exists() and (tmp_path / "res" / "x.csv").read_text() == "1\n"
+
+
+def test_vulnerability_output_files_are_locked_too(tmp_path, monkeypatch, capsys, snapshot):
+    """A second `vulnerability --out d.csv` while another writes d.csv fails at once."""
+    (tmp_path / "table.csv").write_text("SubjID,L_bankssts_thickavg\ns1,2.5\n")
+    (tmp_path / "cov.csv").write_text("SubjID,Dx,Age,Sex\ns1,AD,70,1\n")
+    monkeypatch.chdir(tmp_path)
+    holder = _holder(tmp_path / "d.csv")
+    try:
+        before = snapshot(tmp_path)
+        assert main(["vulnerability", "table.csv", "-c", "cov.csv", "--case", "AD", "--control",
+                     "CN", "--out", "d.csv"]) == 2  # fmt: skip
+        err = " ".join(capsys.readouterr().err.split())
+        assert "--out 'd.csv' is being written by another crossscale run right now" in err
+        assert snapshot(tmp_path) == before
+    finally:
+        holder.kill()
+        holder.wait()

@@ -321,7 +321,8 @@ def fit_group(
         columns=models_option(columns) if columns else None, flip_sign=flip_sign, n_length=n_length, n_degree=n_degree, n_folds=n_folds, seed=seed,
     )  # fmt: skip
     config.check()
-    out = check_output_dir(out, overwrite=overwrite, inputs=[maps] if maps else [])
+    graph_file = graph if graph not in ("connectome", "distance", "surface") else None
+    out = check_output_dir(out, overwrite=overwrite, inputs=[maps, graph_file])
     _run_group(config, out, overwrite=overwrite)
 
 
