@@ -195,6 +195,13 @@ def test_the_python_api_has_the_same_bounds(tmp_path):
     with pytest.raises(ParameterError, match="threads"):
         check_threads("threads", 0)
     check_threads("threads", None)
+    from crossscale._threads import set_torch_threads
+    from crossscale.spatial import load_vizgen_mini
+
+    with pytest.raises(ParameterError, match="threads must be an integer from 1"):
+        set_torch_threads(0)
+    with pytest.raises(ParameterError, match="bin_px must be an integer from 1 to 4096; got 0"):
+        load_vizgen_mini(bin_px=0)  # before any data is read
 
 
 def test_value_column_is_named_in_the_terminal_and_run_json(workdir, tmp_path, monkeypatch):
