@@ -44,7 +44,8 @@ def _snapshot(root):
             out[os.path.relpath(os.path.join(dirpath, d), root)] = None
         for f in files:
             p = os.path.join(dirpath, f)
-            out[os.path.relpath(p, root)] = Path(p).read_bytes()
+            # a named pipe or device is recorded, not read (reading a FIFO blocks)
+            out[os.path.relpath(p, root)] = Path(p).read_bytes() if os.path.isfile(p) else "special"
     return out
 
 

@@ -92,3 +92,32 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str = "The file") -> None:
+    """Refuse a path that is not a regular file (a FIFO, socket or device) before reading it.
+
+    Reading a named pipe blocks until something writes to it, and a device never ends.
+
+    Raises
+    ------
+    InputDataError
+        Naming the kind of file and what to give instead.
+    """
+    import stat
+
+    from crossscale._errors import InputDataError
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return  # the caller says that it does not exist
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a character device" if stat.S_ISCHR(mode) else "a block device"
+            if stat.S_ISBLK(mode) else "not a regular file")  # fmt: skip
+    raise InputDataError(
+        f"{what} '{path}' is {kind}, not a regular file; crossscale reads tables from files "
+        "(reading it could hang or never end). Save the data to a file and give its path."
+    )

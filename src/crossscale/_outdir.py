@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from crossscale import _lock
 from crossscale._errors import ParameterError
 from crossscale._files import _jsonable, _umask, atomic_write_text, sha256_file
 from crossscale._format import format_list
@@ -117,6 +118,8 @@ def check_output_dir(
     inputs: Iterable[str | os.PathLike[str] | None] = (),
     option: str = "--out",
     marker: str | tuple[str, ...] = "run.json",
+    lock: bool = True,
+    resume: str | None = None,
 ) -> Path:
     """Check, before any work, that a command may write the folder `out`.
 
@@ -138,6 +141,13 @@ def check_output_dir(
     marker : str or tuple of str
         File(s) that identify a folder crossscale wrote; ``run.json`` is also checked for
         crossscale's keys.
+    lock : bool
+        Take the exclusive lock of `out` for this process (:func:`crossscale._lock.lock_output`;
+        released at the end of :func:`atomic_dir` or of the command) and clean up what dead
+        runs left beside it (:func:`crossscale._lock.clean_stale`).
+    resume : str or None
+        The name of a resumable state entry (``generated.ome.zarr.state``): an `out` that holds
+        only that (an interrupted run) may be written without `overwrite`.
 
     Returns
     -------
@@ -147,6 +157,8 @@ def check_output_dir(
     ------
     ParameterError
         With a message that says which rule was broken and what to do.
+    OutputBusyError
+        Another process is writing `out` now.
     """
     out = Path(out)
     res = out.resolve()
@@ -172,6 +184,38 @@ def check_output_dir(
             f"{option} '{out}' is a file, not a folder; crossscale writes a folder of results "
             f"there. Choose another {option}."
         )
+    parent = _writable_parent(res)
+    if parent is not None:
+        raise ParameterError(
+            f"{option} '{out}' cannot be written: '{parent}' is not a writable folder. Choose an "
+            f"{option} in a folder you can write to."
+        )
+    resumable = (resume is not None and out.is_dir() and [p.name for p in out.iterdir()] == [resume]
+                 and (out / resume / "params.json").is_file())  # fmt: skip
+    check = _no_check if resumable else _check_existing  # resumable: an interrupted run
+    if not lock:
+        check(out, overwrite=overwrite, option=option, marker=marker)
+        return out
+    held_before = res in _lock._HELD
+    _lock.lock_output(out, option=option)
+    try:
+        _lock.clean_stale(out)
+        check(out, overwrite=overwrite, option=option, marker=marker)
+    except BaseException:
+        if not held_before:
+            _lock.release_output(out)
+        raise
+    return out
+
+
+def _no_check(out: Path, **kwargs: object) -> None:  # noqa: ARG001
+    """No rule for an `out` that holds only a resumable state."""
+
+
+def _check_existing(
+    out: Path, *, overwrite: bool, option: str, marker: str | tuple[str, ...]
+) -> None:
+    """The rules for an `out` that exists (see :func:`check_output_dir`)."""
     if out.exists():
         if not overwrite:
             raise ParameterError(
@@ -197,13 +241,6 @@ def check_output_dir(
                 f"not write: {format_list(foreign)}. Move them out of the folder, or choose a new "
                 f"{option}."
             )
-    parent = _writable_parent(res)
-    if parent is not None:
-        raise ParameterError(
-            f"{option} '{out}' cannot be written: '{parent}' is not a writable folder. Choose an "
-            f"{option} in a folder you can write to."
-        )
-    return out
 
 
 def check_output_files(
@@ -213,11 +250,16 @@ def check_output_files(
     inputs: Iterable[str | os.PathLike[str] | None] = (),
     sidecar: str | os.PathLike[str] | None = None,
     option: str = "--out",
+    options: Iterable[str] | None = None,
 ) -> None:
     """Check, before any work, that a command may write the files `paths`.
 
     An existing file is replaced only with `overwrite` and only when `sidecar` (the command's
     ``*.run.json``) exists and was written by crossscale; no output may be an input or a folder.
+    The lock of the first path is taken (:func:`crossscale._lock.lock_output`) and held until
+    the command ends, so two runs never write the same files.
+    `options` names the option of each path in messages (default `option` for all), so that an
+    error about the HTML page blames ``--html``, not ``--out``.
 
     Raises
     ------
@@ -225,34 +267,65 @@ def check_output_files(
         Which file and why, and what to do.
     """
     paths = [Path(p) for p in paths]
+    if not paths:
+        return
+    names = list(options) if options is not None else [option] * len(paths)
+    held_before = paths[0].resolve() in _lock._HELD
+    try:
+        _check_output_files(paths, names, overwrite=overwrite, inputs=inputs, sidecar=sidecar,
+                            option=option)  # fmt: skip
+    except BaseException:
+        if not held_before:
+            _lock.release_output(paths[0])
+        raise
+
+
+def _check_output_files(
+    paths: list[Path], names: list[str], *, overwrite: bool,
+    inputs: Iterable[str | os.PathLike[str] | None], sidecar: str | os.PathLike[str] | None,
+    option: str,
+) -> None:  # fmt: skip
     resolved = [p.resolve() for p in paths]
     for i, rp in enumerate(resolved):
         if rp in resolved[:i]:
+            first = names[resolved.index(rp)]
+            if first == names[i]:
+                raise ParameterError(
+                    f"{option}: two outputs would be the same file '{paths[i]}' (e.g. --out "
+                    "d.html and its HTML page); give --out a .csv name such as d.csv."
+                )
             raise ParameterError(
-                f"{option}: two outputs would be the same file '{paths[i]}' (e.g. --out d.html "
-                "and its HTML page); give --out a .csv name such as d.csv."
+                f"{names[i]} '{paths[i]}' is the same file as {first}; give {names[i]} another "
+                "name."
             )
     ins = {Path(i).resolve(): i for i in inputs if i is not None}
-    for p in paths:
+    for p, name in zip(paths, names, strict=True):
         rp = p.resolve()
         hit = next((i for r, i in ins.items() if r == rp or rp in r.parents), None)
         if hit is not None:
             raise ParameterError(
-                f"{option}: the output '{p}' is the input '{hit}'; writing it would destroy "
+                f"{name}: the output '{p}' is the input '{hit}'; writing it would destroy "
                 "the input. Choose another output name."
             )
         if p.is_dir():
-            raise ParameterError(f"{option}: the output '{p}' is a folder; give a file name.")
+            raise ParameterError(f"{name}: the output '{p}' is a folder; give a file name.")
+        if p.exists() and not p.is_file():
+            raise ParameterError(
+                f"{name}: the output '{p}' exists and is not a regular file (a pipe or device); "
+                "give a file name."
+            )
         parent = _writable_parent(rp)
         if parent is not None:
             raise ParameterError(
-                f"{option}: '{p}' cannot be written: '{parent}' is not a writable folder."
+                f"{name}: '{p}' cannot be written: '{parent}' is not a writable folder."
             )
+    _lock.lock_output(paths[0], option=names[0])  # held until the command ends
     exist = [p for p in paths if p.exists()]
     if exist and not overwrite:
+        blame = sorted({n for p, n in zip(paths, names, strict=True) if p.exists()})
         raise ParameterError(
             f"Output file(s) already exist: {', '.join(map(str, exist))}. Choose another "
-            f"{option}, or pass --overwrite to replace them."
+            f"{' / '.join(blame)}, or pass --overwrite to replace them."
         )
     if exist:
         sc = Path(sidecar) if sidecar is not None else None
@@ -298,8 +371,18 @@ def atomic_dir(out: str | os.PathLike[str], **checks: Unpack[OutputChecks]) -> I
         If `out` may not be written (see :func:`check_output_dir`).
     """
     out = check_output_dir(out, **checks)
+    try:
+        with _atomic_swap(out) as tmp:
+            yield tmp
+    finally:
+        _lock.release_output(out)
+
+
+@contextlib.contextmanager
+def _atomic_swap(out: Path) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # the pid in the name lets a later run remove it once this process is gone
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         yield tmp

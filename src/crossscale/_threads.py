@@ -53,6 +53,9 @@ def set_torch_threads(n: int | None) -> None:
     Library code uses :func:`torch_threads` (restores the previous count); a command line
     process, which ends with the command, sets it once. None changes nothing.
     """
+    from crossscale._validate import check_threads
+
+    check_threads("threads", n)
     if n is not None:
         import torch
 

@@ -22,14 +22,15 @@ def test_spread_simulate_then_fit(tmp_path):
 
     out = tmp_path / "fit"
     res = runner.invoke(app, ["spread", "fit", str(sim / "maps.csv"), "--out", str(out),
-                              "--epochs", "3", "--n-subtypes", "2"])  # fmt: skip
+                              "--epochs", "3", "--n-subtypes", "2",
+                              "--truth", str(sim / "truth.csv")])  # fmt: skip
     assert res.exit_code == 0, res.output
     names = {p.name for p in out.iterdir()}
     assert {"model", "subjects.csv", "subtypes.csv", "run.json", "report.html"} <= names
     assert {p.name for p in (out / "model").iterdir()} == {"config.json", "model.safetensors"}
     assert len(pd.read_csv(out / "subjects.csv")) == 8
     html = (out / "report.html").read_text()
-    # summary first, then figures; truth.csv next to maps.csv adds the simulated-vs-true panels
+    # summary first, then figures; --truth adds the simulated-vs-true panels
     body = html[html.index("<h1"):]
     assert body.index("2 subtypes") < body.index("<h2")
     assert "Simulated against true" in html and "95% intervals contain the true value" in html

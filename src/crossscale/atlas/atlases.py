@@ -643,6 +643,9 @@ def _family_hint(family: str | None, current: str) -> str:
                 "(atlas='dk-subcortex'), or drop those rows.")  # fmt: skip
     if family in ("dk", "dk-subcortex") and not current.startswith("dk"):
         return " They look like Desikan-Killiany names: pass --atlas dk (atlas='dk')."
+    if family == "destrieux":
+        return (" They look like Destrieux (aparc.a2009s) names; crossscale has no Destrieux "
+                "atlas: give its .annot files as --atlas lh.x.annot,rh.x.annot.")  # fmt: skip
     return ""
 
 

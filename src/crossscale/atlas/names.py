@@ -367,7 +367,7 @@ _DK_NAMES = RegionNames(
 
 
 def looks_like(names: Iterable[object]) -> str | None:
-    """The atlas family a list of names seems to come from: ``dk``, ``dk-subcortex``, ``schaefer``, ``glasser``.
+    """The atlas family a list of names seems to come from: ``dk``, ``dk-subcortex``, ``schaefer``, ``glasser``, ``destrieux``.
 
     Used by errors to suggest ``--atlas``; None when no family fits most names.
     """
@@ -379,6 +379,9 @@ def looks_like(names: Iterable[object]) -> str | None:
     sub = sum(canonical_subcortical(x) is not None for x in names)
     if dk + sub >= 0.5 * n:
         return "dk-subcortex" if sub else "dk"
+    destrieux = re.compile(r"(?:^|[_.\- ])(?:g_and_s|g|s|pole|lat_fis)[_\-][a-z]", re.I)
+    if sum(bool(destrieux.search(x)) for x in names) >= 0.5 * n:
+        return "destrieux"
     if (
         sum(bool(re.search(r"\d+networks_|(?:^|_)(?:lh|rh)_[a-z]", _normalise(x))) for x in names)
         >= 0.5 * n

@@ -98,6 +98,9 @@ def input_file(option: str, path: Path | None, *, what: str = "file") -> Path | 
         raise InputDataError(f"{option}: the {what} '{p}' does not exist. Check the path.")
     if p.is_dir():
         raise InputDataError(f"{option}: '{p}' is a folder; give the {what} itself.")
+    from crossscale._files import check_regular_file
+
+    check_regular_file(p, f"{option}: the {what}")
     return p
 
 
@@ -109,3 +112,26 @@ def atlas_option(option: str, value: str | None):  # noqa: ANN201
         return get_atlas(value or "dk")
     except (ParameterError, InputDataError) as err:
         raise type(err)(f"{option}: {err}") from None
+
+
+def seed(option: str, value: int | None) -> None:
+    """A seed: an integer from 0 to 2**32 - 1 (the same check as the Python API's)."""
+    from crossscale._validate import check_seed
+
+    check_seed(option, value, allow_none=value is None)
+
+
+def count(option: str, value: int | None, low: int, high: int | None = None, *,
+          hint: str = "") -> None:  # fmt: skip
+    """An integer option in [low, high] (None: left to the default)."""
+    from crossscale._validate import check_int
+
+    check_int(option, value, low, high, hint=hint, allow_none=True)
+
+
+def threads(option: str, value: int | None) -> None:
+    """``--threads``: None or an integer >= 1."""
+    from crossscale._validate import check_threads
+
+    check_threads(option, value)
+

@@ -87,6 +87,13 @@ def benchmark(
     chk.one_of("--gene-panel", gene_panel, ("auto", "l1000", "stable"))
     keys = resolve_maps(maps, atlas_obj)
     chk.at_least("--n-perm", n_perm, 0, hint="0 skips the null refits.")
+    from crossscale._validate import MAX_EPOCHS, MAX_PERM
+
+    chk.seed("--seed", seed)
+    chk.count("--n-perm", n_perm, 0, MAX_PERM)
+    chk.count("--max-epochs", max_epochs, 1, MAX_EPOCHS)
+    chk.count("--ensemble", ensemble, 1, 10_000)
+    chk.count("--batch-size", batch_size, 1, MAX_PERM)
     if n_perm and parse_null_cv(null_cv) is None:
         raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
     chk.scheduler("--scheduler", scheduler)

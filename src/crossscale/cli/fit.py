@@ -129,6 +129,8 @@ def fit(
     from crossscale.cli import _checks as chk
     from crossscale.pipeline import fit_map
 
+    chk.seed("--seed", seed)
+
     # -- every check before any work: options, output folder, the map ------------------------
     atlas_obj = chk.atlas_option("--atlas", atlas)
     chk.one_of("--gene-panel", gene_panel, ("auto", "l1000", "stable"))
@@ -201,6 +203,15 @@ def check_fit_options(
     chk.at_least("--batch-size", batch_size, 1)
     if interpret:
         chk.at_least("--interpret-n-perm", interpret_n_perm, 1, hint="Or pass --no-interpret.")
+    from crossscale._validate import MAX_EPOCHS, MAX_PERM
+
+    chk.count("--max-epochs", max_epochs, 1, MAX_EPOCHS)
+    chk.count("--n-perm", n_perm, 1, MAX_PERM)
+    chk.count("--n-latent", n_latent, 1, 4096)
+    chk.count("--ensemble", ensemble, 1, 10_000)
+    chk.count("--batch-size", batch_size, 1, MAX_PERM)
+    if interpret:
+        chk.count("--interpret-n-perm", interpret_n_perm, 1, MAX_PERM)
     check_device(device)
     return schemes
 

@@ -55,9 +55,12 @@ def interpret(
         ("--n-random", n_random, 1), ("--n-map-spins", n_map_spins, 1),
     ]:  # fmt: skip
         chk.at_least(option, value, minimum)
+        chk.count(option, value, minimum, 1_000_000)
+    chk.seed("--seed", seed)
     chk.in_range("--holdout", holdout, 0.0, 1.0, closed="left")
     if n_clusters is not None:
         chk.at_least("--n-clusters", n_clusters, 2)
+        chk.count("--n-clusters", n_clusters, 2, 1000)
     for path in gmt or []:
         chk.input_file("--gmt", path, what="GMT gene-set file")
     if atlas is not None:

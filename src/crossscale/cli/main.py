@@ -8,10 +8,11 @@ written" and exits 130; anything else is a bug: one line, exit 1. Tracebacks onl
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import typer
 
@@ -60,9 +61,15 @@ def _main(
     version: bool = typer.Option(
         False, "--version", "-V", callback=_version, is_eager=True, help="Show the version."
     ),
+    ctx: typer.Context = None,  # type: ignore[assignment]
 ) -> None:
     """Cross-scale, spatially aware generative modelling of the brain."""
     from rich.logging import RichHandler
+
+    from crossscale import _lock
+
+    if ctx is not None:  # output locks end with the command (also under typer's CliRunner)
+        ctx.call_on_close(_lock.release_all)
 
     from crossscale._progress import set_progress_enabled
 
@@ -117,13 +124,66 @@ def _click_exceptions() -> tuple[tuple[type, ...], ...]:
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that every ``atomic_dir`` cleans up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: Signals handled like Ctrl-C; exit code 128 + the signal number (SIGTERM 143, SIGHUP 129).
+HANDLED_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """Turn SIGTERM / SIGHUP into :class:`Terminated` while the command runs (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:  # noqa: ARG001
+        if fired:  # a second signal during the clean-up: let the clean-up finish
+            return
+        fired.append(signum)
+        raise Terminated(signum)
+
+    previous = {}
+    for name in HANDLED_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """Run the command line on `args` (default ``sys.argv[1:]``) and return the exit code.
 
     Exit codes: 0 success; 1 a bug (an unexpected exception); 2 a usage error, a crossscale
     error (bad option, input or output) or an error of the machine (``OSError``: permission
-    denied, disk full); 130 interrupted (Ctrl-C). ``--debug`` or ``-vv`` re-raise instead.
+    denied, disk full); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM, e.g. a batch
+    scheduler's time limit); 129 hang-up (SIGHUP, the terminal closed). ``--debug`` or ``-vv``
+    re-raise instead.
     """
+    from crossscale import _lock
+
+    try:
+        with _signals_as_interrupts():
+            return _main_guarded(args)
+    finally:
+        _lock.release_all()
+
+
+def _main_guarded(args: Sequence[str] | None) -> int:
     usage, other, exits, aborts = _click_exceptions()
     args = list(sys.argv[1:] if args is None else args)
     debug = _wants_debug(args)
@@ -144,6 +204,19 @@ def main(args: Sequence[str] | None = None) -> int:
             raise
         err.show()
         return 2
+    except Terminated as err:
+        if debug:
+            raise
+        import signal
+
+        name = signal.Signals(err.signum).name
+        typer.secho(
+            f"\nTerminated by {name}; nothing was written (a stopped `volume generate` keeps its "
+            "finished steps: rerun the same command to resume).",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 128 + err.signum
     except (KeyboardInterrupt, *aborts):
         if debug:
             raise

@@ -79,6 +79,8 @@ def simulate(
     from crossscale.cli import _checks as chk
 
     chk.at_least("--n-subjects", n_subjects, 1)
+    chk.count("--n-subjects", n_subjects, 1, 1_000_000)
+    chk.seed("--seed", seed)
     chk.at_least("--noise", noise, 0)
     chk.one_of("--model", model, ("fisher_kpp", "diffusion"))
     chk.one_of("--graph", graph, ("connectome", "surface"))
@@ -123,8 +125,8 @@ def fit(
     ),
     truth: Path = typer.Option(
         None,
-        help="truth.csv of a simulated cohort (default: truth.csv next to MAPS, if present); "
-        "adds simulated-vs-true panels to the report.",
+        help="truth.csv of a simulated cohort (only when given); adds simulated-vs-true panels "
+        "to the report.",
     ),
     model: str = typer.Option("fisher_kpp", help="fisher_kpp or diffusion."),
     epochs: int = typer.Option(100, help="Training epochs (EM rounds follow)."),
@@ -143,9 +145,17 @@ def fit(
 
     chk.one_of("--model", model, ("fisher_kpp", "diffusion"))
     chk.one_of("--graph", graph, ("connectome", "surface"))
+    from crossscale._validate import MAX_EPOCHS, MAX_PERM
+
     chk.at_least("--epochs", epochs, 1)
+    chk.count("--epochs", epochs, 1, MAX_EPOCHS)
     chk.at_least("--n-rewired", n_rewired, 0)
     chk.at_least("--n-length", n_length, 0)
+    chk.count("--n-rewired", n_rewired, 0, MAX_PERM)
+    chk.count("--n-length", n_length, 0, MAX_PERM)
+    chk.count("--max-subtypes", max_subtypes, 1, 100)
+    chk.count("--selection-repeats", selection_repeats, 1, 1000)
+    chk.seed("--seed", seed)
     if n_subtypes != "auto":
         try:
             chk.at_least("--n-subtypes", int(n_subtypes), 1)
@@ -163,7 +173,8 @@ def fit(
         raise ParameterError("Give a maps CSV (see 'crossscale spread simulate'), or --adni.")
     if not adni:
         chk.input_file("MAPS", maps, what="maps CSV")
-    out = check_output_dir(out, overwrite=overwrite, inputs=[maps])
+    chk.input_file("--truth", truth, what="truth file")
+    out = check_output_dir(out, overwrite=overwrite, inputs=[maps, truth])
     if adni:  # the group-map workflow on the bundled ADNI2 maps (= spread fit-group --adni)
         from crossscale.pipeline.spread_groups import GroupFitConfig
 
@@ -204,9 +215,13 @@ def fit(
     est = SpreadMixtureVAE(k, model=model, max_epochs=epochs, random_state=seed).fit(X, g)
     proba = est.predict_proba(X)
     params = est.transform(X)
-    truth_path = truth if truth is not None else Path(maps).with_name("truth.csv")
+    truth_path = truth
     truth_df = None
-    if truth_path.exists():
+    beside = Path(maps).with_name("truth.csv")
+    if truth is None and beside.exists():
+        typer.echo(f"Note: '{beside}' was not used (files are read only when named); pass "
+                   f"--truth {beside} to add simulated-vs-true panels to the report.")  # fmt: skip
+    if truth_path is not None and truth_path.exists():
         truth_df = pd.read_csv(truth_path, index_col=0)
         truth_df.index = truth_df.index.astype(str)
         need = {"rho", "onset", "subtype"} | ({"alpha"} if model == "fisher_kpp" else set())
@@ -214,10 +229,8 @@ def fit(
             raise ParameterError(
                 f"{truth_path} must have a row per subject of {maps} and columns "
                 f"{sorted(need)} (as written by 'crossscale spread simulate'); got columns "
-                f"{list(truth_df.columns)}. Pass --truth, or remove the file."
+                f"{list(truth_df.columns)}. Pass the truth.csv written with these maps."
             )
-    elif truth is not None:
-        raise ParameterError(f"--truth {truth} does not exist.")
     with atomic_dir(out, overwrite=overwrite, inputs=[maps]) as tmp:
         est.save(tmp / "model")
         params.join(proba).to_csv(tmp / "subjects.csv")
@@ -291,11 +304,16 @@ def fit_group(
     as opposed to `spread fit`, which fits a cohort of subjects.
     """
     from crossscale._utils import check_output_dir
+    from crossscale.cli import _checks as chk
     from crossscale.pipeline.spread_groups import (
         GroupFitConfig,
         models_option,
         stage_order_option,
     )
+
+    chk.seed("--seed", seed)
+    if maps is not None and not adni:
+        chk.input_file("MAPS", maps, what="maps CSV")
 
     config = GroupFitConfig(
         maps=str(maps) if maps is not None else None, adni=adni, graph=graph,
@@ -303,7 +321,8 @@ def fit_group(
         columns=models_option(columns) if columns else None, flip_sign=flip_sign, n_length=n_length, n_degree=n_degree, n_folds=n_folds, seed=seed,
     )  # fmt: skip
     config.check()
-    out = check_output_dir(out, overwrite=overwrite, inputs=[maps] if maps else [])
+    graph_file = graph if graph not in ("connectome", "distance", "surface") else None
+    out = check_output_dir(out, overwrite=overwrite, inputs=[maps, graph_file])
     _run_group(config, out, overwrite=overwrite)
 
 
@@ -325,10 +344,13 @@ def benchmark(
 ) -> None:
     """Benchmark SpreadMixtureVAE against k-means, GMM and per-subject fits on simulations."""
     from crossscale._utils import atomic_dir, check_output_dir, write_json
+    from crossscale._validate import MAX_EPOCHS
     from crossscale.cli import _checks as chk
     from crossscale.evaluate.spread_benchmark import run_spread_benchmark
 
     chk.at_least("--epochs", epochs, 1)
+    chk.count("--epochs", epochs, 1, MAX_EPOCHS)
+    chk.seed("--seed", seed)
     out = check_output_dir(out, overwrite=overwrite)
 
     kw = {}

@@ -74,6 +74,46 @@ def _load_models(model_dir: Path, device: str):  # noqa: ANN202
     return diff, reg
 
 
+def _check_common(*, seed: int, threads: int | None, device: str, batch_size: int | None = None,
+                  steps: int | None = None) -> None:  # fmt: skip
+    """The numeric options every volume command shares, checked before any work."""
+    from crossscale._device import check_device
+    from crossscale._validate import MAX_STEPS
+    from crossscale.cli import _checks as chk
+
+    chk.seed("--seed", seed)
+    chk.threads("--threads", threads)
+    chk.count("--batch-size", batch_size, 1, 1_000_000)
+    chk.count("--steps", steps, 1, MAX_STEPS, hint="Give the number of DDIM denoising steps, e.g. 20.")
+    check_device(device)
+
+
+def _check_model_out(model: Path, out: Path, *, overwrite: bool, resume: str | None = None) -> Path:
+    """The output guard of generate / evaluate: --out is not, in, or around the model folder."""
+    from crossscale._errors import ParameterError
+    from crossscale._utils import check_output_dir
+
+    if not Path(model).exists():
+        raise ParameterError(f"--model '{model}' does not exist. Pass the --out folder of "
+                             "'crossscale volume train'.")  # fmt: skip
+    if not Path(model).is_dir():
+        raise ParameterError(f"--model '{model}' is a file; pass the --out folder of "
+                             "'crossscale volume train'.")  # fmt: skip
+    if not (Path(model) / "model").is_dir():
+        raise ParameterError(
+            f"'{model}' is not a 'crossscale volume train' output folder: it has no model/. "
+            "Pass the --out folder of 'crossscale volume train'."
+        )
+    m, o = Path(model).resolve(), Path(out).resolve()
+    if m in o.parents:
+        raise ParameterError(
+            f"--out '{out}' is inside the model folder '{model}'; writing there would change the "
+            "model's folder. Choose an --out outside it, e.g. --out generated."
+        )
+    return check_output_dir(out, overwrite=overwrite, inputs=[model], option="--out",
+                            resume=resume)  # fmt: skip
+
+
 @app.command("train")
 def train(
     out: Path = typer.Option(..., "--out", help="Output folder (model/, regression/, run.json)."),
@@ -90,7 +130,20 @@ def train(
     overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
 ) -> None:
     """Train the gene-conditioned diffusion model on the Vizgen MERFISH crop (held-out quarter kept out)."""
-    from crossscale._utils import atomic_dir, write_json
+    from crossscale._utils import atomic_dir, check_output_dir, write_json
+    from crossscale._validate import MAX_EPOCHS
+    from crossscale.cli import _checks as chk
+
+    chk.one_of("--preset", preset, ("smoke", "default"))
+    chk.count("--max-iter", max_iter, 1, MAX_EPOCHS)
+    chk.count("--bin-px", bin_px, 1, 4096)
+    chk.count("--downsample", downsample, 1, 4096)
+    if bin_px % downsample:
+        chk.one_of("--downsample", str(downsample),
+                   [str(d) for d in range(1, bin_px + 1) if bin_px % d == 0])  # fmt: skip
+    chk.in_range("--holdout", holdout, 0.0, 1.0)
+    _check_common(seed=seed, threads=threads, device=device, steps=steps)
+    check_output_dir(out, overwrite=overwrite)
     from crossscale.models.volume import VolumeDiffusion
 
     set_torch_threads(threads)
@@ -148,6 +201,14 @@ def generate_cmd(
 ) -> None:
     """Generate stains for a canvas of any size, step-major on disk; rerun the same command to resume."""
     from crossscale._utils import write_json
+    from crossscale.cli import _checks as chk
+
+    chk.one_of("--scheme", scheme, ("boundary", "independent", "overlap"))
+    chk.scheduler("--scheduler", scheduler)
+    _check_common(seed=seed, threads=threads, device=device, batch_size=batch_size, steps=steps)
+    if size is not None:
+        _parse_size(size, (1, 1))
+    _check_model_out(model, out, overwrite=overwrite, resume="generated.ome.zarr.state")
     from crossscale.models.volume import generate
     from crossscale.spatial import tile_field
 
@@ -166,6 +227,7 @@ def generate_cmd(
     genes = sample.genes
     tiled = h > genes.shape[2] * r or w > genes.shape[3] * r
     genes = tile_field(genes, (h // r, w // r)) if tiled else genes.crop(slice(0, h // r), slice(0, w // r))
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     import ome_zarr.writer  # noqa: F401 - imported before the memory baseline
     import zarr  # noqa: F401
@@ -174,8 +236,13 @@ def generate_cmd(
     rss_before = _status_mb("VmRSS")
     reset = _reset_peak_rss()
     t0 = time.perf_counter()
-    res = generate(diff, genes, out / "generated.ome.zarr", scheme=scheme, seed=seed,
-                   batch_size=batch_size, scheduler=scheduler, overwrite=overwrite)  # fmt: skip
+    try:
+        res = generate(diff, genes, out / "generated.ome.zarr", scheme=scheme, seed=seed,
+                       batch_size=batch_size, scheduler=scheduler, overwrite=overwrite)  # fmt: skip
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing to resume: leave no empty folder behind
+        raise
     wall = time.perf_counter() - t0
     voxels = res.shape[0] * res.shape[1] * res.shape[2] * res.shape[3]
     vox_per_s = voxels * res.steps_run / res.n_steps / res.seconds if res.seconds > 0 else float("nan")
@@ -191,6 +258,9 @@ def generate_cmd(
     params = {"model": str(model), "size": [h, w], "scheme": scheme, "seed": seed, "steps": steps,
               "batch_size": batch_size, "scheduler": scheduler, "device": device}  # fmt: skip
     write_json(out / "run.json", _run_info("crossscale volume generate", params, {"results": results}))
+    from crossscale._outdir import _stamp_run_json
+
+    _stamp_run_json(out)  # written_by + the files: a later --overwrite knows them as crossscale's
     typer.echo(f"{res.path}: {res.shape} in {res.seconds:.1f} s, {res.patches_per_second:.2f} patches/s"
                + (" (gene field tiled: replicated conditioning, not new data)" if tiled else ""))  # fmt: skip
 
@@ -198,10 +268,20 @@ def generate_cmd(
 def _train_params(model_dir: Path) -> dict:
     import json
 
+    from crossscale._errors import ParameterError
+
     run = model_dir / "run.json"
     if not run.exists():
         return {"bin_px": 16, "downsample": 8}
-    return json.loads(run.read_text("utf-8"))["parameters"]
+    try:
+        params = json.loads(run.read_text("utf-8"))["parameters"]
+        return {"bin_px": int(params["bin_px"]), "downsample": int(params["downsample"])}
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ParameterError(
+            f"'{run}' is not the record that 'crossscale volume train' wrote (it lacks the "
+            "parameters bin_px and downsample): it was changed or replaced. Put back the "
+            "original run.json, or train again with 'crossscale volume train --out ...'."
+        ) from None
 
 
 @app.command("evaluate")
@@ -219,6 +299,11 @@ def evaluate_cmd(
     import json
 
     from crossscale._utils import atomic_dir, write_json
+    from crossscale.cli import _checks as chk
+
+    _check_common(seed=seed, threads=threads, device=device, batch_size=batch_size)
+    chk.count("--max-rows", max_rows, 1, 1_000_000)
+    _check_model_out(model, out, overwrite=overwrite)
     from crossscale.evaluate.volume import evaluate_volume
     from crossscale.report.volume import build_volume_report
 
@@ -226,7 +311,7 @@ def evaluate_cmd(
     diff, reg = _load_models(model, device)
     cfg = _train_params(model)
     sample = _sample(cfg["bin_px"], cfg["downsample"])
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=[model]) as tmp:
         ev = evaluate_volume(diff, sample, tmp / "generated", regression=reg, seed=seed,
                              max_rows=max_rows, batch_size=batch_size)  # fmt: skip
         ev.metrics.to_csv(tmp / "metrics.csv")

@@ -16,6 +16,26 @@ from crossscale.maps._tables import _list
 logger = logging.getLogger("crossscale.maps.effects")
 
 
+#: Covariates that are numbers by nature (a text column of them is a formatting error).
+_CONTINUOUS = ("age", "icv", "etiv", "tiv", "bmi", "education", "years")
+
+
+def _check_text_covariate(name: object, col: pd.Series, what: str) -> None:
+    """Refuse a text column that is a continuous covariate written as text (``70 years``)."""
+    key = str(name).strip().lower()
+    n_levels, n = col.astype(str).nunique(), len(col)
+    continuous = any(key == k or key.startswith(k + "_") for k in _CONTINUOUS)
+    if continuous or (n >= 10 and n_levels > 0.5 * n):
+        examples = ", ".join(repr(v) for v in col.astype(str).unique()[:3])
+        raise InputDataError(
+            f"The {what} column '{name}' holds text ({examples} …: {n_levels} different values "
+            f"in {n} subjects), so it would enter the model as {n_levels - 1} group indicators "
+            f"and make it rank deficient. {'It is a number by nature: write' if continuous else 'If it is a number, write'} "
+            "plain numbers only (e.g. 70, not '70 years'; a decimal point, not a comma), or leave "
+            "it out of --adjust."
+        )
+
+
 def _design(
     cov: pd.DataFrame | None, subjects: pd.Index, what: str = "covariates"
 ) -> tuple[np.ndarray, list[str]]:
@@ -54,6 +74,7 @@ def _design(
             blocks.append(x[:, None])
             names.append(str(c))
         else:
+            _check_text_covariate(c, col, what)
             levels = sorted(col.astype(str).unique())
             if len(levels) < 2:
                 logger.warning("Covariate '%s' has one level in the subjects analysed; dropped.", c)

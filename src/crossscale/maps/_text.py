@@ -68,6 +68,9 @@ def read_text(path: str | os.PathLike[str], what: str = "The file") -> str:
         raise InputDataError(f"{what} '{path}' does not exist. Check the path.")
     if path.is_dir():
         raise InputDataError(f"{what} '{path}' is a folder; give the file itself.")
+    from crossscale._files import check_regular_file
+
+    check_regular_file(path, what)
     raw = path.read_bytes()
     if not raw.strip():
         raise InputDataError(
@@ -133,6 +136,40 @@ def _decimal_commas(table: pd.DataFrame, skip: set[str]) -> pd.DataFrame:
     return table
 
 
+def _is_number(cell: str) -> bool:
+    cell = cell.strip().strip('"').strip()
+    try:
+        float(cell.replace(",", ".") if _DECIMAL_COMMA.match(cell) else cell)
+    except ValueError:
+        return False
+    return cell.lower() not in ("nan", "inf", "-inf", "infinity")
+
+
+def _check_header(path: Path, what: str, first: str, sep: str) -> None:
+    """Refuse a table whose first line is data (no header) or names a column twice."""
+    cells = [c.strip().strip('"').strip() for c in re.split(sep, first.strip())]
+    named = [c for c in cells if c]
+    dupes = sorted({c for c in named if named.count(c) > 1})
+    if dupes:
+        raise InputDataError(
+            f"{what} '{path}' names the column(s) {', '.join(map(repr, dupes))} twice in its "
+            "header, so it is not clear which to use. Rename or remove the duplicate column."
+        )
+    numbers = [c for c in named if _is_number(c)]
+    if not numbers:
+        return
+    from crossscale.atlas.names import looks_like
+
+    texts = [c for c in named if not _is_number(c)]
+    region_like = bool(texts) and looks_like(texts) is not None
+    if region_like or len(numbers) == len(named):
+        raise InputDataError(
+            f"{what} '{path}' has no header line: its first line ({first.strip()[:60]!r}) is "
+            "data, not column names. Add a header line such as 'region,d' at the top (reading "
+            "it as a header would lose that row)."
+        )
+
+
 def read_delimited(
     path: str | os.PathLike[str],
     what: str = "The table",
@@ -164,6 +201,7 @@ def read_delimited(
     text = read_text(path, what)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     sep = _separator(lines[0])
+    _check_header(path, what, lines[0], sep)
     try:
         cols = pd.read_csv(io.StringIO(text), sep=sep, nrows=0).columns
         dtype = dict.fromkeys(text_columns(cols), str) if text_columns is not None else None

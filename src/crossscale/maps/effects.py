@@ -97,6 +97,49 @@ def group_labels(values: pd.Series) -> pd.Series:
     return values.map(norm)
 
 
+#: A subject whose median robust z over regions exceeds this is reported as an outlier.
+SUBJECT_OUTLIER_Z = 5.0
+
+
+def outlier_subjects(values: pd.DataFrame, *, threshold: float = SUBJECT_OUTLIER_Z) -> pd.Series:
+    """Subjects whose regional values are far from everyone else's (a unit or entry error).
+
+    For each region the robust z of every subject, (x - median) / (1.4826 MAD), is computed
+    across subjects; a subject's score is the median |z| over its regions. One region off is a
+    regional outlier (kept); a subject off in most regions (values x 1000: mm entered as µm)
+    shifts every effect size. Subjects above `threshold` are logged as a warning.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame, shape (n_subjects, n_regions)
+
+    Returns
+    -------
+    scores : pandas.Series
+        The flagged subjects' median |robust z|, largest first (empty when none).
+    """
+    x = values.to_numpy(float)
+    if x.shape[0] < 5:
+        return pd.Series(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med = np.nanmedian(x, axis=0)
+        mad = 1.4826 * np.nanmedian(np.abs(x - med), axis=0)
+        z = np.abs(x - med) / np.where(mad > 0, mad, np.nan)
+    score = pd.Series(np.nanmedian(np.where(np.isfinite(z), z, np.nan), axis=1),
+                      index=values.index)  # fmt: skip
+    flagged = score[score > threshold].sort_values(ascending=False)
+    if len(flagged):
+        logger.warning(
+            "%d subject(s) lie far from the others in most regions (median robust z over "
+            "regions > %g): %s. Check their units and rows (e.g. values x 1000); they are kept "
+            "and shift every effect size.",
+            len(flagged), threshold,
+            ", ".join(f"'{k}' (z = {v:.0f})" for k, v in flagged.head(10).items())
+            + (" …" if len(flagged) > 10 else ""),
+        )  # fmt: skip
+    return flagged
+
+
 def regional_effect_sizes(
     table: pd.DataFrame,
     groups: pd.Series,
@@ -238,6 +281,7 @@ def regional_effect_sizes(
     subjects = labels.index[keep]
     is_case = (labels[subjects] == case).to_numpy()
     Y = values.loc[subjects].to_numpy(float)
+    outliers = outlier_subjects(values.loc[subjects])
     C, cov_names = _design(covariates, subjects)
 
     site_info = "single site"
@@ -294,6 +338,8 @@ def regional_effect_sizes(
         "formula": "d = t (n1 + n2) / (sqrt(n1 n2) sqrt(df)); "
         "se = sqrt((n1 + n2) / (n1 n2) + d^2 / (2 (n1 + n2 - 2)))",
     }
+    if len(outliers):
+        out.attrs["outlier_subjects"] = {str(k): round(float(v), 1) for k, v in outliers.items()}
     return out
 
 

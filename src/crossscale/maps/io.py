@@ -67,39 +67,25 @@ def read_regional_map(
         scores = {c: table[c].astype(str).map(atlas.canonical).notna().mean() for c in text}
         good = [c for c, s in scores.items() if s >= 0.5]
         if not good:
-            family = next((f for c in text if (f := looks_like(table[c].astype(str))) is not None),
-                          None)  # fmt: skip
-            example = {"schaefer": "schaefer200", "glasser": "glasser360"}.get(family, family)
-            hint = ""
-            if family is not None and not atlas.name.startswith(family.split("-")[0]):
-                hint = (f" Its names look like {family} regions: pass their atlas, e.g. "
-                        f"--atlas {example} (atlas='{example}').")  # fmt: skip
-            raise InputDataError(
-                f"'{path}' has no column of {atlas.title} region names (columns: "
-                f"{list(table.columns)}). Add a column such as 'region' with names like "
-                f"{atlas.names.examples or repr(atlas.regions[0])}, or pass region_column= / "
-                f"--region-column.{hint}"
-            )
+            raise InputDataError(_no_region_column(path, table, text, atlas))
         region_column = max(good, key=lambda c: scores[c])
     elif region_column not in table.columns:
         raise InputDataError(
             f"'{path}' has no column '{region_column}' (columns: {list(table.columns)})."
         )
+    elif pd.api.types.is_numeric_dtype(table[region_column]):
+        raise InputDataError(
+            f"--region-column {region_column}: the column '{region_column}' of '{path}' holds "
+            f"numbers, not region names (columns: {list(table.columns)}). Give the column of "
+            "names (e.g. --region-column region), or leave --region-column out to find it."
+        )
+    if value_column is not None and value_column == region_column:
+        raise InputDataError(
+            f"--value-column and --region-column both name '{value_column}' in '{path}'; the "
+            "values and the region names must be two different columns."
+        )
     if value_column is None:
-        lower = {str(c).lower(): c for c in table.columns if c != region_column}
-        value_column = next((lower[v] for v in _VALUE_PREFERENCE if v in lower), None)
-        if value_column is None:
-            numeric = [
-                c
-                for c in table.columns
-                if c != region_column and pd.api.types.is_numeric_dtype(table[c])
-            ]
-            if len(numeric) != 1:
-                raise InputDataError(
-                    f"'{path}' has {len(numeric)} numeric columns ({numeric}); say which holds the "
-                    "map with value_column= / --value-column."
-                )
-            value_column = numeric[0]
+        value_column = _guess_value_column(path, table, region_column)
     elif value_column not in table.columns:
         raise InputDataError(
             f"'{path}' has no column '{value_column}' (columns: {list(table.columns)})."
@@ -109,10 +95,83 @@ def read_regional_map(
         index=table[region_column].astype(str),
         name=str(value_column),
     )
-    s.attrs = {"source": str(path), "value_column": str(value_column), "atlas": atlas.name}
+    s.attrs = {"source": str(path), "value_column": str(value_column),
+               "region_column": str(region_column), "atlas": atlas.name}  # fmt: skip
     what = f"The map '{path.name}'"
     out = validate_regional_map(s, min_regions=min_regions, what=what, atlas=atlas)
     return check_map_values(out, what=what)
+
+
+def _no_region_column(path: Path, table: pd.DataFrame, text: list, atlas: Atlas) -> str:
+    """The message for a table without names of `atlas`: say which atlas the names look like."""
+    for c in text:
+        family = looks_like(table[c].astype(str))
+        if family is None:
+            continue
+        example = table[c].astype(str).iloc[0]
+        if family == "destrieux":
+            return (
+                f"The column '{c}' of '{path}' holds region names, but they look like Destrieux "
+                f"(FreeSurfer aparc.a2009s) names (e.g. '{example}'), not {atlas.title} ones; "
+                "crossscale has no Destrieux atlas. Use a map parcellated with Desikan-Killiany "
+                "(aparc), Schaefer or Glasser, or give the Destrieux .annot files as --atlas "
+                "lh.aparc.a2009s.annot,rh.aparc.a2009s.annot with an --expression matrix."
+            )
+        names = {"dk": "dk", "dk-subcortex": "dk-subcortex", "schaefer": "schaefer200",
+                 "glasser": "glasser360"}  # fmt: skip
+        if atlas.name.startswith(family.split("-")[0]) and family != "dk-subcortex":
+            continue  # the right family: the names are misspelt (reported by the validator)
+        titles = {"dk": "Desikan-Killiany", "dk-subcortex": "Desikan-Killiany + subcortex",
+                  "schaefer": "Schaefer", "glasser": "Glasser (HCP-MMP1.0)"}  # fmt: skip
+        suggestion = names[family]
+        how = (f"--atlas {suggestion} (atlas='{suggestion}')" if family != "schaefer" else
+               "--atlas schaefer100, schaefer200, schaefer300 or schaefer400, the one with "
+               "their number of parcels")  # fmt: skip
+        return (
+            f"The column '{c}' of '{path}' holds region names, but they look like "
+            f"{titles[family]} names (e.g. '{example}'), not {atlas.title} ones. Pass their "
+            f"atlas: {how}."
+        )
+    return (
+        f"'{path}' has no column of {atlas.title} region names (columns: "
+        f"{list(table.columns)}). Add a column such as 'region' with names like "
+        f"{atlas.names.examples or repr(atlas.regions[0])}, or pass region_column= / "
+        "--region-column."
+    )
+
+
+#: Columns of the table `crossscale vulnerability` writes (its map is the column ``d``).
+_VULNERABILITY_COLUMNS = {"d", "se", "ci_low", "ci_high", "t", "p", "fdr_p", "n_case", "n_control"}
+
+
+def _guess_value_column(path: Path, table: pd.DataFrame, region_column: str) -> str:
+    """The value column of a map when none is named; refuse when two columns could be it."""
+    lower = {str(c).lower(): c for c in table.columns if c != region_column}
+    named = [lower[v] for v in _VALUE_PREFERENCE if v in lower]
+    numeric = [c for c in table.columns
+               if c != region_column and pd.api.types.is_numeric_dtype(table[c])]  # fmt: skip
+    if len(named) > 1 and _VULNERABILITY_COLUMNS <= set(table.columns):
+        return "d"  # the layout `crossscale vulnerability` writes: its map is Cohen's d
+    if len(named) > 1:
+        raise InputDataError(
+            f"'{path}' has {len(named)} columns that could hold the map "
+            f"({', '.join(map(repr, named))}); crossscale will not guess which. Name it with "
+            f"--value-column (value_column=), e.g. --value-column {named[0]}."
+        )
+    if named:
+        return named[0]
+    if len(numeric) != 1:
+        if not numeric:
+            raise InputDataError(
+                f"'{path}' has no numeric column besides the region names '{region_column}' "
+                f"(columns: {list(table.columns)}); give a column of numbers (e.g. 'd'), and "
+                "check the separator and the decimal mark."
+            )
+        raise InputDataError(
+            f"'{path}' has {len(numeric)} numeric columns ({numeric}); say which holds the map "
+            "with value_column= / --value-column."
+        )
+    return numeric[0]
 
 
 def load_bigbrain_map(atlas: str | Atlas | None = None) -> pd.Series:

@@ -131,8 +131,10 @@ class FitResult:
             atomic_dir(folder, overwrite=overwrite, inputs=inputs) as tmp,
         ):
             input_map = common.copy_input_map(
-                tmp, self.map_file, self.observed, self.region_column, self.value_column
-            )
+                tmp, self.map_file, self.observed,
+                self.region_column or self.observed.attrs.get("region_column"),
+                self.value_column or self.observed.attrs.get("value_column"),
+            )  # fmt: skip
             preds = self.evaluation.predictions
             preds.to_csv(tmp / "predictions.csv", float_format="%.6g")
             if self.latent is not None:
@@ -195,7 +197,9 @@ def _load_map(
             map, region_column=region_column, value_column=value_column, atlas=atlas
         )
         meta = {"map_name": Path(map).stem, "map_source": str(map),
-                "map_units": str(y.attrs.get("units", y.attrs.get("value_column", "value")))}  # fmt: skip
+                "map_units": str(y.attrs.get("units", y.attrs.get("value_column", "value"))),
+                "map_columns": f"regions from column '{y.attrs.get('region_column')}', values "
+                               f"from column '{y.attrs.get('value_column')}'"}  # fmt: skip
         return y, meta, [], str(map)
     if atlas.name not in ("dk", "dk-subcortex"):
         raise ParameterError(
@@ -350,6 +354,8 @@ def fit_map(
         )
     g, graph_data = common.region_graph(graph, regions, atlas)
     datasets += graph_data
+    if meta.get("map_columns"):
+        echo(f"Map '{meta['map_source']}': {meta['map_columns']}.")
     echo(f"Atlas: {atlas.title}. Map: {meta['map_name']} ({len(regions)} regions); expression: "
          f"{X.shape[0]} regions x {X.shape[1]} genes; graph: {g}")  # fmt: skip
     echo(f"Fitting {label} ({preset} configuration) ...")

@@ -83,7 +83,10 @@ def load_vizgen_mini(
     sample : SpatialSample
     """
     from crossscale._errors import ParameterError
+    from crossscale._validate import check_int
 
+    check_int("bin_px", bin_px, 1, 4096)
+    check_int("downsample", downsample, 1, 4096)
     if bin_px % downsample:
         raise ParameterError(
             f"downsample ({downsample}) must divide bin_px ({bin_px}) so that gene bins and stain "

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossscale._errors import ModelStateError
-from crossscale._utils import atomic_dir, write_json
+from crossscale._utils import atomic_dir, sha256_file, write_json
 
 
 def save_checkpoint(
@@ -50,8 +50,89 @@ def save_checkpoint(
         save_file(
             {k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp / "model.safetensors")
         )
+        weights = tmp / "model.safetensors"
+        config = {k: v for k, v in config.items() if k != INTEGRITY_KEY}
+        config[INTEGRITY_KEY] = {
+            "config_sha256": config_digest(config),
+            "safetensors_sha256": sha256_file(weights),
+            "safetensors_bytes": weights.stat().st_size,
+        }
         write_json(tmp / "config.json", config)
     return Path(path)
+
+
+#: Key of config.json that holds the checksums of the checkpoint (checked by load_checkpoint).
+INTEGRITY_KEY = "integrity"
+
+
+def config_digest(config: dict[str, Any]) -> str:
+    """sha256 of a checkpoint config (genes, regions, parameters ...) without its checksums.
+
+    Canonical JSON (sorted keys, as written): any edit of config.json, a reordered gene list
+    included, changes it.
+    """
+    import hashlib
+
+    from crossscale._utils import _jsonable
+
+    body = {k: v for k, v in config.items() if k != INTEGRITY_KEY}
+    text = json.dumps(_jsonable(body), sort_keys=True, allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_safetensors(path: Path) -> None:
+    """The safetensors file is whole: an 8-byte header length, a JSON header, all tensor bytes."""
+    size = path.stat().st_size
+    problem = None
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            problem = f"it has {size} bytes, fewer than a safetensors header"
+        else:
+            n = int.from_bytes(head, "little")
+            if n <= 0 or 8 + n > size:
+                problem = (f"its header claims {n} bytes but the file has {size} (truncated or "
+                           "not a safetensors file)")  # fmt: skip
+            else:
+                try:
+                    header = json.loads(fh.read(n).decode("utf-8"))
+                    ends = [int(v["data_offsets"][1]) for k, v in header.items()
+                            if k != "__metadata__"]  # fmt: skip
+                except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
+                    problem = "its header is not valid safetensors JSON"
+                else:
+                    need = 8 + n + max(ends, default=0)
+                    if need != size:
+                        problem = (f"its tensors need {need} bytes but the file has {size} "
+                                   f"({'truncated' if size < need else 'extra bytes at the end'})")  # fmt: skip
+    if problem is not None:
+        raise ModelStateError(
+            f"'{path}' is damaged: {problem}. Copy the checkpoint again from where it was "
+            "written, or refit and save the model."
+        )
+
+
+def _check_integrity(path: Path, config: dict[str, Any], weights: Path) -> None:
+    """Compare config.json and model.safetensors with the checksums written at save time."""
+    sums = config.get(INTEGRITY_KEY)
+    if not isinstance(sums, dict):
+        return  # written before checksums existed: the safetensors header check only
+    if sums.get("config_sha256") != config_digest(config):
+        raise ModelStateError(
+            f"'{path / 'config.json'}' was edited after the model was saved (its content no "
+            "longer has the sha256 recorded in it): its genes, regions or parameters may not "
+            "match the weights (a reordered gene list would silently feed genes to the wrong "
+            "inputs). Put back the original config.json, or refit and save the model."
+        )
+    size = weights.stat().st_size
+    if sums.get("safetensors_bytes") not in (None, size) or (
+        sums.get("safetensors_sha256") and sha256_file(weights) != sums["safetensors_sha256"]
+    ):
+        raise ModelStateError(
+            f"'{weights}' is not the file saved with this config.json ({size} bytes; its sha256 "
+            "differs from the one recorded): the weights were changed, damaged or swapped. "
+            "Copy the checkpoint again, or refit and save the model."
+        )
 
 
 def load_checkpoint(
@@ -71,7 +152,10 @@ def load_checkpoint(
     Raises
     ------
     ModelStateError
-        If the folder lacks ``model.safetensors`` or ``config.json``, or holds another model.
+        If the folder lacks ``model.safetensors`` or ``config.json``, holds another model, or
+        is damaged or edited: a truncated safetensors file (header and length checked), or a
+        config.json / model.safetensors whose sha256 differs from the one recorded at save time
+        (``config.json`` ``"integrity"``; checkpoints written before it get the header check).
     """
     from safetensors.numpy import load_file
 
@@ -83,7 +167,18 @@ def load_checkpoint(
             f"'{path}' is not a crossscale checkpoint: missing {', '.join(missing)}. Pass the "
             "folder written by the model's save() (e.g. the model/ folder of 'crossscale fit')."
         )
-    config = json.loads(files[1].read_text("utf-8"))
+    try:
+        config = json.loads(files[1].read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelStateError(
+            f"'{files[1]}' is not valid JSON ({err}); the checkpoint is damaged. Copy it again, "
+            "or refit and save the model."
+        ) from None
+    if not isinstance(config, dict):
+        raise ModelStateError(f"'{files[1]}' is not a JSON object; the checkpoint is damaged.")
+    _check_safetensors(files[0])
+    _check_integrity(path, config, files[0])
+    config.pop(INTEGRITY_KEY, None)
     if "model" not in config and "class" in config:  # written by crossscale <= 0.1 (spread)
         config["model"] = config.pop("class")
     if model is not None and config.get("model") != model:
@@ -97,7 +192,14 @@ def load_checkpoint(
             f"'{path}' holds a {held!r} checkpoint, not a {model} one; pass a folder written by "
             f"{model}.save(), or load it with {held}.load()."
         )
-    return load_file(str(files[0])), config
+    try:
+        tensors = load_file(str(files[0]))
+    except Exception as err:  # safetensors raises its own error types for a bad file
+        raise ModelStateError(
+            f"'{files[0]}' could not be read as safetensors ({err}); the checkpoint is damaged. "
+            "Copy it again, or refit and save the model."
+        ) from None
+    return tensors, config
 
 
 class CheckpointMixin:

@@ -94,6 +94,13 @@ def check_params(self: Any) -> None:
         ("spatial_residual", self.spatial_residual, isinstance(self.spatial_residual, (bool, np.bool_)), "True or False"),
         ("memory_gb", self.memory_gb, self.memory_gb > 0, "> 0"),
     ]  # fmt: skip
+    rs = self.random_state
+    checks += [
+        ("random_state", rs, rs is None or isinstance(rs, np.random.Generator)
+         or (is_int(rs, 0) and rs <= 2**32 - 1), "None or an integer seed from 0 to 4294967295"),
+        ("max_epochs", self.max_epochs, is_int(self.max_epochs, 1) and self.max_epochs <= 1_000_000,
+         "an integer from 1 to 1000000"),
+    ]  # fmt: skip
     for name, value, ok, allowed in checks:
         if not ok:
             raise ParameterError(

@@ -187,6 +187,7 @@ def generate(
     """
     import zarr
 
+    _check_generate_args(model, seed=seed, batch_size=batch_size, chunk_px=chunk_px)
     if scheme not in SCHEMES:
         raise ParameterError(f"scheme must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
     if model.params_["objective"] != "diffusion":
@@ -227,7 +228,7 @@ def generate(
     n_steps = len(timesteps)
     state = Path(str(out) + ".state")
     record = _params_record(model, genes, layout, seed, (n_s, n_p, h, w))
-    done = _open_state(state, record)
+    done = _open_state(state, record, discard_damaged=overwrite)
     state_shape = (ny, nx, n_s, n_p, eff_win, eff_win) if scheme == "overlap" else (n_s, n_p, h, w)
     chunks = (1, 1, n_s, n_p, eff_win, eff_win) if scheme == "overlap" else (n_s, n_p, core, core)
 
@@ -296,6 +297,17 @@ def generate(
     return GenerationResult(out, scheme, (n_s, n_p, h, w), layout.borders(), n_patches, n_steps,
                             seconds, steps_run, {"core": core, "halo": layout.halo,
                                                  "window": eff_win, "seed": seed, "pixel_um": px})  # fmt: skip
+
+
+def _check_generate_args(model: Any, *, seed: Any, batch_size: Any, chunk_px: Any) -> None:
+    """The numeric arguments of :func:`generate`, checked before any state is written."""
+    from crossscale._validate import MAX_STEPS, check_int, check_seed
+
+    check_seed("seed", seed)
+    check_int("batch_size", batch_size, 1)
+    check_int("chunk_px", chunk_px, 1)
+    check_int("num_inference_steps (the model's; --steps)",
+              getattr(model, "params_", {}).get("num_inference_steps"), 1, MAX_STEPS)  # fmt: skip
 
 
 def _prepare(model: Any, genes: Any) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +53,99 @@ def _disk_error(err: OSError, where: Path) -> StorageError:
     )
 
 
+def _walk_files(step_dir: Path) -> Iterator[str]:
+    """Relative paths of the files of a step's zarr array, one directory listing at a time."""
+    for root, dirs, files in os.walk(step_dir):
+        dirs.sort()
+        rel = Path(root).relative_to(step_dir)
+        for f in sorted(files):
+            yield (rel / f).as_posix()
+
+
 def _mark(state: Path, k: int, t: int) -> None:
-    write_json(state / f"step_{k:04d}.done", {"step": k, "timestep": t})
+    """Mark step `k` finished, after writing the sha256 of each of its files (checked on resume).
+
+    The manifest ``step_K.sha256`` is in ``sha256sum`` format (``sha256sum -c`` reads it) and is
+    written line by line, so memory stays constant in the number of chunks.
+    """
+    import gc
+
+    from crossscale._files import sha256_file
+
+    gc.collect()  # the step's cyclic zarr garbage first: the manifest adds no memory on top of it
+    step_dir = state / f"step_{k:04d}.zarr"
+    manifest = state / f"step_{k:04d}.sha256"
+    tmp = manifest.with_name(manifest.name + ".tmp")
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for rel in _walk_files(step_dir):
+            fh.write(f"{sha256_file(step_dir / rel)}  {rel}\n")
+            n += 1
+    os.replace(tmp, manifest)
+    write_json(state / f"step_{k:04d}.done",
+               {"step": k, "timestep": t, "manifest": manifest.name, "n_files": n})  # fmt: skip
 
 
-def _open_state(state: Path, record: dict) -> int:
-    """Create or check the state folder; return the last finished step (-1 if none)."""
+def check_step(state: Path, k: int) -> list[str]:
+    """What is wrong with finished step `k` of a state folder: missing or changed chunk files.
+
+    Returns
+    -------
+    problems : list of str
+        Empty when every file of the step's manifest is there with its recorded sha256 and no
+        other file is (and for markers written before manifests existed, which cannot be
+        checked).
+    """
+    from crossscale._files import sha256_file
+
+    try:
+        marker = json.loads((state / f"step_{k:04d}.done").read_text("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return [f"an unreadable marker step_{k:04d}.done"]
+    name = marker.get("manifest") if isinstance(marker, dict) else None
+    if not isinstance(name, str):
+        logger.warning("The state '%s' predates chunk manifests; step %d is not checked.", state, k)
+        return []
+    try:
+        lines = (state / name).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return [f"a missing or unreadable manifest {name}"]
+    step_dir = state / f"step_{k:04d}.zarr"
+    listed, missing, changed = set(), [], []
+    for line in lines:
+        digest, _, rel = line.partition("  ")
+        listed.add(rel)
+        p = step_dir / rel
+        if not p.is_file():
+            missing.append(rel)
+        elif sha256_file(p) != digest:
+            changed.append(rel)
+    if len(listed) != marker.get("n_files", len(listed)):
+        return [f"a manifest {name} with {len(listed)} of {marker.get('n_files')} entries"]
+    extra = [rel for rel in _walk_files(step_dir) if rel not in listed] if step_dir.is_dir() else []
+    problems = []
+    for what, names in (("missing", missing), ("changed", changed), ("not written by the run", extra)):
+        if names:
+            shown = ", ".join(names[:5]) + (f" … ({len(names) - 5} more)" if len(names) > 5 else "")
+            problems.append(f"{len(names)} chunk file(s) {what} ({shown})")
+    return problems
+
+
+def _open_state(state: Path, record: dict, *, discard_damaged: bool = False) -> int:
+    """Create or check the state folder; return the last finished step (-1 if none).
+
+    The last finished step's chunk files are checked against its manifest. A damaged step 0
+    (the initial noise) is recomputed; a damaged later step is refused (GenerationStateError),
+    or, with `discard_damaged`, the state is discarded and generation starts again.
+    """
+    import shutil
+
     pfile = state / "params.json"
     if pfile.exists():
-        old = json.loads(pfile.read_text("utf-8"))
+        try:
+            old = json.loads(pfile.read_text("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            old = {"params.json": "unreadable"}
         diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in record.items() if old.get(k) != v]
         if diff:
             raise GenerationStateError(
@@ -67,12 +153,33 @@ def _open_state(state: Path, record: dict) -> int:
                 f"({'; '.join(diff)}). Resume with the same parameters, or delete '{state}' "
                 "(or choose another --out) to start afresh."
             )
-        steps = sorted(int(p.stem.split("_")[1]) for p in state.glob("step_*.done"))
+        steps = sorted(int(p.stem.split("_")[1]) for p in state.glob("step_*.done")
+                       if p.stem.split("_")[1].isdigit())  # fmt: skip
         steps = [k for k in steps if (state / f"step_{k:04d}.zarr").exists()]
-        if steps:
-            logger.info("resuming from step %d in %s", steps[-1], state)
-            return steps[-1]
-        return -1
+        if not steps:
+            return -1
+        last = steps[-1]
+        problems = check_step(state, last)
+        if not problems:
+            logger.info("resuming from step %d in %s", last, state)
+            return last
+        if last == 0 or discard_damaged:
+            logger.warning(
+                "The generation state '%s' is damaged at step %d (%s); %s.", state, last,
+                "; ".join(problems),
+                "the initial noise is recomputed" if last == 0 else "it is discarded (--overwrite) "
+                "and generation starts again",
+            )  # fmt: skip
+            for p in state.iterdir():
+                if p.name != "params.json":
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            return -1
+        raise GenerationStateError(
+            f"The generation state '{state}' is damaged: step {last} has "
+            f"{'; '.join(problems)}. Resuming from it would give wrong output (a missing chunk "
+            "reads as zeros). Put the files back, or rerun with --overwrite to discard the "
+            "state and generate again from the start (the same seed gives the same result)."
+        )
     state.mkdir(parents=True, exist_ok=True)
     write_json(pfile, record)
     return -1
