@@ -55,6 +55,17 @@ class NullResult:
     time_s: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"<NullResult {self.summary()}>"
+
+    def summary(self) -> str:
+        """One line: each statistic, its p-value, and the null maps (never the null values)."""
+        stats = ", ".join(
+            f"{k} {v:.3f} (p = {self.p_values[k]:.3g})" for k, v in self.observed.items()
+        )
+        cv = f", CV {self.cv}" if self.cv else ""
+        return f"{self.model or 'model'}: {stats}; {self.n_perm} {self.method} nulls{cv}"
+
     @property
     def statistics(self) -> list[str]:
         """Statistic keys, in order."""
