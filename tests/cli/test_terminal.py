@@ -60,14 +60,18 @@ def test_results_fit_the_terminal_with_every_label_and_value(width):
     assert max(map(len, lines)) <= width and "…" not in text
     m = _metrics()
     for col in METRIC_COLUMNS:
-        assert SHORT_LABELS[col] in text  # short labels, whole
+        label = "Fold r ± SD" if col.startswith("spatial_fold") else SHORT_LABELS[col]
+        assert label in text  # short labels, whole
         for v in m[col].dropna():
             assert (f"{v:.1f}" if col.endswith("_time_s") else f"{v:.3f}") in text
     for name in [*MODELS, "Reference (in-sample)"]:
         assert name in text  # row names whole (repeated in each part of a split table)
     assert text.count("GraphVAE") >= 3  # two metric parts and the null table at this width
+    if width == 80:  # in two parts, each of whole column groups: LORO R² and r stay together
+        heads = [ln.split() for ln in lines if ln.strip().startswith("model")]
+        assert len(heads) == 3 and "LORO" in heads[0] and "Spatial" in heads[1]
     for res in _nulls().values():
-        assert f"{res.p_values['cv_r']:.3g}" in text
+        assert f"{res.observed['cv_r']:.3f} ({res.p_values['cv_r']:.2g})" in text
 
 
 def test_results_in_one_table_when_wide_and_the_verdict_last():

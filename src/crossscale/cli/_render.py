@@ -22,7 +22,7 @@ def console() -> Any:
 
 def print_split_table(
     rows: Mapping[str, Sequence[str]], labels: Sequence[str], *, first: str = "model",
-    title: str | None = None, out: Any = None,
+    title: str | None = None, out: Any = None, groups: Sequence[str] | None = None,
 ) -> None:  # fmt: skip
     """Print `rows` (name -> cells) under `labels`, split into column groups that fit the width."""
     from rich import box
@@ -34,9 +34,10 @@ def print_split_table(
     names = list(rows)
     first_w = max([len(first), *map(len, names)])
     widths = [max(len(lab), *(len(rows[n][i]) for n in names)) for i, lab in enumerate(labels)]
-    # a rich table with a box: 1 border + 1 padding either side of every column
-    groups = split_columns(list(labels), widths, first_w + 2, out.width - 2, gap=3)
-    for g, cols in enumerate(groups):
+    # rich's SIMPLE_HEAD table without edge padding: 1 space at each edge, 2 between columns
+    parts = split_columns(list(labels), widths, first_w + 1, out.width - 1, gap=2,
+                          groups=list(groups) if groups is not None else None)  # fmt: skip
+    for g, cols in enumerate(parts):
         table = Table(box=box.SIMPLE_HEAD, title=title if g == 0 else None, pad_edge=False,
                       collapse_padding=True)  # fmt: skip
         table.add_column(first, no_wrap=True, min_width=first_w)
@@ -47,35 +48,48 @@ def print_split_table(
         out.print(table)
 
 
-def metrics_rows(metrics: Any, reference: Mapping[str, float] | None = None) -> tuple[list[str], dict[str, list[str]]]:
-    """Short labels and formatted cells of a metrics table (columns with a value only)."""
+def metrics_rows(
+    metrics: Any, reference: Mapping[str, float] | None = None
+) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """Short labels, formatted cells and column groups of a metrics table.
+
+    Columns without any value are left out; the fold-wise spatial-CV r is one column,
+    ``mean ± SD``.
+    """
     from crossscale.evaluate.metrics import SHORT_LABELS, format_value
 
-    cols = [c for c in metrics.columns if c in SHORT_LABELS and metrics[c].notna().any()]
-    rows = {str(n): [format_value(float(r[c]), c) for c in cols] for n, r in metrics.iterrows()}
+    cols = [c for c in metrics.columns if c in SHORT_LABELS and metrics[c].notna().any()
+            and c != "spatial_fold_r_sd"]  # fmt: skip
+    fold_sd = "spatial_fold_r_sd" in metrics and metrics["spatial_fold_r_sd"].notna().any()
+
+    def cell(row: Any, c: str) -> str:
+        text = format_value(float(row[c]), c)
+        if c == "spatial_fold_r_mean" and fold_sd and row[c] == row[c]:
+            text += f" ± {row['spatial_fold_r_sd']:.3f}"
+        return text
+
+    rows = {str(n): [cell(r, c) for c in cols] for n, r in metrics.iterrows()}
     if reference:
         rows["Reference (in-sample)"] = [
             f"{reference[c]:.3f}" if c in reference else "–" for c in cols
         ]
-    return [SHORT_LABELS[c] for c in cols], rows
+    labels = [SHORT_LABELS[c] + (" ± SD" if c == "spatial_fold_r_mean" and fold_sd else "")
+              for c in cols]  # fmt: skip
+    groups = [c.split("_r")[0].removesuffix("_fold") if not c.endswith("_time_s") else "time"
+              for c in cols]  # fmt: skip
+    return labels, rows, groups
 
 
 def null_rows(null_results: Mapping[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
-    """Labels and cells of the null-refit table: each statistic and its p-value in two columns."""
+    """Labels and cells of the null-refit table: each statistic with its p-value in brackets."""
     from crossscale.evaluate.metrics import SHORT_LABELS
 
     keys = list(next(iter(null_results.values())).observed)
     names = {"in_sample_r2": SHORT_LABELS["in_sample_r2"], "in_sample_r": SHORT_LABELS["in_sample_r"],
              "cv_r2": "CV R²", "cv_r": "CV r"}  # fmt: skip
-    labels: list[str] = []
-    for k in keys:
-        labels += [names.get(k, k), "p"]
-    rows = {}
-    for model, res in null_results.items():
-        cells: list[str] = []
-        for k in keys:
-            cells += [f"{res.observed[k]:.3f}", f"{res.p_values[k]:.3g}"]
-        rows[model] = cells
+    labels = [f"{names.get(k, k)} (p)" for k in keys]
+    rows = {model: [f"{res.observed[k]:.3f} ({res.p_values[k]:.2g})" for k in keys]
+            for model, res in null_results.items()}  # fmt: skip
     return labels, rows
 
 

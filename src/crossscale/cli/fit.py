@@ -167,8 +167,8 @@ def print_results(metrics, model_label, nulls=None, *, reference=True, out=None)
     from crossscale.report.fit import verdict_sentences
 
     out = out or _render.console()
-    labels, rows = _render.metrics_rows(metrics, REFERENCE_METRICS if reference else None)
-    _render.print_split_table(rows, labels, out=out)
+    labels, rows, groups = _render.metrics_rows(metrics, REFERENCE_METRICS if reference else None)
+    _render.print_split_table(rows, labels, out=out, groups=groups)
     if nulls:
         labels, rows = _render.null_rows(nulls)
         _render.print_split_table(rows, labels, title="Null refits (p: one-sided)", out=out)

@@ -6,6 +6,7 @@ function runs in this process or as a task on a Dask worker, with identical resu
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -174,15 +175,18 @@ def run_chunks(
     scheduler: Any,
     description: str,
     n_jobs: int | None = None,
+    bar: Any = None,
 ) -> np.ndarray:
     """Run ``func(**shared, **chunk)`` for each chunk; concatenate the results in order.
 
     In this process (``scheduler=None``, ``n_jobs`` None or 1), in ``n_jobs`` joblib worker
-    processes, or as Dask tasks (`scheduler`); one progress bar advances as chunks finish.
+    processes, or as Dask tasks (`scheduler`); one progress bar advances as chunks finish (`bar`,
+    a task of :func:`crossscale._progress.progress`, else a new bar named `description`).
     """
     results: list[np.ndarray | None] = [None] * len(chunks)
     n_workers = effective_n_jobs(n_jobs)
-    with progress(description, total=sum(sizes)) as bar:
+    own = progress(description, total=sum(sizes)) if bar is None else contextlib.nullcontext(bar)
+    with own as bar:
         if scheduler is None and (n_workers == 1 or len(chunks) == 1):
             for i, chunk in enumerate(chunks):
                 results[i] = func(**shared, **chunk)

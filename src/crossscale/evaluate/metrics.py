@@ -94,9 +94,10 @@ def format_value(value: float, column: str) -> str:
 
 
 def split_columns(
-    labels: list[str], widths: list[int], first_width: int, width: int, gap: int = 2
-) -> list[list[int]]:
-    """Indices of `labels` in groups whose row (first column + the group) fits in `width`.
+    labels: list[str], widths: list[int], first_width: int, width: int, gap: int = 2,
+    groups: list[str] | None = None,
+) -> list[list[int]]:  # fmt: skip
+    """Indices of `labels` in parts whose row (first column + the part) fits in `width`.
 
     Parameters
     ----------
@@ -105,26 +106,46 @@ def split_columns(
     widths : list of int
         Width of each column (its longest label or value).
     first_width : int
-        Width of the first (row name) column, repeated in every group.
+        Width of the first (row name) column, repeated in every part.
     width : int
         Characters available per line.
     gap : int
         Characters between two columns.
+    groups : list of str, optional
+        A group name per column (e.g. ``"loro"`` for LORO R² and r): a part ends between groups
+        where possible, so the columns of one group stay together.
 
     Returns
     -------
-    groups : list of list of int
-        Consecutive column indices; one group when everything fits.
+    parts : list of list of int
+        Consecutive column indices; one part when everything fits.
     """
-    groups: list[list[int]] = [[]]
+    n = len(labels)
+    groups = list(groups) if groups is not None else [str(i) for i in range(n)]
+    blocks: list[list[int]] = []  # runs of consecutive columns of one group
+    for i in range(n):
+        if blocks and groups[blocks[-1][-1]] == groups[i]:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    parts: list[list[int]] = [[]]
     used = first_width
-    for i, w in enumerate(widths[: len(labels)]):
-        if groups[-1] and used + gap + w > width:
-            groups.append([])
+    for block in blocks:
+        need = sum(gap + widths[i] for i in block)
+        if parts[-1] and used + need > width:
+            parts.append([])
             used = first_width
-        groups[-1].append(i)
-        used += gap + w
-    return groups
+        if used + need <= width or len(block) == 1:
+            parts[-1] += block
+            used += need
+            continue
+        for i in block:  # a group wider than a line: split it by column
+            if parts[-1] and used + gap + widths[i] > width:
+                parts.append([])
+                used = first_width
+            parts[-1].append(i)
+            used += gap + widths[i]
+    return parts
 
 
 def format_metrics(metrics: pd.DataFrame, width: int | None = None) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale._progress import progress
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate._workers import (
     chunk_seeds,
@@ -123,6 +124,7 @@ def null_distribution(
     in_sample: bool = True,
     spatial_fraction: float = 0.25,
     n_jobs: int | None = None,
+    label: str | None = None,
 ) -> NullResult:
     """Refit an estimator on spatial null maps; p-values of its in-sample and CV fit.
 
@@ -174,6 +176,8 @@ def null_distribution(
         Worker processes (joblib) for the chunks when `scheduler` is None: None or 1 in this
         process, -1 every core. Results do not depend on it. A progress bar follows the chunks
         (on in a terminal or notebook; :func:`crossscale.set_progress`).
+    label : str, optional
+        The model's name in the progress bar (default: its class name).
 
     Returns
     -------
@@ -225,18 +229,12 @@ def null_distribution(
     t0 = time.perf_counter()
     if not in_sample and masks is None:
         raise ParameterError("in_sample=False needs a cross-validation scheme (cv).")
-    observed = _observed(estimator, X, y, graph, masks, metrics, seed, in_sample)
-    starts = chunk_starts(n, batch_size, is_gvae and bool(batched))
-    ends = [*starts[1:], n]
-    chunks = [{"Y": null_maps[:, s:e], "seeds": seeds[s:e]} for s, e in zip(starts, ends, strict=True)]
-    sizes = [c["Y"].shape[1] for c in chunks]
-    shared = {"est": estimator, "X": X, "graph": graph, "masks": masks, "metrics": metrics,
-              "batched": bool(batched), "in_sample": bool(in_sample)}  # fmt: skip
     name = model_name(estimator)
-    scores = run_chunks(
-        refit_chunk, shared, chunks, sizes, scheduler, f"Null refits of {name} ({n} maps)",
-        n_jobs=n_jobs,
-    )
+    # one bar for the stage: the bars of the observed fit nest in it (and vanish when done)
+    with progress(f"Null refits of {label or name} ({n} maps)", total=n) as bar:
+        observed = _observed(estimator, X, y, graph, masks, metrics, seed, in_sample)
+        scores = _null_scores(estimator, X, graph, masks, metrics, batched, in_sample, null_maps,
+                              seeds, batch_size, is_gvae, scheduler, n_jobs, bar)  # fmt: skip
     elapsed = time.perf_counter() - t0
     logger.info("%d null refits of %s in %.1f s", n, name, elapsed)
     if not in_sample:
@@ -246,6 +244,23 @@ def null_distribution(
         scores, observed, metrics, cv_name, n_perm=n, method=method, model=name,
         batched=bool(batched) and is_gvae, time_s=elapsed, in_sample=in_sample,
     )  # fmt: skip
+
+
+def _null_scores(
+    estimator: Any, X: pd.DataFrame, graph: RegionGraph, masks: np.ndarray | None,
+    metrics: tuple[str, ...], batched: bool, in_sample: bool, null_maps: np.ndarray,
+    seeds: np.ndarray, batch_size: int, is_gvae: bool, scheduler: Any, n_jobs: int | None,
+    bar: Any,
+) -> np.ndarray:  # fmt: skip
+    """Scores of the refits on every null map, in chunks (see :func:`null_distribution`)."""
+    n = null_maps.shape[1]
+    starts = chunk_starts(n, batch_size, is_gvae and bool(batched))
+    ends = [*starts[1:], n]
+    chunks = [{"Y": null_maps[:, s:e], "seeds": seeds[s:e]} for s, e in zip(starts, ends, strict=True)]
+    sizes = [c["Y"].shape[1] for c in chunks]
+    shared = {"est": estimator, "X": X, "graph": graph, "masks": masks, "metrics": metrics,
+              "batched": bool(batched), "in_sample": bool(in_sample)}  # fmt: skip
+    return run_chunks(refit_chunk, shared, chunks, sizes, scheduler, "", n_jobs=n_jobs, bar=bar)
 
 
 def gene_null_distribution(

@@ -159,7 +159,7 @@ def null_refits(
         echo(f"Null refits of {name} ({n_perm} {nulls} null maps, CV {cv}) ...")
         out[name] = null_distribution(
             clone(est), X, y, graph, nulls, cv=cv, n_perm=n_perm, random_state=seed,
-            scheduler=scheduler, batch_size=batch_size, n_jobs=n_jobs, **kw,
+            scheduler=scheduler, batch_size=batch_size, n_jobs=n_jobs, label=name, **kw,
         )  # fmt: skip
         echo(f"  done in {out[name].time_s:.1f} s")
     return out

@@ -125,8 +125,17 @@ class FitResult:
             f"{s.get('n_genes')} genes, {s.get('protocol')} CV)",
             format_metrics(self.metrics),
         ]
+        import shutil
+        import textwrap
+
+        width = shutil.get_terminal_size((80, 24)).columns
         for name, res in self.nulls.items():
-            lines.append(f"{name}: {res.summary()}")
+            stats = ", ".join(f"{k} {v:.3f} (p = {res.p_values[k]:.3g})"
+                              for k, v in res.observed.items())  # fmt: skip
+            lines.append(textwrap.fill(
+                f"Null refits of {name} ({res.n_perm} {res.method}, CV {res.cv}): {stats}",
+                width, subsequent_indent="  ",
+            ))  # fmt: skip
         if self.interpretation is None and self.parameters.get("interpret_skipped"):
             lines.append(f"Interpretation: {self.parameters['interpret_skipped']}")
         return "\n".join(lines)
@@ -446,10 +455,13 @@ def fit_map(
 
     interpretable = model_name in registry.available() and registry.get(model_name).interpretable
     if interpret and interpretable:
+        from crossscale._progress import progress
         from crossscale.interpret import interpret_model
 
         echo("Interpreting: genes, programs, clusters, cell-type enrichment (spatial nulls) ...")
-        interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed)
+        with progress("Interpreting", total=1) as bar:  # one bar; the steps' bars nest in it
+            interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed)
+            bar.advance()
     elif interpret:
         interpret_skipped = (f"not run: model {model_name!r} is not registered as interpretable "
                              "(registry.register(..., interpretable=True))")  # fmt: skip
