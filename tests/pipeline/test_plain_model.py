@@ -81,7 +81,7 @@ def test_plain_object_gives_the_numbers_of_its_sklearn_twin(synthetic):
     for key in plain.null:
         np.testing.assert_allclose(plain.null[key], sk.null[key], rtol=1e-12)
     # the results print briefly: never the 12 (or 1,000) null values
-    assert "PlainRidge: in_sample_r2" in repr(plain) and len(repr(plain)) < 300
+    assert "PlainRidge: Train R² " in repr(plain) and len(repr(plain)) < 300
     assert "p = " in plain.summary() and "12 moran nulls, CV kfold4" in plain.summary()
 
 

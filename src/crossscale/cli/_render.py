@@ -82,12 +82,10 @@ def metrics_rows(
 
 def null_rows(null_results: Mapping[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
     """Labels and cells of the null-refit table: each statistic with its p-value in brackets."""
-    from crossscale.evaluate.metrics import SHORT_LABELS
+    from crossscale.evaluate.metrics import NULL_STAT_LABELS
 
     keys = list(next(iter(null_results.values())).observed)
-    names = {"in_sample_r2": SHORT_LABELS["in_sample_r2"], "in_sample_r": SHORT_LABELS["in_sample_r"],
-             "cv_r2": "CV R²", "cv_r": "CV r"}  # fmt: skip
-    labels = [f"{names.get(k, k)} (p)" for k in keys]
+    labels = [f"{NULL_STAT_LABELS.get(k, k)} (p)" for k in keys]
     rows = {model: [f"{res.observed[k]:.3f} ({res.p_values[k]:.2g})" for k in keys]
             for model, res in null_results.items()}  # fmt: skip
     return labels, rows

@@ -159,17 +159,16 @@ class PlainEstimator(BaseEstimator):
         self.estimator = estimator
 
     def fit(self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph | None = None) -> PlainEstimator:
-        """Fit a deep copy of `estimator`; returns self."""
+        """Fit a deep copy of `estimator`; returns self.
+
+        Raises
+        ------
+        ParameterError
+            `estimator` has no ``fit`` or ``predict`` method.
+        """
         import copy
 
-        from crossscale._errors import ParameterError
-
-        if not (callable(getattr(self.estimator, "fit", None))
-                and callable(getattr(self.estimator, "predict", None))):  # fmt: skip
-            raise ParameterError(
-                f"A model needs fit(X, y) and predict(X) methods; {type(self.estimator).__name__} "
-                "lacks them."
-            )
+        as_estimator(self.estimator)  # the same checks and messages
         self.estimator_ = fit_model(copy.deepcopy(self.estimator), X, y, graph)
         return self
 

@@ -86,6 +86,11 @@ SHORT_LABELS = {
 }  # fmt: skip
 
 
+#: Short labels of the statistics of null refits (:class:`~crossscale.evaluate.NullResult` keys).
+NULL_STAT_LABELS = {"in_sample_r2": "Train R²", "in_sample_r": "Train r", "cv_r2": "CV R²",
+                    "cv_r": "CV r"}  # fmt: skip
+
+
 def format_value(value: float, column: str) -> str:
     """A metric as text: 3 decimals, times with 1 (``"–"`` for NaN)."""
     if value != value:  # NaN

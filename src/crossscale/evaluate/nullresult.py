@@ -60,9 +60,10 @@ class NullResult:
 
     def summary(self) -> str:
         """One line: each statistic, its p-value, and the null maps (never the null values)."""
-        stats = ", ".join(
-            f"{k} {v:.3f} (p = {self.p_values[k]:.3g})" for k, v in self.observed.items()
-        )
+        from crossscale.evaluate.metrics import NULL_STAT_LABELS
+
+        stats = ", ".join(f"{NULL_STAT_LABELS.get(k, k)} {v:.3f} (p = {self.p_values[k]:.2g})"
+                          for k, v in self.observed.items())  # fmt: skip
         cv = f", CV {self.cv}" if self.cv else ""
         return f"{self.model or 'model'}: {stats}; {self.n_perm} {self.method} nulls{cv}"
 

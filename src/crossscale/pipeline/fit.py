@@ -117,7 +117,7 @@ class FitResult:
             About 20 lines; the full numbers are in :attr:`metrics`, :meth:`to_dict` and the
             saved folder.
         """
-        from crossscale.evaluate.metrics import format_metrics
+        from crossscale.evaluate.metrics import NULL_STAT_LABELS, format_metrics
 
         s = self.summary
         lines = [
@@ -130,7 +130,7 @@ class FitResult:
 
         width = shutil.get_terminal_size((80, 24)).columns
         for name, res in self.nulls.items():
-            stats = ", ".join(f"{k} {v:.3f} (p = {res.p_values[k]:.3g})"
+            stats = ", ".join(f"{NULL_STAT_LABELS.get(k, k)} {v:.3f} (p = {res.p_values[k]:.2g})"
                               for k, v in res.observed.items())  # fmt: skip
             lines.append(textwrap.fill(
                 f"Null refits of {name} ({res.n_perm} {res.method}, CV {res.cv}): {stats}",
@@ -433,6 +433,11 @@ def fit_map(
 
     est = fit_model(est, X, y, g)
     fit_time = getattr(est, "fit_time_s_", time.perf_counter() - t0)
+    if not hasattr(est, "fit_time_s_"):  # the metrics table reads it (fitted attribute)
+        try:
+            est.fit_time_s_ = fit_time
+        except AttributeError:  # pragma: no cover - an estimator with __slots__
+            pass
     n_epochs = getattr(est, "n_epochs_", None)
     echo(f"  done in {fit_time:.1f} s" + (f" ({n_epochs} epochs)" if n_epochs is not None else ""))
     from crossscale.evaluate.selection import comparison_models
@@ -464,7 +469,7 @@ def fit_map(
             bar.advance()
     elif interpret:
         interpret_skipped = (f"not run: model {model_name!r} is not registered as interpretable "
-                             "(registry.register(..., interpretable=True))")  # fmt: skip
+                             "(registry.register(name, factory, interpretable=True))")  # fmt: skip
         echo(f"Interpretation {interpret_skipped}.")
     latent = est.transform(X) if hasattr(est, "transform") else None
     hist = getattr(est, "history_", None)

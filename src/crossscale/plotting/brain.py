@@ -153,7 +153,8 @@ ROW_LABEL_PT, COLORBAR_LABEL_PT, COLORBAR_TICK_PT = 9.5, 9.0, 8.0
 def _wrap(text: str, width: int) -> str:
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(text), width, break_long_words=False)) or str(text)
+    lines = textwrap.wrap(str(text), width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines) or str(text)
 
 
 def _text_width_in(text: str, points: float) -> float:
