@@ -14,6 +14,7 @@ from crossscale._errors import (
     ParameterError,
     RegionMismatchError,
 )
+from crossscale._progress import set_progress
 
 __version__ = "0.1.0"
 
@@ -26,4 +27,5 @@ __all__ = [
     "ParameterError",
     "RegionMismatchError",
     "__version__",
+    "set_progress",
 ]

@@ -170,3 +170,30 @@ def test_saves_in_common_formats(fmt):
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=40)
     assert buf.getbuffer().nbytes > 1000
+
+
+def test_row_and_colour_bar_labels_are_whole_and_readable(ad_map):
+    """Figure 1 of the report: long row labels ("GraphVAE in-sample") stay inside the figure."""
+    frame = pd.DataFrame({"observed": ad_map, "GraphVAE (reference) in-sample": ad_map,
+                          "LORO CV": -ad_map})  # fmt: skip
+    fig = plot_brain_maps(frame, shared_scale=True,
+                          colorbar_label="Welch t (AD vs CN), atrophy positive")  # fmt: skip
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width = fig.bbox.width
+    for text in fig.texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= width, text.get_text()  # not clipped at either edge
+    labels = [t.get_text().replace("\n", " ") for t in fig.texts]
+    assert "GraphVAE (reference) in-sample" in labels
+    caxes = [ax for ax in fig.axes if ax.get_label() == "colorbar"]
+    for cax in caxes:
+        label = cax.yaxis.label
+        assert label.get_fontsize() >= 9 and label.get_text().replace("\n", " ") == (
+            "Welch t (AD vs CN), atrophy positive"
+        )
+        box = label.get_window_extent(renderer)
+        assert box.x1 <= width  # the colour-bar label is inside the figure

@@ -68,3 +68,21 @@ def test_observed_vs_predicted_needs_shared_regions(ad_map):
     other = pd.Series([1.0, 2.0], index=["a", "b"])
     with pytest.raises(InputDataError, match="share 0 region"):
         plot_observed_vs_predicted(ad_map, other)
+
+
+def test_no_legend_entry_without_a_curve_and_no_panel_for_a_disabled_term():
+    """A fit without held-out regions has val_loss all NaN; λ = 0 makes smoothness 0 throughout."""
+    epoch = np.arange(30)
+    history = pd.DataFrame({
+        "epoch": epoch, "train_loss": np.exp(-epoch / 8) + 0.1, "val_loss": np.nan,
+        "reconstruction": np.exp(-epoch / 8), "kl": np.linspace(0.3, 0.1, 30), "smoothness": 0.0,
+    })  # fmt: skip
+    fig = plot_training_curves(history)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["loss", "reconstruction", "kl"]
+    labels = [t.get_text() for t in visible[0].get_legend().get_texts()]
+    assert labels == ["train_loss"]  # no val_loss entry, no best-epoch line from an all-NaN column
+    assert "term disabled): smoothness" in fig._supxlabel.get_text()
+    # a term that is 0 only at some epochs is drawn
+    history["smoothness"] = np.r_[0.0, np.full(29, 0.01)]
+    assert "smoothness" in [ax.get_title() for ax in plot_training_curves(history).axes]

@@ -48,7 +48,7 @@ def benchmark(
         help="CV of p_spin: k contiguous spatial blocks (k-means of centroids), or 'spatial' (distance-blocked, one fold per region: slow).",
     ),
     scheduler: str = typer.Option(
-        None, "--scheduler", help="Dask: 'local' or tcp://host:port (needs crossscale[dask])."
+        None, "--scheduler", help="Dask: 'local' or tcp://host:port (needs crossscale\\[dask])."
     ),
     batch_size: int = typer.Option(
         250, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."

@@ -9,16 +9,35 @@ app = typer.Typer(help="List, describe and fetch the registered datasets.", no_a
 
 @app.command("list")
 def list_() -> None:
-    """List every registered dataset with its kind and licence."""
-    from rich.console import Console
+    """List every registered dataset with its kind and licence.
+
+    Names are never cut: in a terminal too narrow for the whole table, the licence and source
+    columns are left out (``crossscale data info NAME`` shows them).
+    """
+    from rich import box
     from rich.table import Table
 
+    from crossscale.cli._render import console
     from crossscale.datasets import registry
 
-    table = Table("name", "kind", "licence", "source")
-    for key, info in registry().items():
-        table.add_row(key, info.kind, info.licence, "pip" if info.source == "pip" else "github")
-    Console().print(table)
+    out = console()
+    items = list(registry().items())
+    rows = [(key, info.kind, info.licence, "pip" if info.source == "pip" else "github")
+            for key, info in items]  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    # the whole table when name, kind and source fit whole beside >= 20 characters of licence
+    full = widths[0] + widths[1] + widths[3] + 20 + 3 * 4 + 1 <= out.width
+    table = Table(box=box.SIMPLE_HEAD if full else None, pad_edge=False)
+    headers = ("name", "kind", "licence", "source") if full else ("name", "kind")
+    for i, head in enumerate(headers):
+        wrap = head == "licence"  # only the licence may wrap (never cut)
+        table.add_column(head, no_wrap=not wrap, min_width=20 if wrap else widths[i],
+                         overflow="fold")  # fmt: skip
+    for r in rows:
+        table.add_row(*r[: len(headers)])
+    out.print(table)
+    if not full:
+        out.print("Licence and source: crossscale data info NAME (or a wider terminal).")
 
 
 @app.command("info")

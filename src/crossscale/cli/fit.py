@@ -21,99 +21,94 @@ __all__ = ["check_fit_options", "fit", "parse_null_cv"]
 logger = logging.getLogger(__name__)
 
 
+_DATA, _MODEL, _EVAL, _NULLS, _OUT = "Map and data", "Model", "Evaluation", "Null refits", "Output"
+
+
 def fit(
     map_file: Path = typer.Option(
-        None,
-        "--map",
-        help="CSV with a region column (names of the --atlas: L_bankssts, lh_bankssts_thickness, 7Networks_LH_Vis_1, L_V1 ...) and a value column; or 'bigbrain' (the BigBrain gradient in the atlas). Default: ADNI2 AD atrophy (dk atlases).",
+        None, "--map", rich_help_panel=_DATA,
+        help="CSV: a region column (names of --atlas) and a value column; or 'bigbrain'. Default: ADNI2 AD atrophy.",
     ),
     atlas: str = typer.Option(
-        "dk",
-        "--atlas",
-        help="Parcellation of the map and the expression: dk (default), dk-subcortex, schaefer100, schaefer200, schaefer300, schaefer400, glasser360, or your own as two fsaverage5 .annot files 'lh.x.annot,rh.x.annot' (then pass --expression). See 'crossscale data atlases'.",
+        "dk", "--atlas", rich_help_panel=_DATA,
+        help="dk, dk-subcortex, schaefer100-400, glasser360, or 'lh.x.annot,rh.x.annot' (with --expression). See 'crossscale data atlases'.",
     ),
     expression: Path = typer.Option(
-        None,
-        "--expression",
-        help="Your own region x gene matrix for the atlas (CSV, e.g. abagen's get_expression_data output): a region column (names or abagen labels 1..N), then genes. Default: the built-in AHBA matrix of the atlas.",
+        None, "--expression", rich_help_panel=_DATA,
+        help="Your region x gene CSV (e.g. abagen's get_expression_data). Default: the atlas's built-in AHBA matrix.",
     ),
     gene_panel: str = typer.Option(
-        "auto",
-        "--gene-panel",
-        help="Genes of the built-in expression: 'auto' (L1000 landmark genes on dk, genes with differential stability >= 0.6 elsewhere), 'l1000' (dk atlases only) or 'stable'.",
+        "auto", "--gene-panel", rich_help_panel=_DATA,
+        help="Built-in genes: 'auto' (L1000 on dk, differential stability >= 0.6 elsewhere), 'l1000' or 'stable'.",
     ),
-    group: str = typer.Option("AD", help="ADNI2 group of the default map (AD, LMCI, EMCI)."),
+    group: str = typer.Option("AD", help="ADNI2 group of the default map (AD, LMCI, EMCI).", rich_help_panel=_DATA),
     timepoint: str = typer.Option(
-        "baseline", help="ADNI2 timepoint of the default map (baseline, 2-6)."
+        "baseline", help="ADNI2 timepoint of the default map (baseline, 2-6).", rich_help_panel=_DATA
     ),
     value_column: str = typer.Option(
-        None, help="Column of --map holding the values (default: guessed)."
+        None, help="Column of --map holding the values (default: guessed).", rich_help_panel=_DATA
     ),
     region_column: str = typer.Option(
-        None, help="Column of --map holding region names (default: guessed)."
+        None, help="Column of --map holding region names (default: guessed).", rich_help_panel=_DATA
     ),
     out: Path = typer.Option(
-        Path("results/fit"), "--out", "-o", help="Output folder (written atomically)."
+        Path("results/fit"), "--out", "-o", help="Output folder (written atomically).", rich_help_panel=_OUT
     ),
-    overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists.", rich_help_panel=_OUT),
     graph_kind: str = typer.Option(
-        "surface",
-        "--graph",
-        help="Region graph: 'surface' (fsaverage5 adjacency) or 'connectome' (HCP structural weights on surface edges).",
+        "surface", "--graph", rich_help_panel=_MODEL,
+        help="Region graph: 'surface' (fsaverage5 adjacency) or 'connectome' (HCP structural weights).",
     ),
     preset: str = typer.Option(
-        "default",
-        help="GraphVAE configuration: 'default' (chosen out of sample; see the ablation benchmark) or 'reference' (the reference's GCN encoder with early stopping). The options below override it.",
+        "default", rich_help_panel=_MODEL,
+        help="'default' (chosen out of sample) or 'reference' (GCN encoder, early stopping); the options below override it.",
     ),
-    n_latent: int = typer.Option(None, help="Latent programs per region (default 8)."),
+    n_latent: int = typer.Option(None, help="Latent programs per region (default 8).", rich_help_panel=_MODEL),
     smoothness: float = typer.Option(
-        None, help="λ, spatial smoothness weight (default 0; reference 0.1)."
+        None, help="λ, spatial smoothness weight (default 0; reference 0.1).", rich_help_panel=_MODEL
     ),
-    beta: float = typer.Option(None, help="β, KL weight (default 0.01)."),
-    max_epochs: int = typer.Option(None, help="Training epochs (default 100; reference 1000 with early stopping)."),
+    beta: float = typer.Option(None, help="β, KL weight (default 0.01).", rich_help_panel=_MODEL),
+    max_epochs: int = typer.Option(None, help="Training epochs (default 100; reference 1000, early stopping).", rich_help_panel=_MODEL),
     ensemble: int = typer.Option(
-        None, "--ensemble", help="Seed-ensemble members per model, trained as one stack (default 1)."
+        None, "--ensemble", help="Seed-ensemble members, trained as one stack (default 1).", rich_help_panel=_MODEL
     ),
     protocol: str = typer.Option(
-        "inductive",
-        help="Cross-validation protocol for every model: 'inductive' (all preprocessing learned on each fold's training regions) or 'transductive' (expression of all regions known).",
+        "inductive", rich_help_panel=_EVAL,
+        help="'inductive' (preprocessing learned on each fold's training regions) or 'transductive'.",
     ),
     cv: str = typer.Option(
-        "loro,spatial", help="Cross-validation schemes: loro, spatial, or both."
+        "loro,spatial", help="Cross-validation schemes: loro, spatial, or both.", rich_help_panel=_EVAL
     ),
-    baselines: bool = typer.Option(True, help="Fit the PLS, ridge and spatial-only baselines."),
-    seed: int = typer.Option(0, help="Random seed of every stochastic step."),
-    device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'."),
+    baselines: bool = typer.Option(True, help="Fit the PLS, ridge and spatial-only baselines.", rich_help_panel=_EVAL),
+    seed: int = typer.Option(0, help="Random seed of every stochastic step.", rich_help_panel=_MODEL),
+    device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'.", rich_help_panel=_MODEL),
     nulls: str = typer.Option(
-        "none",
-        "--nulls",
-        help="Refit GraphVAE, PLS-1 and ridge on spatial null maps: 'spin' (Hungarian spin test), 'moran' or 'none'.",
+        "none", "--nulls", rich_help_panel=_NULLS,
+        help="Refit GraphVAE, PLS-1 and ridge on null maps: 'spin' (Hungarian), 'moran' or 'none'.",
     ),
-    n_perm: int = typer.Option(1000, "--n-perm", help="Number of null maps (with --nulls)."),
+    n_perm: int = typer.Option(1000, "--n-perm", help="Number of null maps (with --nulls).", rich_help_panel=_NULLS),
     null_cv: str = typer.Option(
-        "10",
-        "--null-cv",
-        help="Cross-validation of every null refit: a number k of contiguous spatial blocks (k-means of centroids), 'spatial' (the distance-blocked CV above, one fold per region: slow), 'loro' or 'none'.",
+        "10", "--null-cv", rich_help_panel=_NULLS,
+        help="CV of each null refit: k spatial blocks, 'spatial' (slow), 'loro' or 'none'.",
     ),
     scheduler: str = typer.Option(
-        None,
-        "--scheduler",
-        help="Run null refits on Dask: 'local' (a LocalCluster) or a scheduler address tcp://host:port (needs crossscale[dask]).",
+        None, "--scheduler", rich_help_panel=_NULLS,
+        help="Dask: 'local' or tcp://host:port (needs crossscale\\[dask]).",
     ),
     batch_size: int = typer.Option(
-        250, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task."
+        250, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task.", rich_help_panel=_NULLS
     ),
     n_components: int = typer.Option(
-        None,
-        help="Leading (whitened) expression axes the encoder sees (default: chosen per fold by leave-one-out error of principal-component regression on the training regions, +3; 0 = full rank).",
+        None, rich_help_panel=_MODEL,
+        help="Expression axes the encoder sees (default: per fold by PCR leave-one-out error, +3; 0 = all).",
     ),
     interpret: bool = typer.Option(
-        True,
-        help="Interpret the model: gene attributions with rank intervals, programs, region clusters, cell-type enrichment with random-gene and spatial nulls.",
+        True, rich_help_panel=_EVAL,
+        help="Gene attributions, programs, region clusters, cell-type enrichment (spatial nulls).",
     ),
     interpret_n_perm: int = typer.Option(
-        100,
-        help="Spin-null refits for the spatially constrained enrichment null (with --interpret).",
+        100, rich_help_panel=_EVAL,
+        help="Spin refits of the enrichment null (with --interpret).",
     ),
 ) -> None:
     """Fit GraphVAE on AHBA expression, evaluate it honestly, and write a report."""
@@ -158,21 +153,30 @@ def fit(
     )  # fmt: skip
     typer.echo("Writing report ...")
     result.save(out, overwrite=overwrite, command="crossscale fit")
-    _print_table(result.metrics)
-    if result.nulls:
-        _print_nulls(result.nulls)
+    print_results(result.metrics, result.model_label, result.nulls,
+                  reference=bool(result.summary.get("is_reference_map")))  # fmt: skip
     typer.echo(f"{out}/report.html written ({time.perf_counter() - t_start:.0f} s)")
 
 
-def _print_nulls(null_results) -> None:  # noqa: ANN001
-    from rich.console import Console
-    from rich.table import Table
+def print_results(metrics, model_label, nulls=None, *, reference=True, out=None) -> None:  # noqa: ANN001
+    """The results of a fit on the terminal: metrics, null refits, then the verdict sentence.
 
-    keys = list(next(iter(null_results.values())).observed)
-    table = Table("model", *[f"{k} (p)" for k in keys], title="Null refits")
-    for name, res in null_results.items():
-        table.add_row(name, *(f"{res.observed[k]:.3f} ({res.p_values[k]:.3g})" for k in keys))
-    Console().print(table)
+    Tables use short labels and split into a second table when the terminal is narrow (no
+    header or value is cut); the report's verdict sentence comes last.
+    """
+    from crossscale.cli import _render
+    from crossscale.evaluate.metrics import REFERENCE_METRICS
+    from crossscale.report.fit import verdict_sentences
+
+    out = out or _render.console()
+    labels, rows, groups = _render.metrics_rows(metrics, REFERENCE_METRICS if reference else None)
+    _render.print_split_table(rows, labels, out=out, groups=groups)
+    if nulls:
+        labels, rows = _render.null_rows(nulls)
+        _render.print_split_table(rows, labels, title="Null refits (p: one-sided)", out=out)
+    headline, _ = verdict_sentences(metrics, model_label, nulls)
+    if headline:
+        _render.print_verdict(headline, out=out)
 
 
 def check_fit_options(
@@ -214,18 +218,3 @@ def check_fit_options(
         chk.count("--interpret-n-perm", interpret_n_perm, 1, MAX_PERM)
     check_device(device)
     return schemes
-
-
-def _print_table(metrics) -> None:  # noqa: ANN001
-    from rich.console import Console
-    from rich.table import Table
-
-    from crossscale.evaluate.metrics import METRIC_COLUMNS, REFERENCE_METRICS
-
-    cols = [c for c in METRIC_COLUMNS if not c.startswith("spatial_fold")]
-    table = Table("model", *cols)
-    for name, row in metrics.iterrows():
-        table.add_row(str(name), *("–" if row[c] != row[c] else f"{row[c]:.3f}" for c in cols))
-    ref = {k: f"{v:.3f}" for k, v in REFERENCE_METRICS.items()}
-    table.add_row("Reference (in-sample)", *(ref.get(c, "–") for c in cols))
-    Console().print(table)

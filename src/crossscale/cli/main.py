@@ -165,6 +165,22 @@ def _signals_as_interrupts() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _plain_flags(command: object) -> object:
+    """Show flags (``--overwrite``, ``--help``, ``-v``) without a ``<bool>`` type in help pages."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            param.metavar = ""
+    try:
+        help_option = command.get_help_option(command.context_class(command))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - only cosmetic; never stop the command for it
+        help_option = None
+    if help_option is not None:
+        help_option.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
+    return command
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """Run the command line on `args` (default ``sys.argv[1:]``) and return the exit code.
 
@@ -187,7 +203,7 @@ def _main_guarded(args: Sequence[str] | None) -> int:
     usage, other, exits, aborts = _click_exceptions()
     args = list(sys.argv[1:] if args is None else args)
     debug = _wants_debug(args)
-    command = typer.main.get_command(app)
+    command = _plain_flags(typer.main.get_command(app))
     try:
         with command.make_context("crossscale", args) as ctx:
             command.invoke(ctx)

@@ -6,6 +6,7 @@ function runs in this process or as a task on a Dask worker, with identical resu
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -137,6 +138,35 @@ def _dask_client(scheduler: Any) -> tuple[Any, Any]:
     )
 
 
+def _quiet_call(func: Any, kwargs: dict[str, Any]) -> np.ndarray:
+    """``func(**kwargs)`` in a worker process: no progress bars of its own."""
+    from crossscale._progress import set_progress_enabled
+
+    set_progress_enabled(False)
+    return func(**kwargs)
+
+
+def effective_n_jobs(n_jobs: int | None) -> int:
+    """Worker processes of ``n_jobs`` (joblib's convention: None = 1, -1 = every core).
+
+    Raises
+    ------
+    ParameterError
+        `n_jobs` is 0 or not an integer.
+    """
+    if n_jobs is None:
+        return 1
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0:
+        raise ParameterError(
+            f"n_jobs must be None, a positive number of worker processes, or -1 (every core); "
+            f"got {n_jobs!r}."
+        )
+    import os
+
+    n_cpu = max(1, os.cpu_count() or 1)
+    return int(n_jobs) if n_jobs > 0 else max(1, n_cpu + 1 + int(n_jobs))
+
+
 def run_chunks(
     func: Any,
     shared: dict[str, Any],
@@ -144,13 +174,31 @@ def run_chunks(
     sizes: list[int],
     scheduler: Any,
     description: str,
+    n_jobs: int | None = None,
+    bar: Any = None,
 ) -> np.ndarray:
-    """Run ``func(**shared, **chunk)`` for each chunk; concatenate the results in order."""
+    """Run ``func(**shared, **chunk)`` for each chunk; concatenate the results in order.
+
+    In this process (``scheduler=None``, ``n_jobs`` None or 1), in ``n_jobs`` joblib worker
+    processes, or as Dask tasks (`scheduler`); one progress bar advances as chunks finish (`bar`,
+    a task of :func:`crossscale._progress.progress`, else a new bar named `description`).
+    """
     results: list[np.ndarray | None] = [None] * len(chunks)
-    with progress(description, total=sum(sizes)) as bar:
-        if scheduler is None:
+    n_workers = effective_n_jobs(n_jobs)
+    own = progress(description, total=sum(sizes)) if bar is None else contextlib.nullcontext(bar)
+    with own as bar:
+        if scheduler is None and (n_workers == 1 or len(chunks) == 1):
             for i, chunk in enumerate(chunks):
                 results[i] = func(**shared, **chunk)
+                bar.advance(sizes[i])
+        elif scheduler is None:
+            from joblib import Parallel, delayed
+
+            jobs = Parallel(n_jobs=min(n_workers, len(chunks)), return_as="generator")(
+                delayed(_quiet_call)(func, shared | chunk) for chunk in chunks
+            )
+            for i, res in enumerate(jobs):
+                results[i] = res
                 bar.advance(sizes[i])
         else:
             client, cluster = _dask_client(scheduler)
@@ -175,6 +223,17 @@ def run_chunks(
                     client.close()
                     cluster.close()
     return np.concatenate(results, axis=0)
+
+
+def chunk_starts(n: int, batch_size: int, stacked: bool) -> list[int]:
+    """First null map of each chunk.
+
+    Stacked refits (GraphVAE) run `batch_size` maps per program (their values depend on it);
+    one-at-a-time refits do not depend on the chunking, so they run in chunks of at most
+    ``ceil(n / 20)`` maps: a progress bar that moves, and work for parallel workers.
+    """
+    size = int(batch_size) if stacked else max(1, min(int(batch_size), -(-n // 20)))
+    return list(range(0, n, size))
 
 
 def chunk_seeds(seed: int, n: int) -> np.ndarray:

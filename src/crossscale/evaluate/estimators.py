@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 
 from crossscale.atlas.graph import RegionGraph
 
@@ -37,6 +37,8 @@ TAG_DEFAULTS = {"stacked_refits": False, "interpolation_only": False, "requires_
 
 __all__ = [
     "TAG_DEFAULTS",
+    "PlainEstimator",
+    "as_estimator",
     "fit_model",
     "fit_predict_folds",
     "get_tag",
@@ -121,4 +123,118 @@ def fit_predict_folds(
     for i, test in enumerate(masks):
         model = fit_model(clone(estimator), Xr.loc[~test], yr.loc[~test], None)
         out[i] = predict_map(model, Xr).to_numpy(dtype=float)
+    return out
+
+
+# -- plain objects with only fit / predict ------------------------------------------------------
+class PlainEstimator(BaseEstimator):
+    """Adapter giving a plain object with only ``fit`` / ``predict`` scikit-learn semantics.
+
+    Evaluation clones an estimator for every fold and null refit (``sklearn.base.clone``, which
+    needs ``get_params``). An object without ``get_params`` is wrapped in this adapter by
+    :func:`as_estimator`: cloning the adapter deep-copies the *unfitted* object given
+    (``copy.deepcopy``), so every fit starts from the same state, whatever the object's
+    ``__init__`` takes. Its ``fit`` may take ``(X, y)`` or ``(X, y, graph)`` and may return
+    ``self`` or None; ``predict(X)`` may return an array or a Series.
+
+    Parameters
+    ----------
+    estimator : object
+        Unfitted; ``fit(X, y[, graph])`` and ``predict(X)``. Not modified: fits use a copy.
+
+    Attributes
+    ----------
+    estimator_ : object
+        The fitted copy.
+
+    Notes
+    -----
+    The adapter cannot seed the object (it has no ``random_state`` parameter to set): a
+    stochastic plain estimator gives the same null maps and folds but its own randomness per
+    refit. Give it ``get_params`` / ``set_params`` (e.g. subclass
+    ``sklearn.base.BaseEstimator``) for seeded refits.
+    """
+
+    def __init__(self, estimator: Any = None) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph | None = None) -> PlainEstimator:
+        """Fit a deep copy of `estimator`; returns self.
+
+        Raises
+        ------
+        ParameterError
+            `estimator` has no ``fit`` or ``predict`` method.
+        """
+        import copy
+
+        as_estimator(self.estimator)  # the same checks and messages
+        self.estimator_ = fit_model(copy.deepcopy(self.estimator), X, y, graph)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> Any:
+        """``predict`` of the fitted copy."""
+        return self.estimator_.predict(X)
+
+    def __sklearn_clone__(self) -> PlainEstimator:
+        import copy
+
+        return PlainEstimator(copy.deepcopy(self.estimator))
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - scikit-learn's signature
+        return f"PlainEstimator({type(self.estimator).__name__})"
+
+    @property
+    def interpolation_only(self) -> bool:  # the capability tags of the wrapped object
+        """Tag of the wrapped object (see :func:`get_tag`)."""
+        return bool(getattr(self.estimator, "interpolation_only", False))
+
+    @property
+    def requires_graph(self) -> bool:
+        """Tag of the wrapped object (see :func:`get_tag`)."""
+        return bool(getattr(self.estimator, "requires_graph", False))
+
+
+def as_estimator(model: Any) -> Any:
+    """`model` itself if it has scikit-learn's ``get_params``, else :class:`PlainEstimator` of it.
+
+    Raises
+    ------
+    ParameterError
+        `model` has no ``fit`` or no ``predict`` method.
+    """
+    from crossscale._errors import ParameterError
+
+    if isinstance(model, type):
+        raise ParameterError(
+            f"A model must be an estimator instance; got the class {model.__name__}. Pass "
+            f"{model.__name__}() instead."
+        )
+    if not (callable(getattr(model, "fit", None)) and callable(getattr(model, "predict", None))):
+        raise ParameterError(
+            f"A model needs fit(X, y) and predict(X) methods; {type(model).__name__} lacks "
+            f"{'fit' if not callable(getattr(model, 'fit', None)) else 'predict'}."
+        )
+    if callable(getattr(model, "get_params", None)) and callable(getattr(model, "set_params", None)):
+        return model
+    return PlainEstimator(model)
+
+
+def model_name(model: Any) -> str:
+    """The class name of a model (of the wrapped object for a :class:`PlainEstimator`)."""
+    inner = model.estimator if isinstance(model, PlainEstimator) else model
+    return type(inner).__name__
+
+
+def json_params(model: Any) -> dict[str, Any]:
+    """``get_params(deep=False)`` with values JSON cannot hold written as their ``repr``."""
+    import json
+
+    out = {}
+    for k, v in model.get_params(deep=False).items():
+        try:
+            json.dumps(v, allow_nan=True)
+            out[k] = v
+        except (TypeError, ValueError):
+            out[k] = repr(v) if not isinstance(model, PlainEstimator) else type(v).__name__
     return out

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def explained_variance(y: np.ndarray, y_pred: np.ndarray) -> float:
@@ -72,3 +77,115 @@ def reference_text() -> str:
 #: Name of the nested-CV choice among the baselines (:class:`~crossscale.evaluate.selection.SelectedBaseline`)
 #: in every results table.
 SELECTED_BASELINE = "Best baseline (nested CV)"
+
+#: Short labels of the metric columns for terminals and ``summary()`` text (≤ 10 characters).
+SHORT_LABELS = {
+    "in_sample_r2": "Train R²", "in_sample_r": "Train r", "loro_r2": "LORO R²", "loro_r": "LORO r",
+    "spatial_r2": "Spatial R²", "spatial_r": "Spatial r", "spatial_fold_r_mean": "Fold r",
+    "spatial_fold_r_sd": "Fold r SD", "fit_time_s": "Fit s", "cv_time_s": "CV s",
+}  # fmt: skip
+
+
+#: Short labels of the statistics of null refits (:class:`~crossscale.evaluate.NullResult` keys).
+NULL_STAT_LABELS = {"in_sample_r2": "Train R²", "in_sample_r": "Train r", "cv_r2": "CV R²",
+                    "cv_r": "CV r"}  # fmt: skip
+
+
+def format_value(value: float, column: str) -> str:
+    """A metric as text: 3 decimals, times with 1 (``"–"`` for NaN)."""
+    if value != value:  # NaN
+        return "–"
+    return f"{value:.1f}" if column.endswith("_time_s") else f"{value:.3f}"
+
+
+def split_columns(
+    labels: list[str], widths: list[int], first_width: int, width: int, gap: int = 2,
+    groups: list[str] | None = None,
+) -> list[list[int]]:  # fmt: skip
+    """Indices of `labels` in parts whose row (first column + the part) fits in `width`.
+
+    Parameters
+    ----------
+    labels : list of str
+        Column labels (only their count matters).
+    widths : list of int
+        Width of each column (its longest label or value).
+    first_width : int
+        Width of the first (row name) column, repeated in every part.
+    width : int
+        Characters available per line.
+    gap : int
+        Characters between two columns.
+    groups : list of str, optional
+        A group name per column (e.g. ``"loro"`` for LORO R² and r): a part ends between groups
+        where possible, so the columns of one group stay together.
+
+    Returns
+    -------
+    parts : list of list of int
+        Consecutive column indices; one part when everything fits.
+    """
+    n = len(labels)
+    groups = list(groups) if groups is not None else [str(i) for i in range(n)]
+    blocks: list[list[int]] = []  # runs of consecutive columns of one group
+    for i in range(n):
+        if blocks and groups[blocks[-1][-1]] == groups[i]:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    parts: list[list[int]] = [[]]
+    used = first_width
+    for block in blocks:
+        need = sum(gap + widths[i] for i in block)
+        if parts[-1] and used + need > width:
+            parts.append([])
+            used = first_width
+        if used + need <= width or len(block) == 1:
+            parts[-1] += block
+            used += need
+            continue
+        for i in block:  # a group wider than a line: split it by column
+            if parts[-1] and used + gap + widths[i] > width:
+                parts.append([])
+                used = first_width
+            parts[-1].append(i)
+            used += gap + widths[i]
+    return parts
+
+
+def format_metrics(metrics: pd.DataFrame, width: int | None = None) -> str:
+    """The metrics table as text that fits in `width` characters (split into parts if needed).
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame, shape (n_models, n_metrics)
+        :attr:`Evaluation.metrics` (index ``model``; columns of :data:`METRIC_COLUMNS`).
+    width : int, optional
+        Characters per line (default: the terminal's width, else 80).
+
+    Returns
+    -------
+    str
+        Short column labels (:data:`SHORT_LABELS`), values with 3 decimals (times with 1), ``–``
+        for NaN; columns that do not fit continue in a second block below, with the model names
+        repeated.
+    """
+    import shutil
+
+    if width is None:
+        width = shutil.get_terminal_size((80, 24)).columns
+    cols = [c for c in metrics.columns if metrics[c].notna().any()]
+    labels = [SHORT_LABELS.get(c, c) for c in cols]
+    names = [str(n) for n in metrics.index]
+    cells = [[format_value(float(v), c) for v in metrics[c]] for c in cols]
+    widths = [max(len(lab), *(len(v) for v in col)) for lab, col in zip(labels, cells, strict=True)]
+    first = max([len("model"), *map(len, names)])
+    blocks = []
+    for group in split_columns(labels, widths, first, width):
+        head = "model".ljust(first) + "".join("  " + labels[i].rjust(widths[i]) for i in group)
+        rows = [
+            names[r].ljust(first) + "".join("  " + cells[i][r].rjust(widths[i]) for i in group)
+            for r in range(len(names))
+        ]
+        blocks.append("\n".join([head, *rows]))
+    return "\n\n".join(blocks)

@@ -7,8 +7,10 @@ randomisation) and asks how often a null fit is as good as the real one.
 
 GraphVAE refits run as stacked tensor programs (:meth:`GraphVAE.fit_many` in-sample,
 :meth:`GraphVAE.fit_predict_folds` for cross-validation: ``n_maps x n_folds`` models as one stack),
-in chunks of ``batch_size`` null maps; baselines refit in a Python loop. Chunks run in-process or
-as tasks on a Dask cluster (``scheduler="local"`` or an address), with identical results.
+in chunks of ``batch_size`` null maps; other estimators refit one null map at a time, in chunks
+of at most ``ceil(n_perm / 20)`` maps. Chunks run in-process, in ``n_jobs`` joblib worker
+processes, or as tasks on a Dask cluster (``scheduler="local"`` or an address), with identical
+results.
 
 References
 ----------
@@ -37,14 +39,16 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale._progress import progress
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate._workers import (
     chunk_seeds,
+    chunk_starts,
     refit_chunk,
     refit_gene_chunk,
     run_chunks,
 )
-from crossscale.evaluate.estimators import get_tag
+from crossscale.evaluate.estimators import as_estimator, get_tag, model_name
 from crossscale.evaluate.folds import cv_masks, kmeans_blocks
 from crossscale.evaluate.metrics import NULL_METRICS
 from crossscale.evaluate.nullmethods import NULL_CHOICES, make_nulls
@@ -119,6 +123,8 @@ def null_distribution(
     batched: bool = True,
     in_sample: bool = True,
     spatial_fraction: float = 0.25,
+    n_jobs: int | None = None,
+    label: str | None = None,
 ) -> NullResult:
     """Refit an estimator on spatial null maps; p-values of its in-sample and CV fit.
 
@@ -154,7 +160,7 @@ def null_distribution(
     scheduler : None, "local", str or distributed.Client
         None: in-process. ``"local"``: a Dask ``LocalCluster`` (processes, one single-threaded worker per core).
         ``"tcp://host:port"``: join an existing Dask cluster. A ``distributed.Client``: use it.
-        Each chunk of `batch_size` null maps is one task.
+        Each chunk of null maps is one task.
     batch_size : int
         Null maps per chunk (per stacked GraphVAE program and per Dask task). With CV, a chunk
         trains ``batch_size x n_folds`` GraphVAE models at once.
@@ -166,6 +172,12 @@ def null_distribution(
         statistics are returned).
     spatial_fraction : float
         Fraction of a hemisphere held out per fold of ``cv="spatial"``.
+    n_jobs : int or None
+        Worker processes (joblib) for the chunks when `scheduler` is None: None or 1 in this
+        process, -1 every core. Results do not depend on it. A progress bar follows the chunks
+        (on in a terminal or notebook; :func:`crossscale.set_progress`).
+    label : str, optional
+        The model's name in the progress bar (default: its class name).
 
     Returns
     -------
@@ -174,7 +186,8 @@ def null_distribution(
     Raises
     ------
     ParameterError
-        Unknown `nulls`, `metric`, `cv` or `scheduler`; Dask missing.
+        Unknown `nulls`, `metric`, `cv`, `scheduler` or `n_jobs`; Dask missing; an estimator
+        without ``fit`` / ``predict``.
     InputDataError
         A null array of the wrong shape or with NaN.
 
@@ -203,6 +216,7 @@ def null_distribution(
     metrics = _check_metrics(metric)
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ParameterError(f"batch_size must be an integer >= 1; got {batch_size!r}.")
+    estimator = as_estimator(estimator)
     seed = _base_seed(random_state)
     regions = list(graph.regions)
     X = X.loc[regions]
@@ -215,18 +229,12 @@ def null_distribution(
     t0 = time.perf_counter()
     if not in_sample and masks is None:
         raise ParameterError("in_sample=False needs a cross-validation scheme (cv).")
-    observed = _observed(estimator, X, y, graph, masks, metrics, seed, in_sample)
-    starts = list(range(0, n, int(batch_size)))
-    chunks = [
-        {"Y": null_maps[:, s : s + batch_size], "seeds": seeds[s : s + batch_size]} for s in starts
-    ]
-    sizes = [c["Y"].shape[1] for c in chunks]
-    shared = {"est": estimator, "X": X, "graph": graph, "masks": masks, "metrics": metrics,
-              "batched": bool(batched), "in_sample": bool(in_sample)}  # fmt: skip
-    name = type(estimator).__name__
-    scores = run_chunks(
-        refit_chunk, shared, chunks, sizes, scheduler, f"Null refits of {name} ({n} maps)"
-    )
+    name = model_name(estimator)
+    # one bar for the stage: the bars of the observed fit nest in it (and vanish when done)
+    with progress(f"Null refits of {label or name} ({n} maps)", total=n) as bar:
+        observed = _observed(estimator, X, y, graph, masks, metrics, seed, in_sample)
+        scores = _null_scores(estimator, X, graph, masks, metrics, batched, in_sample, null_maps,
+                              seeds, batch_size, is_gvae, scheduler, n_jobs, bar)  # fmt: skip
     elapsed = time.perf_counter() - t0
     logger.info("%d null refits of %s in %.1f s", n, name, elapsed)
     if not in_sample:
@@ -236,6 +244,23 @@ def null_distribution(
         scores, observed, metrics, cv_name, n_perm=n, method=method, model=name,
         batched=bool(batched) and is_gvae, time_s=elapsed, in_sample=in_sample,
     )  # fmt: skip
+
+
+def _null_scores(
+    estimator: Any, X: pd.DataFrame, graph: RegionGraph, masks: np.ndarray | None,
+    metrics: tuple[str, ...], batched: bool, in_sample: bool, null_maps: np.ndarray,
+    seeds: np.ndarray, batch_size: int, is_gvae: bool, scheduler: Any, n_jobs: int | None,
+    bar: Any,
+) -> np.ndarray:  # fmt: skip
+    """Scores of the refits on every null map, in chunks (see :func:`null_distribution`)."""
+    n = null_maps.shape[1]
+    starts = chunk_starts(n, batch_size, is_gvae and bool(batched))
+    ends = [*starts[1:], n]
+    chunks = [{"Y": null_maps[:, s:e], "seeds": seeds[s:e]} for s, e in zip(starts, ends, strict=True)]
+    sizes = [c["Y"].shape[1] for c in chunks]
+    shared = {"est": estimator, "X": X, "graph": graph, "masks": masks, "metrics": metrics,
+              "batched": bool(batched), "in_sample": bool(in_sample)}  # fmt: skip
+    return run_chunks(refit_chunk, shared, chunks, sizes, scheduler, "", n_jobs=n_jobs, bar=bar)
 
 
 def gene_null_distribution(
@@ -252,6 +277,7 @@ def gene_null_distribution(
     scheduler: Any = None,
     batch_size: int = 10,
     spatial_fraction: float = 0.25,
+    n_jobs: int | None = None,
 ) -> NullResult:
     """Gene-specificity null: refit on random gene sets of the same size.
 
@@ -271,7 +297,7 @@ def gene_null_distribution(
     graph : RegionGraph
     n_perm : int
         Number of random gene sets.
-    metric, cv, random_state, scheduler, spatial_fraction
+    metric, cv, random_state, scheduler, spatial_fraction, n_jobs
         As in :func:`null_distribution`.
     batch_size : int
         Gene sets per chunk (per Dask task); these fits are not stacked (each has its own X).
@@ -292,6 +318,7 @@ def gene_null_distribution(
     .. [1] Fulcher B.D. et al. (2021). Nat Commun 12, 2669.
     """
     metrics = _check_metrics(metric)
+    estimator = as_estimator(estimator)
     if not (isinstance(n_perm, (int, np.integer)) and n_perm >= 1):
         raise ParameterError(f"n_perm must be an integer >= 1; got {n_perm!r}.")
     regions = list(graph.regions)
@@ -329,9 +356,10 @@ def gene_null_distribution(
     sizes = [len(c["gene_sets"]) for c in chunks]
     shared = {"est": estimator, "expression": expression_all, "y": y, "graph": graph,
               "masks": masks, "metrics": metrics}  # fmt: skip
-    name = type(estimator).__name__
+    name = model_name(estimator)
     scores = run_chunks(
-        refit_gene_chunk, shared, chunks, sizes, scheduler, f"Random gene sets ({name})"
+        refit_gene_chunk, shared, chunks, sizes, scheduler, f"Random gene sets ({name})",
+        n_jobs=n_jobs,
     )
     elapsed = time.perf_counter() - t0
     return make_result(

@@ -55,6 +55,18 @@ class NullResult:
     time_s: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"<NullResult {self.summary()}>"
+
+    def summary(self) -> str:
+        """One line: each statistic, its p-value, and the null maps (never the null values)."""
+        from crossscale.evaluate.metrics import NULL_STAT_LABELS
+
+        stats = ", ".join(f"{NULL_STAT_LABELS.get(k, k)} {v:.3f} (p = {self.p_values[k]:.2g})"
+                          for k, v in self.observed.items())  # fmt: skip
+        cv = f", CV {self.cv}" if self.cv else ""
+        return f"{self.model or 'model'}: {stats}; {self.n_perm} {self.method} nulls{cv}"
+
     @property
     def statistics(self) -> list[str]:
         """Statistic keys, in order."""

@@ -24,6 +24,7 @@ from crossscale._progress import progress
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, leave_one_region_out, out_of_fold
 from crossscale.evaluate.estimators import (
+    as_estimator,
     fit_model,
     fit_predict_folds,
     get_tag,
@@ -69,6 +70,23 @@ class Evaluation:
     models: dict[str, Any] = field(default_factory=dict)
     protocol: str = "inductive"
 
+    def __repr__(self) -> str:
+        return (f"<Evaluation of {len(self.metrics)} models ({self.protocol} CV): "
+                f"{', '.join(map(str, self.metrics.index))}>")  # fmt: skip
+
+    def summary(self, width: int | None = None) -> str:
+        """The metrics table as text with short labels, split to fit `width` (default: terminal).
+
+        ``print(ev.summary())``; :attr:`metrics` holds the numbers.
+        """
+        from crossscale.evaluate.metrics import format_metrics
+
+        return f"{self.protocol.capitalize()} cross-validation\n" + format_metrics(
+            self.metrics, width
+        )
+
+    __str__ = summary
+
     def to_frame(self) -> pd.DataFrame:
         """The metrics table."""
         return self.metrics
@@ -98,7 +116,9 @@ def evaluate_models(
     graph : RegionGraph
         Over the same regions; gives centroids for the spatial CV.
     models : dict of str to estimator
-        scikit-learn style regressors: ``fit(X, y[, graph])`` and ``predict(X)``, and optionally
+        scikit-learn style regressors: ``fit(X, y[, graph])`` and ``predict(X)`` (an object with
+        only these two is wrapped in :class:`~crossscale.evaluate.estimators.PlainEstimator`,
+        which clones it by deep copy), and optionally
         ``fit_predict_folds(X, y, graph, masks, protocol=...)`` (see
         :mod:`crossscale.evaluate.estimators`). An estimator tagged ``interpolation_only`` (the
         spatial baseline) gets NaN in-sample metrics.
@@ -123,6 +143,7 @@ def evaluate_models(
     unknown = [c for c in cv if c not in CV_SCHEMES]
     if unknown:
         raise ParameterError(f"cv must be a subset of {CV_SCHEMES}; got {unknown}.")
+    models = {name: as_estimator(est) for name, est in models.items()}
     regions = list(graph.regions)
     yv = y.loc[regions].to_numpy(dtype=float)
     masks = {}
@@ -133,8 +154,10 @@ def evaluate_models(
     preds = pd.DataFrame({"observed": yv}, index=pd.Index(regions, name="region"))
     rows, fold_r, fits = {}, {}, {}
     fitted = fitted or {}
-    with progress("Evaluating models", total=len(models) * (1 + len(masks))) as bar:
+    what = f"{len(models)} model{'s' if len(models) > 1 else ''}"
+    with progress(f"Evaluating {what}", total=len(models) * (1 + len(masks))) as bar:
         for name, est in models.items():
+            bar.update(description=f"Evaluating {what}: {name}")
             row = dict.fromkeys(METRIC_COLUMNS, np.nan)
             interpolation_only = get_tag(est, "interpolation_only")
             if name in fitted:
@@ -171,6 +194,7 @@ def evaluate_models(
             row["cv_time_s"] = time.perf_counter() - t0
             rows[name] = row
             logger.info("%s: %s", name, {k: round(v, 3) for k, v in row.items()})
+        bar.update(description=f"Evaluated {what} ({', '.join(masks) or 'in-sample'})")
     metrics = pd.DataFrame.from_dict(rows, orient="index")[METRIC_COLUMNS]
     metrics.index.name = "model"
     return Evaluation(

@@ -59,12 +59,31 @@ class Enrichment:
         ``top_genes`` (up to 5 highest-scoring set genes).
     n_random, n_null : int
     score_name : str
+    min_size : int
+        Sets with fewer genes among the scored genes are not scored (NaN score and p-values).
+    n_scored_genes : int or None
+        Number of scored genes (the model's genes).
     """
 
     table: pd.DataFrame
     n_random: int
     n_null: int
     score_name: str
+    min_size: int = 5
+    n_scored_genes: int | None = None
+
+    def too_few_genes(self) -> pd.DataFrame:
+        """The sets left unscored because fewer than `min_size` of their genes were scored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``gene_set``; columns ``n_genes`` (set genes among the scored genes) and
+            ``size`` (genes of the set); empty when every set was scored.
+        """
+        t = self.table
+        rows = t[t["n_genes"] < self.min_size]
+        return rows[[c for c in ("n_genes", "size") if c in rows]].copy()
 
     def to_frame(self) -> pd.DataFrame:
         """The enrichment table."""
@@ -188,6 +207,8 @@ def gene_set_enrichment(
         n_random=int(n_random),
         n_null=0 if nz is None else nz.shape[1],
         score_name=str(s.name) if s.name is not None else "score",
+        min_size=int(min_size),
+        n_scored_genes=len(genes),
     )
 
 

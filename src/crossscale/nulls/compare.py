@@ -48,9 +48,17 @@ class MapComparison:
     n_perm: int
     n_regions: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Summary for reports and run.json (the null distribution as a list)."""
-        return {
+    def summary(self) -> str:
+        """One line: the correlation, its p-value and the null model."""
+        name = "Pearson r" if self.method == "pearson" else "Spearman ρ"
+        return (f"{name} = {self.statistic:.3f}, p = {self.p_value:.3g} ({self.n_perm} "
+                f"{self.nulls} nulls, {self.n_regions} regions)")  # fmt: skip
+
+    __str__ = summary
+
+    def to_dict(self, *, include_null: bool = True) -> dict[str, Any]:
+        """Summary for reports and run.json; the null values as a list unless `include_null` is False."""
+        out = {
             "statistic": self.statistic,
             "p_value": self.p_value,
             "method": self.method,
@@ -59,8 +67,10 @@ class MapComparison:
             "n_regions": self.n_regions,
             "null_mean": float(np.mean(self.null)),
             "null_std": float(np.std(self.null)),
-            "null": [float(v) for v in self.null],
         }
+        if include_null:
+            out["null"] = [float(v) for v in self.null]
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One-row table: statistic, p_value, method, nulls, n_perm, n_regions."""

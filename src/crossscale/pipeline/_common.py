@@ -80,21 +80,30 @@ def resolve_model(
 
     `model` is a registry key (see :func:`crossscale.models.registry.available`) or an
     estimator instance (used as given, with `params` set on a clone; label: its class name).
+    An object with only ``fit`` / ``predict`` is wrapped in
+    :class:`~crossscale.evaluate.estimators.PlainEstimator` (deep-copy cloning).
     An estimator with a ``random_state`` parameter that `params` leaves out gets `seed`.
     """
     from sklearn.base import clone
 
+    from crossscale.evaluate.estimators import PlainEstimator, as_estimator, model_name
     from crossscale.models import registry
 
     if isinstance(model, str):
         entry = registry.get(model)
-        est = entry.create(preset, **dict(params or {}))
+        est = as_estimator(entry.create(preset, **dict(params or {})))
         name, label = entry.name, entry.label
     else:
         if preset != "default":
             raise ParameterError("preset applies to a registered model name, not an estimator.")
-        est = clone(model).set_params(**dict(params or {}))
-        name = label = type(model).__name__
+        est = clone(as_estimator(model))
+        if params and isinstance(est, PlainEstimator):
+            raise ParameterError(
+                f"params={dict(params)!r} cannot be set on {model_name(est)}: it has no "
+                "set_params. Pass the estimator with its parameters set instead."
+            )
+        est = est.set_params(**dict(params or {}))
+        name = label = model_name(est)
     if seed is not None and "random_state" in est.get_params() and "random_state" not in (params or {}):
         est.set_params(random_state=seed)
     if hasattr(est, "check_params"):
@@ -137,6 +146,7 @@ def null_refits(
     scheduler: Any,
     batch_size: int,
     echo: Echo,
+    n_jobs: int | None = None,
     **kw: Any,
 ) -> dict[str, Any]:
     """:func:`~crossscale.evaluate.null_distribution` of every model on the same null maps."""
@@ -149,7 +159,7 @@ def null_refits(
         echo(f"Null refits of {name} ({n_perm} {nulls} null maps, CV {cv}) ...")
         out[name] = null_distribution(
             clone(est), X, y, graph, nulls, cv=cv, n_perm=n_perm, random_state=seed,
-            scheduler=scheduler, batch_size=batch_size, **kw,
+            scheduler=scheduler, batch_size=batch_size, n_jobs=n_jobs, label=name, **kw,
         )  # fmt: skip
         echo(f"  done in {out[name].time_s:.1f} s")
     return out
@@ -182,3 +192,36 @@ def genes_sha256(genes: Any) -> str:
     import hashlib
 
     return hashlib.sha256("\n".join(map(str, genes)).encode()).hexdigest()
+
+
+def _arg_text(value: Any) -> str:
+    """A short, readable form of one argument of a recorded call."""
+    if isinstance(value, pd.Series):
+        return f"<Series {value.name!r}, {len(value)} regions>"
+    if isinstance(value, pd.DataFrame):
+        return f"<DataFrame {value.shape[0]} x {value.shape[1]}>"
+    if type(value).__name__ == "Atlas" and hasattr(value, "name"):
+        return repr(value.name)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def records_call(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Record the Python call of a workflow in its result's ``call`` (run.json's ``command``).
+
+    ``fit_map(model="my-ridge", nulls="spin", n_perm=100)`` gives a result whose ``call`` is
+    ``"crossscale.pipeline.fit_map(model='my-ridge', nulls='spin', n_perm=100)"``: the arguments
+    as given (progress callbacks left out), so ``save`` records what was really run.
+    """
+    import dataclasses
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        parts = [_arg_text(a) for a in args]
+        parts += [f"{k}={_arg_text(v)}" for k, v in kwargs.items() if k != "echo"]
+        result = func(*args, **kwargs)
+        call = f"crossscale.pipeline.{func.__name__}({', '.join(parts)})"
+        return dataclasses.replace(result, call=call)
+
+    return wrapper

@@ -40,6 +40,9 @@ class BenchmarkResult:
     datasets : list of str
         Registry keys of the data read.
     total_time_s : float
+    call : str
+        How the run was started (the Python call); run.json's ``command`` unless ``save`` is
+        given one.
     """
 
     table: pd.DataFrame
@@ -49,6 +52,12 @@ class BenchmarkResult:
     n_genes: int
     datasets: list[str] = field(default_factory=list)
     total_time_s: float = float("nan")
+    call: str = ""
+
+    def __repr__(self) -> str:
+        maps = self.table["map"].unique() if "map" in self.table else []
+        return (f"<BenchmarkResult {self.model_label} and {self.table['model'].nunique() - 1} "
+                f"baselines on {len(maps)} map(s); .table, .save(folder)>")  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         """The table."""
@@ -61,7 +70,7 @@ class BenchmarkResult:
 
     def save(
         self, folder: str | os.PathLike[str], *, overwrite: bool = False,
-        command: str = "crossscale benchmark",
+        command: str | None = None,
     ) -> Path:  # fmt: skip
         """Write ``benchmark.csv``, ``benchmark.md``, ``run.json`` and ``report.html`` atomically."""
         from crossscale._provenance import run_record
@@ -77,7 +86,8 @@ class BenchmarkResult:
                 seed=p["seed"], model=self.model_label, data_text=_data_text(p, self.n_genes),
             ).save(tmp / "report.html")  # fmt: skip
             write_json(tmp / "run.json", run_record(
-                command, parameters=p, seed=p["seed"], datasets=self.datasets,
+                command or self.call or "crossscale.pipeline.benchmark_maps(...)",
+                parameters=p, seed=p["seed"], datasets=self.datasets,
                 model_params=self.model_params, n_genes=self.n_genes,
                 total_time_s=self.total_time_s,
             ))  # fmt: skip
@@ -105,6 +115,7 @@ def resolve_null_models(spec: str | Sequence[str], known: Sequence[str]) -> set[
     return chosen
 
 
+@common.records_call
 @common.in_atlas
 def benchmark_maps(
     maps: str | Sequence[str] = "ad",
@@ -117,6 +128,7 @@ def benchmark_maps(
     null_models: str | Sequence[str] = "all",
     scheduler: Any = None,
     batch_size: int = 250,
+    n_jobs: int | None = None,
     seed: int = 0,
     atlas: Any = None,
     gene_panel: str = "auto",
@@ -136,7 +148,7 @@ def benchmark_maps(
         CV of ``p_spin``: k contiguous spatial blocks, ``"spatial"`` or ``"loro"``.
     null_models : str or sequence of str
         Models refitted on the spins: ``"all"`` or names (``"GraphVAE,PLS-4"``).
-    scheduler, batch_size
+    scheduler, batch_size, n_jobs
         As in :func:`crossscale.evaluate.null_distribution`.
     seed : int
     atlas : str, Atlas or None
@@ -170,6 +182,7 @@ def benchmark_maps(
     from sklearn.base import clone
 
     from crossscale.evaluate import evaluate_models
+    from crossscale.evaluate.estimators import json_params
     from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
     from crossscale.evaluate.selection import comparison_models
     from crossscale.transcriptomics import load_expression
@@ -187,6 +200,7 @@ def benchmark_maps(
             X, y, graph, {m: e for m, e in models.items() if m in null_set and n_perm},
             nulls="spin", cv=cv, n_perm=n_perm, seed=seed, scheduler=scheduler,
             batch_size=batch_size, echo=lambda _: None, metric="r", in_sample=False,
+            n_jobs=n_jobs,
         )  # fmt: skip
         for name in models:
             row = {"map": key, "model": name} | ev.metrics.loc[name].to_dict()
@@ -208,7 +222,7 @@ def benchmark_maps(
     }  # fmt: skip
     return BenchmarkResult(
         table=pd.DataFrame(rows)[BENCHMARK_COLUMNS], parameters=parameters,
-        model_params=template.get_params(), model_label=label, n_genes=int(X_all.shape[1]),
+        model_params=json_params(template), model_label=label, n_genes=int(X_all.shape[1]),
         datasets=([*common.EXPRESSION_DATASETS[:2]] if expr.panel == "l1000" else [expr.source])
         + list(atlas.sources) + keys,
         total_time_s=time.perf_counter() - t_start,

@@ -58,6 +58,8 @@ class FitResult:
     map_file : str or None
         The user's map file (None: a registry map).
     region_column, value_column : str or None
+    call : str
+        How the run was started (the Python call, or the command line); run.json's ``command``.
     """
 
     observed: pd.Series
@@ -77,6 +79,68 @@ class FitResult:
     map_file: str | None = None
     region_column: str | None = None
     value_column: str | None = None
+    call: str = ""
+
+    def __repr__(self) -> str:
+        return f"<FitResult {self.model_label} on {self.summary.get('map_name')!r}: " + (
+            self.headline() + ">"
+        )
+
+    def headline(self) -> str:
+        """One line: the model's spatial-CV (else LORO, else in-sample) R² and its best rival."""
+        m = self.metrics
+        col = next((c for c in ("spatial_r2", "loro_r2", "in_sample_r2")
+                    if c in m and m[c].notna().any()), None)  # fmt: skip
+        if col is None or self.model_label not in m.index:
+            return f"{len(m)} models"
+        own = m.loc[self.model_label, col]
+        others = m[col].drop(self.model_label).dropna()
+        from crossscale.evaluate.metrics import SHORT_LABELS
+
+        text = f"{SHORT_LABELS[col]} {own:.3f}"
+        if len(others):
+            text += f" (best other: {others.idxmax()} {others.max():.3f})"
+        res = self.nulls.get(self.model_label)
+        if res is not None:
+            key = "cv_r" if "cv_r" in res.p_values else next(iter(res.p_values))
+            text += f", p_{res.method} ({key}) = {res.p_values[key]:.3g}"
+        return text
+
+    def describe(self) -> str:
+        """A short text summary: the map, the metrics table with short labels, the nulls.
+
+        ``print(res)`` prints it too. (``summary`` is the dict of run facts.)
+
+        Returns
+        -------
+        str
+            About 20 lines; the full numbers are in :attr:`metrics`, :meth:`to_dict` and the
+            saved folder.
+        """
+        from crossscale.evaluate.metrics import NULL_STAT_LABELS, format_metrics
+
+        s = self.summary
+        lines = [
+            f"{self.model_label} on {s.get('map_name')} ({s.get('n_regions')} regions x "
+            f"{s.get('n_genes')} genes, {s.get('protocol')} CV)",
+            format_metrics(self.metrics),
+        ]
+        import shutil
+        import textwrap
+
+        width = shutil.get_terminal_size((80, 24)).columns
+        for name, res in self.nulls.items():
+            stats = ", ".join(f"{NULL_STAT_LABELS.get(k, k)} {v:.3f} (p = {res.p_values[k]:.2g})"
+                              for k, v in res.observed.items())  # fmt: skip
+            lines.append(textwrap.fill(
+                f"Null refits of {name} ({res.n_perm} {res.method}, CV {res.cv}): {stats}",
+                width, subsequent_indent="  ",
+            ))  # fmt: skip
+        if self.interpretation is None and self.parameters.get("interpret_skipped"):
+            lines.append(f"Interpretation: {self.parameters['interpret_skipped']}")
+        return "\n".join(lines)
+
+    __str__ = describe
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -107,13 +171,15 @@ class FitResult:
         return out
 
     def save(
-        self, folder: str | os.PathLike[str], *, overwrite: bool = False, command: str = "crossscale fit"
+        self, folder: str | os.PathLike[str], *, overwrite: bool = False, command: str | None = None
     ) -> Path:
         """Write the run to `folder` atomically (a failed write leaves nothing).
 
         Writes ``input_map.*``, ``predictions.csv``, ``latent_programs.csv`` and
         ``training_history.csv`` (when the model has them), ``model/`` (models with ``save``),
-        ``metrics.json``, ``run.json``, ``report.html`` and ``interpretation/``.
+        ``metrics.json``, ``run.json``, ``report.html`` and ``interpretation/``. run.json's
+        ``command`` is `command` (the CLI passes its command line), else :attr:`call` (the
+        Python call that made this result).
 
         Raises
         ------
@@ -156,9 +222,10 @@ class FitResult:
             report.save(tmp / "report.html")
             X_regions, genes = self.summary["regions"], self.summary["genes"]
             write_json(tmp / "run.json", run_record(
-                command, parameters=self.parameters, seed=self.parameters["seed"],
+                command or self.call or "crossscale.pipeline.fit_map(...)",
+                parameters=self.parameters, seed=self.parameters["seed"],
                 datasets=self.datasets, inputs={"map_file": self.map_file},
-                model=self.model_name, model_params=self.model.get_params(),
+                model=self.model_name, model_params=self.summary["model_params"],
                 graph=self.graph.to_dict(), input_map=input_map,
                 missing_regions=self.summary["missing_regions"],
                 input_warnings=self.summary["input_warnings"],
@@ -212,6 +279,7 @@ def _load_map(
     return y, meta, [y.attrs["source"]], None
 
 
+@common.records_call
 @common.in_atlas
 def fit_map(
     map: str | os.PathLike[str] | pd.Series | None = None,
@@ -235,6 +303,7 @@ def fit_map(
     null_cv: str | int | None = "10",
     scheduler: Any = None,
     batch_size: int = 250,
+    n_jobs: int | None = None,
     interpret: bool = True,
     interpret_n_perm: int = 100,
     seed: int = 0,
@@ -269,7 +338,10 @@ def fit_map(
     graph : {"surface", "connectome"}
         Region graph: fsaverage5 adjacency, or HCP structural weights on surface edges.
     model : str or estimator
-        A registered model name (:func:`crossscale.models.registry.available`) or an estimator.
+        A registered model name (:func:`crossscale.models.registry.available`) or an estimator
+        instance: an object with ``fit(X, y)`` (or ``fit(X, y, graph)``) and ``predict(X)``
+        (objects without ``get_params`` are cloned by deep copy:
+        :class:`~crossscale.evaluate.estimators.PlainEstimator`).
     preset : str
         Parameter preset of the registered model (GraphVAE: ``"default"`` or ``"reference"``).
     params : mapping, optional
@@ -290,6 +362,9 @@ def fit_map(
         Dask scheduler of the null refits.
     batch_size : int
         Null maps per stacked program / Dask task.
+    n_jobs : int or None
+        Worker processes of the null refits without `scheduler` (joblib: None or 1 in this
+        process, -1 every core; :func:`crossscale.evaluate.null_distribution`).
     interpret : bool
         Interpret the model (models registered as interpretable; skipped for others).
     interpret_n_perm : int
@@ -364,6 +439,11 @@ def fit_map(
 
     est = fit_model(est, X, y, g)
     fit_time = getattr(est, "fit_time_s_", time.perf_counter() - t0)
+    if not hasattr(est, "fit_time_s_"):  # the metrics table reads it (fitted attribute)
+        try:
+            est.fit_time_s_ = fit_time
+        except AttributeError:  # pragma: no cover - an estimator with __slots__
+            pass
     n_epochs = getattr(est, "n_epochs_", None)
     echo(f"  done in {fit_time:.1f} s" + (f" ({n_epochs} epochs)" if n_epochs is not None else ""))
     from crossscale.evaluate.selection import comparison_models
@@ -378,23 +458,31 @@ def fit_map(
         )
         null_results = common.null_refits(
             X, y, g, null_models, nulls=nulls, cv=cv_nulls, n_perm=n_perm, seed=seed,
-            scheduler=scheduler, batch_size=batch_size, echo=echo,
+            scheduler=scheduler, batch_size=batch_size, echo=echo, n_jobs=n_jobs,
         )  # fmt: skip
     interp = None
+    interpret_skipped = None
     from crossscale.models import registry
 
     interpretable = model_name in registry.available() and registry.get(model_name).interpretable
     if interpret and interpretable:
+        from crossscale._progress import progress
         from crossscale.interpret import interpret_model
 
         echo("Interpreting: genes, programs, clusters, cell-type enrichment (spatial nulls) ...")
-        interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed)
+        with progress("Interpreting", total=1) as bar:  # one bar; the steps' bars nest in it
+            interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed)
+            bar.advance()
     elif interpret:
-        logger.info("model %s is not interpretable; skipping the interpretation", model_name)
+        interpret_skipped = (f"not run: model {model_name!r} is not registered as interpretable "
+                             "(registry.register(name, factory, interpretable=True))")  # fmt: skip
+        echo(f"Interpretation {interpret_skipped}.")
     latent = est.transform(X) if hasattr(est, "transform") else None
     hist = getattr(est, "history_", None)
     history = hist.to_frame() if hist is not None else None
-    mp = est.get_params()
+    from crossscale.evaluate.estimators import json_params
+
+    mp = json_params(est)
     summary = meta | {
         "n_regions": len(regions), "n_genes": X.shape[1], "n_genes_requested": n_requested,
         "n_genes_missing": n_missing, "graph_kind": g.kind, "n_edges": g.n_edges,
@@ -414,7 +502,9 @@ def fit_map(
         "protocol": protocol, "preset": preset, "model": model_name, "baselines": baselines,
         "seed": seed, "nulls": nulls, "n_perm": n_perm if nulls != "none" else None,
         "null_cv": null_cv if nulls != "none" else None, "scheduler": scheduler,
-        "interpret": interpret, "interpret_n_perm": interpret_n_perm if interpret else None,
+        "interpret": interp is not None,
+        "interpret_n_perm": interpret_n_perm if interp is not None else None,
+        "interpret_skipped": interpret_skipped, "n_jobs": n_jobs,
         "atlas": atlas.name if atlas.info is not None else ",".join(atlas.sources),
         "expression": str(expression) if isinstance(expression, (str, os.PathLike)) else None,
         "gene_panel": expr.get("panel"),

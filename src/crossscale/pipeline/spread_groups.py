@@ -222,8 +222,11 @@ class GroupFitResult:
                                             "layout": self.layout}  # fmt: skip
 
     def save(self, folder: str | os.PathLike[str], *, overwrite: bool = False,
-             command: str = "crossscale spread fit-group") -> Path:  # fmt: skip
+             command: str | None = None) -> Path:  # fmt: skip
         """Write the run to `folder` atomically (a failed write leaves nothing).
+
+        run.json's ``command`` is `command` (the CLI passes its command line), else the Python
+        call ``crossscale.pipeline.spread_groups.run(GroupFitConfig(...))``.
 
         Writes ``maps.csv`` (the maps as fitted), ``models.csv`` (models and baselines),
         ``nulls.csv`` (p-values per null kind), ``null_graphs.csv`` (every null fit),
@@ -240,6 +243,11 @@ class GroupFitResult:
         from crossscale._utils import atomic_dir, write_json
         from crossscale.report.spread_groups import build_group_report
 
+        if command is None:
+            given = {k: v for k, v in asdict(self.config).items()
+                     if v != getattr(GroupFitConfig, k, None)}  # fmt: skip
+            args = ", ".join(f"{k}={v!r}" for k, v in given.items())
+            command = f"crossscale.pipeline.spread_groups.run(GroupFitConfig({args}))"
         comp = self.comparison
         inputs = [self.config.maps] if self.config.maps else []
         with atomic_dir(folder, overwrite=overwrite, inputs=inputs) as tmp:

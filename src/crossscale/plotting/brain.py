@@ -144,14 +144,34 @@ def _region_colors(data: np.ndarray, cmap: Colormap, norm: Normalize) -> np.ndar
     return rgb
 
 
+#: Characters per line of a row label (longer labels wrap) and of a colour-bar label.
+ROW_LABEL_CHARS, COLORBAR_LABEL_CHARS = 14, 24
+#: Font sizes (pt) of row labels, colour-bar labels and colour-bar ticks.
+ROW_LABEL_PT, COLORBAR_LABEL_PT, COLORBAR_TICK_PT = 9.5, 9.0, 8.0
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    lines = textwrap.wrap(str(text), width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines) or str(text)
+
+
+def _text_width_in(text: str, points: float) -> float:
+    """Width (inches) of the longest line of `text` at `points` (about 0.6 em per character)."""
+    return max((len(line) for line in str(text).splitlines()), default=0) * 0.6 * points / 72
+
+
 def _panel_layout(
-    n_rows: int, *, titled: bool, row_labels: bool, subcortex: bool = False
-) -> dict[str, Any]:
+    n_rows: int, *, titled: bool, row_labels: bool, subcortex: bool = False,
+    label_width: float = 0.0,
+) -> dict[str, Any]:  # fmt: skip
     panel_w, panel_h = 2.3, 1.6
     top = 0.35 if titled else 0.05
     view_titles = 0.22
-    left = 1.2 if row_labels else 0.05
-    cbar = 0.95
+    # the row labels' column: as wide as the longest (wrapped) label, never clipped
+    left = max(1.2, label_width + 0.3) if row_labels else 0.05
+    cbar = 1.25
     sub = 1.5 if subcortex else 0.0
     width = left + 4 * panel_w + cbar + sub
     height = top + n_rows * (panel_h + view_titles) + 0.1
@@ -202,22 +222,20 @@ def _draw_row(
         ((layout["left"] + 4 * pw + 0.15) / W, (y0 + 0.15 * ph) / H, 0.12 / W, 0.75 * ph / H)
     )
     cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
-    cb.ax.tick_params(labelsize=7.5)
+    cb.ax.tick_params(labelsize=COLORBAR_TICK_PT)
     cax.set_label("colorbar")
     if colorbar_label:
-        import textwrap
-
-        cb.set_label("\n".join(textwrap.wrap(colorbar_label, 28)), fontsize=7.5)
+        cb.set_label(_wrap(colorbar_label, COLORBAR_LABEL_CHARS), fontsize=COLORBAR_LABEL_PT)
     if layout["sub"] and atlas is not None and atlas.has_subcortex:
         _draw_subcortex(fig, layout, y0, data, atlas, cmap, norm)
     if row_label:
         fig.text(
             (layout["left"] - 0.1) / W,
             (y0 + 0.5 * ph) / H,
-            row_label,
+            _wrap(row_label, ROW_LABEL_CHARS),
             ha="right",
             va="center",
-            fontsize=9.5,
+            fontsize=ROW_LABEL_PT,
         )
     return axes
 
@@ -414,7 +432,9 @@ def plot_brain_maps(
         [_as_region_values(frame[c], f"frame[{c!r}]", atlas) for c in frame.columns]
     )
     sub = atlas.has_subcortex and bool(np.isfinite(data[~atlas.is_cortex]).any())
-    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels, subcortex=sub)
+    label_width = max(_text_width_in(_wrap(c, ROW_LABEL_CHARS), ROW_LABEL_PT) for c in frame.columns)
+    layout = _panel_layout(frame.shape[1], titled=bool(title), row_labels=row_labels, subcortex=sub,
+                           label_width=label_width)  # fmt: skip
     fig = Figure(figsize=(layout["width"], layout["height"]))
     scale = {"symmetric": symmetric, "vmin": vmin, "vmax": vmax}
     scale["diverging"] = cmap_obj.name in DIVERGING_CMAPS

@@ -32,7 +32,9 @@ def plot_training_curves(
         One row per epoch. Column ``epoch`` (else the index) gives the x axis; ``train_loss`` and
         ``val_loss`` go in the first panel; every other numeric column (loss terms such as
         ``reconstruction``, ``kl``, ``smoothness``; ``lr``) gets a panel of its own, with
-        ``train_``/``val_`` pairs of the same term drawn together.
+        ``train_``/``val_`` pairs of the same term drawn together. Columns without a finite value
+        are left out (no legend entry without a curve); terms that are 0 at every epoch (a
+        disabled term, e.g. smoothness with λ = 0) get no panel and are named below the figure.
     title : str, optional
         Figure title.
     log_scale : bool, optional
@@ -50,7 +52,8 @@ def plot_training_curves(
     Raises
     ------
     InputDataError
-        If `history` is not a DataFrame, is empty, or has no numeric column to plot.
+        If `history` is not a DataFrame, is empty, or has no numeric column with a finite,
+        non-zero value to plot.
     """
     from matplotlib.figure import Figure
 
@@ -68,7 +71,25 @@ def plot_training_curves(
         raise InputDataError(
             f"'history' has no numeric column to plot (columns: {list(history.columns)})."
         )
-    panels = _group_panels(numeric)
+    # a legend entry needs a curve: columns without a finite value (e.g. val_loss of a fit
+    # without held-out regions) are left out; so are terms that are 0 at every epoch (a
+    # disabled term such as smoothness with λ = 0), named under the figure instead
+    drawn, disabled = [], []
+    for c in numeric:
+        v = history[c].to_numpy(dtype=float)
+        finite = v[np.isfinite(v)]
+        if finite.size == 0:
+            continue
+        if c not in ("loss", "train_loss") and np.all(finite == 0):
+            disabled.append(c)
+            continue
+        drawn.append(c)
+    if not drawn:
+        raise InputDataError(
+            f"'history' has no column with a finite, non-zero value to plot (columns: "
+            f"{list(history.columns)})."
+        )
+    panels = _group_panels(drawn)
     ncols = min(3, len(panels))
     nrows = int(np.ceil(len(panels) / ncols))
     fig = Figure(figsize=(3.6 * ncols, 2.7 * nrows + (0.3 if title else 0)), layout="constrained")
@@ -100,6 +121,9 @@ def plot_training_curves(
         ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
+    if disabled:
+        fig.supxlabel(f"Not shown (0 at every epoch: term disabled): {', '.join(disabled)}",
+                      fontsize=8, color="0.35")  # fmt: skip
     return fig
 
 

@@ -17,7 +17,7 @@ from crossscale.report.methods import Bibliography
 
 __all__ = [
     "REFERENCE_METRICS", "add_null_section", "build_fit_report", "methods_text", "metrics_table",
-    "model_methods", "null_figure", "null_table", "skill_verdict",
+    "model_methods", "null_figure", "null_table", "skill_verdict", "verdict_sentences",
 ]  # fmt: skip
 
 
@@ -79,6 +79,56 @@ def skill_verdict(
     return {"best_baseline": best, "beats_loro": beats("loro_r2"),
             "beats_spatial": beats("spatial_r2"), "beats_selected_spatial": beats_selected,
             "p_spin": p, "skill": skill}  # fmt: skip
+
+
+def verdict_sentences(
+    metrics: pd.DataFrame, model_name: str, nulls: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """The report's opening verdict as plain text: the headline and the nested-CV sentence.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        From :class:`crossscale.evaluate.Evaluation`.
+    model_name : str
+    nulls : dict of str to NullResult, optional
+
+    Returns
+    -------
+    headline : str
+        Whether `model_name` beats the best baseline under spatial CV and LORO (R² of both), and
+        its p_spin (or that no null refits ran); ``""`` when there is no baseline.
+    nested : str
+        The comparison with the nested-CV choice among the baselines (``""`` when absent).
+    """
+    verdict = skill_verdict(metrics, model_name, nulls)
+    best = verdict["best_baseline"]
+    if best is None:
+        return "", ""
+    m, b = metrics.loc[model_name], metrics.loc[best]
+
+    def yes_no(v: bool | None) -> str:
+        return {True: "beats", False: "does not beat", None: "cannot be compared with"}[v]
+
+    headline = (
+        f"Out of sample, {model_name} {yes_no(verdict['beats_spatial'])} the best baseline "
+        f"({best}) under spatial CV (R² {m['spatial_r2']:.3f} vs {b['spatial_r2']:.3f}) and "
+        f"{yes_no(verdict['beats_loro'])} it leaving one region out (R² {m['loro_r2']:.3f} vs "
+        f"{b['loro_r2']:.3f})"
+        + (f"; p_spin of its CV r = {verdict['p_spin']:.3g}" if verdict["p_spin"] is not None
+           else "; no spatial null refits in this run")
+        + "."
+    )  # fmt: skip
+    nested = ""
+    if verdict["beats_selected_spatial"] is not None:
+        sel = metrics.loc[SELECTED_BASELINE, "spatial_r2"]
+        nested = (
+            f"That best baseline is picked on the evaluation folds themselves (an oracle); "
+            f"against the baseline chosen per fold by nested CV on training regions only, "
+            f"{model_name} {yes_no(verdict['beats_selected_spatial'])} it (spatial-CV R² "
+            f"{m['spatial_r2']:.3f} vs {sel:.3f})."
+        )
+    return headline, nested
 
 
 def null_table(nulls: dict[str, Any]) -> pd.DataFrame:
@@ -214,30 +264,8 @@ def build_fit_report(
     verdict = skill_verdict(metrics, model_name, nulls)
     best_base = verdict["best_baseline"]
     rep.add_heading("Summary", 2)
-
-    def yes_no(v: bool | None) -> str:
-        return {True: "beats", False: "does not beat", None: "cannot be compared with"}[v]
-
-    text = ""
-    if best_base is not None:
-        b = metrics.loc[best_base]
-        text += (
-            f"<b>Out of sample, {model_name} {yes_no(verdict['beats_spatial'])} the best baseline "
-            f"({escape(best_base)}) under spatial CV (R² {m['spatial_r2']:.3f} vs "
-            f"{b['spatial_r2']:.3f}) and {yes_no(verdict['beats_loro'])} it leaving one region "
-            f"out (R² {m['loro_r2']:.3f} vs {b['loro_r2']:.3f})"
-            + (f"; p_spin of its CV r = {verdict['p_spin']:.3g}" if verdict["p_spin"] is not None
-               else "; no spatial null refits in this run")
-            + ".</b> "
-        )  # fmt: skip
-        if verdict["beats_selected_spatial"] is not None:
-            sel = metrics.loc[SELECTED_BASELINE, "spatial_r2"]
-            text += (
-                f"That best baseline is picked on the evaluation folds themselves (an oracle); "
-                f"against the baseline chosen per fold by nested CV on training regions only, "
-                f"{model_name} {yes_no(verdict['beats_selected_spatial'])} it (spatial-CV R² "
-                f"{m['spatial_r2']:.3f} vs {sel:.3f}). "
-            )
+    headline, nested = verdict_sentences(metrics, model_name, nulls)
+    text = (f"<b>{escape(headline)}</b> " if headline else "") + (f"{escape(nested)} " if nested else "")
     text += (
         f"In-sample, {model_name} explains R² = {m['in_sample_r2']:.3f} of the map (r = {m['in_sample_r']:.3f})"
         + (

@@ -174,6 +174,23 @@ def add_interpretation_section(
             caption=f"Enrichment in the '{name}' gene sets (n_genes: set genes among the model's).",
             float_format=_ENRICHMENT_FORMAT,
         )
+        few = enr.too_few_genes() if hasattr(enr, "too_few_genes") else t.iloc[:0]
+        if len(few):
+            n_model = getattr(enr, "n_scored_genes", None)
+            listing = ", ".join(
+                f"{set_name} ({int(r['n_genes'])}"
+                + (f" of {int(r['size'])})" if "size" in r and r["size"] == r["size"] else ")")
+                for set_name, r in few.iterrows()
+            )
+            report.add_note(
+                f"{len(few)} of the {len(t)} '{escape(name)}' sets show '–': fewer than "
+                f"{enr.min_size} of their genes are among the model's "
+                f"{n_model if n_model is not None else ''} genes, too few for a set score "
+                f"(genes among the model's, of the set's): {escape(listing)}. Scoring them over all "
+                "AHBA genes would not be sound: attributions exist only for the genes the model "
+                "was given. A gene panel with more genes (e.g. --gene-panel stable) covers more "
+                "sets."
+            )
         inflated = t[(t["q_random"] < 0.05) & ~(t["q_spatial"] < 0.05)]
         if len(inflated):
             report.add_note(
