@@ -327,7 +327,7 @@ class VolumeDiffusion(CheckpointMixin):
         t0 = time.perf_counter()
 
         def windows(n: int) -> tuple[Any, Any]:
-            """n random training windows (with flips): standardised stains and gene fields."""
+            """N random training windows (with flips): standardised stains and gene fields."""
             ys = rng.integers(0, (h - win) // r + 1, n) * r
             xs = rng.integers(0, (train_w - win) // r + 1, n) * r
             flips = rng.integers(0, 2, (n, 2))

@@ -47,7 +47,13 @@ import numpy as np
 from crossscale._errors import ParameterError
 from crossscale._progress import progress
 from crossscale._utils import atomic_dir
-from crossscale.models.volume.layout import NOISE_TILE, _blend_tile, _Layout, hann_window, position_noise
+from crossscale.models.volume.layout import (
+    NOISE_TILE,
+    _blend_tile,
+    _Layout,
+    hann_window,
+    position_noise,
+)
 from crossscale.models.volume.omezarr import _write_ome_zarr, level_path
 from crossscale.models.volume.state import (
     GenerationStateError,
