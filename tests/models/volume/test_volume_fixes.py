@@ -171,13 +171,14 @@ def test_plain_diffusion_has_no_regression_canvas(tiny_sample):
 def test_fingerprint_covers_the_regression_net(residual_model):
     fp = residual_model.fingerprint()
     p = next(residual_model.regression_module_.parameters())
+    keep = p.detach().clone()
     with torch.no_grad():
         p.add_(1.0)
     try:
         assert residual_model.fingerprint() != fp
     finally:
         with torch.no_grad():
-            p.sub_(1.0)
+            p.copy_(keep)
     assert residual_model.fingerprint() == fp
 
 

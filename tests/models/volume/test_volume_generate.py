@@ -112,6 +112,7 @@ def test_full_disk_is_a_clear_error_and_leaves_no_output(tiny_model, tiny_sample
     assert (tmp_path / "f.ome.zarr.state" / "step_0000.done").exists()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_canvas(tiny_sample, sample_factory, tmp_path, monkeypatch):
     import sys
 
