@@ -181,7 +181,12 @@ def main() -> None:
 
     figs = Path(args.figures)
     figs.mkdir(parents=True, exist_ok=True)
-    from crossscale.plotting.volume import plot_crops, plot_nucleus_areas, plot_power_spectra
+    from crossscale.plotting.volume import (
+        plot_attention_matrix,
+        plot_crops,
+        plot_nucleus_areas,
+        plot_power_spectra,
+    )
 
     imgs = {"real": ev.images["real"], "residual (boundary)": ev.images["boundary"],
             "plain diffusion": ev_plain.images["boundary"], "regression mean": ev.images["regression"]}
@@ -199,6 +204,9 @@ def main() -> None:
     plot_power_spectra(spec["freq_cycles_per_px"],
                        {k: spec[k] for k in ("real", "boundary", "plain diffusion", "regression")},
                        pixel_um=ev.info["pixel_um"], bands=POWER_BANDS_PX).savefig(figs / "dapi_power_spectra.png", dpi=100)
+    known = [g for pair in ("Slc17a6", "Slc17a7", "Cldn5", "Aqp4") for g in [pair] if g in res.genes_]
+    plot_attention_matrix(ev.attention_matrix, list(res.genes_), highlight=known).savefig(
+        figs / "gene_gene_attention.png", dpi=100)
 
     params = res.params_
     cmd = "python " + " ".join(["benchmarks/bench_volume.py", *sys.argv[1:]])
@@ -285,7 +293,7 @@ def main() -> None:
         "benchmarks/results/volume_gpu_figures`.",
         "",
         f"Figures (real vs generated crops at full resolution, difference to the regression mean, nucleus "
-        f"areas, DAPI power spectra): `{figs.relative_to(Path(__file__).parent.parent) if figs.is_relative_to(Path(__file__).parent.parent) else figs}/`.",
+        f"areas, DAPI power spectra, gene-gene attention with the known-pair genes in red): `{figs.relative_to(Path(__file__).parent.parent) if figs.is_relative_to(Path(__file__).parent.parent) else figs}/`.",
         "",
     ]
     load_end = os.getloadavg()

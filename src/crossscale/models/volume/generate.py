@@ -14,6 +14,12 @@ position depends only on the seed and the position, never on the patch layout):
     Baseline: overlapping windows (the boundary scheme's windows) denoised independently, the
     final images averaged where they overlap.
 
+For the residual objective (CorrDiff) the schemes denoise the residual only; the regression mean
+of every window of the boundary layout is computed once (``<out>.state/mean.zarr``), Hann-averaged
+over overlapping windows and added, with the residual scaled by its per-stain SD, when the final
+image is written. Outputs are in the original stain intensities (the model's standardisation
+undone), not clipped.
+
 State lives in a folder ``<out>.state/``: one zarr array per denoising step (chunked by patch),
 a marker file per finished step, and the parameters. An interrupted run resumes from the last
 finished step and gives the same bytes as an uninterrupted run; a resume with other parameters
