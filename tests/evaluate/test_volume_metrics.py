@@ -64,3 +64,24 @@ def test_attention_pairs_percentiles():
     df = attention_pairs(att, f, pairs=(("A", "B"), ("C", "Z")), n_random=50)
     assert df.loc["A-B", "attention_pct"] > 80 and df.loc["A-B", "coexpression"] == pytest.approx(1.0, abs=1e-4)
     assert np.isnan(df.loc["C-Z", "attention"])
+
+
+def test_radial_power_spectrum_bands():
+    from crossscale.evaluate.volume import band_power, radial_power_spectrum
+
+    yy, xx = np.mgrid[0:128, 0:96]
+    wave = np.sin(2 * np.pi * (xx / 6.0 + yy / 10.0 * 0))  # wavelength 6 px along x
+    f, p = radial_power_spectrum(wave[None])
+    assert abs(f[np.argmax(p)] - 1 / 6) <= 1 / 96
+    b = band_power(f, p)
+    assert list(b) == ["2-4px", "4-8px", "8-16px", "16-32px", "32-64px"]
+    assert b["4-8px"] > 100 * max(v for k, v in b.items() if k != "4-8px")
+    # white noise has a flat spectrum; blurring it removes the finest band first
+    from scipy.ndimage import gaussian_filter
+
+    noise = np.random.default_rng(0).standard_normal((2, 128, 96))
+    bn = band_power(*radial_power_spectrum(noise))
+    bb = band_power(*radial_power_spectrum(gaussian_filter(noise, (0, 1.5, 1.5))))
+    assert 0.7 < bn["2-4px"] / bn["16-32px"] < 1.4
+    ratio = {k: bb[k] / bn[k] for k in bn}
+    assert ratio["2-4px"] < 0.1 * ratio["16-32px"] and ratio["16-32px"] > 0.5

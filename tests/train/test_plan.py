@@ -190,3 +190,38 @@ def test_a_failed_save_leaves_the_old_checkpoint(tmp_path):
     again = Toy.load(tmp_path / "t")
     assert again.value == 1.0 and np.array_equal(again.w_, np.ones(2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]  # no temporary folder left
+
+
+def test_ema_of_weights_matches_the_running_average():
+    """fit_epochs with ema_decay gives the model the EMA of its weight trajectory."""
+
+    def run(ema):
+        torch.manual_seed(0)
+        lin = torch.nn.Linear(3, 1)
+        x, y = torch.randn(16, 3), torch.randn(16, 1)
+        traj = [lin.weight.detach().clone()]
+
+        def steps(epoch):
+            if epoch:
+                traj.append(lin.weight.detach().clone())  # the weights after the previous step
+            yield ((lin(x) - y) ** 2).mean()
+
+        fit_epochs(lin, TrainPlan(lr=0.1, max_epochs=30, ema_decay=ema), steps)
+        traj.append(lin.weight.detach().clone()) if ema is None else None
+        return lin.weight.detach().clone(), traj
+
+    last, traj = run(None)
+    plan = TrainPlan(ema_decay=0.9)
+    avg = traj[0].clone()
+    for n, w in enumerate(traj[1:], 1):
+        d = plan.ema_weight(n)
+        avg = d * avg + (1 - d) * w
+    ema_w, _ = run(0.9)
+    torch.testing.assert_close(ema_w, avg)
+    assert not torch.allclose(ema_w, last)
+    # the decay warms up, then stays at ema_decay
+    assert plan.ema_weight(1) == pytest.approx(2 / 11) and plan.ema_weight(10_000) == 0.9
+    with pytest.raises(ParameterError, match="ema_decay must be None or in"):
+        TrainPlan(ema_decay=1.0)
+    with pytest.raises(ParameterError, match="cannot be combined"):
+        TrainPlan(ema_decay=0.9, patience=5)

@@ -118,12 +118,15 @@ def _check_model_out(model: Path, out: Path, *, overwrite: bool, resume: str | N
 def train(
     out: Path = typer.Option(..., "--out", help="Output folder (model/, regression/, run.json)."),
     preset: str = typer.Option("smoke", help="Model size: 'smoke' (CPU, minutes) or 'default' (GPU)."),
+    objective: str = typer.Option("residual", help="'residual' (regression mean + diffusion on the "
+                                  "residual), 'diffusion' (plain) or 'regression'."),
     max_iter: int = typer.Option(None, help="Optimisation steps (default: the preset's)."),
-    steps: int = typer.Option(20, help="DDIM steps used at generation."),
+    steps: int = typer.Option(10, help="DDIM steps used at generation."),
     bin_px: int = typer.Option(16, help="Image pixels per gene bin (Tera-MIND: 16)."),
     downsample: int = typer.Option(8, help="Image pixels per stain pixel; must divide --bin-px."),
     holdout: float = typer.Option(0.25, help="Rightmost fraction of the crop never trained on."),
-    regression: bool = typer.Option(True, help="Also train the deterministic regression baseline."),
+    regression: bool = typer.Option(False, help="Also train a separate regression baseline (a "
+                                    "residual model holds its own regression net)."),
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("auto", help="'auto', 'cpu' or 'cuda'."),
     threads: int = typer.Option(None, help=THREADS_HELP),
@@ -147,14 +150,14 @@ def train(
     from crossscale.models.volume import VolumeDiffusion
 
     set_torch_threads(threads)
-    params = {"preset": preset, "max_iter": max_iter, "steps": steps, "bin_px": bin_px,
+    params = {"preset": preset, "objective": objective, "max_iter": max_iter, "steps": steps, "bin_px": bin_px,
               "downsample": downsample, "holdout": holdout, "regression": regression,
               "seed": seed, "device": device}  # fmt: skip
     sample = _sample(bin_px, downsample)
     with atomic_dir(out, overwrite=overwrite) as tmp:
         kw = dict(preset=preset, max_iter=max_iter, num_inference_steps=steps,
                   holdout_fraction=holdout, random_state=seed, device=device)  # fmt: skip
-        model = VolumeDiffusion(**kw).fit(sample)
+        model = VolumeDiffusion(objective=objective, **kw).fit(sample)
         model.save(tmp / "model")
         info = {"diffusion_fit_time_s": model.fit_time_s_,
                 "final_loss": float(model.history_.loss[-10:].mean())}  # fmt: skip

@@ -9,6 +9,8 @@ Metrics (all on the held-out region the model never saw):
   threshold, connected components), generated vs real;
 * a seam score: mean absolute difference across patch borders divided by the same at matched
   offsets inside patches (1.0 = invisible seams);
+* texture: the radially averaged power spectrum of DAPI in octave bands of wavelength, generated
+  over real (1.0 = the real texture at that scale);
 * gene-gene attention of known pairs compared with their co-expression and with random pairs.
 
 References
@@ -18,6 +20,8 @@ References
 .. [2] Otsu N. (1979). A threshold selection method from gray-level histograms. IEEE Trans Syst
    Man Cybern 9, 62-66.
 .. [3] Wu Y. et al. (2025). Tera-MIND. arXiv:2503.01220.
+.. [4] van der Schaaf A., van Hateren J. H. (1996). Modelling the power spectra of natural
+   images. Vision Res 36, 2759-2770 (radially averaged power spectra).
 """
 
 from __future__ import annotations
@@ -37,6 +41,57 @@ from crossscale._errors import ParameterError
 logger = logging.getLogger(__name__)
 
 KNOWN_PAIRS = (("Slc17a6", "Slc17a7"), ("Cldn5", "Aqp4"))
+#: Octave bands of wavelength (stain px) of the texture metric.
+POWER_BANDS_PX = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 64))
+
+
+def radial_power_spectrum(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Radially averaged power spectrum of 2-D images (mean over leading axes).
+
+    Each image has its mean removed and is tapered by a 2-D Hann window before the FFT.
+
+    Parameters
+    ----------
+    img : numpy.ndarray, shape (..., H, W)
+
+    Returns
+    -------
+    freq : numpy.ndarray, shape (n,)
+        Radial frequency (cycles per pixel), bin centres from ``1 / min(H, W)`` to 0.5.
+    power : numpy.ndarray, shape (n,)
+        Mean power |FFT|^2 / (H W) in each radial bin.
+    """
+    a = np.asarray(img, np.float64).reshape((-1,) + img.shape[-2:])
+    h, w = a.shape[-2:]
+    taper = np.outer(np.hanning(h), np.hanning(w))
+    a = (a - a.mean(axis=(-2, -1), keepdims=True)) * taper
+    p = (np.abs(np.fft.fft2(a)) ** 2).mean(0) / (h * w)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    rad = np.sqrt(fy**2 + fx**2)
+    step = 1.0 / min(h, w)
+    edges = np.arange(step / 2, 0.5 + step, step)
+    idx = np.digitize(rad.ravel(), edges)
+    n = len(edges)
+    sums = np.bincount(idx, p.ravel(), minlength=n + 1)[1:n]
+    cnt = np.bincount(idx, minlength=n + 1)[1:n]
+    with np.errstate(invalid="ignore"):
+        return (edges[:-1] + edges[1:]) / 2, sums / np.maximum(cnt, 1)
+
+
+def band_power(freq: np.ndarray, power: np.ndarray,
+               bands: tuple[tuple[int, int], ...] = POWER_BANDS_PX) -> dict[str, float]:  # fmt: skip
+    """Mean power in octave bands of wavelength ``[lo, hi)`` px (frequency ``(1/hi, 1/lo]``).
+
+    Returns
+    -------
+    power : dict
+        ``"<lo>-<hi>px"`` -> mean power of the radial bins in the band (NaN if none).
+    """
+    out = {}
+    for lo, hi in bands:
+        sel = (freq > 1.0 / hi) & (freq <= 1.0 / lo)
+        out[f"{lo}-{hi}px"] = float(power[sel].mean()) if sel.any() else float("nan")
+    return out
 
 
 def image_scores(real: np.ndarray, gen: np.ndarray, stains: tuple[str, ...]) -> dict[str, float]:
@@ -256,7 +311,8 @@ class VolumeEvaluation:
     metrics : pandas.DataFrame
         One row per method (real, boundary, independent, overlap, regression, mean image);
         columns PSNR/SSIM per stain, ``polyt_density_r``, nucleus count and median area,
-        ``seam_score``, ``seconds``.
+        ``seam_score``, ``dapi_power_<lo>-<hi>px`` (DAPI power in that wavelength band over the
+        real images'), ``seconds``.
     attention : pandas.DataFrame
         See :func:`attention_pairs`.
     attention_matrix : numpy.ndarray, shape (n_genes, n_genes)
@@ -285,6 +341,7 @@ def evaluate_volume(
     schemes: tuple[str, ...] = ("boundary", "independent", "overlap"),
     seed: int = 0,
     max_rows: int | None = None,
+    max_cols: int | None = None,
     batch_size: int = 16,
 ) -> VolumeEvaluation:
     """Generate the held-out region with each scheme and score it against the real stains.
@@ -299,13 +356,19 @@ def evaluate_volume(
     workdir : path-like
         Folder for the generated OME-Zarrs (one per scheme).
     regression : VolumeDiffusion, optional
-        A fitted regression baseline (same backbone); skipped if None.
+        A fitted regression baseline (same backbone). Default: the residual model's own
+        regression net (its conditional mean, the row ``regression``); skipped for a plain
+        diffusion model.
     schemes : tuple of str
         Generation schemes to compare.
     seed : int
         Noise seed.
     max_rows : int, optional
         Use only the first `max_rows` stain rows of the held-out region (quick runs).
+    max_cols : int, optional
+        Use only the first `max_cols` stain columns right of the training region (e.g. a
+        validation strip of a model trained with a larger `holdout_fraction`, so that choices are
+        never tuned on the test region).
     batch_size : int
         Windows per forward pass.
 
@@ -321,7 +384,7 @@ def evaluate_volume(
     core = win // 2
     _, _, h, w = sample.stains.shape
     start = int(model.history_.train_cols[1])
-    width = (w - start) // core * core
+    width = (min(w - start, max_cols) if max_cols else w - start) // core * core
     height = (min(h, max_rows) if max_rows else h) // core * core
     if width < win or height < win:
         raise ParameterError(
@@ -345,6 +408,8 @@ def evaluate_volume(
         seconds[scheme] = time.perf_counter() - t0
         images[scheme] = res.read()
         borders[scheme] = res.borders
+    if regression is None and model.params_["objective"] == "residual":
+        regression = model
     if regression is not None:
         t0 = time.perf_counter()
         images["regression"] = predict_canvas(regression, g, batch_size=batch_size)
@@ -353,7 +418,11 @@ def evaluate_volume(
     images["mean image"] = np.broadcast_to(model.stain_mean_[:, :, None, None], real.shape).copy()
     borders["mean image"] = grid
     rows_out = []
+    areas: dict[str, list[float]] = {}
+    spectra: dict[str, list[float]] = {}
     dapi_i = stains.index("dapi") if "dapi" in stains else 0
+    freq, real_pow = radial_power_spectrum(real[dapi_i])
+    real_bands = band_power(freq, real_pow)
     polyt_i = stains.index("polyT") if "polyT" in stains else len(stains) - 1
     for name, img in images.items():
         row: dict[str, Any] = {"method": name}
@@ -363,6 +432,11 @@ def evaluate_volume(
             "count_per_plane": 0.0, "median_area_um2": float("nan")}  # fmt: skip
         row["nuclei_per_plane"] = nuc["count_per_plane"]
         row["nucleus_median_area_um2"] = nuc["median_area_um2"]
+        areas[name] = [float(a) for a in nuc.get("areas_um2", [])]
+        _, pw = radial_power_spectrum(img[dapi_i])
+        spectra[name] = [float(v) for v in pw]
+        for band, v in band_power(freq, pw).items():
+            row[f"dapi_power_{band}"] = v / real_bands[band] if name != "mean image" else float("nan")
         row["seam_score"] = seam_score(img, borders[name]) if name != "mean image" else float("nan")
         row["seconds"] = seconds.get(name, float("nan"))
         rows_out.append(row)
@@ -375,5 +449,7 @@ def evaluate_volume(
                           "y": [sample.stains.grid.y0, sample.stains.grid.y0 + height * pix]},
             "core": core, "halo": (win - core) // 2, "window": win, "seed": seed,
             "pixel_um": pix, "spearman_attention_vs_coexpression":
-                pairs.attrs["spearman_attention_vs_coexpression"]}  # fmt: skip
+                pairs.attrs["spearman_attention_vs_coexpression"],
+            "dapi_power_spectrum": {"freq_cycles_per_px": [float(f) for f in freq], **spectra},
+            "nucleus_areas_um2": areas}  # fmt: skip
     return VolumeEvaluation(metrics, pairs, att, images, borders, info)

@@ -10,7 +10,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_attention_matrix", "plot_crops", "plot_seam_maps"]
+__all__ = ["plot_attention_matrix", "plot_crops", "plot_nucleus_areas", "plot_power_spectra",
+           "plot_seam_maps"]
 
 
 def _figure(w: float, h: float) -> Figure:
@@ -20,8 +21,12 @@ def _figure(w: float, h: float) -> Figure:
 
 
 def plot_crops(images: Mapping[str, np.ndarray], stains: Sequence[str], *, plane: int = 0,
-               crop: tuple[slice, slice] | None = None) -> Figure:  # fmt: skip
+               crop: tuple[slice, slice] | None = None, cmap: str = "gray",
+               vrange: tuple[float, float] = (-1.0, 1.0), px_per_inch: float | None = None) -> Figure:  # fmt: skip
     """Side-by-side crops: one column per method, one row per stain.
+
+    With `px_per_inch` set, each panel is sized so that one image pixel is one figure pixel at
+    that resolution (full resolution when the figure is saved at ``dpi = px_per_inch``).
 
     Parameters
     ----------
@@ -35,13 +40,17 @@ def plot_crops(images: Mapping[str, np.ndarray], stains: Sequence[str], *, plane
         Rows and columns shown (default all).
     """
     names = list(images)
-    fig = _figure(2.0 * len(names) + 0.5, 2.2 * len(stains))
-    axes = fig.subplots(len(stains), len(names), squeeze=False)
     rs, cs = crop or (slice(None), slice(None))
+    if px_per_inch:
+        hh, ww = next(iter(images.values()))[0, plane][rs, cs].shape
+        fig = _figure(len(names) * (ww / px_per_inch + 0.15) + 0.5, len(stains) * (hh / px_per_inch + 0.35))
+    else:
+        fig = _figure(2.0 * len(names) + 0.5, 2.2 * len(stains))
+    axes = fig.subplots(len(stains), len(names), squeeze=False)
     for j, name in enumerate(names):
         for i, s in enumerate(stains):
             ax = axes[i, j]
-            ax.imshow(images[name][i, plane][rs, cs], cmap="gray", vmin=-1, vmax=1,
+            ax.imshow(images[name][i, plane][rs, cs], cmap=cmap, vmin=vrange[0], vmax=vrange[1],
                       interpolation="nearest")  # fmt: skip
             ax.set_xticks([])
             ax.set_yticks([])
@@ -101,4 +110,40 @@ def plot_attention_matrix(att: np.ndarray, genes: Sequence[str], *, highlight: S
         if t.get_text() in highlight:
             t.set_color("red")
     fig.colorbar(im, ax=ax, shrink=0.8, label="mean attention (symmetrised)")
+    return fig
+
+
+def plot_nucleus_areas(areas: Mapping[str, Sequence[float]], *, bins: int = 30) -> Figure:
+    """Histograms of segmented nucleus areas (µm²), one outline per method."""
+    fig = _figure(5.0, 3.2)
+    ax = fig.subplots()
+    allv = np.concatenate([np.asarray(v, float) for v in areas.values() if len(v)] or [np.zeros(1)])
+    edges = np.linspace(0, max(float(np.percentile(allv, 99)), 1.0), bins + 1)
+    for name, v in areas.items():
+        if len(v):
+            ax.hist(np.asarray(v, float), bins=edges, histtype="step", lw=2 if name == "real" else 1,
+                    density=True, label=f"{name} (n={len(v)}, median {np.median(v):.0f})")  # fmt: skip
+    ax.set_xlabel("nucleus area (µm²)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_power_spectra(freq: Sequence[float], spectra: Mapping[str, Sequence[float]], *,
+                       pixel_um: float | None = None,
+                       bands: Sequence[tuple[int, int]] = ()) -> Figure:  # fmt: skip
+    """Radially averaged power spectra (log-log), one line per method; band edges dashed."""
+    fig = _figure(5.0, 3.4)
+    ax = fig.subplots()
+    f = np.asarray(freq, float)
+    for name, p in spectra.items():
+        p = np.asarray(p, float)
+        if np.all(p <= 0):
+            continue
+        ax.loglog(f, p, lw=2 if name == "real" else 1, color="k" if name == "real" else None, label=name)
+    for _lo, hi in bands:
+        ax.axvline(1.0 / hi, color="grey", ls=":", lw=0.6)
+    ax.set_xlabel("frequency (cycles / px)" + (f"; 1 px = {pixel_um:.2f} µm" if pixel_um else ""))
+    ax.set_ylabel("power")
+    ax.legend(fontsize=7)
     return fig

@@ -147,6 +147,6 @@ def test_regression_canvas(tiny_sample):
     reg = VolumeDiffusion(objective="regression", channels=(4, 8), gene_dim=4, attn_dim=8,
                           window=16, batch_size=4, max_iter=2, device="cpu").fit(tiny_sample)
     out = predict_canvas(reg, tiny_sample.genes)
-    assert out.shape == (2, 2, 32, 48) and np.all(np.abs(out) <= 1)
+    assert out.shape == (2, 2, 32, 48) and np.isfinite(out).all()
     with pytest.raises(ParameterError, match="needs a diffusion model"):
         generate(reg, tiny_sample.genes, "unused.ome.zarr")

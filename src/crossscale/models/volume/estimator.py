@@ -17,6 +17,7 @@ References
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,14 +31,19 @@ from crossscale.train.plan import TrainPlan, fit_epochs
 
 logger = logging.getLogger(__name__)
 
-#: Model sizes. "smoke" trains on 2 CPU cores in minutes; "default" is meant for a GPU.
+#: Model sizes. "smoke" trains on 2 CPU cores in minutes (the CLI default); "default" is meant
+#: for a GPU. ``max_iter`` counts diffusion steps; the regression net of the residual objective
+#: trains ``regression_iter`` steps (default ``max_iter // 4``).
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"channels": (8, 16, 32), "gene_dim": 8, "attn_dim": 16, "window": 32,
-              "batch_size": 8, "max_iter": 300, "lr": 2e-3},
+              "batch_size": 8, "max_iter": 2000, "lr": 2e-3},
     "default": {"channels": (32, 64, 128, 256), "gene_dim": 32, "attn_dim": 64, "window": 64,
                 "batch_size": 32, "max_iter": 20000, "lr": 2e-4},
 }  # fmt: skip
-OBJECTIVES = ("diffusion", "regression")
+OBJECTIVES = ("residual", "diffusion", "regression")
+PREDICTION_TYPES = ("v_prediction", "epsilon", "sample")
+_STAT_KEYS = ("gene_scale", "stain_mean", "stain_loc", "stain_scale", "residual_scale", "train_loss",
+              "regression_loss")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,62 +65,119 @@ def _resolve_device(device: str) -> Any:
     return torch.device(device)
 
 
+def ddim_timesteps(num_train_timesteps: int, num_inference_steps: int) -> np.ndarray:
+    """DDIM timesteps on the grid that MONAI's ``DDIMScheduler.step`` walks.
+
+    ``DDIMScheduler.step(out, t, x)`` moves from ``t`` to ``t - T // n`` (``T`` training
+    timesteps, ``n`` inference steps), so the timesteps must be spaced by exactly ``d = T // n``:
+    ``n d - 1, (n - 1) d - 1, ..., d - 1``, after which the last step lands on the clean image
+    (alpha = 1). For T = 1000, n = 10: 999, 899, ..., 99. MONAI 1.6's ``set_timesteps`` spaces
+    them by ``(T - 1) / (n - 1)`` instead (999, 888, ..., 0), so every step would land on a noise
+    level the next call mislabels and the last one would treat t = 11 as t = 0.
+
+    Returns
+    -------
+    timesteps : numpy.ndarray of int64, shape (n,)
+    """
+    d = num_train_timesteps // num_inference_steps
+    return (d * np.arange(num_inference_steps, 0, -1) - 1).astype(np.int64)
+
+
 class VolumeDiffusion(CheckpointMixin):
     """Gene-conditioned diffusion (or regression) model of stain images of several planes.
+
+    Stains are standardised per stain (mean and SD of the training region, stored with the
+    model); generated canvases are returned in the original intensities.
 
     Parameters
     ----------
     preset : {"smoke", "default"}
         Base sizes (see :data:`PRESETS`); every other parameter overrides it when not None.
-    objective : {"diffusion", "regression"}
-        Denoising diffusion (noise prediction) or the deterministic regression baseline.
+    objective : {"residual", "diffusion", "regression"}
+        ``"residual"`` (default, CorrDiff): a regression UNet predicts the conditional mean of the
+        standardised stains from the genes, and a diffusion UNet models the residual divided by
+        its per-stain SD; a sample is ``mean + SD * residual``. ``"diffusion"``: plain diffusion
+        on the standardised stains. ``"regression"``: the deterministic regression net alone.
     channels : tuple of int, optional
         UNet widths per level.
     gene_dim, attn_dim : int, optional
         Gene feature and attention token widths.
+    time_dim : int, optional
+        Width of the sinusoidal timestep embedding (default ``channels[0]``).
     window : int, optional
         Training window (stain pixels per side); generation uses the same window.
     batch_size, max_iter : int, optional
-        Windows per step and optimisation steps.
+        Windows per step and optimisation steps of the diffusion net (of the regression net for
+        ``objective="regression"``).
+    regression_iter : int, optional
+        Optimisation steps of the regression net of the residual objective (default
+        ``max(1, max_iter // 4)``).
     lr : float, optional
         Adam learning rate.
+    prediction_type : {"v_prediction", "epsilon", "sample"}
+        What the diffusion net predicts: the velocity ``v = sqrt(a) eps - sqrt(1 - a) x0``
+        (Salimans & Ho 2022), the noise, or the clean image.
+    ema_decay : float or None
+        Exponential moving average of the weights (see :class:`~crossscale.train.plan.TrainPlan`).
+    min_snr_gamma : float or None
+        Min-SNR loss weighting over timesteps (Hang et al. 2023); None weights all equally.
+    noise_offset : float
+        Training noise plus this times a per-window, per-channel constant (Guttenberg 2023).
     num_train_timesteps : int
         Length of the DDPM noise schedule.
     num_inference_steps : int
-        DDIM steps at generation.
+        DDIM steps at generation (on the grid of :func:`ddim_timesteps`).
     clip_sample : bool
-        Clip DDIM's predicted clean image to [-1, 1] at every step (the data range); without it
-        an under-trained model's samples diverge far outside the range.
+        Clip DDIM's predicted clean (standardised) image to [-1, 1] at every step. Off by default:
+        clipping hides a diverging sampler.
     holdout_fraction : float
         The rightmost fraction of the columns that is never trained on (evaluation region).
     random_state : int
         Seed of weights and window sampling.
     device : str
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+
+    References
+    ----------
+    .. [1] Mardani M. et al. (2024). Residual corrective diffusion modeling for km-scale
+       atmospheric downscaling (CorrDiff). arXiv:2309.15214.
+    .. [2] Salimans T., Ho J. (2022). Progressive distillation for fast sampling of diffusion
+       models. ICLR (v-prediction).
+    .. [3] Hang T. et al. (2023). Efficient diffusion training via min-SNR weighting strategy. ICCV.
     """
 
     def __init__(
         self,
         *,
         preset: str = "smoke",
-        objective: str = "diffusion",
+        objective: str = "residual",
         channels: tuple[int, ...] | None = None,
         gene_dim: int | None = None,
         attn_dim: int | None = None,
+        time_dim: int | None = None,
         window: int | None = None,
         batch_size: int | None = None,
         max_iter: int | None = None,
+        regression_iter: int | None = None,
         lr: float | None = None,
+        prediction_type: str = "v_prediction",
+        ema_decay: float | None = 0.999,
+        min_snr_gamma: float | None = None,
+        noise_offset: float = 0.0,
         num_train_timesteps: int = 1000,
-        num_inference_steps: int = 20,
-        clip_sample: bool = True,
+        num_inference_steps: int = 10,
+        clip_sample: bool = False,
         holdout_fraction: float = 0.25,
         random_state: int = 0,
         device: str = "auto",
     ) -> None:
         self.preset, self.objective = preset, objective
         self.channels, self.gene_dim, self.attn_dim, self.window = channels, gene_dim, attn_dim, window
+        self.time_dim = time_dim
         self.batch_size, self.max_iter, self.lr = batch_size, max_iter, lr
+        self.regression_iter = regression_iter
+        self.prediction_type, self.ema_decay = prediction_type, ema_decay
+        self.min_snr_gamma, self.noise_offset = min_snr_gamma, noise_offset
         self.num_train_timesteps, self.num_inference_steps = num_train_timesteps, num_inference_steps
         self.clip_sample = clip_sample
         self.holdout_fraction, self.random_state, self.device = holdout_fraction, random_state, device
@@ -128,12 +191,27 @@ class VolumeDiffusion(CheckpointMixin):
             raise ParameterError(
                 f"objective must be one of {', '.join(OBJECTIVES)}; got {self.objective!r}."
             )
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ParameterError(
+                f"prediction_type must be one of {', '.join(PREDICTION_TYPES)}; got "
+                f"{self.prediction_type!r}."
+            )
+        if not 1 <= int(self.num_inference_steps) <= int(self.num_train_timesteps):
+            raise ParameterError(
+                f"num_inference_steps must be in [1, num_train_timesteps = "
+                f"{self.num_train_timesteps}]; got {self.num_inference_steps}."
+            )
         p = dict(PRESETS[self.preset])
         for k in ("channels", "gene_dim", "attn_dim", "window", "batch_size", "max_iter", "lr"):
             if getattr(self, k) is not None:
                 p[k] = getattr(self, k)
         p["channels"] = tuple(int(c) for c in p["channels"])
+        p["time_dim"] = int(self.time_dim) if self.time_dim is not None else p["channels"][0]
+        p["regression_iter"] = (int(self.regression_iter) if self.regression_iter is not None
+                                else max(1, int(p["max_iter"]) // 4))  # fmt: skip
         p |= {"preset": self.preset, "objective": self.objective,
+              "prediction_type": self.prediction_type, "ema_decay": self.ema_decay,
+              "min_snr_gamma": self.min_snr_gamma, "noise_offset": float(self.noise_offset),
               "num_train_timesteps": self.num_train_timesteps,
               "num_inference_steps": self.num_inference_steps, "clip_sample": self.clip_sample,
               "holdout_fraction": self.holdout_fraction, "random_state": self.random_state}  # fmt: skip
@@ -147,29 +225,58 @@ class VolumeDiffusion(CheckpointMixin):
             raise ParameterError(f"holdout_fraction must be in (0, 1); got {self.holdout_fraction}.")
         return p
 
-    def _build(self, n_genes: int, n_stains: int, n_planes: int) -> Any:
+    def _build(self, n_genes: int, n_stains: int, n_planes: int, *, noisy: bool = True) -> Any:
         from crossscale.models.volume.module import GeneMorphUNet
 
         p = self.resolved_params()
         return GeneMorphUNet(n_genes, n_stains, n_planes, channels=p["channels"],
                              gene_dim=p["gene_dim"], attn_dim=p["attn_dim"],
-                             noisy_input=p["objective"] == "diffusion")  # fmt: skip
+                             time_dim=p["time_dim"], noisy_input=noisy)  # fmt: skip
+
+    @property
+    def is_generative(self) -> bool:
+        """True for the diffusion objectives (``residual``, ``diffusion``)."""
+        return self.objective in ("residual", "diffusion")
 
     def scheduler(self, kind: str = "ddim") -> Any:
-        """A MONAI noise scheduler: ``"ddpm"`` (training) or ``"ddim"`` (generation, timesteps set)."""
+        """A MONAI noise scheduler: ``"ddpm"`` (training) or ``"ddim"`` (generation, timesteps set).
+
+        The DDIM timesteps are those of :func:`ddim_timesteps` (the grid ``step`` walks).
+        """
+        import torch
         from monai.networks.schedulers import DDIMScheduler, DDPMScheduler
 
         if kind == "ddpm":
             return DDPMScheduler(num_train_timesteps=self.num_train_timesteps,
-                                 schedule="scaled_linear_beta", clip_sample=False)  # fmt: skip
+                                 schedule="scaled_linear_beta", clip_sample=False,
+                                 prediction_type=self.prediction_type)  # fmt: skip
         s = DDIMScheduler(num_train_timesteps=self.num_train_timesteps,
-                          schedule="scaled_linear_beta", clip_sample=self.clip_sample)  # fmt: skip
+                          schedule="scaled_linear_beta", clip_sample=self.clip_sample,
+                          prediction_type=self.prediction_type)  # fmt: skip
         s.set_timesteps(self.num_inference_steps)
+        s.timesteps = torch.from_numpy(ddim_timesteps(self.num_train_timesteps, self.num_inference_steps))
         return s
 
     # ------------------------------------------------------------------- fit
+    def standardise(self, stains: np.ndarray) -> np.ndarray:
+        """Stains (n_stains, ...) in the model's standardised units: ``(x - loc) / scale`` per stain."""
+        self._check_fitted()
+        sh = (-1,) + (1,) * (np.ndim(stains) - 1)
+        return ((stains - self.stain_loc_.reshape(sh)) / self.stain_scale_.reshape(sh)).astype(np.float32)
+
+    def destandardise(self, z: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`standardise`: original intensities ([-1, 1] for 8-bit stains)."""
+        self._check_fitted()
+        sh = (-1,) + (1,) * (np.ndim(z) - 1)
+        return (z * self.stain_scale_.reshape(sh) + self.stain_loc_.reshape(sh)).astype(np.float32)
+
     def fit(self, sample: Any) -> VolumeDiffusion:
         """Train on random windows of the non-held-out columns of `sample`.
+
+        With ``objective="residual"`` the regression net is trained first (``regression_iter``
+        steps), the SD of its residual per stain is measured on training windows, and the
+        diffusion net is trained on the scaled residual (``max_iter`` steps); both by the same
+        :meth:`train_plan` and saved in one checkpoint.
 
         Parameters
         ----------
@@ -204,17 +311,26 @@ class VolumeDiffusion(CheckpointMixin):
         rng = np.random.default_rng(self.random_state)
         dev = _resolve_device(self.device)
         genes = sample.genes
-        stains = np.asarray(sample.stains.data[:, :, :, :train_w], np.float32)
+        raw = np.asarray(sample.stains.data[:, :, :, :train_w], np.float32)
+        loc = raw.mean(axis=(1, 2, 3)).astype(np.float32)
+        scale = raw.std(axis=(1, 2, 3)).astype(np.float32)
+        if np.any(scale <= 0):
+            bad = [s for s, v in zip(sample.stains.stains, scale, strict=True) if v <= 0]
+            raise ParameterError(
+                f"The stains {bad} are constant on the training region; they cannot be "
+                "standardised. Pass stains with contrast or drop them."
+            )
+        stains = (raw - loc[:, None, None, None]) / scale[:, None, None, None]
         gvals = genes.values(slice(None), slice(0, train_w // r))
-        model = self._build(len(genes.genes), stains.shape[0], n_planes).to(dev)
-        sched = self.scheduler("ddpm") if p["objective"] == "diffusion" else None
         gw = win // r
+        n_g, n_s = len(genes.genes), stains.shape[0]
+        t0 = time.perf_counter()
 
-        def steps(it: int):
-            """One batch of random windows (with flips) per step; the loss of that batch."""
-            ys = rng.integers(0, (h - win) // r + 1, p["batch_size"]) * r
-            xs = rng.integers(0, (train_w - win) // r + 1, p["batch_size"]) * r
-            flips = rng.integers(0, 2, (p["batch_size"], 2))
+        def windows(n: int) -> tuple[Any, Any]:
+            """N random training windows (with flips): standardised stains and gene fields."""
+            ys = rng.integers(0, (h - win) // r + 1, n) * r
+            xs = rng.integers(0, (train_w - win) // r + 1, n) * r
+            flips = rng.integers(0, 2, (n, 2))
             xb, gb = [], []
             for y0, x0, (fy, fx) in zip(ys, xs, flips, strict=True):
                 s = stains[:, :, y0 : y0 + win, x0 : x0 + win]
@@ -225,25 +341,80 @@ class VolumeDiffusion(CheckpointMixin):
                     s, g = s[..., ::-1], g[..., ::-1]
                 xb.append(np.ascontiguousarray(s))
                 gb.append(np.ascontiguousarray(g))
-            x = torch.from_numpy(np.stack(xb)).to(dev)
-            g = torch.from_numpy(np.stack(gb)).to(dev)
-            if sched is not None:
-                noise = torch.randn_like(x)
-                t = torch.randint(0, self.num_train_timesteps, (x.shape[0],), device=dev)
-                loss = torch.nn.functional.mse_loss(model(sched.add_noise(x, noise, t), t, g), noise)
-            else:
-                t = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
-                loss = torch.nn.functional.mse_loss(model(torch.zeros_like(x), t, g), x)
-            if it % max(1, p["max_iter"] // 10) == 0:
-                logger.info("iter %d loss %.4f", it, float(loss.detach()))
-            yield loss
+            return torch.from_numpy(np.stack(xb)).to(dev), torch.from_numpy(np.stack(gb)).to(dev)
 
-        t0 = time.perf_counter()
-        hist = fit_epochs(model, self.train_plan(), steps,
-                          description=f"training {p['objective']} model")  # fmt: skip
-        losses = np.array([row["loss"] for row in hist.terms], np.float32)
-        model.eval()
-        self.module_ = model
+        def zeros_t(x: Any) -> Any:
+            return torch.zeros(x.shape[0], dtype=torch.long, device=dev)
+
+        reg = reg_losses = None
+        res_scale = np.ones(n_s, np.float32)
+        if p["objective"] in ("regression", "residual"):
+            reg = self._build(n_g, n_s, n_planes, noisy=False).to(dev)
+            n_reg = p["max_iter"] if p["objective"] == "regression" else p["regression_iter"]
+
+            def reg_steps(it: int):
+                x, g = windows(p["batch_size"])
+                loss = torch.nn.functional.mse_loss(reg(torch.zeros_like(x), zeros_t(x), g), x)
+                if it % max(1, n_reg // 10) == 0:
+                    logger.info("regression iter %d loss %.4f", it, float(loss.detach()))
+                yield loss
+
+            hist = fit_epochs(reg, self.train_plan(n_reg), reg_steps,
+                              description="training regression net")  # fmt: skip
+            reg_losses = np.array([row["loss"] for row in hist.terms], np.float32)
+            reg.eval()
+            if p["objective"] == "residual":  # SD of the residual per stain on training windows
+                sq, n = np.zeros(n_s), 0
+                with torch.no_grad():
+                    for _ in range(8):
+                        x, g = windows(p["batch_size"])
+                        d = (x - reg(torch.zeros_like(x), zeros_t(x), g)).cpu().numpy()
+                        sq += (d.astype(np.float64) ** 2).sum(axis=(0, 2, 3, 4))
+                        n += d[:, 0].size
+                res_scale = np.sqrt(sq / n).astype(np.float32)
+                res_scale[res_scale <= 0] = 1.0
+        model = None
+        losses = reg_losses
+        if p["objective"] != "regression":
+            model = self._build(n_g, n_s, n_planes, noisy=True).to(dev)
+            sched = self.scheduler("ddpm")
+            ab = sched.alphas_cumprod.to(dev)
+            rs = torch.from_numpy(res_scale).to(dev)[None, :, None, None, None]
+
+            def diff_steps(it: int):
+                x, g = windows(p["batch_size"])
+                if reg is not None:
+                    with torch.no_grad():
+                        x = (x - reg(torch.zeros_like(x), zeros_t(x), g)) / rs
+                noise = torch.randn_like(x)
+                if p["noise_offset"]:
+                    noise = noise + p["noise_offset"] * torch.randn(x.shape[0], x.shape[1], 1, 1, 1, device=dev)
+                t = torch.randint(0, self.num_train_timesteps, (x.shape[0],), device=dev)
+                out = model(sched.add_noise(x, noise, t), t, g)
+                if p["prediction_type"] == "epsilon":
+                    target = noise
+                elif p["prediction_type"] == "sample":
+                    target = x
+                else:
+                    target = sched.get_velocity(x, noise, t)
+                err = ((out - target) ** 2).mean(dim=(1, 2, 3, 4))
+                if p["min_snr_gamma"]:
+                    snr = ab[t] / (1 - ab[t])
+                    wgt = torch.clamp(snr, max=float(p["min_snr_gamma"]))
+                    wgt = wgt / {"epsilon": snr, "sample": torch.ones_like(snr),
+                                 "v_prediction": snr + 1}[p["prediction_type"]]  # fmt: skip
+                    err = err * wgt
+                loss = err.mean()
+                if it % max(1, p["max_iter"] // 10) == 0:
+                    logger.info("diffusion iter %d loss %.4f", it, float(loss.detach()))
+                yield loss
+
+            hist = fit_epochs(model, self.train_plan(p["max_iter"]), diff_steps,
+                              description=f"training {p['objective']} diffusion net")  # fmt: skip
+            losses = np.array([row["loss"] for row in hist.terms], np.float32)
+            model.eval()
+        self.module_ = model if model is not None else reg
+        self.regression_module_ = reg if p["objective"] == "residual" else None
         self.params_ = p
         self.genes_ = tuple(genes.genes)
         self.gene_scale_ = np.asarray(genes.scale, np.float32)
@@ -252,19 +423,23 @@ class VolumeDiffusion(CheckpointMixin):
         self.stains_ = tuple(sample.stains.stains)
         self.ratio_ = r
         self.gene_bin_um_ = float(genes.grid.step)
-        self.stain_mean_ = stains.mean(axis=(2, 3)).astype(np.float32)  # (n_stains, n_planes)
-        self.history_ = TrainRecord(losses, time.perf_counter() - t0, (0, train_w), p["max_iter"])
+        self.stain_mean_ = raw.mean(axis=(2, 3)).astype(np.float32)  # (n_stains, n_planes)
+        self.stain_loc_, self.stain_scale_ = loc, scale
+        self.residual_scale_ = res_scale
+        extra = {"regression_loss": reg_losses} if p["objective"] == "residual" else {}
+        self.history_ = TrainRecord(losses, time.perf_counter() - t0, (0, train_w),
+                                    len(losses), extra)  # fmt: skip
         self.fit_time_s_ = self.history_.seconds
         return self
 
-    def train_plan(self) -> TrainPlan:
-        """The training plan (:class:`~crossscale.train.plan.TrainPlan`).
+    def train_plan(self, n_iter: int | None = None) -> TrainPlan:
+        """The training plan (:class:`~crossscale.train.plan.TrainPlan`) of both nets.
 
-        Adam at the resolved `lr`, constant, one random batch per step for `max_iter` steps, no
-        clipping.
+        Adam at the resolved `lr`, constant, one random batch per step for `n_iter` steps
+        (default `max_iter`), no clipping, EMA of the weights at `ema_decay`.
         """
         p = self.resolved_params()
-        return TrainPlan(lr=p["lr"], max_epochs=p["max_iter"])
+        return TrainPlan(lr=p["lr"], max_epochs=int(n_iter or p["max_iter"]), ema_decay=p["ema_decay"])
 
     # ------------------------------------------------------------- inference
     def _check_fitted(self) -> None:
@@ -296,12 +471,46 @@ class VolumeDiffusion(CheckpointMixin):
         return field.select(list(self.genes_)).with_scale(self.gene_scale_, self.gene_transform_)
 
     def predict(self, x: Any, t: Any, genes: Any, *, return_attention: bool = False) -> Any:
-        """Run the module on a batch (torch tensors on the model's device), without gradients."""
+        """Run the module on a batch (torch tensors on the model's device), without gradients.
+
+        The diffusion net's output (``prediction_type``) for the generative objectives; the
+        standardised stains for ``objective="regression"``.
+        """
         import torch
 
         self._check_fitted()
         with torch.no_grad():
             return self.module_(x, t, genes, return_attention=return_attention)
+
+    def predict_mean(self, genes: Any) -> Any:
+        """The regression net's conditional mean of the standardised stains of a batch of windows.
+
+        Parameters
+        ----------
+        genes : torch.Tensor, shape (B, n_genes, n_planes, w / r, w / r)
+
+        Returns
+        -------
+        mean : torch.Tensor, shape (B, n_stains, n_planes, w, w)
+            Zeros for ``objective="diffusion"`` (no regression net).
+
+        Raises
+        ------
+        ModelStateError
+            If the model is not fitted.
+        """
+        import torch
+
+        self._check_fitted()
+        b, r = genes.shape[0], self.ratio_
+        shape = (b, len(self.stains_), len(self.planes_), genes.shape[-2] * r, genes.shape[-1] * r)
+        net = self.regression_module_ if self.objective == "residual" else (
+            self.module_ if self.objective == "regression" else None)  # fmt: skip
+        x = torch.zeros(shape, device=genes.device)
+        if net is None:
+            return x
+        with torch.no_grad():
+            return net(x, torch.zeros(b, dtype=torch.long, device=genes.device), genes)
 
     @property
     def device_(self) -> Any:
@@ -314,17 +523,28 @@ class VolumeDiffusion(CheckpointMixin):
         """sha256 of the weights and config (identifies the model in generation state)."""
         self._check_fitted()
         h = hashlib.sha256()
-        for k, v in sorted(self.module_.state_dict().items()):
+        tensors, _ = self._checkpoint_state()
+        for k, v in sorted(tensors.items()):
+            if k in ("train_loss", "regression_loss"):
+                continue
             h.update(k.encode())
-            h.update(v.detach().cpu().numpy().tobytes())
+            h.update(np.ascontiguousarray(v).tobytes())
         h.update(repr(sorted(self.params_.items())).encode())
         return h.hexdigest()
 
     def _checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors = {k: v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
+        if self.regression_module_ is not None:
+            tensors |= {f"regression.{k}": v.detach().cpu().numpy()
+                        for k, v in self.regression_module_.state_dict().items()}  # fmt: skip
         tensors["gene_scale"] = self.gene_scale_
         tensors["stain_mean"] = self.stain_mean_
+        tensors["stain_loc"] = self.stain_loc_
+        tensors["stain_scale"] = self.stain_scale_
+        tensors["residual_scale"] = self.residual_scale_
         tensors["train_loss"] = self.history_.loss
+        if "regression_loss" in self.history_.extra:
+            tensors["regression_loss"] = self.history_.extra["regression_loss"]
         config = {"parameters": {**self.params_, "channels": list(self.params_["channels"])},
                   "genes": list(self.genes_), "planes": list(self.planes_),
                   "stains": list(self.stains_), "ratio": self.ratio_,
@@ -338,17 +558,29 @@ class VolumeDiffusion(CheckpointMixin):
         import torch
 
         p = config["parameters"]
-        keep = {"preset", "objective", "channels", "gene_dim", "attn_dim", "window", "batch_size",
-                "max_iter", "lr", "num_train_timesteps", "num_inference_steps", "clip_sample",
-                "holdout_fraction", "random_state"}  # fmt: skip
+        keep = set(inspect.signature(cls.__init__).parameters) - {"self", "device"}
+        missing = {"stain_loc", "stain_scale"} - set(tensors)
+        if missing:
+            raise ModelStateError(
+                f"The checkpoint '{path}' has no per-stain standardisation ({', '.join(sorted(missing))}):"
+                " it was written by an older crossscale whose sampler and stain scaling were wrong. "
+                "Retrain it with 'crossscale volume train'."
+            )
         est = cls(**{k: (tuple(v) if k == "channels" else v) for k, v in p.items() if k in keep},
                   device=device)  # fmt: skip
         est.params_ = est.resolved_params()
-        model = est._build(len(config["genes"]), len(config["stains"]), len(config["planes"]))
-        state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()
-                 if k not in ("gene_scale", "stain_mean", "train_loss")}  # fmt: skip
-        model.load_state_dict(state)
-        est.module_ = model.to(_resolve_device(device)).eval()
+        n = (len(config["genes"]), len(config["stains"]), len(config["planes"]))
+        dev = _resolve_device(device)
+
+        def net(prefix: str, noisy: bool) -> Any:
+            m = est._build(*n, noisy=noisy)
+            m.load_state_dict({k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in tensors.items()
+                               if k.startswith(prefix) and k not in _STAT_KEYS
+                               and (prefix or not k.startswith("regression."))})  # fmt: skip
+            return m.to(dev).eval()
+
+        est.module_ = net("", est.objective != "regression")
+        est.regression_module_ = net("regression.", False) if est.objective == "residual" else None
         est.genes_ = tuple(config["genes"])
         est.planes_ = tuple(config["planes"])
         est.stains_ = tuple(config["stains"])
@@ -357,9 +589,13 @@ class VolumeDiffusion(CheckpointMixin):
         est.gene_bin_um_ = float(config["gene_bin_um"])
         est.gene_scale_ = np.asarray(tensors["gene_scale"], np.float32)
         est.stain_mean_ = np.asarray(tensors["stain_mean"], np.float32)
+        est.stain_loc_ = np.asarray(tensors["stain_loc"], np.float32)
+        est.stain_scale_ = np.asarray(tensors["stain_scale"], np.float32)
+        est.residual_scale_ = np.asarray(tensors["residual_scale"], np.float32)
         seconds = float(config.get("fit_time_s", config.get("train_seconds", "nan")))  # old: train_seconds
+        extra = {"regression_loss": np.asarray(tensors["regression_loss"])} if "regression_loss" in tensors else {}
         est.history_ = TrainRecord(np.asarray(tensors["train_loss"]), seconds,
-                                   tuple(config["train_cols"]), len(tensors["train_loss"]))  # fmt: skip
+                                   tuple(config["train_cols"]), len(tensors["train_loss"]), extra)  # fmt: skip
         est.fit_time_s_ = est.history_.seconds
         return est
 

@@ -14,6 +14,12 @@ position depends only on the seed and the position, never on the patch layout):
     Baseline: overlapping windows (the boundary scheme's windows) denoised independently, the
     final images averaged where they overlap.
 
+For the residual objective (CorrDiff) the schemes denoise the residual only; the regression mean
+of every window of the boundary layout is computed once (``<out>.state/mean.zarr``), Hann-averaged
+over overlapping windows and added, with the residual scaled by its per-stain SD, when the final
+image is written. Outputs are in the original stain intensities (the model's standardisation
+undone), not clipped.
+
 State lives in a folder ``<out>.state/``: one zarr array per denoising step (chunked by patch),
 a marker file per finished step, and the parameters. An interrupted run resumes from the last
 finished step and gives the same bytes as an uninterrupted run; a resume with other parameters
@@ -47,7 +53,13 @@ import numpy as np
 from crossscale._errors import ParameterError
 from crossscale._progress import progress
 from crossscale._utils import atomic_dir
-from crossscale.models.volume.layout import NOISE_TILE, _Layout, position_noise
+from crossscale.models.volume.layout import (
+    NOISE_TILE,
+    _blend_tile,
+    _Layout,
+    hann_window,
+    position_noise,
+)
 from crossscale.models.volume.omezarr import _write_ome_zarr, level_path
 from crossscale.models.volume.state import (
     GenerationStateError,
@@ -78,7 +90,8 @@ class GenerationResult:
     Attributes
     ----------
     path : pathlib.Path
-        The OME-Zarr folder (level 0, see :func:`level_path`, holds (n_stains, n_planes, H, W) float32 in [-1, 1]).
+        The OME-Zarr folder (level 0, see :func:`level_path`, holds (n_stains, n_planes, H, W)
+        float32 in the original stain intensities, about [-1, 1]; not clipped).
     scheme : str
         ``boundary``, ``independent`` or ``overlap``.
     shape : tuple of int
@@ -190,7 +203,7 @@ def generate(
     _check_generate_args(model, seed=seed, batch_size=batch_size, chunk_px=chunk_px)
     if scheme not in SCHEMES:
         raise ParameterError(f"scheme must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
-    if model.params_["objective"] != "diffusion":
+    if model.params_["objective"] not in ("residual", "diffusion"):
         raise ParameterError("generate() needs a diffusion model; use predict_canvas() for regression.")
     out = Path(out)
     if out.exists() and not overwrite:
@@ -249,6 +262,12 @@ def generate(
                         arr[:, :, rs, cs] = position_noise(seed, n_s, n_p, rs, cs)
             _mark(state, 0, timesteps[0])
             done = 0
+        mean_layout = _Layout("boundary", h, w, core, win, halo)
+        t_mean = time.perf_counter()
+        if model.params_["objective"] == "residual" and not (state / "mean.done").exists():
+            _mean_windows(model, genes, mean_layout, state / "mean.zarr", batch_size)
+            _mark_file(state / "mean.done")
+        t_mean = time.perf_counter() - t_mean
     except OSError as err:
         raise _disk_error(err, state) from err
     patches = [(i, j) for i in range(ny) for j in range(nx)]
@@ -282,12 +301,26 @@ def generate(
     seconds = time.perf_counter() - t0
     final = zarr.open_array(str(step_path(n_steps)), mode="r")
     px = float(pixel_um if pixel_um is not None else genes.grid.step / r)
+    sh = (-1, 1, 1, 1)
+    loc, sd = model.stain_loc_.reshape(sh), model.stain_scale_.reshape(sh)
+    if model.params_["objective"] == "residual":
+        means = zarr.open_array(str(state / "mean.zarr"), mode="r")
+        rs = model.residual_scale_.reshape(sh)
+
+        def post(tile: np.ndarray, i: int, j: int) -> np.ndarray:
+            """Sample = blended regression mean + residual SD x residual, in stain intensities."""
+            return ((_blend_tile(means, mean_layout, i, j) + rs * tile) * sd + loc).astype(np.float32)
+    else:
+
+        def post(tile: np.ndarray, i: int, j: int) -> np.ndarray:
+            return (tile * sd + loc).astype(np.float32)
+
     gc.freeze()
     try:
         with atomic_dir(out, overwrite=overwrite) as tmp:
             _write_ome_zarr(final, layout, tmp, px, model.stains_,
                             origin=(genes.grid.y0, genes.grid.x0), chunk_px=chunk_px,
-                            gc_every=GC_EVERY)  # fmt: skip
+                            gc_every=GC_EVERY, post=post)  # fmt: skip
     except OSError as err:
         raise _disk_error(err, out.parent) from err
     finally:
@@ -296,7 +329,8 @@ def generate(
         shutil.rmtree(state, ignore_errors=True)
     return GenerationResult(out, scheme, (n_s, n_p, h, w), layout.borders(), n_patches, n_steps,
                             seconds, steps_run, {"core": core, "halo": layout.halo,
-                                                 "window": eff_win, "seed": seed, "pixel_um": px})  # fmt: skip
+                                                 "window": eff_win, "seed": seed, "pixel_um": px,
+                                                 "mean_seconds": t_mean})  # fmt: skip
 
 
 def _check_generate_args(model: Any, *, seed: Any, batch_size: Any, chunk_px: Any) -> None:
@@ -316,19 +350,63 @@ def _prepare(model: Any, genes: Any) -> Any:
     return model.prepare_genes(genes)
 
 
+def _window_means(model: Any, genes: Any, layout: _Layout, batch: list[tuple[int, int]]) -> np.ndarray:
+    """Regression means (standardised) of the windows of `batch`: (len, n_stains, n_planes, win, win)."""
+    import torch
+
+    r, win = model.ratio_, layout.win
+    corners = [layout.window(i, j) for i, j in batch]
+    g = np.stack([genes.values(slice(y0 // r, (y0 + win) // r), slice(x0 // r, (x0 + win) // r))
+                  for y0, x0 in corners])  # fmt: skip
+    return model.predict_mean(torch.from_numpy(g).to(model.device_)).cpu().numpy().astype(np.float32)
+
+
+def _mean_windows(model: Any, genes: Any, layout: _Layout, path: Path, batch_size: int) -> None:
+    """Write the regression mean of every window of `layout` to a zarr array (ny, nx, c, p, win, win)."""
+    import zarr
+
+    ny, nx = layout.grid
+    n_s, n_p, win = len(model.stains_), len(model.planes_), layout.win
+    arr = zarr.open_array(str(path), mode="w", shape=(ny, nx, n_s, n_p, win, win),
+                          chunks=(1, 1, n_s, n_p, win, win), dtype="float32", fill_value=0.0)  # fmt: skip
+    patches = [(i, j) for i in range(ny) for j in range(nx)]
+    for b in range(0, len(patches), batch_size):
+        batch = patches[b : b + batch_size]
+        for (i, j), m in zip(batch, _window_means(model, genes, layout, batch), strict=True):
+            arr[i, j] = m
+        if (b // batch_size) % GC_EVERY == 0:
+            gc.collect()
+
+
+def _mark_file(path: Path) -> None:
+    path.write_text("done\n", "utf-8")
+
+
 def predict_canvas(model: Any, genes: Any, *, core: int | None = None, halo: int | None = None,
                    batch_size: int = 16) -> np.ndarray:  # fmt: skip
-    """Deterministic stains of the regression baseline over the extent of `genes`, in memory.
+    """The regression net's conditional mean over the extent of `genes`, in memory.
 
-    Patches use the same halo layout as the boundary scheme (a window around each core), so the
-    comparison with the diffusion model differs only in the model.
+    Overlapping windows (the boundary scheme's layout: a window around each core) are averaged
+    with Hann weights (:func:`~crossscale.models.volume.layout.hann_window`), so window edges leave
+    no seams. For ``objective="residual"`` this is the mean the diffusion samples are built on;
+    for ``"regression"`` it is the regression baseline.
 
     Returns
     -------
     stains : numpy.ndarray, shape (n_stains, n_planes, H, W), float32
-    """
-    import torch
+        In the original stain intensities (not clipped).
 
+    Raises
+    ------
+    ParameterError
+        A model without a regression net (``objective="diffusion"``), or a canvas that is not a
+        multiple of `core` or smaller than the window.
+    """
+    if model.params_["objective"] not in ("regression", "residual"):
+        raise ParameterError(
+            "predict_canvas() needs a model with a regression net (objective 'residual' or "
+            f"'regression'); this one is {model.params_['objective']!r}. Use generate()."
+        )
     genes = _prepare(model, genes)
     r, win = model.ratio_, int(model.params_["window"])
     core = int(core if core is not None else win // 2)
@@ -340,21 +418,16 @@ def predict_canvas(model: Any, genes: Any, *, core: int | None = None, halo: int
             f"({win} = core + 2 halo)."
         )
     layout = _Layout("boundary", h, w, core, win, halo)
-    out = np.zeros((len(model.stains_), len(model.planes_), h, w), np.float32)
+    n_s, n_p = len(model.stains_), len(model.planes_)
+    acc = np.zeros((n_s, n_p, h, w), np.float64)
+    den = np.zeros((h, w), np.float64)
+    wts = hann_window(win)
     ny, nx = layout.grid
     patches = [(i, j) for i in range(ny) for j in range(nx)]
-    dev = model.device_
     for b in range(0, len(patches), batch_size):
         batch = patches[b : b + batch_size]
-        corners = [layout.window(i, j) for i, j in batch]
-        g = np.stack([genes.values(slice(y0 // r, (y0 + win) // r), slice(x0 // r, (x0 + win) // r))
-                      for y0, x0 in corners])  # fmt: skip
-        x = torch.zeros((len(batch), out.shape[0], out.shape[1], win, win), device=dev)
-        pred = model.predict(x, torch.zeros(len(batch), dtype=torch.long, device=dev),
-                             torch.from_numpy(g).to(dev)).cpu().numpy()  # fmt: skip
-        for p, ((i, j), (y0, x0)) in enumerate(zip(batch, corners, strict=True)):
-            cy, cx = i * core - y0, j * core - x0
-            out[:, :, i * core : (i + 1) * core, j * core : (j + 1) * core] = pred[
-                p, :, :, cy : cy + core, cx : cx + core
-            ]
-    return np.clip(out, -1.0, 1.0)
+        for (i, j), m in zip(batch, _window_means(model, genes, layout, batch), strict=True):
+            y0, x0 = layout.window(i, j)
+            acc[:, :, y0 : y0 + win, x0 : x0 + win] += wts * m
+            den[y0 : y0 + win, x0 : x0 + win] += wts
+    return model.destandardise(acc / den)

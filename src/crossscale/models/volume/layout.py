@@ -62,18 +62,51 @@ class _Layout:
         return {"y": [i * self.core for i in range(1, ny)], "x": [j * self.core for j in range(1, nx)]}
 
 
+def hann_window(win: int) -> np.ndarray:
+    """Separable Hann weights of a ``win x win`` window, positive everywhere.
+
+    ``w[y, x] = h(y) h(x)`` with ``h(k) = sin^2(pi (k + 0.5) / win)``: highest at the centre,
+    smallest at the edges (never 0, so a pixel covered by a single window keeps its value).
+    Weighted averaging of overlapping windows with these weights removes the seams of window
+    edges (as MONAI's ``SlidingWindowInferer`` with ``mode="gaussian"``).
+
+    Returns
+    -------
+    weights : numpy.ndarray, shape (win, win), float64
+    """
+    h = np.sin(np.pi * (np.arange(win) + 0.5) / win) ** 2
+    return np.outer(h, h)
+
+
+def _blend_tile(windows: Any, layout: _Layout, i: int, j: int) -> np.ndarray:
+    """Core tile (i, j) as the Hann-weighted mean of every window of `windows` that overlaps it.
+
+    `windows` has shape (ny, nx, n_c, n_p, win, win): window (a, b) placed at
+    ``layout.window(a, b)``.
+    """
+    c, win = layout.core, layout.win
+    ny, nx = layout.grid
+    wts = hann_window(win)
+    acc = np.zeros(tuple(windows.shape[2:4]) + (c, c), np.float64)
+    den = np.zeros((c, c), np.float64)
+    reach = win // c + 1
+    for a in range(max(0, i - reach), min(ny, i + reach + 1)):
+        for b in range(max(0, j - reach), min(nx, j + reach + 1)):
+            y0, x0 = layout.window(a, b)
+            ya, yb = max(i * c, y0), min((i + 1) * c, y0 + win)  # the part of the tile it covers
+            xa, xb = max(j * c, x0), min((j + 1) * c, x0 + win)
+            if ya >= yb or xa >= xb:
+                continue
+            wy, wx = slice(ya - y0, yb - y0), slice(xa - x0, xb - x0)
+            ty, tx = slice(ya - i * c, yb - i * c), slice(xa - j * c, xb - j * c)
+            acc[:, :, ty, tx] += wts[wy, wx] * np.asarray(windows[a, b, :, :, wy, wx])
+            den[ty, tx] += wts[wy, wx]
+    return (acc / den).astype(np.float32)
+
+
 def _canvas_tile(final: Any, layout: _Layout, i: int, j: int) -> np.ndarray:
-    """Core tile (i, j) of the final canvas (averaging overlapping windows for 'overlap')."""
+    """Core tile (i, j) of the final canvas (Hann-weighted mean of overlapping windows for 'overlap')."""
     c = layout.core
     if layout.scheme != "overlap":
         return np.asarray(final[:, :, i * c : (i + 1) * c, j * c : (j + 1) * c])
-    ny, nx = layout.grid
-    acc = np.zeros(final.shape[2:4] + (c, c), np.float64)
-    cnt = 0
-    for a in range(max(0, i - 2), min(ny, i + 3)):
-        for b in range(max(0, j - 2), min(nx, j + 3)):
-            y0, x0 = layout.window(a, b)
-            if y0 <= i * c and i * c + c <= y0 + layout.win and x0 <= j * c and j * c + c <= x0 + layout.win:
-                acc += np.asarray(final[a, b, :, :, i * c - y0 : i * c - y0 + c, j * c - x0 : j * c - x0 + c])
-                cnt += 1
-    return (acc / cnt).astype(np.float32)
+    return _blend_tile(final, layout, i, j)

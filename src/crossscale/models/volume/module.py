@@ -1,6 +1,6 @@
 """Gene-conditioned tissue morphology: gene-gene attention, gene feature pyramid, anisotropic 3D UNet.
 
-Shapes: stains ``(B, n_stains, n_planes, H, W)`` in [-1, 1]; gene fields
+Shapes: stains ``(B, n_stains, n_planes, H, W)`` standardised per stain; gene fields
 ``(B, n_genes, n_planes, H / r, W / r)`` with ``r`` stain pixels per gene bin. The plane axis
 (two MERFISH imaging planes here) is never downsampled: 3D convolutions mix neighbouring planes
 with kernel 3 along it, while down/up-sampling acts on the two in-plane axes only. MONAI's 3D
@@ -155,6 +155,9 @@ class GeneMorphUNet(nn.Module):
         Width of the gene features at each pyramid level.
     attn_dim, attn_pool : int
         See :class:`GeneGeneAttention`.
+    time_dim : int, optional
+        Width of the sinusoidal timestep embedding (default ``channels[0]``); the embedding MLP
+        is 4 times the larger of this and ``channels[0]`` wide.
     noisy_input : bool
         True for the diffusion model (input: noisy stains + timestep); False for the deterministic
         regression baseline (input: gene fields only, same backbone).
@@ -170,13 +173,15 @@ class GeneMorphUNet(nn.Module):
         gene_dim: int = 16,
         attn_dim: int = 32,
         attn_pool: int = 4,
+        time_dim: int | None = None,
         noisy_input: bool = True,
     ) -> None:
         super().__init__()
         self.channels, self.noisy_input = tuple(channels), noisy_input
         self.n_stains = n_stains
-        temb = channels[0] * 4
-        self.temb = nn.Sequential(nn.Linear(channels[0], temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.time_dim = int(time_dim or channels[0])
+        temb = max(channels[0], self.time_dim) * 4
+        self.temb = nn.Sequential(nn.Linear(self.time_dim, temb), nn.SiLU(), nn.Linear(temb, temb))
         self.attention = GeneGeneAttention(n_genes, n_planes, dim=attn_dim, pool=attn_pool)
         self.gene_in = Pointwise(n_genes, gene_dim)
         self.pyramid = nn.ModuleList(PlaneConv(gene_dim, gene_dim, mix_planes=False) for _ in channels)
@@ -241,7 +246,7 @@ class GeneMorphUNet(nn.Module):
         if not self.noisy_input:
             x = torch.zeros_like(x)
             t = torch.zeros_like(t)
-        temb = self.temb(timestep_embedding(t, self.channels[0]))
+        temb = self.temb(timestep_embedding(t, self.time_dim))
         h = self.inp(x)
         skips = []
         for i, block in enumerate(self.down_blocks):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,12 @@ def _collect(n: int, gc_every: int) -> int:
 
 def _write_ome_zarr(final: Any, layout: _Layout, folder: Path, pixel_um: float,
                     stains: tuple[str, ...], *, origin: tuple[float, float] = (0.0, 0.0),
-                    chunk_px: int = 256, gc_every: int = 2) -> None:  # fmt: skip
+                    chunk_px: int = 256, gc_every: int = 2,
+                    post: Callable[[np.ndarray, int, int], np.ndarray] | None = None) -> None:  # fmt: skip
     """Write the final state as an OME-Zarr (czyx), level 0 and a 2x pyramid, tile by tile.
+
+    ``post(tile, i, j)`` maps each core tile of the final state to the written values (e.g.
+    adding the regression mean and undoing the stain standardisation).
 
     Every level is written chunk by chunk (level k from level k - 1 by 2 x 2 block means, the
     plane axis kept), so memory is bounded by one chunk whatever the canvas size; no task graph
@@ -52,8 +57,11 @@ def _write_ome_zarr(final: Any, layout: _Layout, folder: Path, pixel_um: float,
     for i0 in range(0, ny, step):  # one output chunk at a time
         for j0 in range(0, nx, step):
             ii, jj = range(i0, min(ny, i0 + step)), range(j0, min(nx, j0 + step))
-            block = np.concatenate([np.concatenate([_canvas_tile(final, layout, i, j) for j in jj], -1)
-                                    for i in ii], -2)  # fmt: skip
+            def tile(i: int, j: int) -> np.ndarray:
+                t = _canvas_tile(final, layout, i, j)
+                return t if post is None else post(t, i, j)
+
+            block = np.concatenate([np.concatenate([tile(i, j) for j in jj], -1) for i in ii], -2)
             level0[:, :, i0 * c : i0 * c + block.shape[-2], j0 * c : j0 * c + block.shape[-1]] = block
             written = _collect(written, gc_every)
     datasets = [{"path": "s0", "coordinateTransformations": [
@@ -77,5 +85,5 @@ def _write_ome_zarr(final: Any, layout: _Layout, folder: Path, pixel_um: float,
     write_multiscales_metadata(group, datasets, axes=["c", "z", "y", "x"],
                                axes_units={"y": "micrometer", "x": "micrometer"}, name="generated")  # fmt: skip
     group.attrs["crossscale"] = {"stains": list(stains), "scheme": layout.scheme,
-                                 "value_range": [-1.0, 1.0], "core": c,
+                                 "value_range": [-1.0, 1.0], "clipped": False, "core": c,
                                  "origin_um": {"y": origin[0], "x": origin[1]}}  # fmt: skip
