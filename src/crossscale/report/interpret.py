@@ -113,7 +113,8 @@ def add_interpretation_section(
     report.add_table(
         prog,
         caption=(
-            "Programs ordered by how much of the prediction they carry (integrated gradients of "
+            f"The {len(prog)} distinct program{'s' if len(prog) != 1 else ''} only (duplicates and "
+            "unstable programs are not interpreted), ordered by how much of the prediction they carry (integrated gradients of "
             "the decoder from the mean program vector; share of the total); loading_stability: "
             "Spearman correlation of the program's gene loadings with the best-matching program "
             "of each replicate, averaged."
