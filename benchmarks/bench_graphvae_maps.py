@@ -82,7 +82,13 @@ def main() -> None:
     ap.add_argument("--baselines-from", default=None,
                     help="read ridge and nested-selected R² from this benchmark_maps.csv instead of "
                          "refitting them (deterministic baselines; saves ~half the time)")
+    ap.add_argument("--part", default=None,
+                    help="K/N: run only the K-th of N interleaved chunks of map groups (parallel "
+                         "processes); rows go to results/.<stem>.partK.csv; then --merge N writes the table")
+    ap.add_argument("--merge", type=int, default=None, help="merge the N parts written by --part")
     args = ap.parse_args()
+    if args.merge:
+        return merge(args)
     reuse = None
     if args.baselines_from:
         b = pd.read_csv(args.baselines_from)
@@ -95,7 +101,11 @@ def main() -> None:
     rows = []
     t_start = time.perf_counter()
     load0 = os.getloadavg()[0]
-    for group in groups(maps, genes):
+    todo = groups(maps, genes)
+    if args.part:
+        k, n = (int(v) for v in args.part.split("/"))
+        todo = todo[k - 1::n]
+    for group in todo:
         regions = [r for r in genes.index if r in maps[group[0]].index and np.isfinite(maps[group[0]].loc[r])]
         X = genes.loc[regions]
         Y = pd.DataFrame({k: maps[k].loc[regions] for k in group})
@@ -130,10 +140,40 @@ def main() -> None:
     stem = "graphvae_maps" if args.set == "tuning" and not args.maps else (
         "graphvae_maps_heldout" if not args.maps else "graphvae_maps_subset")
     meta = {"elapsed_s": time.perf_counter() - t_start, "load_start": load0, "load_end": os.getloadavg()[0]}
+    if args.part:
+        k = args.part.split("/")[0]
+        df.assign(commit=COMMIT, elapsed_s=meta["elapsed_s"], load_start=load0,
+                  load_end=meta["load_end"]).to_csv(OUT / f".{stem}.part{k}.csv", index=False)  # fmt: skip
+        return
     df.assign(commit=COMMIT).to_csv(OUT / f"{stem}.csv", index=False, float_format="%.4f")
     tmp = OUT / f".{stem}.md.tmp"
     tmp.write_text(render(df, args, keys, meta))
     tmp.replace(OUT / f"{stem}.md")
+
+
+def merge(args: argparse.Namespace) -> None:
+    """Write the table from the N parts of one --set run (all from the same commit)."""
+    stem = "graphvae_maps" if args.set == "tuning" else "graphvae_maps_heldout"
+    parts = [pd.read_csv(OUT / f".{stem}.part{k}.csv") for k in range(1, args.merge + 1)]
+    commits = {c for p in parts for c in p["commit"].unique()}
+    if len(commits) != 1:
+        raise SystemExit(f"parts come from different commits: {sorted(commits)}")
+    global COMMIT
+    COMMIT = commits.pop()
+    df = pd.concat(parts, ignore_index=True)
+    keys = [k for k in map_keys(args.set) if k in set(df["map"])]
+    meta = {"elapsed_s": max(p["elapsed_s"].iloc[0] for p in parts),
+            "load_start": min(p["load_start"].iloc[0] for p in parts),
+            "load_end": max(p["load_end"].iloc[0] for p in parts)}  # fmt: skip
+    args.seed, args.baselines_from = 0, None
+    sys.argv = [sys.argv[0], f"--set {args.set} --part K/{args.merge} (K = 1..{args.merge}, in parallel), then --set {args.set} --merge {args.merge}"]
+    cols = ["model", "map", "cv", "r2", "time_s"]
+    df[cols].assign(commit=COMMIT).to_csv(OUT / f"{stem}.csv", index=False, float_format="%.4f")
+    tmp = OUT / f".{stem}.md.tmp"
+    tmp.write_text(render(df[cols], args, keys, meta))
+    tmp.replace(OUT / f"{stem}.md")
+    for k in range(1, args.merge + 1):
+        (OUT / f".{stem}.part{k}.csv").unlink()
 
 
 def render(df: pd.DataFrame, args: argparse.Namespace, keys: list[str], meta: dict) -> str:
