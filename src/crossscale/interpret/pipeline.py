@@ -349,7 +349,7 @@ def interpret_model(
     params = {"n_replicates": n_replicates, "holdout": holdout, "n_perm": n_perm,
               "n_steps": n_steps, "n_random": n_random, "n_map_spins": n_map_spins, "random_state": random_state,
               "null_method": "hungarian", "gene_score": "mean |integrated gradient| over regions",
-              "programs": keep}  # fmt: skip
+              "programs": keep, "programs_selected": programs is not None}  # fmt: skip
     return Interpretation(
         genes=genes, attribution=attr, replicate_scores=rep_scores,
         stability=mean_pairwise_spearman(rep_scores), loadings=loadings,
