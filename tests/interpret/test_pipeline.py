@@ -98,3 +98,19 @@ def test_interpret_model_end_to_end(small_interpretation, tmp_path):
     assert (tmp_path / "interpretation.json").exists()
     back = pd.read_csv(tmp_path / "gene_attribution.csv", index_col=0)
     assert list(back.index[:5]) == list(g.index[:5])
+
+
+@pytest.mark.slow
+def test_interpretation_runs_on_the_distinct_programs_only(synthetic, fast_params):
+    s = synthetic
+    model = GraphVAE(n_latent=4, random_state=0, **fast_params).fit(s.X, s.y, s.graph)
+    sets = {"toy": {"p0": [f"G{i:02d}" for i in range(10)], "p1": [f"G{i:02d}" for i in range(10, 20)]}}
+    res = interpret_model(model, s.X, s.y, gene_sets=sets, n_replicates=2, n_perm=0, n_steps=4,
+                          n_random=50, n_map_spins=20, programs=["z0", "z2"])  # fmt: skip
+    assert list(res.latent.columns) == ["z0", "z2"]
+    assert list(res.loadings.columns) == ["z0", "z2"]
+    assert set(res.programs.index) == {"z0", "z2"}
+    assert set(res.program_enrichment["toy"]["program"]) == {"z0", "z2"}
+    assert res.params["programs"] == ["z0", "z2"]
+    with pytest.raises(ParameterError, match="programs must name"):
+        interpret_model(model, s.X, s.y, gene_sets=sets, n_replicates=2, n_perm=0, programs=["z9"])

@@ -13,7 +13,8 @@ from crossscale.models.graphvae.module import (
     inductive_adjacency,
 )
 
-FAST = dict(n_latent=4, n_hidden=16, max_epochs=40)
+# the network's own mechanics: no nested-CV blend with ridge and the mean (tested on its own)
+FAST = dict(n_latent=4, n_hidden=16, max_epochs=40, shrinkage="none")
 FAST_REF = dict(n_latent=4, n_hidden=16, max_epochs=60, min_epochs=20, patience=20)
 
 
@@ -346,3 +347,137 @@ def test_auto_components_use_only_training_targets(small):
     np.testing.assert_array_equal(c1, m.n_components_chosen_)
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-5)
     assert 1 <= c1[0] <= 25
+
+
+def test_expression_reconstruction_term_by_hand():
+    """α Σ_regions ‖z V + c − x_target‖² (z the sampled program) is in the loss, masked by region."""
+    torch.manual_seed(0)
+    n, k, r = 4, 2, 6
+    mod = _module(k, n_expression=r)
+    x = torch.randn(n, 5)
+    t = torch.randn(k, n, r)
+    y = torch.randn(k, n)
+    edges, w = torch.tensor([[0, 1]]), torch.tensor([1.0])
+    mask = torch.ones(k, n, dtype=torch.bool)
+    rmask = torch.tensor([[True, False, True, True], [True, True, True, True]])
+
+    def loss(alpha, **kw):
+        return mod.loss(x, y, None, edges, w, mask, smoothness=0.0, beta=0.0, x_target=t,
+                        alpha=alpha, generator=torch.Generator().manual_seed(3), **kw)  # fmt: skip
+
+    base, rec = loss(0.0), loss(2.0, region_mask=rmask)
+    assert base.reconstruction is None
+    mu, logvar = mod.inference(x)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(3))
+    z = mu + torch.exp(0.5 * logvar) * eps  # the same draw as inside the loss
+    by_hand = ((((z @ mod.x_out + mod.xb_out) - t) ** 2).sum(-1) * rmask).sum(-1)
+    torch.testing.assert_close(rec.reconstruction, by_hand)
+    torch.testing.assert_close(rec.total - base.total, 2.0 * by_hand)
+    # gradients reach the expression decoder and the encoder through it
+    mod.zero_grad()
+    (rec.total - base.total).sum().backward()
+    assert mod.x_out.grad.abs().sum() > 0 and mod.w1.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="x_target"):
+        mod.loss(x, y, None, edges, w, mask, smoothness=0.0, beta=0.0, alpha=1.0)
+
+
+def test_expression_target_is_the_standardised_genes_on_unit_axes(small):
+    X, _, _ = small
+    v = X.to_numpy()
+    proj = _stack.fit_projection(v, None, None, whiten=True)
+    t = _stack.expression_target(v, [proj])[0]
+    Z = (v - v.mean(0)) / v.std(0)
+    # full rank: the target keeps every squared distance between regions, per gene
+    d_t = ((t[:, None] - t[None]) ** 2).sum(-1)
+    d_z = ((Z[:, None] - Z[None]) ** 2).sum(-1) / Z.shape[1]
+    np.testing.assert_allclose(d_t, d_z, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_expression_decoder_makes_programs_distinct_and_recovers_the_known_ones(small, synthetic):
+    """With p(x|z) the rotated programs are axes of the expression: they find the 3 planted programs."""
+    from crossscale.evaluate.programs import program_stability, summarize_programs
+
+    X, y, g = small
+    fit = GraphVAE(n_latent=4, n_components=None, random_state=0).fit(X, y, g)
+    Z = fit.transform(X)
+    stab = program_stability(synthetic.latent, [Z])
+    assert stab.min() > 0.8 and stab.mean() > 0.85, stab
+    np.testing.assert_allclose(np.corrcoef(Z.to_numpy().T) - np.eye(4), 0, atol=1e-5)
+    # the map alone (α = 0) does not find the third program (it is not in the map)
+    alone = GraphVAE(n_latent=4, n_components=None, expression_weight=0.0, random_state=0).fit(X, y, g)
+    assert program_stability(synthetic.latent, [alone.transform(X)])["z2"] < stab["z2"]
+    assert summarize_programs(Z).n_distinct >= 3
+
+
+def test_programs_are_rotated_onto_principal_axes_and_survive_save_load(small, tmp_path):
+    X, y, g = small
+    m = GraphVAE(**FAST, random_state=0).fit(X, y, g)
+    Z = m.transform(X)
+    var = Z.var(ddof=0).to_numpy()
+    assert np.all(np.diff(var) <= 1e-9)  # decreasing variance
+    np.testing.assert_allclose(np.corrcoef(Z.to_numpy().T)[np.triu_indices(4, 1)], 0, atol=1e-4)
+    assert np.corrcoef(Z["z0"], m.predict(X))[0, 1] >= 0  # signed to follow the prediction
+    m.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(GraphVAE.load(tmp_path / "m").transform(X), Z)
+
+
+def test_ridge_path_matches_sklearn_ridgecv(small):
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from crossscale.models.graphvae._shrink import RIDGE_ALPHAS, ridge_fit
+
+    X, y, _ = small
+    v, t = X.to_numpy(), y.to_numpy()
+    rows = np.ones(len(t), dtype=bool)
+    rows[[2, 7, 11]] = False
+    coef, b0 = ridge_fit(v, t, rows)
+    sk = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)).fit(v[rows], t[rows])
+    np.testing.assert_allclose(v @ coef + b0, sk.predict(v), rtol=1e-6, atol=1e-8)
+
+
+def test_blend_weights_pick_the_better_predictor_or_the_mean():
+    from crossscale.models.graphvae._shrink import blend_weights
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=60)
+    mean = np.zeros(60)
+    assert blend_weights(y, y + 0.01 * rng.normal(size=60), rng.normal(size=60), mean) == (1.0, 0.0)
+    assert blend_weights(y, rng.normal(size=60), y, mean) == (0.0, 1.0)
+    # neither carries the signal: the training mean
+    assert blend_weights(y, rng.normal(size=60), rng.normal(size=60), mean) == (0.0, 0.0)
+
+
+@pytest.mark.slow
+def test_shrinkage_keeps_a_map_without_signal_near_its_mean(landmark_expression, surface_graph, small):
+    """A map of noise on the 68 DK regions: the nested blend stays near the training mean."""
+    from crossscale.evaluate.cv import distance_blocked, out_of_fold
+
+    g = surface_graph
+    X = landmark_expression.loc[list(g.regions)]
+    rng = np.random.default_rng(5)
+    noise = pd.Series(rng.normal(size=g.n_regions), index=g.regions, name="noise")
+    folds = distance_blocked(g, 0.25)[::4]  # 17 of the 68 blocks keep the test short
+    v = noise.to_numpy()
+
+    def r2(pred):
+        rows = folds.any(0)
+        oof = out_of_fold(pred, folds)[rows]
+        return 1 - ((v[rows] - oof) ** 2).sum() / ((v[rows] - v[rows].mean()) ** 2).sum()
+
+    kw = dict(n_latent=4, n_hidden=16, random_state=0)
+    m = GraphVAE(**kw)
+    shrunk = r2(m.fit_predict_folds(X, noise, g, folds)[0])
+    raw = r2(GraphVAE(**kw, shrinkage="none").fit_predict_folds(X, noise, g, folds)[0])
+    mean_r2 = r2(np.array([np.full(g.n_regions, v[~f].mean()) for f in folds]))
+    assert shrunk > mean_r2 - 0.05 and shrunk > raw
+    assert m._last_blend["weights"].sum(1).mean() < 0.5
+    # the planted map of the synthetic set keeps a predictor; predict applies the stored blend
+    Xs, ys, gs = small
+    fit = GraphVAE(n_latent=4, n_hidden=16, random_state=0).fit(Xs, ys, gs)
+    assert fit.blend_["weights"].sum() > 0.5
+    p = fit.predict(Xs).to_numpy()
+    r2_in = 1 - ((ys.to_numpy() - p) ** 2).sum() / ((ys - ys.mean()) ** 2).sum()
+    assert r2_in == pytest.approx(fit.in_sample_r2_, abs=1e-4)

@@ -65,7 +65,7 @@ def fit(
     ),
     n_latent: int = typer.Option(None, help="Latent programs per region (default 8).", rich_help_panel=_MODEL),
     smoothness: float = typer.Option(
-        None, help="λ, spatial smoothness weight (default 0; reference 0.1).", rich_help_panel=_MODEL
+        None, help="λ, spatial smoothness weight on the latent means (default 0.1, as the reference; 0 turns the graph term off).", rich_help_panel=_MODEL
     ),
     beta: float = typer.Option(None, help="β, KL weight (default 0.01).", rich_help_panel=_MODEL),
     max_epochs: int = typer.Option(None, help="Training epochs (default 100; reference 1000, early stopping).", rich_help_panel=_MODEL),

@@ -90,7 +90,8 @@ def integrated_gradients(
     the row space of the training expression, and the gradient flows through it). The default
     baseline ``Z' = 0`` is every gene at its mean expression in every region. The integral is a
     midpoint Riemann sum over `n_steps`; completeness (rows of `A` sum to ``f(X) − f(Z')``) is
-    checked and reported.
+    checked and reported. With the nested-CV blend (``shrinkage="auto"``) the attribution is of the
+    blended prediction: ``a`` times the network's plus ``b`` times the ridge path's (exact, linear).
 
     Parameters
     ----------
@@ -154,17 +155,29 @@ def integrated_gradients(
         with torch.no_grad():
             fx, f0 = f(Z) * scale, f(Z0) * scale
     A_np = A.numpy().astype(float)
-    err = float(np.max(np.abs(A_np.sum(1) - (fx - f0).numpy())))
+    pred = fx.numpy().astype(float) + model.y_mean_
+    pred0 = f0.numpy().astype(float) + model.y_mean_
+    blend = getattr(model, "blend_", None)
+    if blend is not None:
+        # the nested-CV blend ŷ = m + a (ŷ_VAE − m) + b (ŷ_ridge − m) is linear in the network's
+        # output and the ridge path is linear in Z: its integrated gradients are exact
+        a, b = (float(w) for w in blend["weights"])
+        m = float(blend["y_mean"])
+        w_z = model.projection_.scale * blend["ridge_coef"]  # ridge weights on standardised genes
+        lin0 = float(model.projection_.mean @ blend["ridge_coef"] + blend["ridge_intercept"])
+        Zn, Z0n = Z.numpy().astype(float), Z0.numpy().astype(float)
+        A_np = a * A_np + b * (Zn - Z0n) * w_z
+        pred = m + a * (pred - m) + b * (Zn @ w_z + lin0 - m)
+        pred0 = m + a * (pred0 - m) + b * (Z0n @ w_z + lin0 - m)
+    err = float(np.max(np.abs(A_np.sum(1) - (pred - pred0))))
     regions, genes = model.regions_, model.genes_
     per_region = pd.DataFrame(A_np, index=regions, columns=genes)
     return Attribution(
         per_region=per_region,
         importance=per_region.abs().mean(axis=0).rename("importance"),
         signed=per_region.mean(axis=0).rename("signed"),
-        prediction=pd.Series(fx.numpy() + model.y_mean_, index=regions, name="prediction"),
-        baseline_prediction=pd.Series(
-            f0.numpy() + model.y_mean_, index=regions, name="baseline_prediction"
-        ),
+        prediction=pd.Series(pred, index=regions, name="prediction"),
+        baseline_prediction=pd.Series(pred0, index=regions, name="baseline_prediction"),
         completeness_error=err,
         n_steps=int(n_steps),
     )
@@ -236,6 +249,10 @@ def program_importance(model: Any, X: pd.DataFrame, *, n_steps: int = 64) -> pd.
         (g,) = torch.autograd.grad(out, z)
         total += g
     A = (total / n_steps * delta).detach().numpy() * float(model.y_scale_)
+    R = getattr(model, "program_rotation_", None)
+    if R is not None:  # programs are (μ − c) R: the same straight path, in rotated coordinates
+        grad = (total / n_steps).detach().numpy() @ R[0]
+        A = grad * (delta.detach().numpy() @ R[0]) * float(model.y_scale_)
     cols = [f"z{i}" for i in range(model.n_latent)]
     imp = np.abs(A).mean(0)
     df = pd.DataFrame(

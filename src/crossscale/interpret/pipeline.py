@@ -232,6 +232,7 @@ def interpret_model(
     n_clusters: int | None = None,
     n_map_spins: int = 1000,
     random_state: int = 0,
+    programs: Sequence[str] | None = None,
 ) -> Interpretation:
     """Interpret a fitted GraphVAE: which genes carry the prediction, how stably, and what they are.
 
@@ -270,6 +271,11 @@ def interpret_model(
         and `y`) and the program maps (program enrichment). `n_perm` instead counts spins on
         which the whole model is refitted.
     random_state : int
+    programs : sequence of str, optional
+        The distinct programs (``ProgramSummary.distinct`` of
+        :func:`crossscale.evaluate.programs.model_programs`): loadings, program importance,
+        clusters and program enrichment use these only, so no program is interpreted twice.
+        Default: every latent unit.
 
     Returns
     -------
@@ -300,12 +306,22 @@ def interpret_model(
             bar.advance()
     rep_scores = pd.DataFrame(rep_scores)
     genes = attr.to_frame().join(rank_intervals(rep_scores))
-    loadings = program_loadings(model, X)
-    load_stab = _loading_stability(loadings, [program_loadings(m, X) for m in reps])
-    programs = program_importance(model, X).join(load_stab)
     latent = model.transform(X)
+    keep = list(latent.columns) if programs is None else [str(c) for c in programs]
+    unknown = [c for c in keep if c not in latent.columns]
+    if unknown or not keep:
+        raise ParameterError(
+            f"programs must name at least one latent program of the model ({list(latent.columns)}); "
+            f"got {list(keep)}."
+        )
+    latent = latent[keep]
+    loadings = program_loadings(model, X)[keep]
+    load_stab = _loading_stability(loadings, [program_loadings(m, X) for m in reps])
+    table = program_importance(model, X)
+    table = table.loc[[c for c in table.index if c in keep]]
+    programs_table = table.join(load_stab)
     clusters = cluster_regions(latent, y=y, n_clusters=n_clusters,
-                               replicates=[m.transform(X) for m in reps],
+                               replicates=[m.transform(X)[keep] for m in reps],
                                n_perm=n_map_spins, random_state=random_state)  # fmt: skip
     null_scores = None
     if n_perm:
@@ -332,10 +348,11 @@ def interpret_model(
     }  # fmt: skip
     params = {"n_replicates": n_replicates, "holdout": holdout, "n_perm": n_perm,
               "n_steps": n_steps, "n_random": n_random, "n_map_spins": n_map_spins, "random_state": random_state,
-              "null_method": "hungarian", "gene_score": "mean |integrated gradient| over regions"}  # fmt: skip
+              "null_method": "hungarian", "gene_score": "mean |integrated gradient| over regions",
+              "programs": keep, "programs_selected": programs is not None}  # fmt: skip
     return Interpretation(
         genes=genes, attribution=attr, replicate_scores=rep_scores,
         stability=mean_pairwise_spearman(rep_scores), loadings=loadings,
-        loading_stability=load_stab, programs=programs, latent=latent, clusters=clusters,
+        loading_stability=load_stab, programs=programs_table, latent=latent, clusters=clusters,
         enrichment=enrichment, program_enrichment=prog_enr, observed=y, prediction=attr.prediction, params=params,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Named regional maps of the registry: ADNI2 volume change and ENIGMA case-control thickness."""
+"""Named regional maps of the registry: ADNI2 volume change, ENIGMA thickness and surface area."""
 
 from __future__ import annotations
 
@@ -20,8 +20,33 @@ def enigma_thickness_keys() -> list[str]:
     return sorted(k for k in registry() if k.startswith("enigma_") and k.endswith("_thickness"))
 
 
+def enigma_surfarea_keys() -> list[str]:
+    """Registry keys of the ENIGMA case-control cortical surface-area maps (27).
+
+    Held out from every choice of GraphVAE's defaults (issue 19): tuning used the 36 thickness /
+    ADNI2 baseline maps only.
+    """
+    from crossscale.datasets import registry
+
+    return sorted(k for k in registry() if k.startswith("enigma_") and k.endswith("_surfarea"))
+
+
+#: the 13 ADNI2 follow-up timepoints of the patient groups (AD 2-5, LMCI 2-5, EMCI 2-6), held out
+#: from tuning like the surface-area maps
+def adni_followup_keys() -> list[str]:
+    """Registry keys of the ADNI2 AD, LMCI and EMCI follow-up maps (13; controls excluded)."""
+    from crossscale.datasets import registry
+
+    return sorted(k for k in registry() if k.startswith(("adni2_ad_vol_", "adni2_lmci_vol_",
+                                                         "adni2_emci_vol_"))
+                  and not k.endswith("_baseline"))  # fmt: skip
+
+
 def resolve_maps(spec: str, atlas: object = None) -> list[str]:
-    """Expand a comma list of ``ad``, ``lmci``, ``emci``, ``enigma-thickness``, ``bigbrain`` or keys.
+    """Expand a comma list of map names (``ad``, ``enigma-surfarea``, ``adni-followup`` …) or keys.
+
+    Names: ``ad``, ``lmci``, ``emci``, ``enigma-thickness``, ``enigma-surfarea``, ``adni-followup``,
+    ``bigbrain``, or registry keys.
 
     ``bigbrain`` is the BigBrain gradient in `atlas` (default DK); the ADNI2 and ENIGMA maps are
     Desikan-Killiany maps and are refused for another atlas.
@@ -60,11 +85,16 @@ def resolve_maps(spec: str, atlas: object = None) -> list[str]:
             keys.append(f"adni2_{low}_vol_baseline")
         elif low in ("enigma-thickness", "enigma_thickness"):
             keys += enigma_thickness_keys()
-        elif token in known and (token.startswith("adni2_") or token.endswith("_thickness")):
+        elif low in ("enigma-surfarea", "enigma_surfarea"):
+            keys += enigma_surfarea_keys()
+        elif low in ("adni-followup", "adni_followup"):
+            keys += adni_followup_keys()
+        elif token in known and (token.startswith("adni2_") or token.endswith(("_thickness", "_surfarea"))):
             keys.append(token)
         else:
             raise ParameterError(
-                f"--maps: unknown map {token!r}. Use ad, lmci, emci, enigma-thickness, or registry keys "
+                f"--maps: unknown map {token!r}. Use ad, lmci, emci, enigma-thickness, enigma-surfarea, "
+                "adni-followup, or registry keys "
                 "such as adni2_ad_vol_2 or enigma_scz_case_controls_thickness (`crossscale data list`)."
             )
     if not keys:

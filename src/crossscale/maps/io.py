@@ -225,17 +225,18 @@ def load_bigbrain_map(atlas: str | Atlas | None = None) -> pd.Series:
 
 
 def load_enigma_map(name: str) -> pd.Series:
-    """An ENIGMA Toolbox case-control cortical-thickness Cohen's d map.
+    """An ENIGMA Toolbox case-control Cohen's d map of cortical thickness or surface area.
 
     Parameters
     ----------
     name : str
-        Registry key such as ``enigma_scz_case_controls_thickness`` (``crossscale data list``).
+        Registry key such as ``enigma_scz_case_controls_thickness`` or
+        ``enigma_scz_case_controls_surfarea`` (``crossscale data list``).
 
     Returns
     -------
     d : pandas.Series, shape (68,)
-        Cohen's d (patients - controls, ICV-adjusted); negative = thinner in patients.
+        Cohen's d (patients - controls, ICV-adjusted); negative = thinner (smaller) in patients.
 
     References
     ----------

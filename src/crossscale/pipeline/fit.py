@@ -45,6 +45,8 @@ class FitResult:
     interpretation : Interpretation or None
     latent : pandas.DataFrame or None
         Latent programs of the regions (models with ``transform``).
+    programs : crossscale.evaluate.programs.ProgramSummary or None
+        Distinct, stable programs of the fit and their stability across refits (latent models).
     history : pandas.DataFrame or None
         Training curve (models with ``history_``).
     graph : RegionGraph
@@ -73,6 +75,7 @@ class FitResult:
     nulls: dict[str, Any] = field(default_factory=dict)
     interpretation: Any = None
     latent: pd.DataFrame | None = None
+    programs: Any = None
     history: pd.DataFrame | None = None
     gene_selection: dict[str, Any] = field(default_factory=dict)
     datasets: list[str] = field(default_factory=list)
@@ -168,6 +171,8 @@ class FitResult:
         }  # fmt: skip
         if self.nulls:
             out["nulls"] = {k: v.to_dict() for k, v in self.nulls.items()}
+        if self.programs is not None:
+            out["programs"] = self.programs.to_dict()
         return out
 
     def save(
@@ -214,7 +219,7 @@ class FitResult:
                 observed=self.observed, predictions=preds, latent=self.latent,
                 metrics=self.metrics, history=self.history, best_epoch=self.summary["best_epoch"],
                 summary=self.summary, model_name=self.model_label, nulls=self.nulls or None,
-                interpretation=self.interpretation,
+                interpretation=self.interpretation, programs=self.programs,
             )  # fmt: skip
             if self.interpretation is not None:
                 (tmp / "interpretation").mkdir()
@@ -460,6 +465,15 @@ def fit_map(
             X, y, g, null_models, nulls=nulls, cv=cv_nulls, n_perm=n_perm, seed=seed,
             scheduler=scheduler, batch_size=batch_size, echo=echo, n_jobs=n_jobs,
         )  # fmt: skip
+    programs = None
+    if hasattr(est, "transform") and hasattr(est, "fit_many"):
+        from crossscale.evaluate.programs import model_programs
+
+        echo("Programs: distinct and stable latent programs (seed and subsampling refits) ...")
+        programs = model_programs(est, X, y, random_state=seed)
+        echo(f"  {programs.sentence()}")
+        if programs.warning:
+            echo(f"  Warning: {programs.warning}")
     interp = None
     interpret_skipped = None
     from crossscale.models import registry
@@ -471,7 +485,8 @@ def fit_map(
 
         echo("Interpreting: genes, programs, clusters, cell-type enrichment (spatial nulls) ...")
         with progress("Interpreting", total=1) as bar:  # one bar; the steps' bars nest in it
-            interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed)
+            interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed,
+                                     programs=programs.distinct if programs is not None else None)
             bar.advance()
     elif interpret:
         interpret_skipped = (f"not run: model {model_name!r} is not registered as interpretable "
@@ -512,7 +527,7 @@ def fit_map(
     return FitResult(
         observed=y, model=est, model_name=model_name, model_label=label, evaluation=ev, graph=g,
         summary=summary, parameters=parameters, nulls=null_results, interpretation=interp,
-        latent=latent, history=history, gene_selection=selection, datasets=datasets,
+        latent=latent, programs=programs, history=history, gene_selection=selection, datasets=datasets,
         map_file=map_file, region_column=region_column, value_column=value_column,
     )  # fmt: skip
 

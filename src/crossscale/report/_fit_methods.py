@@ -54,13 +54,34 @@ def _graphvae_methods(p: dict[str, Any], bib: Bibliography) -> str:
         if p.get("spatial_residual")
         else ""
     )
+    lam = float(p.get("smoothness", 0.0))
+    encoder = p.get("encoder", "gcn")
+    alpha = float(p.get("expression_weight", 0.0) or 0.0)
+    if lam > 0:
+        name = f"The graph-regularised VAE {bib.cite('vaithianathan2026')}"
+    elif encoder != "mlp":
+        name = (f"A graph-convolutional VAE (the model of {bib.cite('vaithianathan2026')} without "
+                "its smoothness penalty, λ = 0)")  # fmt: skip
+    else:
+        name = (f"A VAE without any graph term (MLP encoder, λ = 0; the model of "
+                f"{bib.cite('vaithianathan2026')} without its graph regularisation)")  # fmt: skip
+    decoders = f"decodes it with an MLP ({p.get('decoder_layers', 1)} hidden layer(s)) into the map"
+    recon = ""
+    if alpha > 0:
+        decoders += (
+            " and with a linear decoder into the region's standardised gene expression (a "
+            f"generative model of the expression as well as of the map, as scVI's decoder {bib.cite('scvi2018')})"
+        )
+        recon = f" + α Σ<sub>regions</sub> (mean squared error per standardised gene) (α = {alpha:g})"
+    smooth = (
+        f" + λ Σ<sub>edges</sub> w<sub>ij</sub> ‖{smooth_on}<sub>i</sub> − {smooth_on}<sub>j</sub>‖² "
+        f"(λ = {lam:g})" if lam > 0 else ""
+    )
     return (
-        f"The graph-regularised VAE {bib.cite('vaithianathan2026')} encodes {inputs} of each region "
-        f"with {enc} into a Gaussian latent program of {p['n_latent']} dimensions {bib.cite('vae')}, "
-        f"decodes it with an MLP ({p.get('decoder_layers', 1)} hidden layer(s)), and minimises the "
-        f"summed squared error + λ Σ<sub>edges</sub> w<sub>ij</sub> ‖{smooth_on}<sub>i</sub> − "
-        f"{smooth_on}<sub>j</sub>‖² (λ = {p['smoothness']}) + β KL (β = {p['beta']}) with Adam "
-        f"(learning rate {p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}"
+        f"{name} encodes {inputs} of each region with {enc} into a Gaussian latent program of "
+        f"{p['n_latent']} dimensions {bib.cite('vae')}, {decoders}, and minimises the summed squared "
+        f"error of the map{recon}{smooth} + β KL (β = {p['beta']}) with Adam (learning rate "
+        f"{p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}"
     )
 
 

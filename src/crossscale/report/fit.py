@@ -220,6 +220,7 @@ def build_fit_report(
     model_name: str = "GraphVAE",
     nulls: dict[str, Any] | None = None,
     interpretation: Any | None = None,
+    programs: Any | None = None,
 ) -> Report:
     """Assemble the report of one ``crossscale fit`` run.
 
@@ -243,6 +244,9 @@ def build_fit_report(
         with p-values and null histograms.
     interpretation : crossscale.interpret result, optional
         From :func:`crossscale.interpret.interpret_model`; adds the interpretation section.
+    programs : crossscale.evaluate.programs.ProgramSummary, optional
+        The distinct, stable programs: only these are shown, with their stability (and a
+        warning when there is effectively one).
 
     Returns
     -------
@@ -344,12 +348,29 @@ def build_fit_report(
         ),
         caption="Observed against predicted, per region.",
     )
-    if latent is not None:
+    if latent is not None and programs is not None:
+        rep.add_heading("Latent programs", 2)
+        if programs.warning:
+            rep.add_paragraph(f"<b>Warning:</b> {programs.warning}")
+        rep.add_paragraph(
+            f"{programs.sentence()} Only distinct programs are shown: the latent means rotated onto "
+            "their principal axes, a program kept when its |r| with every larger one is at most "
+            f"{programs.threshold:g} and its median matched |r| (Hungarian assignment) over seed "
+            f"refits used for selection alone reaches {programs.min_stability:g}; the stability "
+            "columns come from other refits (new seeds; new seeds with 20% of the map values unseen)."
+        )
+        rep.add_table(programs.table.round(3), caption="Distinct programs: variance across regions, "
+                      "median matched |r| over seed and subsampling refits, Moran's I on the region graph, "
+                      "duplicates merged into each.")  # fmt: skip
+        shown = programs.distinct[:4]
+        rep.add_figure(plot_brain_maps(latent[shown]), caption="Distinct latent programs.")
+    elif latent is not None:
         rep.add_heading("Latent programs", 2)
         order = latent.abs().mean().sort_values(ascending=False).index[: min(4, latent.shape[1])]
         rep.add_paragraph(
-            "Posterior means μ of the leading latent programs (largest mean magnitude) of the in-sample model. "
-            "Gene loadings and cell-type enrichment with spatial nulls are the subject of <code>crossscale.interpret</code>."
+            "Posterior means μ of the leading latent programs (largest mean magnitude) of the in-sample model "
+            "(their distinctness and stability were not measured). Gene loadings and cell-type enrichment "
+            "with spatial nulls are the subject of <code>crossscale.interpret</code>."
         )
         rep.add_figure(plot_brain_maps(latent[order]), caption="Leading latent programs.")
     if history is not None:

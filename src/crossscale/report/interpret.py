@@ -110,10 +110,14 @@ def add_interpretation_section(
     # -- programs -----------------------------------------------------------------------------
     report.add_heading("Latent programs", sub)
     prog = interp.programs
+    selected = bool(getattr(interp, "params", {}).get("programs_selected"))
+    which = (f"The {len(prog)} distinct, stable program{'s' if len(prog) != 1 else ''} only (duplicates "
+             "and unstable programs are not interpreted; see the program table above), ordered"
+             if selected else "Every latent unit (distinctness not checked), ordered")  # fmt: skip
     report.add_table(
         prog,
         caption=(
-            "Programs ordered by how much of the prediction they carry (integrated gradients of "
+            f"{which} by how much of the prediction they carry (integrated gradients of "
             "the decoder from the mean program vector; share of the total); loading_stability: "
             "Spearman correlation of the program's gene loadings with the best-matching program "
             "of each replicate, averaged."

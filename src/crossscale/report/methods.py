@@ -126,6 +126,18 @@ REFERENCES: dict[str, str] = {
         "nonorthogonal problems. Technometrics 12, 55-67. doi:10.1080/00401706.1970.10488634"
     ),
     "vaithianathan2026": "Vaithianathan (2026). arXiv:2606.05870 (the reference model).",
+    "scvi2018": (
+        "Lopez R., Regier J., Cole M.B., Jordan M.I., Yosef N. (2018). Deep generative modeling "
+        "for single-cell transcriptomics. Nat Methods 15, 1053-1058. doi:10.1038/s41592-018-0229-2"
+    ),
+    "kuhn1955": (
+        "Kuhn H.W. (1955). The Hungarian method for the assignment problem. Naval Research "
+        "Logistics Quarterly 2, 83-97. doi:10.1002/nav.3800020109"
+    ),
+    "breiman1996": (
+        "Breiman L. (1996). Stacked regressions. Machine Learning 24, 49-64. "
+        "doi:10.1007/BF00117832"
+    ),
     "pinnawala2025": (
         "Pinnawala et al. (2025). Learning mechanistic subtypes of neurodegeneration with a "
         "physics-informed variational autoencoder mixture model. arXiv:2509.15124"

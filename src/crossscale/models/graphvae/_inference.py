@@ -96,14 +96,53 @@ class FittedGraphVAE:
         mod, a_hat = self.encoder_module()
         with torch.no_grad():
             pred = mod(torch.as_tensor(Z @ self.projection_.basis, dtype=torch.float32), a_hat)
-        return pd.Series(
-            pred.mean(0).numpy() * self.y_scale_ + self.y_mean_,
-            index=self.regions_,
-            name=f"{self.y_name_} predicted",
-        )
+        values = pred.mean(0).numpy().astype(float) * self.y_scale_ + self.y_mean_
+        blend = getattr(self, "blend_", None)
+        if blend is not None:  # the nested-CV blend with ridge and the training mean
+            a, b = blend["weights"]
+            m = float(blend["y_mean"])
+            raw = Z * self.projection_.scale + self.projection_.mean  # genes in their own units
+            linear = raw @ blend["ridge_coef"] + float(blend["ridge_intercept"])
+            values = m + a * (values - m) + b * (linear - m)
+        return pd.Series(values, index=self.regions_, name=f"{self.y_name_} predicted")
+
+    def _posterior_means(self, X: pd.DataFrame) -> np.ndarray:
+        """Unrotated posterior means of every member, shape (n_members, n_regions, n_latent)."""
+        import torch
+
+        Z = self.standardized_expression(X)
+        mod, a_hat = self.encoder_module()
+        with torch.no_grad():
+            mu, _ = mod.inference(torch.as_tensor(Z @ self.projection_.basis, dtype=torch.float32), a_hat)
+        return mu.numpy().astype(float)
+
+    def _set_program_rotation(self, X: pd.DataFrame) -> None:
+        """Rotate the latent space of each member onto the principal axes of its programs.
+
+        The ELBO is unchanged by a rotation of z (isotropic prior; the decoders absorb it), so
+        the raw units of two refits are arbitrary rotations of each other. The programs reported
+        by :meth:`transform` are instead ``(μ − c) R``: centred on the fitted regions' mean ``c``
+        and rotated by the eigenvectors ``R`` of the covariance of ``μ`` across those regions
+        (decreasing variance), each signed to correlate positively with the fitted prediction.
+        They are uncorrelated by construction and identifiable up to ties of their variances.
+        """
+        mu = self._posterior_means(X)
+        centers, rots = [], []
+        pred = self.predict(X).to_numpy()
+        for m in mu:
+            c = m.mean(0)
+            w, V = np.linalg.eigh(np.cov(m - c, rowvar=False).reshape(m.shape[1], m.shape[1]))
+            V = V[:, np.argsort(w)[::-1]]
+            P = (m - c) @ V
+            r = (P - P.mean(0)).T @ (pred - pred.mean())
+            V = V * np.where(r < 0, -1.0, 1.0)
+            centers.append(c)
+            rots.append(V)
+        self.program_center_ = np.stack(centers)
+        self.program_rotation_ = np.stack(rots)
 
     def transform(self, X: pd.DataFrame, *, member: int = 0) -> pd.DataFrame:
-        """Latent programs (posterior means) of each region.
+        """Latent programs (posterior means, rotated onto their principal axes) of each region.
 
         Parameters
         ----------
@@ -115,17 +154,16 @@ class FittedGraphVAE:
         Returns
         -------
         programs : pandas.DataFrame, shape (n_regions, n_latent)
-            Columns ``z0`` … ``z{n_latent-1}``.
+            Columns ``z0`` … ``z{n_latent-1}``: ``(μ − c) R`` with ``c`` and ``R`` the centre
+            and rotation learned at fit (``program_center_``, ``program_rotation_``), so ``z0``
+            is the program with the largest variance across the fitted regions.
         """
-        import torch
-
         self._check_fitted()
         n_members = self.params_["w1"].shape[0]
         if not (isinstance(member, (int, np.integer)) and 0 <= member < n_members):
             raise ParameterError(f"member must be an integer in [0, {n_members}); got {member!r}.")
-        Z = self.standardized_expression(X)
-        mod, a_hat = self.encoder_module()
-        with torch.no_grad():
-            mu, _ = mod.inference(torch.as_tensor(Z @ self.projection_.basis, dtype=torch.float32), a_hat)
+        mu = self._posterior_means(X)[member]
+        if getattr(self, "program_rotation_", None) is not None:
+            mu = (mu - self.program_center_[member]) @ self.program_rotation_[member]
         cols = [f"z{i}" for i in range(self.n_latent)]
-        return pd.DataFrame(mu[member].numpy(), index=self.regions_, columns=cols)
+        return pd.DataFrame(mu, index=self.regions_, columns=cols)

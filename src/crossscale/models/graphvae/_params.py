@@ -16,9 +16,9 @@ from crossscale.atlas.graph import RegionGraph
 REFERENCE_PARAMS: dict[str, Any] = {
     "n_latent": 8, "n_hidden": 32, "n_components": None, "whiten": False, "encoder": "gcn",
     "activation": "relu", "decoder_layers": 1, "smoothness": 0.1, "smoothness_on": "latent",
-    "beta": 0.01, "dropout": 0.1, "lr": 1e-3, "weight_decay": 1e-4, "max_epochs": 1000,
+    "expression_weight": 0.0, "beta": 0.01, "dropout": 0.1, "lr": 1e-3, "weight_decay": 1e-4, "max_epochs": 1000,
     "early_stopping": True, "patience": 100, "min_epochs": 100, "val_fraction": 0.2,
-    "refit": True, "n_ensemble": 1,
+    "refit": True, "n_ensemble": 1, "shrinkage": "none",
 }  # fmt: skip
 PRESETS = ("default", "reference")
 #: the most principal axes n_components="auto" considers
@@ -83,6 +83,7 @@ def check_params(self: Any) -> None:
         ("smoothness", self.smoothness, self.smoothness >= 0, ">= 0"),
         ("smoothness_on", self.smoothness_on, self.smoothness_on in ("latent", "prediction"), "'latent' or 'prediction'"),
         ("beta", self.beta, self.beta >= 0, ">= 0"),
+        ("expression_weight", self.expression_weight, self.expression_weight >= 0, ">= 0"),
         ("dropout", self.dropout, 0 <= self.dropout < 1, "in [0, 1)"),
         ("lr", self.lr, self.lr > 0, "> 0"),
         ("weight_decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
@@ -91,6 +92,7 @@ def check_params(self: Any) -> None:
         ("min_epochs", self.min_epochs, is_int(self.min_epochs, 0), "an integer >= 0"),
         ("val_fraction", self.val_fraction, 0 <= self.val_fraction < 0.5, "in [0, 0.5)"),
         ("n_ensemble", self.n_ensemble, is_int(self.n_ensemble, 1), "an integer >= 1"),
+        ("shrinkage", self.shrinkage, self.shrinkage in ("auto", "none"), "'auto' or 'none'"),
         ("spatial_residual", self.spatial_residual, isinstance(self.spatial_residual, (bool, np.bool_)), "True or False"),
         ("memory_gb", self.memory_gb, self.memory_gb > 0, "> 0"),
     ]  # fmt: skip

@@ -30,6 +30,11 @@ class GraphVAECheckpoint(CheckpointMixin):
         tensors |= {"gene_mean": p.mean, "gene_scale": p.scale, "basis": p.basis,
                     "graph_edges": self.graph_.edges, "graph_weights": self.graph_.edge_weights,
                     "graph_coords": self.graph_.coords.to_numpy(), "graph_sphere": self.graph_.sphere_coords.to_numpy()}  # fmt: skip
+        if getattr(self, "program_rotation_", None) is not None:
+            tensors |= {"program_center": self.program_center_,
+                        "program_rotation": self.program_rotation_}  # fmt: skip
+        if getattr(self, "blend_", None) is not None:
+            tensors |= {f"blend.{k}": np.atleast_1d(v) for k, v in self.blend_.items()}
         config = {
             "params": self.get_params(),
             "seed": self.seed_,
@@ -86,10 +91,18 @@ class GraphVAECheckpoint(CheckpointMixin):
                 f"The graph passed ({graph}) differs from the one the model at '{path}' was fitted on "
                 f"({config['graph_kind']}, hash {config['graph_hash'][:12]}). Pass the same graph or none."
             )
-        return model._set_fitted(
+        model = model._set_fitted(
             seed=config["seed"], graph=stored, genes=pd.Index(config["genes"]),
             projection=Projection(tensors["gene_mean"], tensors["gene_scale"], tensors["basis"]),
             params={k.removeprefix("param."): v for k, v in tensors.items() if k.startswith("param.")},
             y_mean=config["y_mean"], y_scale=config["y_scale"], y_name=config["y_name"],
             history=None, n_epochs=config["n_epochs"], fit_time=float("nan"),
         )  # fmt: skip
+        if "blend.weights" in tensors:
+            model.blend_ = {k.removeprefix("blend."): (v if k == "blend.weights" or k == "blend.ridge_coef"
+                                                        else v.reshape(()))
+                            for k, v in tensors.items() if k.startswith("blend.")}  # fmt: skip
+        if "program_rotation" in tensors:
+            model.program_center_ = tensors["program_center"]
+            model.program_rotation_ = tensors["program_rotation"]
+        return model

@@ -105,6 +105,27 @@ def fold_inputs(
     return x, projs, np.ravel(index)
 
 
+def expression_target(values: np.ndarray, projs: list[Projection]) -> np.ndarray:
+    """What the expression decoder reconstructs: standardised genes on orthonormal principal axes.
+
+    For projection ``p`` with axes ``V`` (unit columns), the target of region ``i`` is
+    ``((X_i − mean) / scale) V / √n_genes``: its squared distance to a reconstruction in those axes
+    is the mean squared error per standardised gene, minus the (constant) variance outside them.
+
+    Returns
+    -------
+    target : numpy.ndarray, shape (n_distinct, n_regions, n_axes_max)
+        Zero-padded like the inputs.
+    """
+    width = max(p.basis.shape[1] for p in projs)
+    out = np.zeros((len(projs), values.shape[0], width))
+    for i, p in enumerate(projs):
+        norm = np.linalg.norm(p.basis, axis=0)
+        unit = p.basis / np.where(norm > 0, norm, 1.0)
+        out[i, :, : unit.shape[1]] = ((values - p.mean) / p.scale) @ unit / np.sqrt(values.shape[1])
+    return out
+
+
 def select_components(
     x: np.ndarray, index: np.ndarray, y: np.ndarray, train_masks: np.ndarray, *, extra: int = 0
 ) -> np.ndarray:
@@ -167,6 +188,7 @@ def train_stack(
     seed: int,
     description: str,
     device: str,
+    x_target: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], TrainHistory, np.ndarray, np.ndarray, np.ndarray]:
     """Train one model per row of `train_masks` with the hyper-parameters of `est`.
 
@@ -182,6 +204,9 @@ def train_stack(
     protocol : {"inductive", "transductive"}
         Inductive: the KL and smoothness terms and the graph encoder's propagation use only the
         training regions (held-out regions are reached only through their own input row).
+    x_target : numpy.ndarray, shape (n_distinct, n_regions, n_expression), optional
+        Expression target of the expression decoder (rows indexed by `x_index`, like `x`); used
+        when ``est.expression_weight > 0``.
 
     Returns
     -------
@@ -209,6 +234,9 @@ def train_stack(
     y_t = torch.as_tensor((y - ym[:, None]) / ys[:, None], dtype=dtype, device=device)
     x_t = torch.as_tensor(x, dtype=dtype, device=device)
     idx = torch.as_tensor(x_index, device=device)
+    alpha = float(getattr(est, "expression_weight", 0.0))
+    n_expr = x_target.shape[-1] if (x_target is not None and alpha > 0) else 0
+    t_t = torch.as_tensor(x_target, dtype=dtype, device=device) if n_expr else None
     edges = torch.as_tensor(graph.edges, dtype=torch.long, device=device)
     ew = torch.as_tensor(graph.edge_weights, dtype=dtype, device=device)
     inductive = protocol == "inductive"
@@ -234,7 +262,7 @@ def train_stack(
         mod = GraphVAEModule(
             x.shape[-1], est.n_latent, est.n_hidden, k, encoder=est.encoder,
             activation=est.activation, decoder_layers=est.decoder_layers, dropout=est.dropout,
-            generator=torch.Generator().manual_seed(init_seed),
+            generator=torch.Generator().manual_seed(init_seed), n_expression=n_expr,
         )  # fmt: skip
         return mod.to(device)
 
@@ -259,7 +287,8 @@ def train_stack(
             return mod.loss(pick(xs, m, x_shared), pick(y_t, m), pick(a_hat, m, a_shared), edges,
                             ew, pick(tm, m), smoothness=est.smoothness, beta=est.beta,
                             smoothness_on=est.smoothness_on, region_mask=pick(rm, m),
-                            edge_mask=pick(em, m), generator=gen, models=m)  # fmt: skip
+                            edge_mask=pick(em, m), generator=gen, models=m,
+                            x_target=pick(ts, m, x_shared), alpha=alpha)  # fmt: skip
 
         def val_fn(models: Any) -> Any:
             m = None if len(models) == k else models
@@ -277,6 +306,7 @@ def train_stack(
     from crossscale._threads import single_thread
 
     xs = x_t[idx] if len(x_t) > 1 else x_t[0]
+    ts = None if t_t is None else (t_t[idx] if len(t_t) > 1 else t_t[0])
     with single_thread(torch_too=device == "cpu"):
         module = build()
         hist = run(module, fit_masks, val_masks, est.max_epochs, description)
@@ -292,6 +322,75 @@ def train_stack(
 
 
 def fit_stack(
+    est: Any,
+    values: np.ndarray,
+    targets: np.ndarray,
+    train_masks: np.ndarray,
+    graph: Any,
+    *,
+    protocol: str,
+    seed: int,
+    description: str,
+    device: str,
+) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
+    """:func:`fit_network_stack`, then (``est.shrinkage == "auto"``) the nested-CV blend.
+
+    With shrinkage, every row's prediction becomes ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)`` with
+    (a, b) chosen by an inner spatial CV on that row's training regions (see ``_shrink``), and
+    ``est._last_blend`` receives ``{"weights": (n_rows, 2), "ridge_coef": (n_rows, n_genes),
+    "ridge_intercept": (n_rows,), "y_mean": (n_rows,)}`` (else None). Returns as
+    :func:`fit_network_stack`.
+    """
+    from crossscale.models.graphvae._shrink import (
+        INNER_FOLDS,
+        blend_weights,
+        inner_blocks,
+        ridge_fit,
+    )
+
+    out = fit_network_stack(est, values, targets, train_masks, graph, protocol=protocol, seed=seed,
+                            description=description, device=device)  # fmt: skip
+    est._last_blend = None
+    if getattr(est, "shrinkage", "none") != "auto":
+        return out
+    chosen = getattr(est, "n_components_chosen_", None)
+    params, hist, ym, ys, pred, projs, index = out
+    T = np.asarray(targets, float)
+    train_masks = np.asarray(train_masks, bool)
+    coords = np.asarray(graph.coords, dtype=float)
+    inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
+    itest = np.concatenate(inner)
+    itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
+    owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
+    ipred = fit_network_stack(est, values, T[owner], itrain, graph, protocol=protocol,
+                              seed=seed + 1, description=description + " (inner CV)",
+                              device=device)[4]  # fmt: skip
+    est.n_components_chosen_ = chosen
+    n_rows, n = T.shape
+    weights = np.zeros((n_rows, 2))
+    coefs = np.zeros((n_rows, values.shape[1]))
+    icpts, means = np.zeros(n_rows), np.zeros(n_rows)
+    final = np.empty_like(pred)
+    for r in range(n_rows):
+        v, lin, mean = np.zeros(n), np.zeros(n), np.zeros(n)
+        for j in np.flatnonzero(owner == r):
+            te, tr = itest[j], itrain[j]
+            v[te] = ipred[j][te]
+            c, b0 = ridge_fit(values, T[r], tr)
+            lin[te] = values[te] @ c + b0
+            mean[te] = T[r][tr].mean()
+        m = train_masks[r]
+        weights[r] = blend_weights(T[r][m], v[m], lin[m], mean[m])
+        coefs[r], icpts[r] = ridge_fit(values, T[r], m)
+        means[r] = T[r][m].mean()
+        a, b = weights[r]
+        final[r] = means[r] + a * (pred[r] - means[r]) + b * (values @ coefs[r] + icpts[r] - means[r])
+    est._last_blend = {"weights": weights, "ridge_coef": coefs, "ridge_intercept": icpts,
+                       "y_mean": means}  # fmt: skip
+    return params, hist, ym, ys, final, projs, index
+
+
+def fit_network_stack(
     est: Any,
     values: np.ndarray,
     targets: np.ndarray,
@@ -319,10 +418,12 @@ def fit_stack(
         values, train_masks, protocol=protocol,
         n_components=AUTO_MAX_COMPONENTS if auto else est.n_components, whiten=est.whiten,
     )  # fmt: skip
+    target = expression_target(values, projs) if getattr(est, "expression_weight", 0) > 0 else None
     if auto:  # per model: the leading axes its own training targets support
         chosen = select_components(x, index, np.asarray(targets, float), train_masks,
                                    extra=AUTO_EXTRA_COMPONENTS)  # fmt: skip
         x = x[index].copy()
+        target = None if target is None else target[index]
         x *= (np.arange(x.shape[-1])[None, :] < chosen[:, None])[:, None, :]
         projs = [Projection(projs[j].mean, projs[j].scale,
                             np.where(np.arange(projs[j].basis.shape[1]) < c, projs[j].basis, 0.0))
@@ -344,7 +445,7 @@ def fit_stack(
         sub_seed = seed if start == 0 else int(rng.integers(2**31 - 1))
         parts.append(train_stack(
             est, x, i_all[sl], y_all[sl], m_all[sl], graph, protocol=protocol,
-            seed=sub_seed, description=description, device=device,
+            seed=sub_seed, description=description, device=device, x_target=target,
         ))  # fmt: skip
     params = {n: np.concatenate([p[0][n] for p in parts]) for n in parts[0][0]}
     hist = parts[0][1]
@@ -364,6 +465,7 @@ def module_from_params(est: Any, params: dict[str, np.ndarray], n_inputs: int) -
     mod = GraphVAEModule(
         n_inputs, est.n_latent, est.n_hidden, k, encoder=est.encoder, activation=est.activation,
         decoder_layers=est.decoder_layers, dropout=0.0, generator=torch.Generator(),
+        n_expression=params["x_out"].shape[-1] if "x_out" in params else 0,
     )  # fmt: skip
     with torch.no_grad():
         for name, p in mod.named_parameters():

@@ -34,7 +34,9 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     Each region's expression, standardised and projected on the leading (whitened) principal axes
     of the training regions, is encoded into a latent program ``q(z_i) = N(μ_i, σ_i²)`` by an MLP
     or a graph-convolutional encoder; an MLP decoder maps ``z_i`` to the predicted vulnerability
-    ``ŷ_i``. Loss: ``Σ (ŷ − y)² + λ Σ_(i,j)∈E w_ij ‖s_i − s_j‖² + β KL`` (s = μ or ŷ); Adam, full
+    ``ŷ_i``; a linear expression decoder reconstructs the region's standardised genes from
+    ``z_i`` (p(x | z) beside p(y | z)), so that the programs are axes of transcriptomic variation.
+    Loss: ``Σ (ŷ − y)² + α Σ ‖x̂ − x‖² + λ Σ_(i,j)∈E w_ij ‖s_i − s_j‖² + β KL`` (s = μ or ŷ); Adam, full
     batch, a fixed number of epochs (or early stopping on held-out regions and a refit, as in the
     reference). The target is standardised for training and reported in its own units.
 
@@ -63,9 +65,15 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     activation : {"softplus", "relu", "tanh", "identity"}, default "softplus"
     decoder_layers : int, default 1
         Hidden layers of the decoder (0: linear decoder).
-    smoothness : float, default 0.0
-        λ, weight of the spatial smoothness penalty over graph edges (the reference: 0.1; on the
-        AHBA maps any λ > 0 lowered out-of-sample accuracy, see the ablation benchmark).
+    smoothness : float, default 0.1
+        λ, weight of the spatial smoothness penalty over graph edges (the reference's 0.1: with
+        the expression decoder it costs no out-of-sample accuracy on the tuning maps, see
+        ``benchmarks/results/graphvae_ablation_programs.md``). 0 turns the graph off for the MLP
+        encoder (the methods text then no longer calls the model graph-regularised).
+    expression_weight : float, default 3.0
+        α, weight of the expression reconstruction (mean squared error per standardised gene,
+        summed over regions) beside the map's summed squared error. 0: no expression decoder
+        (the map alone; the latent units then tend to collapse onto one direction).
     smoothness_on : {"latent", "prediction"}, default "latent"
         Penalise differences of the latent programs μ across edges (the reference) or of the
         decoded map ŷ.
@@ -73,7 +81,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         β, weight of the KL divergence to N(0, I).
     dropout : float, default 0.0
         Dropout on the encoder's hidden layer while training.
-    lr : float, default 1e-2
+    lr : float, default 0.03
         Adam learning rate.
     weight_decay : float, default 1.0
         L2 penalty on all weights (Adam's coupled weight decay).
@@ -96,6 +104,15 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         interpolation over the region graph of the model's residuals on the training regions
         (regression kriging with a Laplacian / CAR-like smoother). In-sample predictions are the
         network's alone.
+    shrinkage : {"auto", "none"}, default "auto"
+        ``"auto"``: every model's prediction is the convex blend
+        ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)`` (a, b ≥ 0, a + b ≤ 1, step 0.1) of the network,
+        ridge regression on the standardised genes and the training mean ȳ, with (a, b) chosen by
+        an inner 5-block spatial cross-validation on that model's training regions only (nested
+        CV; stacked regression, Breiman 1996). A map without expression signal is then shrunk
+        to its training mean; (a, b) = (1, 0) is the network alone. Costs 5 inner network fits
+        per model. The latent programs are the network's whatever the blend. ``"none"``: the
+        network alone.
     memory_gb : float, default 4.0
         Working memory of one stacked program; larger stacks (many folds x maps) are split.
     random_state : int or None
@@ -115,8 +132,15 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     history_ : TrainHistory
     n_epochs_ : int
         Epochs of the final model.
+    blend_ : dict of str to numpy.ndarray or None
+        With ``shrinkage="auto"``: ``weights`` (a, b), ``ridge_coef`` (n_genes,),
+        ``ridge_intercept`` and ``y_mean`` of the fitted blend (:meth:`predict` applies it).
     in_sample_r2_ : float
         Explained variance of the fitted map (a warning is logged when it is below 0.1).
+    program_center_, program_rotation_ : numpy.ndarray, shape (n_ensemble, n_latent) and
+        (n_ensemble, n_latent, n_latent)
+        Centre and rotation of the posterior means onto their principal axes (see
+        :meth:`transform`): the reported programs are uncorrelated across the fitted regions.
     n_components_chosen_ : numpy.ndarray of int
         With ``n_components="auto"``: the axes each model of the last fit used.
     fit_time_s_ : float
@@ -145,11 +169,12 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         encoder: str = "mlp",
         activation: str = "softplus",
         decoder_layers: int = 1,
-        smoothness: float = 0.0,
+        smoothness: float = 0.1,
         smoothness_on: str = "latent",
+        expression_weight: float = 3.0,
         beta: float = 0.01,
         dropout: float = 0.0,
-        lr: float = 1e-2,
+        lr: float = 0.03,
         weight_decay: float = 1.0,
         max_epochs: int = 100,
         early_stopping: bool = False,
@@ -159,6 +184,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         refit: bool = True,
         n_ensemble: int = 1,
         spatial_residual: bool = False,
+        shrinkage: str = "auto",
         memory_gb: float = 4.0,
         random_state: int | None = None,
         device: str = "auto",
@@ -172,6 +198,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         self.decoder_layers = decoder_layers
         self.smoothness = smoothness
         self.smoothness_on = smoothness_on
+        self.expression_weight = expression_weight
         self.beta = beta
         self.dropout = dropout
         self.lr = lr
@@ -184,6 +211,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         self.refit = refit
         self.n_ensemble = n_ensemble
         self.spatial_residual = spatial_residual
+        self.shrinkage = shrinkage
         self.memory_gb = memory_gb
         self.random_state = random_state
         self.device = device
@@ -252,7 +280,16 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         self.history_ = history
         self.n_epochs_ = int(n_epochs)
         self.fit_time_s_ = float(fit_time)
+        self.program_center_ = self.program_rotation_ = None  # set by _set_program_rotation
+        self.blend_ = None  # set by _set_blend
         return self
+
+    def _set_blend(self, blend: dict[str, np.ndarray] | None, row: int) -> None:
+        """Keep row `row` of a nested-CV blend (``_stack.fit_stack``) for :meth:`predict`."""
+        if blend is None:
+            self.blend_ = None
+            return
+        self.blend_ = {k: np.asarray(v[row], dtype=float) for k, v in blend.items()}
 
     # -- public API ---------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: pd.Series, graph: RegionGraph) -> GraphVAE:
@@ -296,6 +333,8 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
             history=hist, n_epochs=int(np.max(hist.best_epoch)),
             fit_time=time.perf_counter() - t0,
         )  # fmt: skip
+        self._set_blend(self._last_blend, 0)
+        self._set_program_rotation(Xa)
         ss = ((yv - yv.mean()) ** 2).sum()
         self.in_sample_r2_ = float(1 - ((yv - pred[0]) ** 2).sum() / ss)
         if self.in_sample_r2_ < 0.1:
@@ -414,6 +453,8 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
                 n_epochs=int(hist.best_epoch[i * e]), fit_time=elapsed / n_maps,
             )  # fmt: skip
             m.train_mask_ = masks[i]
+            m._set_blend(self._last_blend, i)
+            m._set_program_rotation(Xa)
             models.append(m)
         return models
 

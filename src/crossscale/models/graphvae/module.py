@@ -16,8 +16,16 @@ Model (Vaithianathan 2026, after Kipf & Welling 2016/2017):
   - ``"graphconv"``: the GCN with a root weight in the first layer,
     ``H = φ(X W1ʳ + Â X W1 + b1)`` (Morris et al. 2019);
 * latent program of region i: ``q(z_i) = N(μ_i, σ_i²)``;
-* decoder: an MLP with ``decoder_layers`` hidden layers, ``ŷ_i = MLP(z_i)``;
-* loss: ``Σ_i (ŷ_i − y_i)² + λ Σ_(i,j)∈E w_ij ‖s_i − s_j‖² + β Σ_i KL(q(z_i) ‖ N(0, I))``, with
+* decoders: the map, an MLP with ``decoder_layers`` hidden layers, ``ŷ_i = MLP(z_i)``; and
+  (with ``n_expression > 0``) the expression, linear, ``x̂_i = z_i V + c`` — p(x | z) beside
+  p(y | z), as in a supervised VAE (scVI's decoder reconstructs the counts the same way), so
+  that the programs must be axes of transcriptomic variation and not one direction that serves
+  the map alone. The expression target is the region's standardised genes expressed in the
+  orthonormal principal axes of the training expression (unwhitened scores divided by
+  √n_genes), so that ``‖x̂_i − x_i‖²`` equals the mean squared error per standardised gene up
+  to the variance outside those axes (a constant);
+* loss: ``Σ_i (ŷ_i − y_i)² + α Σ_i ‖x̂_i − x_i‖² + λ Σ_(i,j)∈E w_ij ‖s_i − s_j‖²
+  + β Σ_i KL(q(z_i) ‖ N(0, I))``, with
   ``s = μ`` (smoothness of the latent programs, the reference) or ``s = ŷ`` (smoothness of the
   decoded map); every term a sum over regions (or edges), so that λ and β weigh the penalties
   against the summed squared error. Masks restrict each term to what the model may see.
@@ -34,6 +42,9 @@ References
 .. [4] Vaithianathan (2026). arXiv 2606.05870 (the reference model).
 .. [5] Morris C. et al. (2019). Weisfeiler and Leman go neural: higher-order graph neural
    networks. AAAI (GraphConv with root weight).
+.. [6] Lopez R. et al. (2018). Deep generative modeling for single-cell transcriptomics. Nat
+   Methods 15, 1053-1058 (scVI: the decoder reconstructs the expression).
+.. [7] Kingma D.P. et al. (2014). Semi-supervised learning with deep generative models. NIPS.
 """
 
 from __future__ import annotations
@@ -56,10 +67,12 @@ class LossRecord:
     mse: Tensor
     smoothness: Tensor
     kl: Tensor
+    reconstruction: Tensor | None = None
 
     def detached(self) -> dict[str, Tensor]:
         """Terms detached from the graph, as a dict."""
-        return {k: getattr(self, k).detach() for k in ("total", "mse", "smoothness", "kl")}
+        keys = ("total", "mse", "smoothness", "kl") + (("reconstruction",) if self.reconstruction is not None else ())
+        return {k: getattr(self, k).detach() for k in keys}
 
 
 def gcn_normalized_adjacency(edges: Tensor, weights: Tensor, n_nodes: int) -> Tensor:
@@ -162,6 +175,8 @@ class GraphVAEModule(nn.Module):
         Seeds the initial weights.
     fan_in : int or None
         Fan-in used to scale the first layer's initial weights; default `n_inputs`.
+    n_expression : int, default 0
+        Dimension of the expression target of the linear expression decoder p(x | z) (0: none).
     """
 
     def __init__(
@@ -177,6 +192,7 @@ class GraphVAEModule(nn.Module):
         dropout: float = 0.0,
         generator: torch.Generator,
         fan_in: int | None = None,
+        n_expression: int = 0,
     ) -> None:
         super().__init__()
         k, g, h, z = n_models, n_inputs, n_hidden, n_latent
@@ -194,12 +210,16 @@ class GraphVAEModule(nn.Module):
             width = h
         p["d_out"] = ((k, width, 1), width)
         p["db_out"] = ((k, 1, 1), width)
+        if n_expression:
+            p["x_out"] = ((k, z, n_expression), z)
+            p["xb_out"] = ((k, 1, n_expression), z)
         for name, (shape, fi) in p.items():
             self.register_parameter(name, nn.Parameter(_init(shape, fi, generator)))
         with torch.no_grad():  # start with small posterior variances
             self.b_lv.fill_(-2.0)
         self.n_models, self.n_latent, self.dropout = n_models, n_latent, dropout
         self.encoder, self.decoder_layers = encoder, decoder_layers
+        self.n_expression = n_expression
         self._act = _activation(activation)
 
     def _w(self, name: str, models: Tensor | None) -> Tensor:
@@ -263,6 +283,22 @@ class GraphVAEModule(nn.Module):
             h = self._act(h @ self._w(f"d{i + 1}", models) + self._w(f"db{i + 1}", models))
         return (h @ self._w("d_out", models) + self._w("db_out", models)).squeeze(-1)
 
+    def expression(self, z: Tensor, models: Tensor | None = None) -> Tensor:
+        """Linear expression decoder: ``x̂ = z V + c``.
+
+        Parameters
+        ----------
+        z : Tensor, shape (n, n_regions, n_latent)
+        models : Tensor of int, shape (n,), optional
+
+        Returns
+        -------
+        x_hat : Tensor, shape (n, n_regions, n_expression)
+        """
+        if not self.n_expression:
+            raise ValueError("this module has no expression decoder (n_expression=0)")
+        return z @ self._w("x_out", models) + self._w("xb_out", models)
+
     def forward(
         self, x: Tensor, a_hat: Tensor | None = None, models: Tensor | None = None
     ) -> Tensor:
@@ -286,6 +322,8 @@ class GraphVAEModule(nn.Module):
         edge_mask: Tensor | None = None,
         generator: torch.Generator | None = None,
         models: Tensor | None = None,
+        x_target: Tensor | None = None,
+        alpha: float = 0.0,
     ) -> LossRecord:
         """Loss of each model on its training regions.
 
@@ -314,6 +352,11 @@ class GraphVAEModule(nn.Module):
             Seeds the reparameterisation noise.
         models : Tensor of int, shape (n,), optional
             Only these stacked models (the other per-model arguments are then for them alone).
+        x_target : Tensor, shape (n_regions, n_expression) or (n_models, n_regions, n_expression)
+            Expression the expression decoder reconstructs (needed when ``alpha > 0``).
+        alpha : float, default 0
+            α, weight of the expression reconstruction (summed squared error over regions in
+            `region_mask`, default all, and expression dimensions).
 
         Returns
         -------
@@ -322,9 +365,16 @@ class GraphVAEModule(nn.Module):
         mu, logvar = self.inference(x, a_hat, models)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-        y_hat = self.generative(mu + std * eps, models)
+        z = mu + std * eps
+        y_hat = self.generative(z, models)
         m = train_mask.to(y.dtype)
         sse = ((y_hat - y) ** 2 * m).sum(1)
+        recon = None
+        if alpha > 0:
+            if x_target is None or not self.n_expression:
+                raise ValueError("alpha > 0 needs x_target and a module with n_expression > 0")
+            rm = region_mask.to(y.dtype) if region_mask is not None else torch.ones_like(m)
+            recon = (((self.expression(z, models) - x_target) ** 2).sum(-1) * rm).sum(1)
         if smoothness > 0 and len(edges):
             s = mu if smoothness_on == "latent" else self.generative(mu, models)[..., None]
             diff = ((s[:, edges[:, 0], :] - s[:, edges[:, 1], :]) ** 2).sum(-1)
@@ -337,5 +387,9 @@ class GraphVAEModule(nn.Module):
             kl = kl * region_mask.to(y.dtype)
         kl = kl.sum(-1)
         total = sse + smoothness * smooth + beta * kl
+        if recon is not None:
+            total = total + alpha * recon
+            recon = recon.detach()
         mse = sse.detach() / m.sum(1).clamp_min(1.0)
-        return LossRecord(total=total, mse=mse, smoothness=smooth.detach(), kl=kl.detach())
+        return LossRecord(total=total, mse=mse, smoothness=smooth.detach(), kl=kl.detach(),
+                          reconstruction=recon)
