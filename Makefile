@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 MIRROR := $(abspath ../shared/data)
 export CROSSSCALE_MIRROR ?= $(if $(wildcard $(MIRROR)/SOURCES.md),$(MIRROR),)
 
-.PHONY: env demo test test-fast lint bench clean
+.PHONY: env demo test test-fast lint bench docs docs-gallery clean
 
 $(BIN)/crossscale: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,docs]"
 	touch $@
 
 env: $(BIN)/crossscale
@@ -21,18 +21,28 @@ demo: env
 	$(BIN)/crossscale fit --out results/ad_default --overwrite
 
 test: env
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/lint-imports
+	$(MAKE) docs
 	$(BIN)/python -m pytest -q
 
 # For development: ruff, then the tests not marked slow, stopping at the first failure.
 # `make test` (above) is the CI command and runs every test.
 test-fast: env
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/python -m pytest -q -x -m "not slow"
+
+# The documentation site -> docs/_build/html/index.html. Offline, warnings are errors, and the
+# gallery is rendered without running the examples (they run as tests: tests/test_examples.py).
+docs: env
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# The same site with every example run and its figures and output shown (a few minutes).
+docs-gallery: env
+	$(BIN)/sphinx-build -W --keep-going -q -b html -D plot_gallery=1 docs docs/_build/html-gallery
 
 bench: env
 	$(BIN)/python benchmarks/bench_fit.py
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst

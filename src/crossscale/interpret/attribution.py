@@ -213,7 +213,7 @@ def program_importance(model: Any, X: pd.DataFrame, *, n_steps: int = 64) -> pd.
     Returns
     -------
     importance : pandas.DataFrame, shape (n_latent, 3)
-        Index ``z0`` …; columns ``importance`` (mean over regions of |attribution|, map units),
+        Index ``z0`` …; columns ``importance`` (mean over regions of ``|attribution|``, map units),
         ``share`` (fraction of the total), ``signed`` (mean signed attribution); sorted by
         importance.
 

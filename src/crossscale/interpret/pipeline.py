@@ -135,8 +135,9 @@ class Interpretation:
     loadings : pandas.DataFrame, shape (n_genes, n_latent)
         Gene-program correlations across regions.
     loading_stability : pandas.Series
-        Per program: max over replicate programs of |Spearman| of the loadings, averaged over
-        replicates (programs are unordered across fits, so each is matched to its best partner).
+        Per program: max over replicate programs of the absolute Spearman correlation of the
+        loadings, averaged over replicates (programs are unordered across fits, so each is
+        matched to its best partner).
     programs : pandas.DataFrame
         Program importance (share of the prediction), sorted.
     latent : pandas.DataFrame, shape (n_regions, n_latent)
@@ -144,7 +145,7 @@ class Interpretation:
     enrichment : dict of str to Enrichment
         Per gene-set collection: enrichment of the prediction's gene importance.
     program_enrichment : dict of str to pandas.DataFrame
-        Per gene-set collection: enrichment of each program's |loadings| (rows program x set;
+        Per gene-set collection: enrichment of each program's absolute loadings (rows program x set;
         spatial null from spins of the program map, :func:`program_enrichment`).
     observed, prediction : pandas.Series, shape (n_regions,)
     params : dict
@@ -236,7 +237,7 @@ def interpret_model(
     """Interpret a fitted GraphVAE: which genes carry the prediction, how stably, and what they are.
 
     1. Integrated gradients of the prediction w.r.t. every gene (:func:`integrated_gradients`);
-       gene importance = mean over regions of |attribution|.
+       gene importance = mean over regions of ``|attribution|``.
     2. Rank intervals from `n_replicates` refits, each with new initial weights and without the
        map values of a random `holdout` fraction of regions (:func:`fit_replicates`).
     3. Program loadings (gene-program correlations), program importance, program stability.
@@ -244,8 +245,8 @@ def interpret_model(
     5. Enrichment of gene importance in each gene-set collection against random gene sets and the
        spatially constrained ensemble null: the model refitted on `n_perm` Hungarian spins of
        `y` (one stacked program, :meth:`GraphVAE.fit_many`), gene importance recomputed for each.
-    6. Enrichment of each program's |gene loadings|, against random gene sets and spins of the
-       program map (:func:`program_enrichment`).
+    6. Enrichment of each program's absolute gene loadings, against random gene sets and spins of
+       the program map (:func:`program_enrichment`).
 
     Parameters
     ----------

@@ -90,7 +90,7 @@ def graph_laplacian(graph: RegionGraph, kind: LaplacianKind = "combinatorial") -
 
 
 def conserved_weights(graph: RegionGraph, kind: LaplacianKind = "combinatorial") -> np.ndarray:
-    """Weights ``w`` with ``w . x(t)`` constant under network diffusion, shape (n_regions,)."""
+    """Weights ``w`` with ``w @ x(t)`` constant under network diffusion, shape (n_regions,)."""
     if kind == "combinatorial":
         return np.ones(graph.n_regions)
     deg = np.asarray(graph.adjacency.sum(axis=1)).ravel()
