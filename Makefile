@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 MIRROR := $(abspath ../shared/data)
 export CROSSSCALE_MIRROR ?= $(if $(wildcard $(MIRROR)/SOURCES.md),$(MIRROR),)
 
-.PHONY: env demo test test-fast lint bench docs docs-gallery clean
+.PHONY: env demo test test-fast lint bench docs docs-gallery dist clean
 
 $(BIN)/crossscale: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,7 @@ test: env
 	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/lint-imports
 	$(MAKE) docs
+	$(MAKE) dist
 	$(BIN)/python -m pytest -q
 
 # For development: ruff, then the tests not marked slow, stopping at the first failure.
@@ -40,6 +41,13 @@ docs: env
 # The same site with every example run and its figures and output shown (a few minutes).
 docs-gallery: env
 	$(BIN)/sphinx-build -W --keep-going -q -b html -D plot_gallery=1 docs docs/_build/html-gallery
+
+# The sdist and the wheel (version from the git tag, hatch-vcs) -> dist/, checked by twine.
+# tests/test_wheel.py installs a wheel into a fresh venv and runs a smoke fit.
+dist: env
+	rm -f dist/crossscale-*.tar.gz dist/crossscale-*.whl
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/crossscale-*
 
 bench: env
 	$(BIN)/python benchmarks/bench_fit.py

@@ -178,6 +178,7 @@ def program_loadings(model: Any, X: pd.DataFrame) -> pd.DataFrame:
     model : GraphVAE
         Fitted model.
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression the model was fitted on (same genes).
 
     Returns
     -------
@@ -207,8 +208,11 @@ def program_importance(model: Any, X: pd.DataFrame, *, n_steps: int = 64) -> pd.
     Parameters
     ----------
     model : GraphVAE
+        Fitted model.
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression the model was fitted on (same genes).
     n_steps : int, default 64
+        Steps of the integrated-gradient path (Riemann sum).
 
     Returns
     -------

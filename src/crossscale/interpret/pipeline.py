@@ -48,12 +48,17 @@ def fit_replicates(
     model : GraphVAE
         Template (its parameters are used; it need not be fitted).
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression.
     y : pandas.Series, shape (n_regions,)
+        The map, same regions as `X`.
     graph : RegionGraph
+        Region graph over the same regions.
     n_replicates : int, default 10
+        Number of replicate fits.
     holdout : float, default 0.1
         Fraction of regions whose map value each replicate does not see, in [0, 0.5).
     random_state : int
+        Seed of the held-out regions and of each replicate's initial weights.
 
     Returns
     -------
@@ -91,6 +96,7 @@ def rank_intervals(scores: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame
     scores : pandas.DataFrame, shape (n_genes, n_replicates)
         Gene score of each replicate (higher = rank 1).
     level : float, default 0.95
+        Coverage of the central rank interval, in (0, 1).
 
     Returns
     -------
@@ -253,11 +259,15 @@ def interpret_model(
     model : GraphVAE
         Fitted on `X`, `y` (its stored graph is used).
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression the model was fitted on.
     y : pandas.Series, shape (n_regions,)
+        The map the model was fitted on, same regions as `X`.
     gene_sets : mapping of collection name to (mapping of set name to genes), optional
         Default: ``{"lake": Lake 2018 30 cell types, "pooled": 7 pooled classes}``.
     n_replicates : int, default 10
+        Replicate refits for the rank intervals and stability.
     holdout : float, default 0.1
+        Fraction of regions whose map value each replicate does not see.
     n_perm : int, default 100
         Spin-null refits for the ensemble null (0 skips it: p_spatial is NaN).
     n_steps : int, default 32
@@ -271,6 +281,7 @@ def interpret_model(
         and `y`) and the program maps (program enrichment). `n_perm` instead counts spins on
         which the whole model is refitted.
     random_state : int
+        Seed of every stochastic step.
 
     Returns
     -------

@@ -327,6 +327,7 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
+            Visits table as for :meth:`fit` (MultiIndex ``(subject, time)``, columns regions).
         level : float
             Coverage of the central posterior interval, in (0, 1).
 
@@ -367,6 +368,7 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
+            Visits table as for :meth:`fit` (MultiIndex ``(subject, time)``, columns regions).
         n_importance : int or None
             Importance samples (default :attr:`n_importance`; 0: Laplace evidence only).
         """
