@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 MIRROR := $(abspath ../shared/data)
 export CROSSSCALE_MIRROR ?= $(if $(wildcard $(MIRROR)/SOURCES.md),$(MIRROR),)
 
-.PHONY: env demo test test-fast lint bench mutation clean
+.PHONY: env demo test test-fast lint bench docs docs-gallery dist mutation clean
 
 $(BIN)/crossscale: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,docs]"
 	# ComBat reference (extra `harmonize`): its numpy<2 / pandas<3 pins are stale, so no deps
 	$(BIN)/python -m pip install -q --no-deps -c constraints.txt neuroHarmonize neuroCombat
 	touch $@
@@ -23,15 +23,33 @@ demo: env
 	$(BIN)/crossscale fit --out results/ad_default --overwrite
 
 test: env
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/lint-imports
+	$(MAKE) docs
+	$(MAKE) dist
 	$(BIN)/python -m pytest -q
 
 # For development: ruff, then the tests not marked slow, stopping at the first failure.
 # `make test` (above) is the CI command and runs every test.
 test-fast: env
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/python -m pytest -q -x -m "not slow"
+
+# The documentation site -> docs/_build/html/index.html. Offline, warnings are errors, and the
+# gallery is rendered without running the examples (they run as tests: tests/test_examples.py).
+docs: env
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# The same site with every example run and its figures and output shown (a few minutes).
+docs-gallery: env
+	$(BIN)/sphinx-build -W --keep-going -q -b html -D plot_gallery=1 docs docs/_build/html-gallery
+
+# The sdist and the wheel (version from the git tag, hatch-vcs) -> dist/, checked by twine.
+# tests/test_wheel.py installs a wheel into a fresh venv and runs a smoke fit.
+dist: env
+	rm -f dist/crossscale-*.tar.gz dist/crossscale-*.whl
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/crossscale-*
 
 bench: env
 	$(BIN)/python benchmarks/bench_fit.py
@@ -44,4 +62,4 @@ mutation: env
 	$(BIN)/python benchmarks/run_mutation.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) results mutants
+	rm -rf $(VENV) results mutants docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst

@@ -16,7 +16,18 @@ from crossscale._errors import (
 )
 from crossscale._progress import set_progress
 
-__version__ = "0.1.0"
+
+def _package_version() -> str:
+    """The installed distribution's version (from the git tag at build time, via hatch-vcs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("crossscale")
+    except PackageNotFoundError:  # a source tree on sys.path without an installation
+        return "0+unknown"
+
+
+__version__ = _package_version()
 
 __all__ = [
     "CrossscaleError",

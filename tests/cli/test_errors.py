@@ -298,3 +298,15 @@ def test_an_os_error_is_one_line_not_a_bug(monkeypatch, capsys):
     assert main(["data", "list"]) == 2
     err = capsys.readouterr().err
     assert "Error: Permission denied ('/data/cache')" in err and "bug" not in err
+
+
+def test_usage_errors_are_exit_2_without_click_installed(monkeypatch, capsys):
+    # typer >= 0.16 brings its own copy of click and no longer installs click: a plain
+    # `pip install crossscale` crashed at start-up on `import click` (found by the wheel test).
+    import sys
+
+    monkeypatch.setitem(sys.modules, "click", None)  # `import click` raises ImportError
+    assert main(["--version"]) == 0
+    assert "crossscale" in capsys.readouterr().out
+    assert main(["fitt"]) == 2
+    assert "No such command" in capsys.readouterr().err

@@ -295,6 +295,8 @@ class RegionNames:
         Parameters
         ----------
         names : iterable of str
+            Region names in any spelling of this atlas (``L_bankssts``, ``lh_bankssts_thickness``
+            ...).
         what : str
             How the error refers to the input (``"The 'map'"``).
         hint : str

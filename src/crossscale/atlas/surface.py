@@ -61,7 +61,9 @@ def load_fsaverage5(hemisphere: str, surface: str = "pial") -> HemisphereMesh:
     Parameters
     ----------
     hemisphere : {"L", "R"}
+        Left or right hemisphere.
     surface : {"pial", "infl", "sphere", "white"}
+        Which fsaverage5 surface (nilearn's meshes; ``sphere`` for spin tests).
 
     Returns
     -------

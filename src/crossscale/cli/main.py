@@ -102,16 +102,24 @@ def _wants_debug(args: Sequence[str]) -> bool:
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], ...]:
-    """Usage-error, other click error, exit and abort classes of click and of typer's copy."""
-    import click
+    """Usage-error, other click error, exit and abort classes of click and of typer's copy.
 
-    mods = [click.exceptions]
-    try:  # typer >= 0.16 parses with its own copy of click
+    typer >= 0.16 parses with its own copy of click and no longer installs click: a plain
+    ``pip install crossscale`` may have either one, or both (when another package needs click).
+    """
+    mods = []
+    try:
         from typer._click import exceptions as typer_click
 
         mods.append(typer_click)
-    except ImportError:  # pragma: no cover
+    except ImportError:  # pragma: no cover - typer < 0.16
         pass
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        mods.append(click.exceptions)
 
     def get(name: str) -> tuple[type, ...]:
         return tuple(getattr(m, name) for m in mods if hasattr(m, name))

@@ -22,6 +22,7 @@ def kmeans_blocks(graph: RegionGraph, n_folds: int, *, random_state: int = 0) ->
     Parameters
     ----------
     graph : RegionGraph
+        Supplies the region centroids (mm) that k-means clusters into blocks.
     n_folds : int
         Number of folds, ``2 <= n_folds <= n_regions``.
     random_state : int

@@ -294,7 +294,9 @@ def gene_null_distribution(
     genes : sequence of str
         The gene set under test; genes absent from `expression_all` are dropped (logged).
     y : pandas.Series, shape (n_regions,)
+        The observed map, indexed by the regions of `expression_all`.
     graph : RegionGraph
+        Region graph over the same regions (spatial CV uses its centroids).
     n_perm : int
         Number of random gene sets.
     metric, cv, random_state, scheduler, spatial_fraction, n_jobs

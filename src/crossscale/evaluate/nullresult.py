@@ -115,7 +115,9 @@ def p_value_upper(null: np.ndarray, observed: float) -> float:
     Parameters
     ----------
     null : numpy.ndarray, shape (n_perm,)
+        The statistic under the null; non-finite values are dropped.
     observed : float
+        The statistic on the real data.
 
     Returns
     -------

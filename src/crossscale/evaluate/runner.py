@@ -112,7 +112,9 @@ def evaluate_models(
     Parameters
     ----------
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression, index ``region``, columns ``gene_symbol``.
     y : pandas.Series, shape (n_regions,)
+        The regional map to predict, same regions as `X`.
     graph : RegionGraph
         Over the same regions; gives centroids for the spatial CV.
     models : dict of str to estimator

@@ -36,6 +36,7 @@ def inner_blocks(graph: RegionGraph, within: np.ndarray, n_folds: int, *, random
     n_folds : int
         Number of blocks (at most the number of regions in `within`).
     random_state : int
+        Seed of k-means.
 
     Returns
     -------

@@ -102,7 +102,9 @@ def leave_regions_out(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray,
     Parameters
     ----------
     lib : PatternLibrary
+        Pattern library of one model (:func:`~crossscale.models.spread.groupfit.build_library`).
     y : numpy.ndarray, shape (n_maps, n_regions)
+        The group maps, in the library's region order (NaN where a map has no value).
     scored : numpy.ndarray of bool, shape (n_regions,)
         Regions with values.
     test_masks : numpy.ndarray of bool, shape (n_folds, n_regions)
@@ -170,11 +172,14 @@ def null_graph_r2(
     graph : RegionGraph
         The observed graph, rewired.
     models : sequence of str
+        Dynamics refitted on every null graph (``"diffusion"``, ``"fisher_kpp"``).
     n_length, n_degree : int
         Degree- and edge-length-preserving rewirings (swaps within `length_bins` length
         quantiles; Betzel & Bassett 2018) and degree-preserving ones (Maslov & Sneppen 2002).
     length_bins : int
+        Edge-length quantile bins of the length-preserving rewiring.
     random_state : int or None
+        Seed of the rewirings.
     library_kw : mapping or None
         Passed to :func:`~crossscale.models.spread.groupfit.build_library`.
 
@@ -320,9 +325,11 @@ def compare_group_fits(
     graph_name : str
         Its label in tables and the report.
     models : sequence of {"diffusion", "fisher_kpp"}
+        Dynamics fitted on the graph and on every null graph.
     n_length, n_degree : int
         Null graphs of each kind (0 skips them; the verdict is then undecided).
     length_bins : int
+        Edge-length quantile bins of the length-preserving rewiring (Betzel & Bassett 2018).
     n_folds : int
         Contiguous spatial blocks of the leave-regions-out CV
         (:func:`~crossscale.evaluate.folds.kmeans_blocks`).

@@ -101,6 +101,8 @@ def image_scores(real: np.ndarray, gen: np.ndarray, stains: tuple[str, ...]) -> 
     ----------
     real, gen : numpy.ndarray, shape (n_stains, n_planes, H, W)
         Images in [-1, 1].
+    stains : tuple of str
+        Names of the stains, in the order of the first axis (e.g. ``("dapi", "polyt")``).
 
     Returns
     -------
@@ -260,6 +262,8 @@ def attention_pairs(att: np.ndarray, genes: Any, *, pairs: tuple[tuple[str, str]
         Known pairs; pairs with a gene absent from the panel are reported as missing.
     n_random : int
         Random gene pairs for the reference rows (mean and sd).
+    seed : int
+        Seed of the random gene pairs.
 
     Returns
     -------

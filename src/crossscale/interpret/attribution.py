@@ -191,6 +191,7 @@ def program_loadings(model: Any, X: pd.DataFrame) -> pd.DataFrame:
     model : GraphVAE
         Fitted model.
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression the model was fitted on (same genes).
 
     Returns
     -------
@@ -220,13 +221,16 @@ def program_importance(model: Any, X: pd.DataFrame, *, n_steps: int = 64) -> pd.
     Parameters
     ----------
     model : GraphVAE
+        Fitted model.
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression the model was fitted on (same genes).
     n_steps : int, default 64
+        Steps of the integrated-gradient path (Riemann sum).
 
     Returns
     -------
     importance : pandas.DataFrame, shape (n_latent, 3)
-        Index ``z0`` …; columns ``importance`` (mean over regions of |attribution|, map units),
+        Index ``z0`` …; columns ``importance`` (mean over regions of ``|attribution|``, map units),
         ``share`` (fraction of the total), ``signed`` (mean signed attribution); sorted by
         importance.
 

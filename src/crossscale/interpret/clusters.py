@@ -121,12 +121,15 @@ def cluster_regions(
     y : pandas.Series, shape (n_regions,), optional
         Vulnerability map.
     n_clusters : int or None
+        Number of clusters; None chooses it by the silhouette over `k_range`.
     k_range : sequence of int, default 2..8
+        Cluster counts tried when `n_clusters` is None.
     replicates : sequence of pandas.DataFrame
         Latent programs of replicate models, same regions.
     n_perm : int, default 1000
         Spin permutations.
     random_state : int
+        Seed of k-means and of the spin permutations.
 
     Returns
     -------

@@ -131,9 +131,11 @@ def gene_set_enrichment(
     null_scores : pandas.DataFrame, shape (n_genes, n_null), optional
         Gene scores of the null models, same index as `scores`.
     n_random : int, default 10000
+        Random gene sets of the same size per set (random-gene null).
     min_size : int, default 5
         Sets with fewer scored genes are reported with NaN p-values.
     random_state : int, Generator or None
+        Seed of the random gene sets.
 
     Returns
     -------
@@ -233,13 +235,20 @@ def program_enrichment(
     Parameters
     ----------
     expression : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression, same regions as `programs`; loadings are gene-program correlations over
+        regions.
     programs : pandas.DataFrame, shape (n_regions, n_programs)
         Latent programs, same regions (canonical names).
     gene_sets : mapping of str to sequence of str
+        Set name -> gene symbols (e.g. from :func:`read_gmt`).
     n_perm : int, default 1000
+        Spin permutations of each program map (spatial null).
     n_random : int, default 10000
+        Random gene sets of the same size per set (random-gene null).
     min_size : int, default 5
+        Sets with fewer scored genes are reported with NaN p-values.
     random_state : int
+        Seed of the spins and random gene sets.
 
     Returns
     -------

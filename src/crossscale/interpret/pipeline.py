@@ -48,12 +48,17 @@ def fit_replicates(
     model : GraphVAE
         Template (its parameters are used; it need not be fitted).
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression.
     y : pandas.Series, shape (n_regions,)
+        The map, same regions as `X`.
     graph : RegionGraph
+        Region graph over the same regions.
     n_replicates : int, default 10
+        Number of replicate fits.
     holdout : float, default 0.1
         Fraction of regions whose map value each replicate does not see, in [0, 0.5).
     random_state : int
+        Seed of the held-out regions and of each replicate's initial weights.
 
     Returns
     -------
@@ -91,6 +96,7 @@ def rank_intervals(scores: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame
     scores : pandas.DataFrame, shape (n_genes, n_replicates)
         Gene score of each replicate (higher = rank 1).
     level : float, default 0.95
+        Coverage of the central rank interval, in (0, 1).
 
     Returns
     -------
@@ -135,8 +141,9 @@ class Interpretation:
     loadings : pandas.DataFrame, shape (n_genes, n_latent)
         Gene-program correlations across regions.
     loading_stability : pandas.Series
-        Per program: max over replicate programs of |Spearman| of the loadings, averaged over
-        replicates (programs are unordered across fits, so each is matched to its best partner).
+        Per program: max over replicate programs of the absolute Spearman correlation of the
+        loadings, averaged over replicates (programs are unordered across fits, so each is
+        matched to its best partner).
     programs : pandas.DataFrame
         Program importance (share of the prediction), sorted.
     latent : pandas.DataFrame, shape (n_regions, n_latent)
@@ -144,7 +151,7 @@ class Interpretation:
     enrichment : dict of str to Enrichment
         Per gene-set collection: enrichment of the prediction's gene importance.
     program_enrichment : dict of str to pandas.DataFrame
-        Per gene-set collection: enrichment of each program's |loadings| (rows program x set;
+        Per gene-set collection: enrichment of each program's absolute loadings (rows program x set;
         spatial null from spins of the program map, :func:`program_enrichment`).
     observed, prediction : pandas.Series, shape (n_regions,)
     params : dict
@@ -237,7 +244,7 @@ def interpret_model(
     """Interpret a fitted GraphVAE: which genes carry the prediction, how stably, and what they are.
 
     1. Integrated gradients of the prediction w.r.t. every gene (:func:`integrated_gradients`);
-       gene importance = mean over regions of |attribution|.
+       gene importance = mean over regions of ``|attribution|``.
     2. Rank intervals from `n_replicates` refits, each with new initial weights and without the
        map values of a random `holdout` fraction of regions (:func:`fit_replicates`).
     3. Program loadings (gene-program correlations), program importance, program stability.
@@ -245,19 +252,23 @@ def interpret_model(
     5. Enrichment of gene importance in each gene-set collection against random gene sets and the
        spatially constrained ensemble null: the model refitted on `n_perm` Hungarian spins of
        `y` (one stacked program, :meth:`GraphVAE.fit_many`), gene importance recomputed for each.
-    6. Enrichment of each program's |gene loadings|, against random gene sets and spins of the
-       program map (:func:`program_enrichment`).
+    6. Enrichment of each program's absolute gene loadings, against random gene sets and spins of
+       the program map (:func:`program_enrichment`).
 
     Parameters
     ----------
     model : GraphVAE
         Fitted on `X`, `y` (its stored graph is used).
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression the model was fitted on.
     y : pandas.Series, shape (n_regions,)
+        The map the model was fitted on, same regions as `X`.
     gene_sets : mapping of collection name to (mapping of set name to genes), optional
         Default: ``{"lake": Lake 2018 30 cell types, "pooled": 7 pooled classes}``.
     n_replicates : int, default 10
+        Replicate refits for the rank intervals and stability.
     holdout : float, default 0.1
+        Fraction of regions whose map value each replicate does not see.
     n_perm : int, default 100
         Spin-null refits for the ensemble null (0 skips it: p_spatial is NaN).
     n_steps : int, default 32
@@ -271,6 +282,7 @@ def interpret_model(
         and `y`) and the program maps (program enrichment). `n_perm` instead counts spins on
         which the whole model is refitted.
     random_state : int
+        Seed of every stochastic step.
     programs : sequence of str, optional
         The distinct programs (``ProgramSummary.distinct`` of
         :func:`crossscale.evaluate.programs.model_programs`): loadings, program importance,

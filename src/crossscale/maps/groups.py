@@ -93,6 +93,8 @@ def read_group_maps(path: str | os.PathLike[str], *, columns: Sequence[str] | No
     Parameters
     ----------
     path : path-like
+        CSV of group maps: wide (one row per map), long (``region``, ``value`` and
+        ``map``/``stage``/``time``) or regions as rows.
     columns : sequence of str or None
         The value column(s): in a long table its value column, in a table with regions as rows
         the columns that are maps (e.g. ``["d_icv"]`` of an ENIGMA summary table, whose other

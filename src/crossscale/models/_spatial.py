@@ -28,6 +28,8 @@ def harmonic_interpolation(
     test_masks : numpy.ndarray of bool, shape (n_rows, n_regions)
         Held-out regions of each row.
     epsilon : float, default 1e-3
+        Ridge added to the held-out block of the Laplacian, so that a held-out component without a
+        known neighbour gets the known mean.
 
     Returns
     -------

@@ -72,8 +72,10 @@ class _GeneBaseline(BaseEstimator):
 
         Parameters
         ----------
-        X, y, graph : as in :meth:`fit`.
+        X, y, graph
+            As in :meth:`fit`.
         test_masks : numpy.ndarray of bool, shape (n_folds, n_regions)
+            Regions held out in each fold.
         protocol : {"inductive", "transductive"}, default "inductive"
             Inductive: gene standardisation is learned from each fold's training regions.
             Transductive: genes are standardised over all regions (targets stay hidden).

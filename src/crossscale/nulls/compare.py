@@ -93,6 +93,7 @@ def permutation_p_value(statistic: float, null: np.ndarray) -> float:
     Parameters
     ----------
     statistic : float
+        The observed statistic.
     null : numpy.ndarray, shape (n_perm,)
         NaN entries (constant null maps) count as not exceeding.
 

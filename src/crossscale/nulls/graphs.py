@@ -29,6 +29,7 @@ def rewire_degree_preserving(
     Parameters
     ----------
     graph : RegionGraph
+        The graph to rewire (weights travel with their edges).
     swaps_per_edge : int
         Attempted swaps per edge.
     random_state : int or None

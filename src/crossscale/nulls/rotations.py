@@ -57,6 +57,7 @@ def reflect_rotations(rotations: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     rotations : numpy.ndarray, shape (n_perm, 3, 3)
+        Rotation matrices of the left hemisphere.
 
     Returns
     -------
@@ -134,7 +135,11 @@ def refuse_identity(
         ``compute(rotations) -> (perm, extra)``: permutation indices (n, b) of a batch of
         rotations (b, 3, 3), and anything computed alongside (an array with b columns, or None).
     rotations : numpy.ndarray, shape (n_perm, 3, 3)
+        The rotations to check.
     rng : numpy.random.Generator or None
+        Draws replacements for identity rotations; None: such a rotation is an error.
+    max_rounds : int, default 1000
+        Rounds of redrawing before giving up.
 
     Returns
     -------

@@ -151,6 +151,7 @@ def benchmark_maps(
     scheduler, batch_size, n_jobs
         As in :func:`crossscale.evaluate.null_distribution`.
     seed : int
+        Seed of every stochastic step.
     atlas : str, Atlas or None
         The parcellation (default ``dk``); with another atlas, ``maps`` is ``bigbrain``.
     gene_panel : {"auto", "l1000", "stable"}

@@ -354,6 +354,9 @@ def fit_map(
     cv : sequence of {"loro", "spatial"}
         Cross-validation schemes of the model and baselines.
     protocol : {"inductive", "transductive"}
+        Cross-validation protocol for every model: ``inductive`` learns every preprocessing step on
+        each fold's training regions; ``transductive`` knows every region's expression (held-out map
+        values stay hidden).
     baselines : bool
         Also fit PLS 1-5, ridge and the spatial-only baseline.
     nulls : str

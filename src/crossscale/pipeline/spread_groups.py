@@ -298,6 +298,7 @@ def run(config: GroupFitConfig, *, echo: common.Echo = common.log_echo) -> Group
     Parameters
     ----------
     config : GroupFitConfig
+        The options of the run (maps, graph, models, nulls, seed).
     echo : callable
         Receives progress messages (default: the logger).
 

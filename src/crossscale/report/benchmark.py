@@ -16,6 +16,8 @@ def headline(table: pd.DataFrame, model: str = "GraphVAE") -> dict[str, float]:
     ----------
     table : pandas.DataFrame
         One row per map and model, with ``spatial_r2`` (and ``p_spin`` if null refits ran).
+    model : str, default "GraphVAE"
+        Display name of the benchmarked model.
 
     Returns
     -------
@@ -67,9 +69,13 @@ def build_benchmark_report(
     null_cv : str or None
         CV scheme of ``null_cv_r`` / ``p_spin``.
     n_genes : int
+        Genes the models used (methods text).
     seed : int
+        Seed of the run (methods text).
     model : str
         Display name of the benchmarked model (the other rows are baselines).
+    data_text : str or None
+        Sentence on the data, placed in the methods (None: the default data).
 
     Returns
     -------

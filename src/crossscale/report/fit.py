@@ -46,7 +46,9 @@ def skill_verdict(
     metrics : pandas.DataFrame
         From :class:`crossscale.evaluate.Evaluation`.
     model_name : str
+        Row of `metrics` of the model judged.
     nulls : dict of str to NullResult, optional
+        Null refits per model; the verdict then quotes the model's p_spin.
 
     Returns
     -------
@@ -227,6 +229,7 @@ def build_fit_report(
     Parameters
     ----------
     observed : pandas.Series, shape (n_regions,)
+        The map fitted.
     predictions : pandas.DataFrame
         Columns ``<model>|in_sample``, ``<model>|loro``, ``<model>|spatial``.
     latent : pandas.DataFrame, shape (n_regions, n_latent), or None
@@ -236,9 +239,11 @@ def build_fit_report(
     history : pandas.DataFrame or None
         Training curve of the in-sample fit.
     best_epoch : int or None
+        Epoch chosen by early stopping (None: no early stopping).
     summary : dict
         Run facts used in the text (map name and units, genes, graph, parameters, seed, times).
     model_name : str
+        Display name of the model.
     nulls : dict of str to NullResult, optional
         Null refits per model (:func:`crossscale.evaluate.null_distribution`): adds a section
         with p-values and null histograms.

@@ -185,9 +185,11 @@ def build_spread_fit_report(
     observed_means : pandas.DataFrame, shape (n_regions, n_subtypes * n_times)
         Mean observed map of each inferred subtype at each visit time.
     selection : SubtypeSelection or None
+        K selection of ``--n-subtypes auto`` (adds its section).
     truth : pandas.DataFrame or None
         ``truth.csv`` of a simulated cohort (columns rho, alpha, onset, subtype), if known.
     command : str or None
+        The command line, shown in the report.
 
     Returns
     -------

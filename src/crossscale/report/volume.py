@@ -14,6 +14,7 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
     Parameters
     ----------
     evaluation : crossscale.evaluate.volume.VolumeEvaluation
+        Scores of every scheme and baseline.
     model_info : dict
         Parameters and training time of the model (from its checkpoint).
     genes : list of str

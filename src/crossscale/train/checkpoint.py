@@ -37,6 +37,8 @@ def save_checkpoint(
         Arrays stored in ``model.safetensors``.
     config : dict
         JSON-serialisable metadata stored in ``config.json``.
+    overwrite : bool, default True
+        Replace an existing checkpoint folder (never a folder that is not one).
 
     Returns
     -------
@@ -238,6 +240,7 @@ class CheckpointMixin:
         path : path-like
             Folder to write (replaced if it holds a checkpoint and `overwrite`).
         overwrite : bool, default True
+            Replace an existing checkpoint folder (never a folder that is not one).
 
         Returns
         -------

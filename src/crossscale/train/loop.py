@@ -85,6 +85,7 @@ def fit_stacked(
         gradients; ``val_fn(models)`` with ``subset=True``). None trains for `max_epochs` and
         keeps the last weights (or those at `keep_epochs`).
     n_models : int
+        Number of stacked models.
     lr : float
         Adam learning rate.
     weight_decay : float

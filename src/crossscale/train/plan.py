@@ -192,7 +192,9 @@ def fit_epochs(
     Parameters
     ----------
     module : torch.nn.Module
+        The model being trained.
     plan : TrainPlan
+        Optimiser, schedule, clipping and early-stopping policy.
     steps : callable
         ``steps(epoch)`` (0-based) yields the losses of the epoch's batches, one at a time: a
         scalar tensor, or a record with a scalar tensor ``loss`` and ``to_dict()`` (terms logged

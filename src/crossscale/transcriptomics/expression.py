@@ -118,6 +118,7 @@ def select_genes(
     Parameters
     ----------
     expression : pandas.DataFrame, shape (n_regions, n_genes)
+        Regional expression, columns gene symbols.
     genes : iterable of str
         Requested gene symbols (duplicates are ignored).
 

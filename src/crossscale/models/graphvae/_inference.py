@@ -28,6 +28,7 @@ class FittedGraphVAE:
         Parameters
         ----------
         X : pandas.DataFrame, shape (n_regions, n_genes)
+            Regional expression with the genes the model was fitted on.
 
         Returns
         -------
@@ -147,6 +148,7 @@ class FittedGraphVAE:
         Parameters
         ----------
         X : pandas.DataFrame, shape (n_regions, n_genes)
+            Regional expression with the genes the model was fitted on.
         member : int, default 0
             Ensemble member whose programs to return (members' latent spaces are not aligned,
             so they are not averaged).

@@ -60,6 +60,10 @@ class GraphVAECheckpoint(CheckpointMixin):
             The checkpoint folder.
         graph : RegionGraph or None
             If given, must be the graph the model was fitted on (same hash).
+        tensors : dict of str to numpy.ndarray
+            The arrays of ``model.safetensors``.
+        config : dict
+            The metadata of ``config.json`` (parameters, regions, genes, graph hash).
 
         Raises
         ------

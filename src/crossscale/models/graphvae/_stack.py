@@ -142,8 +142,13 @@ def select_components(
         Principal-axis scores (orthogonal, centred over each projection's training regions;
         whitened or not).
     index : numpy.ndarray of int, shape (n_models,)
+        Row of `x` (the projection) each model uses.
     y : numpy.ndarray, shape (n_models, n_regions)
+        Target map of each model.
     train_masks : numpy.ndarray of bool, shape (n_models, n_regions)
+        Regions each model is trained on; only these enter its PRESS.
+    extra : int, default 0
+        Axes added to each model's choice (capped at the usable axes).
 
     Returns
     -------
@@ -197,16 +202,27 @@ def train_stack(
     est : GraphVAE
         Supplies the hyper-parameters.
     x : numpy.ndarray, shape (n_distinct, n_regions, n_inputs)
+        Encoder inputs, one per distinct projection (fold).
     x_index : numpy.ndarray of int, shape (n_models,)
+        Row of `x` each model uses.
     y : numpy.ndarray, shape (n_models, n_regions)
+        Standardised target map of each model.
     train_masks : numpy.ndarray of bool, shape (n_models, n_regions)
+        Regions whose target each model sees.
     graph : RegionGraph
+        Region graph (edges of the smoothness penalty and graph encoder).
     protocol : {"inductive", "transductive"}
         Inductive: the KL and smoothness terms and the graph encoder's propagation use only the
         training regions (held-out regions are reached only through their own input row).
     x_target : numpy.ndarray, shape (n_distinct, n_regions, n_expression), optional
         Expression target of the expression decoder (rows indexed by `x_index`, like `x`); used
         when ``est.expression_weight > 0``.
+    seed : int
+        Seed of the initial weights and the reparameterisation noise.
+    device : str
+        Torch device (``"cpu"``, ``"cuda"``).
+    description : str
+        Progress bar label.
 
     Returns
     -------

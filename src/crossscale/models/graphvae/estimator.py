@@ -360,8 +360,10 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
 
         Parameters
         ----------
-        X, graph : as in :meth:`fit`.
+        X, graph
+            As in :meth:`fit`.
         y : pandas.Series, shape (n_regions,), or pandas.DataFrame, shape (n_regions, n_maps)
+            The map, or one map per column (one model per map and fold).
         test_masks : numpy.ndarray of bool, shape (n_folds, n_regions)
             Regions held out in each fold: their map values are never seen by that fold's model.
         protocol : {"inductive", "transductive"}, default "inductive"
@@ -415,9 +417,11 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame, shape (n_regions, n_genes)
+            Regional expression, index ``region``, columns ``gene_symbol``.
         Y : pandas.DataFrame, shape (n_regions, n_maps)
             One target map per column, index regions.
         graph : RegionGraph
+            Region graph over the regions of `X`.
         train_masks : numpy.ndarray of bool, shape (n_maps, n_regions), optional
             Regions whose map value each model sees (default all).
 

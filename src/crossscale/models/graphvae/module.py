@@ -85,6 +85,7 @@ def gcn_normalized_adjacency(edges: Tensor, weights: Tensor, n_nodes: int) -> Te
     weights : Tensor, shape (n_edges,)
         Edge weights.
     n_nodes : int
+        Number of nodes (regions).
 
     Returns
     -------
@@ -113,6 +114,7 @@ def inductive_adjacency(adjacency: Tensor, train_masks: Tensor) -> Tensor:
     adjacency : Tensor, shape (n_regions, n_regions)
         Symmetric weighted adjacency without self-loops.
     train_masks : Tensor of bool, shape (n_models, n_regions)
+        Training regions of each stacked model.
 
     Returns
     -------
@@ -271,6 +273,7 @@ class GraphVAEModule(nn.Module):
         Parameters
         ----------
         z : Tensor, shape (n, n_regions, n_latent)
+            Latent programs (samples or posterior means).
         models : Tensor of int, shape (n,), optional
             The stacked models `z` belongs to (default all).
 
@@ -330,12 +333,15 @@ class GraphVAEModule(nn.Module):
         Parameters
         ----------
         x : Tensor, shape (n_regions, n_inputs) or (n_models, n_regions, n_inputs)
+            Encoder inputs, shared by the models or one per model.
         y : Tensor, shape (n_models, n_regions)
             Standardised targets (each model may standardise with its own training regions).
         a_hat : Tensor or None
             As in :meth:`inference`.
         edges : Tensor, shape (n_edges, 2)
+            Undirected edges of the region graph (each once).
         edge_weights : Tensor, shape (n_edges,)
+            Their weights.
         train_mask : Tensor of bool, shape (n_models, n_regions)
             Regions whose target enters the squared error of each model.
         smoothness : float

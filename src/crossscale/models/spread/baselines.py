@@ -111,11 +111,15 @@ def fit_subjects_least_squares(
     X : pandas.DataFrame
         Visits table (MultiIndex ``(subject, time)``), columns the graph's regions.
     graph : RegionGraph
+        Graph the pathology spreads on.
     n_subtypes : int
         Used only to group subjects into subtypes by their fitted epicentres.
     model : {"fisher_kpp", "diffusion"}
+        Dynamics fitted to each subject.
     laplacian : {"combinatorial", "normalized"}
+        See :func:`~crossscale.models.spread.dynamics.graph_laplacian`.
     seed_mass : float
+        Initial pathology at the epicentre.
     rho_grid, alpha_grid : numpy.ndarray or None
         Search grids (1/year).
     t_max, dt_grid : float

@@ -90,7 +90,7 @@ def graph_laplacian(graph: RegionGraph, kind: LaplacianKind = "combinatorial") -
 
 
 def conserved_weights(graph: RegionGraph, kind: LaplacianKind = "combinatorial") -> np.ndarray:
-    """Weights ``w`` with ``w . x(t)`` constant under network diffusion, shape (n_regions,)."""
+    """Weights ``w`` with ``w @ x(t)`` constant under network diffusion, shape (n_regions,)."""
     if kind == "combinatorial":
         return np.ones(graph.n_regions)
     deg = np.asarray(graph.adjacency.sum(axis=1)).ravel()
@@ -105,6 +105,7 @@ def seed_vector(
     Parameters
     ----------
     n_regions : int
+        Number of regions.
     epicentres : int, sequence of int, numpy.ndarray or torch.Tensor
         Region indices. One vector: the mass is split equally over the epicentres. With
         `per_row`, one index per row of a batch.
@@ -114,6 +115,8 @@ def seed_vector(
         Return a batch, shape (len(epicentres), n_regions), row ``i`` seeded at
         ``epicentres[i]``: a torch tensor (of `dtype`, default float32, on the epicentres'
         device) when `epicentres` is one, else a numpy array.
+    dtype : torch.dtype or None
+        Dtype of a batch seeded from a tensor (default float32).
 
     Returns
     -------
@@ -193,7 +196,9 @@ def solve_scipy(
     Parameters
     ----------
     laplacian : numpy.ndarray, shape (n_regions, n_regions)
+        Graph Laplacian (:func:`graph_laplacian`).
     x0 : numpy.ndarray, shape (n_regions,)
+        Initial pathology.
     times : numpy.ndarray, shape (n_times,)
         Increasing output times >= 0.
     rho, alpha : float
@@ -237,11 +242,15 @@ def diffusion_torch(
     Parameters
     ----------
     evals : torch.Tensor, shape (n_regions,)
+        Eigenvalues of the Laplacian.
     evecs : torch.Tensor, shape (n_regions, n_regions)
         Eigendecomposition of the Laplacian (columns are eigenvectors).
     x0 : torch.Tensor, shape (batch, n_regions)
+        Initial pathology of each subject.
     times : torch.Tensor, shape (batch, n_times)
+        Output times of each subject (same unit as 1 / `rho`).
     rho : torch.Tensor, shape (batch,)
+        Diffusivity of each subject.
 
     Returns
     -------
@@ -272,7 +281,9 @@ def fisher_kpp_torch(
     Parameters
     ----------
     laplacian : torch.Tensor, shape (n_regions, n_regions)
+        Combinatorial graph Laplacian.
     x0 : torch.Tensor, shape (batch, n_regions)
+        Initial pathology of each subject (saturation = 1).
     times : torch.Tensor, shape (batch, n_times)
         Output times >= 0 for each subject.
     rho, alpha : torch.Tensor, shape (batch,)

@@ -318,6 +318,7 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
+            Visits table as for :meth:`fit` (MultiIndex ``(subject, time)``, columns regions).
         level : float
             Coverage of the central posterior interval, in (0, 1).
 
@@ -358,6 +359,7 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame
+            Visits table as for :meth:`fit` (MultiIndex ``(subject, time)``, columns regions).
         n_importance : int or None
             Importance samples (default :attr:`n_importance`; 0: Laplace evidence only).
         """

@@ -155,6 +155,7 @@ def build_library(
     Parameters
     ----------
     model : {"diffusion", "fisher_kpp", "distance_kernel"}
+        Network diffusion, Fisher-KPP, or the graph-free distance kernel (a baseline).
     graph : RegionGraph
         Its Laplacian (dynamics) or its centroid distances (kernel).
     laplacian : {"combinatorial", "normalized"}
@@ -193,7 +194,9 @@ def score_library(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray) -> lis
     Parameters
     ----------
     lib : PatternLibrary
+        Pattern library (:func:`build_library`).
     y : numpy.ndarray, shape (n_maps, n_regions)
+        Group maps in the library's region order.
     scored : numpy.ndarray of bool, shape (n_regions,)
         Regions whose values are fitted (the others are predicted, not fitted).
 
@@ -383,6 +386,7 @@ def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
     lib : PatternLibrary
         Built on `graph` (:func:`build_library`).
     graph : RegionGraph
+        The graph `lib` was built on (regions and centroids).
     sse : list of numpy.ndarray or None
         :func:`score_library` of these maps, when already computed.
 
@@ -517,9 +521,11 @@ def effective_n(residuals: np.ndarray, distances: np.ndarray, *, n_neighbours: i
     Parameters
     ----------
     residuals : numpy.ndarray, shape (n_maps, n_regions)
+        Residuals of the fit of each map.
     distances : numpy.ndarray, shape (n_regions, n_regions)
         Euclidean distances between the regions' centroids.
     n_neighbours : int
+        Nearest regions that count as neighbours for Moran's I.
 
     Returns
     -------
@@ -592,8 +598,11 @@ def fit_group_maps(
         Rows are maps (e.g. :func:`load_adni_trajectory`); columns regions in any spelling
         :func:`crossscale.atlas.to_canonical` understands. Larger values = more pathology.
     graph : RegionGraph
+        Graph the pathology spreads on (e.g. ``RegionGraph.from_connectome()``).
     model : {"fisher_kpp", "diffusion", "distance_kernel"}
+        Dynamics fitted (``distance_kernel``: the graph-free baseline).
     laplacian : {"combinatorial", "normalized"}
+        See :func:`~crossscale.models.spread.dynamics.graph_laplacian`.
     seed_mass : float
         Fisher-KPP initial pathology at the epicentre.
     kappas : sequence of float or None

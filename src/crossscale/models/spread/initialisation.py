@@ -15,7 +15,9 @@ def diffusion_seed_scores(laplacian: np.ndarray, maps: np.ndarray) -> np.ndarray
     Parameters
     ----------
     laplacian : numpy.ndarray, shape (N, N)
+        Graph Laplacian of the N regions.
     maps : numpy.ndarray, shape (M, N)
+        Observed maps (rows).
 
     Returns
     -------

@@ -56,7 +56,9 @@ def solution_library(
     Parameters
     ----------
     model : {"fisher_kpp", "diffusion"}
+        Dynamics solved.
     laplacian : numpy.ndarray, shape (n_regions, n_regions)
+        Graph Laplacian (:func:`~crossscale.models.spread.dynamics.graph_laplacian`).
     rho_grid, alpha_grid : numpy.ndarray
         Rates searched.
     seeds : numpy.ndarray of int
@@ -223,6 +225,7 @@ def kpp_library(
     max_time, tol : float
         Stop of the integration.
     graph_kind : str
+        Label of the graph, stored in the library.
 
     Returns
     -------
@@ -301,6 +304,7 @@ def kernel_library(
     distances : numpy.ndarray, shape (n_regions, n_regions)
         Euclidean distances between region centroids (mm).
     seeds : numpy.ndarray of int or None
+        Epicentres (default every region).
     exponents : sequence of float
         Kernel exponents ``p`` (1: exponential, 2: Gaussian, large: a ball).
     n_widths : int

@@ -158,6 +158,7 @@ class SpreadMixtureModule(nn.Module):
         Parameters
         ----------
         y : torch.Tensor, shape (batch, n_visits, n_regions)
+            Observed maps of each subject's visits (padded).
         dt : torch.Tensor, shape (batch, n_visits)
             Years since the first visit.
         mask : torch.Tensor, shape (batch, n_visits)
@@ -191,7 +192,9 @@ class SpreadMixtureModule(nn.Module):
         Parameters
         ----------
         z : torch.Tensor, shape (m, n_latent)
+            Log-scale parameters of each row (:meth:`unpack` gives their natural scale).
         dt : torch.Tensor, shape (m, n_visits)
+            Visit times since the first visit (years).
         seeds : torch.Tensor, shape (m,)
             Epicentre region index of each row.
 

@@ -103,7 +103,9 @@ def laplace_rows(
     module : SpreadMixtureModule
         In float64 (``module.double()``); its ``generative`` is the decoder.
     y : torch.Tensor, shape (R, T, N)
+        Observed maps of each row's visits (padded).
     dt, mask : torch.Tensor, shape (R, T)
+        Visit times since the first visit (years) and 1 for observed visits, 0 for padding.
     seeds : torch.Tensor, shape (R,)
         Epicentre region index of each row's subtype.
     z0 : torch.Tensor, shape (R, d)

@@ -125,6 +125,7 @@ def select_n_subtypes(
     X : pandas.DataFrame
         Visits table as for :meth:`SpreadMixtureVAE.fit`.
     graph : RegionGraph or None
+        Graph the pathology spreads on (default: the HCP structural connectome).
     candidates : sequence of int
         Values of K to try (>= 1, at most the number of training subjects).
     test_size : float

@@ -159,6 +159,7 @@ def simulate_cohort(
     seed_mass : float
         Initial pathology at the epicentre.
     model : {"fisher_kpp", "diffusion"}
+        Dynamics of the simulated pathology.
     laplacian : {"combinatorial", "normalized"}
         See :func:`~crossscale.models.spread.dynamics.graph_laplacian`.
     production : numpy.ndarray or None, shape (n_regions,)

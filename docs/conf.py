@@ -1,0 +1,116 @@
+"""Sphinx configuration of the crossscale documentation (``make docs``).
+
+The build is offline: no intersphinx inventories, no remote images, and the gallery is rendered
+from the example scripts without running them (``plot_gallery = False``; the scripts run as the
+tests in ``tests/test_examples.py``). ``make docs-gallery`` runs them (``-D plot_gallery=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+project = "crossscale"
+author = "the crossscale developers"
+copyright = "the crossscale developers (BSD-3-Clause)"
+try:
+    release = version("crossscale")
+except PackageNotFoundError:  # pragma: no cover - building from a tree without an install
+    release = "unknown"
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
+                    "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.codeobj.json"]
+templates_path = ["_templates"]
+# numpydoc renders References sections as citations; a docstring lists its sources without
+# necessarily citing them inline, so an unreferenced citation is not a defect.
+suppress_warnings = ["ref.citation"]
+
+# -- offline: nothing is fetched at build time -------------------------------------------------
+intersphinx_mapping: dict = {}
+# MathJax is loaded by the browser when a page with a formula is viewed, never by the build.
+
+# -- API reference ------------------------------------------------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"members": False, "inherited-members": False}
+autodoc_typehints = "none"  # numpydoc's Parameters sections give types, shapes and units
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+numpydoc_attributes_as_param_list = True
+
+# -- Markdown pages (myst-parser) -------------------------------------------------------------
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# -- gallery ------------------------------------------------------------------------------------
+plot_gallery = "False"  # CI renders the scripts without running them; `make docs-gallery` runs them
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+    "remove_config_comments": True,
+    "show_memory": False,
+    "show_signature": False,
+}
+
+# -- HTML ---------------------------------------------------------------------------------------
+html_theme = "furo"
+html_title = f"crossscale {release}"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_theme_options = {"navigation_with_keys": True}
+html_show_sourcelink = False
+
+
+def _write_dataset_table() -> None:
+    """Write ``generated/datasets.md``: the dataset registry grouped by source and licence.
+
+    The data page includes it, so the sources and licences shown are those the fetchers use.
+    """
+    import re
+
+    registry = json.loads((ROOT / "src/crossscale/datasets/registry.json").read_text("utf-8"))
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for key, entry in registry.items():
+        if entry.get("source") == "github":
+            m = re.match(r"https://raw\.githubusercontent\.com/([^/]+/[^/]+)/([0-9a-f]+)/", entry["url"])
+            origin = f"GitHub `{m.group(1)}` @ `{m.group(2)[:8]}`" if m else entry["url"]
+        else:
+            origin = f"PyPI wheel `{entry.get('package', '?')}` (downloaded, never installed)"
+        cite = " ".join(str(entry.get("citation", "")).split())
+        groups.setdefault((origin, str(entry.get("licence", "")), cite), []).append(key)
+    esc = lambda text: text.replace("|", "\\|")  # noqa: E731
+    rows = ["| source | licence | cite | registry keys |", "|---|---|---|---|"]
+    for (origin, licence, cite), keys in groups.items():
+        shown = ", ".join(f"`{k}`" for k in sorted(keys))
+        rows.append(f"| {origin} | {esc(licence)} | {esc(cite)} | {shown} |")
+    out = HERE / "generated"
+    out.mkdir(exist_ok=True)
+    text = f"{len(registry)} registered files.\n\n" + "\n".join(rows) + "\n"
+    target = out / "datasets.md"
+    if not target.exists() or target.read_text("utf-8") != text:
+        target.write_text(text, "utf-8")
+
+
+_write_dataset_table()

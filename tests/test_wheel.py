@@ -1,0 +1,64 @@
+"""The built wheel installs into a fresh virtual environment and runs.
+
+This is what a user of ``pip install crossscale`` gets: only the declared dependencies (torch
+pinned to the local CPU wheel by constraints.txt), none of the development tools, and the
+package data (dataset registry) inside the wheel. It found that ``crossscale`` crashed at
+start-up without click, which typer >= 0.16 no longer installs.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(cmd, **kwargs):
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.mark.slow
+def test_wheel_installs_in_a_fresh_venv_and_fits():
+    # The venv holds ~1.5 GB (torch): a temporary folder removed at the end, not pytest's
+    # tmp_path (which keeps the last three sessions).
+    with tempfile.TemporaryDirectory(prefix="crossscale-wheel-") as tmp:
+        tmp = Path(tmp)
+        _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+              str(tmp / "dist"), str(ROOT)], timeout=600)  # fmt: skip
+        (wheel,) = (tmp / "dist").glob("crossscale-*.whl")
+        version = wheel.name.split("-")[1]
+        names = zipfile.ZipFile(wheel).namelist()
+        assert "crossscale/datasets/registry.json" in names and "crossscale/py.typed" in names
+        assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "docs/"))]
+
+        venv = tmp / "venv"
+        _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env |= {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        _run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-compile", "-c",
+              str(ROOT / "constraints.txt"), str(wheel)], env=env, timeout=900)  # fmt: skip
+
+        out = _run([str(venv / "bin/crossscale"), "-V"], env=env, cwd=tmp, timeout=120).stdout
+        assert out.strip() == f"crossscale {version}"
+        where = _run([str(venv / "bin/python"), "-c", "import crossscale; print(crossscale.__file__)"],
+                     env=env, cwd=tmp, timeout=120).stdout  # fmt: skip
+        assert Path(where.strip()).is_relative_to(venv), where
+
+        # A smoke fit on the real data: GraphVAE, leave-one-region-out CV, 20 epochs.
+        _run([str(venv / "bin/crossscale"), "fit", "--cv", "loro", "--no-baselines",
+              "--no-interpret", "--max-epochs", "20", "--out", str(tmp / "fit")],
+             env=env, cwd=tmp, timeout=600)  # fmt: skip
+        metrics = json.loads((tmp / "fit" / "metrics.json").read_text())
+        run = json.loads((tmp / "fit" / "run.json").read_text())
+        assert run["versions"]["crossscale"] == version
+        assert (tmp / "fit" / "report.html").stat().st_size > 10_000
+        text = json.dumps(metrics)
+        assert "loro_r2" in text and "GraphVAE" in text
