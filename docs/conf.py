@@ -23,7 +23,7 @@ try:
     release = version("crossscale")
 except PackageNotFoundError:  # pragma: no cover - building from a tree without an install
     release = "unknown"
-version = release
+version = release.split("+")[0]  # 0.1.1.dev219, without the commit hash
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -50,7 +50,6 @@ intersphinx_mapping: dict = {}
 # -- API reference ------------------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"  # numpydoc's Parameters sections give types, shapes and units
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -76,7 +75,7 @@ sphinx_gallery_conf = {
 
 # -- HTML ---------------------------------------------------------------------------------------
 html_theme = "furo"
-html_title = f"crossscale {release}"
+html_title = f"crossscale {version}"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {"navigation_with_keys": True}
