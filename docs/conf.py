@@ -71,6 +71,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "show_signature": False,
+    # crossscale.plotting builds figures without pyplot: gallery_scraper.py saves them (first,
+    # while pyplot figures still have a canvas manager and are left to the matplotlib scraper)
+    "image_scrapers": ("gallery_scraper.crossscale_figures", "matplotlib"),
 }
 
 # -- HTML ---------------------------------------------------------------------------------------
