@@ -42,6 +42,7 @@ docs: env
 
 # The same site with every example run and its figures and output shown (a few minutes).
 docs-gallery: env
+	rm -rf docs/auto_examples  # sphinx-gallery reruns only changed scripts: start afresh
 	$(BIN)/sphinx-build -W --keep-going -q -b html -D plot_gallery=1 docs docs/_build/html-gallery
 
 # The sdist and the wheel (version from the git tag, hatch-vcs) -> dist/, checked by twine.

@@ -23,7 +23,7 @@ try:
     release = version("crossscale")
 except PackageNotFoundError:  # pragma: no cover - building from a tree without an install
     release = "unknown"
-version = release
+version = release.split("+")[0]  # 0.1.1.dev219, without the commit hash
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -50,7 +50,6 @@ intersphinx_mapping: dict = {}
 # -- API reference ------------------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"  # numpydoc's Parameters sections give types, shapes and units
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -72,11 +71,14 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "show_signature": False,
+    # crossscale.plotting builds figures without pyplot: gallery_scraper.py saves them (first,
+    # while pyplot figures still have a canvas manager and are left to the matplotlib scraper)
+    "image_scrapers": ("gallery_scraper.crossscale_figures", "matplotlib"),
 }
 
 # -- HTML ---------------------------------------------------------------------------------------
 html_theme = "furo"
-html_title = f"crossscale {release}"
+html_title = f"crossscale {version}"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {"navigation_with_keys": True}

@@ -44,9 +44,8 @@ print(programs.round(2).head())
 from crossscale.evaluate import evaluate_models
 from crossscale.models.baselines import PLSBaseline
 
-ev = evaluate_models(
-    X, y, graph, {"GraphVAE": GraphVAE(random_state=0), "PLS-2": PLSBaseline(n_components=2)}
-)
+models = {"GraphVAE": GraphVAE(random_state=0), "PLS-2": PLSBaseline(n_components=2)}
+ev = evaluate_models(X, y, graph, models)
 print(ev.metrics[["in_sample_r2", "loro_r2", "spatial_r2"]].round(3).to_string())
 
 # %%
