@@ -486,7 +486,7 @@ def fit_map(
         from crossscale._progress import progress
         from crossscale.interpret import interpret_model
 
-        echo("Interpreting: genes, programs, clusters, cell-type enrichment (spatial nulls) ...")
+        echo("Interpreting: genes, programs, clusters, cell types (spatial nulls) ...")
         with progress("Interpreting", total=1) as bar:  # one bar; the steps' bars nest in it
             interp = interpret_model(est, X, y, n_perm=interpret_n_perm, random_state=seed,
                                      programs=programs.distinct if programs is not None else None)
