@@ -73,10 +73,19 @@ def benchmark(
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'."),
 ) -> None:
     """Run GraphVAE and the baselines (PLS 1-5, ridge, spatial-only) on many maps; one table."""
+    from crossscale._validate import MAX_EPOCHS, MAX_PERM
+    from crossscale.cli import _checks as chk
+
+    # the numbers first: no import of the models is needed to refuse them
+    chk.seed("--seed", seed)
+    chk.at_least("--n-perm", n_perm, 0, hint="0 skips the null refits.")
+    chk.count("--n-perm", n_perm, 0, MAX_PERM)
+    chk.count("--max-epochs", max_epochs, 1, MAX_EPOCHS)
+    chk.count("--ensemble", ensemble, 1, 10_000)
+    chk.count("--batch-size", batch_size, 1, MAX_PERM)
     from crossscale._device import check_device
     from crossscale._errors import ParameterError
     from crossscale._utils import check_output_dir
-    from crossscale.cli import _checks as chk
     from crossscale.models.baselines import default_baselines
     from crossscale.pipeline import benchmark_maps, parse_null_cv
     from crossscale.pipeline.benchmark import resolve_null_models
@@ -87,13 +96,6 @@ def benchmark(
     chk.one_of("--gene-panel", gene_panel, ("auto", "l1000", "stable"))
     keys = resolve_maps(maps, atlas_obj)
     chk.at_least("--n-perm", n_perm, 0, hint="0 skips the null refits.")
-    from crossscale._validate import MAX_EPOCHS, MAX_PERM
-
-    chk.seed("--seed", seed)
-    chk.count("--n-perm", n_perm, 0, MAX_PERM)
-    chk.count("--max-epochs", max_epochs, 1, MAX_EPOCHS)
-    chk.count("--ensemble", ensemble, 1, 10_000)
-    chk.count("--batch-size", batch_size, 1, MAX_PERM)
     if n_perm and parse_null_cv(null_cv) is None:
         raise ParameterError("--null-cv must name a CV scheme when --n-perm > 0.")
     chk.scheduler("--scheduler", scheduler)

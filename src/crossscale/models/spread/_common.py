@@ -68,12 +68,12 @@ def validate_params(self) -> None:
     rs = self.random_state
     if not (rs is None or is_int(rs) or isinstance(rs, np.random.Generator)):
         raise bad("random_state", "None, an int or a numpy.random.Generator")
-    if is_int(rs) and not 0 <= int(rs) <= 2**32 - 1:
-        raise bad("random_state", "an integer seed from 0 to 4294967295 (2**32 - 1)")
     if self.max_epochs > 1_000_000:
         raise bad("max_epochs", "an integer from 1 to 1000000")
     if is_int(rs) and rs < 0:
         raise bad("random_state", "a non-negative int")
+    if is_int(rs) and int(rs) > 2**32 - 1:
+        raise bad("random_state", "an integer seed from 0 to 4294967295 (2**32 - 1)")
     d = len(DEFAULT_PRIOR[self.model][0])
     for name in ("prior_loc", "prior_scale"):
         v = getattr(self, name)
