@@ -124,3 +124,39 @@ def test_null_correlations_centre_each_null_map_on_its_own_mean(ad_map):
     want = np.array([np.corrcoef(nulls[:, k], y)[0, 1] for k in range(30)])
     np.testing.assert_allclose(res.null, want, atol=1e-12)
     assert res.p_value == pytest.approx((1 + np.sum(np.abs(want) >= abs(res.statistic))) / 31)
+
+
+def test_vertex_spins_of_many_rotations_equal_those_of_their_batches():
+    from crossscale.nulls.vertex_spins import _vertex_spins  # no identity refusal: any rotation
+
+    regions = pd.Index(["L_frontalpole", "L_temporalpole", "L_insula", "R_cuneus", "R_insula"],
+                       name="region")  # fmt: skip
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    rots = _rotations(70, 4).as_matrix()  # more than one batch of 64 rotations
+    perm, avg = _vertex_spins(regions, rots, None, x)
+    for part in (slice(0, 64), slice(64, 70)):
+        p, a = _vertex_spins(regions, rots[part], None, x)
+        np.testing.assert_array_equal(perm[:, part], p)
+        np.testing.assert_allclose(avg[:, part], a)
+
+
+def test_regions_with_no_landing_take_the_nearest_rotated_centroid():
+    from crossscale.nulls.vertex_spins import _vertex_counts, _vertex_spins
+
+    # three small left regions listed in reverse atlas order: most rotated vertices land outside
+    regions = pd.Index(["L_transversetemporal", "L_frontalpole", "L_entorhinal"], name="region")
+    rots = _rotations(40, 9).as_matrix()
+    perm = _vertex_spins(regions, rots, None, None)[0]
+    c = sphere_centroids(regions).to_numpy().copy()
+    fallback_used = 0
+    for _hemi, idx, start, r, counts in _vertex_counts(regions, rots):
+        total = counts.sum(axis=2)
+        for k in range(len(r)):
+            for i in range(len(idx)):
+                if total[k, i] == 0:  # the nearest rotated centroid, computed here
+                    want = np.argmin(np.linalg.norm(c[idx[i]] - c[idx] @ r[k].T, axis=1))
+                    fallback_used += 1
+                else:
+                    want = np.argmax(counts[k, i])
+                assert perm[idx[i], start + k] == idx[want]
+    assert fallback_used > 5
