@@ -161,9 +161,9 @@ def test_moran_defaults_and_error_texts(surface_graph, ad_map):
     assert moran_randomization(ad_map, surface_graph, random_state=0).shape == (68, 1000)
     bad = ad_map.copy()
     bad.iloc[2] = np.nan
-    with pytest.raises(InputDataError, match=re.escape(
-            "values has NaN or infinite entries; Moran surrogates need a complete map.")):
+    with pytest.raises(InputDataError, match="^" + re.escape(
+            "values has NaN or infinite entries; Moran surrogates need a complete map.") + "$"):
         moran_randomization(bad, surface_graph)
-    with pytest.raises(InputDataError, match=re.escape(
-            "values is constant; there is no spatial pattern to randomise.")):
+    with pytest.raises(InputDataError, match="^" + re.escape(
+            "values is constant; there is no spatial pattern to randomise.") + "$"):
         moran_randomization(ad_map * 0 + 1.0, surface_graph)

@@ -160,3 +160,43 @@ def test_regions_with_no_landing_take_the_nearest_rotated_centroid():
                     want = np.argmax(counts[k, i])
                 assert perm[idx[i], start + k] == idx[want]
     assert fallback_used > 5
+
+
+@pytest.mark.parametrize("spin", [spin_hungarian, spin_vasa], ids=["hungarian", "vasa"])
+def test_centroid_spins_of_a_shuffled_subset_match_the_independent_assignment(spin):
+    rng = np.random.default_rng(0)
+    regions = dk_regions()[rng.permutation(68)[:30]]  # 30 regions of both hemispheres, any order
+    c = sphere_centroids(regions).to_numpy().copy()
+    rots = _rotations(3, 21)
+    perm = spin(regions, rotations=rots.as_matrix())
+    for k in range(3):
+        want = np.empty(30, dtype=int)
+        for h, idx in _hemis(regions).items():
+            dist = cdist(c[idx], _moved(c[idx], rots[k], h == "L"))
+            if spin is spin_hungarian:
+                rows, cols = linear_sum_assignment(dist)
+                want[idx[rows]] = idx[cols]
+            else:
+                want[idx] = idx[_vasa_reference(dist)]
+        np.testing.assert_array_equal(perm[:, k], want)
+
+
+def test_two_regions_without_landings_each_take_their_nearest_rotated_centroid():
+    from crossscale.nulls.vertex_spins import _vertex_counts, _vertex_spins
+
+    regions = pd.Index(["L_frontalpole", "L_entorhinal"], name="region")  # small, far apart
+    rots = _rotations(150, 2).as_matrix()
+    perm = _vertex_spins(regions, rots, None, None)[0]
+    c = sphere_centroids(regions).to_numpy().copy()
+    both_empty = 0
+    for _hemi, idx, start, r, counts in _vertex_counts(regions, rots):
+        total = counts.sum(axis=2)
+        for k in range(len(r)):
+            both_empty += int((total[k] == 0).all())
+            for i in range(2):
+                if total[k, i] == 0:
+                    want = np.argmin(np.linalg.norm(c[idx[i]] - c[idx] @ r[k].T, axis=1))
+                else:
+                    want = np.argmax(counts[k, i])
+                assert perm[idx[i], start + k] == idx[want]
+    assert both_empty > 0
