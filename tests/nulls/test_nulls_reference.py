@@ -188,15 +188,33 @@ def test_two_regions_without_landings_each_take_their_nearest_rotated_centroid()
     rots = _rotations(150, 2).as_matrix()
     perm = _vertex_spins(regions, rots, None, None)[0]
     c = sphere_centroids(regions).to_numpy().copy()
-    both_empty = 0
+    both_empty = []
     for _hemi, idx, start, r, counts in _vertex_counts(regions, rots):
         total = counts.sum(axis=2)
         for k in range(len(r)):
-            both_empty += int((total[k] == 0).all())
+            if (total[k] == 0).all():
+                both_empty.append(start + k)
             for i in range(2):
                 if total[k, i] == 0:
                     want = np.argmin(np.linalg.norm(c[idx[i]] - c[idx] @ r[k].T, axis=1))
                 else:
                     want = np.argmax(counts[k, i])
                 assert perm[idx[i], start + k] == idx[want]
-    assert both_empty > 0
+    assert both_empty
+    # a batch in which no region receives any vertex: every region falls back
+    for k in both_empty:
+        np.testing.assert_array_equal(_vertex_spins(regions, rots[k : k + 1], None, None)[0][:, 0],
+                                      perm[:, k])  # fmt: skip
+
+
+def test_random_rotations_default_count_and_refused_identities_listed():
+    import re
+
+    from crossscale._errors import ParameterError
+    from crossscale.nulls import random_rotations
+
+    assert random_rotations(random_state=0).shape == (1000, 3, 3)
+    rots = np.concatenate([np.tile(np.eye(3), (9, 1, 1)), random_rotations(1, random_state=1)])
+    with pytest.raises(ParameterError, match=re.escape(
+            "9 of the given rotations (positions [0, 1, 2, 3, 4, 5, 6, 7]) map every region")):
+        spin_hungarian(dk_regions()[:34], rotations=rots)
