@@ -5,6 +5,8 @@ matrices), the optimal assignment with scipy's ``linear_sum_assignment`` on ``cd
 and Vasa's greedy rule as the plain loop of the published code.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from scipy.spatial.transform import Rotation
 
+from crossscale._errors import ParameterError
 from crossscale.atlas import dk_regions
 from crossscale.nulls import compare_maps, sphere_centroids, spin_hungarian, spin_vasa
 from crossscale.nulls.rotations import _centroid_distances, identity_columns, reflect_rotations
@@ -208,13 +211,35 @@ def test_two_regions_without_landings_each_take_their_nearest_rotated_centroid()
 
 
 def test_random_rotations_default_count_and_refused_identities_listed():
-    import re
-
-    from crossscale._errors import ParameterError
     from crossscale.nulls import random_rotations
 
     assert random_rotations(random_state=0).shape == (1000, 3, 3)
     rots = np.concatenate([np.tile(np.eye(3), (9, 1, 1)), random_rotations(1, random_state=1)])
-    with pytest.raises(ParameterError, match=re.escape(
-            "9 of the given rotations (positions [0, 1, 2, 3, 4, 5, 6, 7]) map every region")):
+    with pytest.raises(ParameterError, match="^" + re.escape(
+            "9 of the given rotations (positions [0, 1, 2, 3, 4, 5, 6, 7]) map every region to "
+            "itself, so the null map would equal the observed map. Drop them, or let crossscale "
+            "draw the rotations (pass random_state instead of rotations).") + "$"):
         spin_hungarian(dk_regions()[:34], rotations=rots)
+
+
+def test_identity_spins_are_redrawn_from_the_seeded_generator():
+    from crossscale.nulls import spin_vertex_average
+    from crossscale.nulls.rotations import refuse_identity
+
+    two = pd.Index(["L_superiorfrontal", "L_precuneus"], name="region")  # identity half the time
+    a = spin_hungarian(two, n_perm=40, random_state=3)
+    np.testing.assert_array_equal(a, spin_hungarian(two, n_perm=40, random_state=3))
+    assert (a[0] == 1).all() and (a[1] == 0).all()  # every column swaps the two regions
+    values = pd.Series([1.0, 5.0], index=two)
+    v = spin_vertex_average(values, n_perm=40, random_state=3)
+    assert np.isfinite(v).all()  # redrawn columns carry values
+    np.testing.assert_array_equal(v, spin_vertex_average(values, n_perm=40, random_state=3))
+
+    def always_identity(rot):
+        return np.tile(np.arange(3)[:, None], (1, len(rot))), None
+
+    with pytest.raises(ParameterError, match="^" + re.escape(
+            "Could not draw spins that move the regions; are there only a few, very large "
+            "regions?") + "$"):
+        refuse_identity(always_identity, np.tile(np.eye(3), (2, 1, 1)), np.random.default_rng(0),
+                        max_rounds=3)  # fmt: skip
