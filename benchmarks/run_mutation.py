@@ -80,11 +80,20 @@ def status(code: int | None) -> str:
     return status_by_exit_code[code]
 
 
-def run_mutmut(modules: list[dict], max_children: int, rerun: bool) -> float:
+def equivalence_reason(module: str, key: str, body: str, equivalents: list[dict]) -> int | None:
+    """Index of the [[equivalent]] entry matching a survivor's changed lines, or None."""
+    for i, eq in enumerate(equivalents):
+        if eq["module"] == module and eq["function"] == function_of(key) and re.search(eq["diff"], body):
+            return i
+    return None
+
+
+def run_mutmut(modules: list[dict], max_children: int, rerun: bool, equivalents: list[dict]) -> float:
     """One mutmut run over the functions of `modules` (one start-up); return the wall time.
 
     By default only the mutants not killed yet are (re)tested, so a run resumes where the
-    last one stopped and re-tests survivors against new tests; `rerun` tests every mutant.
+    last one stopped and re-tests survivors against new tests (survivors listed as equivalent
+    are not re-tested); `rerun` tests every mutant.
     """
     patterns = []
     for module in modules:
@@ -93,8 +102,14 @@ def run_mutmut(modules: list[dict], max_children: int, rerun: bool) -> float:
         if rerun or not meta:
             patterns += [f"{prefix}.{fn}__mutmut_*" for fn in module["functions"]]
             continue
-        patterns += [k for k, v in meta.items() if function_of(k) in module["functions"]
-                     and status(v) not in KILLED]  # fmt: skip
+        for k, v in meta.items():
+            if function_of(k) not in module["functions"] or status(v) in KILLED:
+                continue
+            if status(v) != "not checked":
+                body = "\n".join(changed_lines(diff_of(k, module["file"])))
+                if equivalence_reason(module["name"], k, body, equivalents) is not None:
+                    continue
+            patterns.append(k)
     if not patterns:
         return 0.0
     t0 = time.perf_counter()
@@ -163,12 +178,10 @@ def collect(modules: list[dict], equivalents: list[dict]) -> tuple[list[dict], l
                 continue
             diff = diff_of(key, m["file"])
             body = "\n".join(changed_lines(diff))
-            reason = None
-            for i, eq in enumerate(equivalents):
-                if (eq["module"] == m["name"] and eq["function"] == function_of(key)
-                        and re.search(eq["diff"], body)):  # fmt: skip
-                    reason, _ = eq["reason"], used.add(i)
-                    break
+            i = equivalence_reason(m["name"], key, body, equivalents)
+            reason = None if i is None else equivalents[i]["reason"]
+            if i is not None:
+                used.add(i)
             counts["equivalent" if reason else "survived"] += 1
             survivors.append({"module": m["name"], "mutant": key.rsplit(".", 1)[-1], "status": st,
                               "equivalent": reason or "", "diff": body})  # fmt: skip
@@ -269,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     MUTANTS.mkdir(exist_ok=True)
     times = json.loads(TIMES_JSON.read_text()) if TIMES_JSON.exists() else {}
     if not args.skip_mutmut:
-        seconds = run_mutmut(chosen, args.max_children, args.rerun)
+        seconds = run_mutmut(chosen, args.max_children, args.rerun, equivalents)
         for m in chosen:  # one run for all: the time of the run it was last tested in
             times[m["name"]] = round(seconds)
         TIMES_JSON.write_text(json.dumps(times, indent=1))

@@ -196,3 +196,18 @@ def test_metrics_at_small_scales_and_unit_spread():
     unit = np.array([-1.0, 1.0])  # standard deviation exactly 1
     assert pearson_r(unit, np.array([0.0, 3.0])) == pytest.approx(1.0)
     assert pearson_r(np.array([0.0, 3.0]), unit) == pytest.approx(1.0)
+
+
+def test_distance_blocked_breaks_ties_by_region_order():
+    from types import SimpleNamespace
+
+    pos = np.repeat(np.arange(10.0), 4)  # 40 regions of one hemisphere, 4 at each position
+    graph = SimpleNamespace(n_regions=40, hemisphere=np.array(["L"] * 40),
+                            distances=lambda: np.abs(pos[:, None] - pos[None]))  # fmt: skip
+    masks = distance_blocked(graph, 0.25)  # 10 held out per seed
+    # seed 0: the 4 regions at distance 0, the 4 at distance 1, then the first 2 at distance 2
+    np.testing.assert_array_equal(np.flatnonzero(masks[0]), np.arange(10))
+    for seed in range(40):
+        d = np.abs(pos - pos[seed])
+        want = np.lexsort((np.arange(40), d))[:10]
+        np.testing.assert_array_equal(np.flatnonzero(masks[seed]), np.sort(want))

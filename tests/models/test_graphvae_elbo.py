@@ -40,8 +40,11 @@ def _data(seed=1):
     return x, y, train
 
 
-def _hand(m, x, y, train, eps, *, smoothness, beta, on="latent", region_mask=None, edge_mask=None):
+def _hand(m, x, y, train, eps, *, smoothness, beta, on="latent", region_mask=None, edge_mask=None,
+          models=None):
     p = {k: v.detach().numpy() for k, v in m.named_parameters()}
+    if models is not None:  # the stacked models selected
+        p = {k: v[models] for k, v in p.items()}
     h = _softplus(np.einsum("ng,kgh->knh", x, p["w1"]) + p["b1"])
     mu = h @ p["w_mu"] + p["b_mu"]
     logvar = np.clip(h @ p["w_lv"] + p["b_lv"], -10.0, 5.0)
@@ -149,3 +152,20 @@ def test_zero_smoothness_weight_records_no_smoothness_term():
     assert (got["smoothness"] == 0).all()
     want = _hand(m, x, y, train, _eps(6), smoothness=0.0, beta=0.4)
     np.testing.assert_allclose(got["total"], want["total"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("on", ["latent", "prediction"])
+def test_loss_of_a_subset_of_the_stacked_models(on):
+    m = _module(seed=14)
+    x, y, train = _data(seed=15)
+    t = torch.as_tensor
+    sel = [1]
+    rec = m.loss(t(x), t(y[sel]), None, t(EDGES), t(WEIGHTS), t(train[sel]), smoothness=0.6,
+                 beta=0.3, smoothness_on=on, generator=torch.Generator().manual_seed(8),
+                 models=torch.tensor(sel))  # fmt: skip
+    eps = torch.randn((1, N, Z), generator=torch.Generator().manual_seed(8),
+                      dtype=torch.float64).numpy()  # fmt: skip
+    want = _hand(m, x, y[sel], train[sel], eps, smoothness=0.6, beta=0.3, on=on, models=sel)
+    got = {k: v.detach().numpy() for k, v in rec.detached().items()}
+    for term in ("total", "mse", "smoothness", "kl"):
+        np.testing.assert_allclose(got[term], want[term], rtol=1e-10, err_msg=term)

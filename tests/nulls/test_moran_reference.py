@@ -127,3 +127,43 @@ def test_eigenvectors_leave_out_the_constant_map_at_any_weight_scale(scale):
     h = np.eye(n) - np.ones((n, n)) / n
     target = h @ ((w + w.T) / 2) @ h
     np.testing.assert_allclose(target @ vec, vec * ev, atol=1e-9 * scale)
+
+
+@pytest.mark.parametrize("n_regions", [10, 67])  # 9 components (odd, divisible by 3) and 66
+def test_pair_surrogates_with_an_odd_or_even_number_of_components(surface_graph, ad_map, n_regions):
+    from crossscale.nulls import moran_eigenvectors
+
+    sub = ad_map.iloc[:n_regions]
+    _, vec = moran_eigenvectors(surface_graph, sub.index)
+    x = sub.to_numpy()
+    coef = vec.T @ (x - x.mean())
+    n_comp = len(coef)
+    sur = moran_randomization(sub, surface_graph, n_perm=3, procedure="pair", random_state=6)
+    new = vec.T @ (sur - x.mean())
+    rng = np.random.default_rng(6)
+    for k in range(3):
+        p = rng.permutation(n_comp)
+        a, b = p[: n_comp // 2], p[n_comp // 2 : 2 * (n_comp // 2)]
+        radius = np.hypot(coef[a], coef[b])
+        phi = rng.uniform(0.0, 2.0 * np.pi, size=n_comp // 2)
+        np.testing.assert_allclose(new[a, k], radius * np.cos(phi), atol=1e-9)
+        np.testing.assert_allclose(new[b, k], radius * np.sin(phi), atol=1e-9)
+        if n_comp % 2:
+            assert abs(new[p[-1], k]) == pytest.approx(abs(coef[p[-1]]), abs=1e-9)
+            rng.choice(np.array([-1.0, 1.0]))
+
+
+def test_moran_defaults_and_error_texts(surface_graph, ad_map):
+    import re
+
+    from crossscale._errors import InputDataError
+
+    assert moran_randomization(ad_map, surface_graph, random_state=0).shape == (68, 1000)
+    bad = ad_map.copy()
+    bad.iloc[2] = np.nan
+    with pytest.raises(InputDataError, match="^" + re.escape(
+            "values has NaN or infinite entries; Moran surrogates need a complete map.") + "$"):
+        moran_randomization(bad, surface_graph)
+    with pytest.raises(InputDataError, match="^" + re.escape(
+            "values is constant; there is no spatial pattern to randomise.") + "$"):
+        moran_randomization(ad_map * 0 + 1.0, surface_graph)

@@ -128,3 +128,43 @@ def test_the_model_schedulers_follow_the_scaled_linear_schedule():
     assert not ddim.clip_sample
     assert VolumeDiffusion(num_inference_steps=5, clip_sample=True).scheduler().clip_sample
     assert len(VolumeDiffusion(num_inference_steps=5).scheduler("ddim").timesteps) == 5
+
+
+@pytest.mark.parametrize("scheme", ["independent", "boundary", "overlap"])
+def test_ddim_step_of_an_inner_patch_in_each_scheme(tmp_path, scheme):
+    rng = np.random.default_rng(5)
+    h, w, core, halo = 12, 16, 4, 2
+    win = core if scheme == "independent" else core + 2 * halo
+    x0 = rng.uniform(-1, 1, (2, 1, h, w)).astype(np.float32)  # (stains, planes, H, W)
+    eps = rng.standard_normal(x0.shape).astype(np.float32)
+    sched = _scheduler()
+    timesteps = [int(t) for t in sched.timesteps]
+    t, prev = timesteps[3], timesteps[3] - T // N_STEPS
+    a_t, a_prev = float(sched.alphas_cumprod[t]), float(sched.alphas_cumprod[prev])
+    x_t = np.sqrt(a_t) * x0 + np.sqrt(1 - a_t) * eps
+    expected = np.sqrt(a_prev) * x0 + np.sqrt(1 - a_prev) * eps
+    layout = _Layout(scheme, h, w, core, win, 0 if scheme == "independent" else halo)
+    i, j = 1, 2  # an inner patch: its window is clamped for neither the first nor the last
+    y0, x0w = layout.window(i, j)
+    src, dst = str(tmp_path / "src.zarr"), str(tmp_path / "dst.zarr")
+    if scheme == "overlap":  # one window per patch
+        ny, nx = layout.grid
+        shape = (ny, nx, 2, 1, win, win)
+        a = zarr.open_array(src, mode="w", shape=shape, dtype="float32", fill_value=np.nan)
+        a[i, j] = x_t[..., y0 : y0 + win, x0w : x0w + win]
+    else:
+        shape = x_t.shape
+        zarr.open_array(src, mode="w", shape=shape, dtype="float32")[:] = x_t
+    zarr.open_array(dst, mode="w", shape=shape, dtype="float32", fill_value=np.nan)
+    model = _TrueNoiseModel(x0[None, ..., y0 : y0 + win, x0w : x0w + win])
+    _step_batch(model, _genes(), layout, src, dst, 3, timesteps, [(i, j)])
+    got = np.asarray(zarr.open_array(dst, mode="r"))
+    if scheme == "overlap":
+        np.testing.assert_allclose(got[i, j], expected[..., y0 : y0 + win, x0w : x0w + win], atol=2e-4)
+        got[i, j] = np.nan
+        assert np.isnan(got).all()  # no other patch written
+        return
+    rows, cols = slice(i * core, (i + 1) * core), slice(j * core, (j + 1) * core)
+    np.testing.assert_allclose(got[..., rows, cols], expected[..., rows, cols], atol=2e-4)
+    got[..., rows, cols] = np.nan
+    assert np.isnan(got).all()  # only the patch's core is written
