@@ -29,7 +29,16 @@ from crossscale.evaluate.metrics import METRIC_FUNCS
 
 
 def _scores(y: np.ndarray, pred: np.ndarray, metrics: Sequence[str]) -> list[float]:
-    return [METRIC_FUNCS[m](y, pred) for m in metrics]
+    """Each metric of one null refit.
+
+    A refit that predicts one constant (e.g. a model shrunk fully to the training mean on a null
+    map) has no linear association with the map: its r counts as 0, not as a missing null value
+    (which would shrink the null distribution and bias p towards the refits that did fit).
+    """
+    out = [METRIC_FUNCS[m](y, pred) for m in metrics]
+    if np.std(pred) == 0 and np.std(y) > 0:
+        out = [0.0 if m == "r" and np.isnan(v) else v for m, v in zip(metrics, out, strict=True)]
+    return out
 
 
 def refit_chunk(

@@ -112,6 +112,9 @@ def outlier_subjects(values: pd.DataFrame, *, threshold: float = SUBJECT_OUTLIER
     Parameters
     ----------
     values : pandas.DataFrame, shape (n_subjects, n_regions)
+        Regional values of every subject (any units; NaN allowed).
+    threshold : float
+        Median |robust z| above which a subject is flagged (default 5).
 
     Returns
     -------

@@ -93,7 +93,9 @@ def verdict_sentences(
     metrics : pandas.DataFrame
         From :class:`crossscale.evaluate.Evaluation`.
     model_name : str
+        The model the verdict is about (a row of `metrics`).
     nulls : dict of str to NullResult, optional
+        Null refits per model; the p_spin of `model_name` is quoted when present.
 
     Returns
     -------
