@@ -87,7 +87,7 @@ def main() -> None:
             "max_abs_r_distinct": s.max_abs_r, "seed_stability": s.seed_stability,
             "bootstrap_stability": s.bootstrap_stability,
             "morans_i_mean": float(s.table["morans_i"].mean()),
-            "blend_weights": None if fit.blend_ is None else tuple(np.round(fit.blend_["weights"], 2)),
+            "blend_weights": None if fit.blend_ is None else "({:.1f}, {:.1f})".format(*fit.blend_["weights"]),
             "time_s": time.perf_counter() - t0,
         }  # fmt: skip
         rows.append(row)

@@ -21,8 +21,8 @@ def test_loadings_and_gene_scores_are_stable_across_seeds(
 ):
     """Seed-only replicates on the real data (AD atrophy, 889 landmark genes).
 
-    Measured with these fast settings (4 seeds): gene-importance Spearman 0.56, program-loading
-    stability 0.76-0.99 (0.70-0.98 with the default settings). Thresholds: 0.35 and median 0.7.
+    Measured with these fast settings (4 seeds): gene-importance Spearman 0.56; program-loading
+    stability of the three leading programs 0.98, 0.90, 0.80. Thresholds: 0.35 and 0.75.
     """
     X, y = landmark_expression, ad_map.loc[landmark_expression.index]
     reps = fit_replicates(GraphVAE(**fast_params), X, y, surface_graph, n_replicates=4,
@@ -31,7 +31,10 @@ def test_loadings_and_gene_scores_are_stable_across_seeds(
                            for i, m in enumerate(reps)})  # fmt: skip
     assert mean_pairwise_spearman(scores) > 0.35
     loads = [program_loadings(m, X) for m in reps]
-    assert _loading_stability(loads[0], loads[1:]).median() > 0.7
+    # programs are the principal axes of the latent means (issue 19): the leading ones are stable,
+    # trailing ones need not be (they are filtered by evaluate.programs); measured 0.98, 0.90, 0.80
+    stab = _loading_stability(loads[0], loads[1:])
+    assert stab[["z0", "z1", "z2"]].min() > 0.75, stab
     # replicates differ (their own initial weights)
     assert not np.allclose(reps[0].params_["w1"], reps[1].params_["w1"])
 
