@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -197,12 +198,13 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
     out += [f"- commit: `{params['commit']}`; finished {params['time']} (UTC)",
             f"- command: `{params['command']}`",
             f"- parameters: mutmut {params['mutmut']}, {params['max_children']} worker(s), "
-            f"tests `pytest {' '.join(params['pytest_args'])}` on {', '.join(params['test_dirs'])} "
+            f"tests `pytest {shlex.join(params['pytest_args'])}` on {', '.join(params['test_dirs'])} "
             "(the tests mutmut found executing each function); functions per module in "
             "`benchmarks/mutation.toml`",
             f"- machine: {os.cpu_count()} CPU(s) shared with other jobs, load average "
-            f"{params['load']} at the end; `mutmut s` = wall time of the mutmut run that last tested "
-            "the module (one run may cover several modules)", ""]  # fmt: skip
+            f"{params['load']} at the end; `mutmut s` = wall time of the last completed mutmut run "
+            "that covered the module (one run covers several modules; empty where the runs "
+            "that tested it were stopped early and resumed)", ""]  # fmt: skip
     out += ["A mutant is one small change to one function (an operator, a constant, a dropped "
             "argument...). **killed** = a unit test failed; **survived** = every test passed; "
             "**equivalent** = a survivor that cannot change any result (reason listed below). "
