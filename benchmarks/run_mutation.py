@@ -44,6 +44,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 MUTANTS = ROOT / "mutants"
 NAMED_JSON = MUTANTS / "named-results.json"
 TIMES_JSON = MUTANTS / "module-times.json"
+RUNS_JSON = MUTANTS / "runs.json"  # the mutmut runs whose results the table accumulates
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 PYTEST_ARGS = ["-x", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
 
@@ -223,6 +224,12 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
     out.append(f"| **all** | | | {tot['mutants']} | {tot['killed']} | {tot['survived']} | "
                f"{tot['equivalent']} | {tot['not checked']} | "
                f"{100 * tot['killed'] / scored if scored else float('nan'):.1f} | |")  # fmt: skip
+    runs = json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else []
+    if runs:
+        out += ["", "## The mutmut runs behind the table", "",
+                "| started (UTC) | commit | command | s | |", "|---|---|---|---:|---|"]
+        out += [f"| {r['started']} | `{r['commit']}` | `{r['command']}` | {r['seconds'] or ''} | "
+                f"{r.get('note', '')} |" for r in runs]  # fmt: skip
     out += ["", "## The issue's named one-line mistakes", "",
             "Each applied to a copy of `src/`, then its tests run (`pytest -x -m 'not slow'`).", "",
             "| mistake | file | caught? | first failing test | s |", "|---|---|---|---|---:|"]  # fmt: skip
@@ -284,7 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     MUTANTS.mkdir(exist_ok=True)
     times = json.loads(TIMES_JSON.read_text()) if TIMES_JSON.exists() else {}
     if not args.skip_mutmut:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()  # fmt: skip
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
         seconds = run_mutmut(chosen, args.max_children, args.rerun, equivalents)
+        runs = json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else []
+        runs.append({"started": started, "commit": commit, "seconds": round(seconds),
+                     "command": "python benchmarks/run_mutation.py " + " ".join(sys.argv[1:]),
+                     "note": "completed"})  # fmt: skip
+        RUNS_JSON.write_text(json.dumps(runs, indent=1))
         for m in chosen:  # one run for all: the time of the run it was last tested in
             times[m["name"]] = round(seconds)
         TIMES_JSON.write_text(json.dumps(times, indent=1))
