@@ -55,7 +55,7 @@ dist: env
 bench: env
 	$(BIN)/python benchmarks/bench_fit.py
 
-# Mutation testing of the statistical and generative core (not part of `make test`; about an hour
+# Mutation testing of the statistical and generative core (not part of `make test`; over an hour
 # on 2 cores): mutmut mutates the files in pyproject's [tool.mutmut], runs their unit tests, and
 # benchmarks/run_mutation.py writes benchmarks/results/mutation.md. ARGS="--only compare" for one module.
 mutation: env

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 MUTANTS = ROOT / "mutants"
 NAMED_JSON = MUTANTS / "named-results.json"
 TIMES_JSON = MUTANTS / "module-times.json"
+RUNS_JSON = MUTANTS / "runs.json"  # the mutmut runs whose results the table accumulates
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 PYTEST_ARGS = ["-x", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
 
@@ -197,12 +199,13 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
     out += [f"- commit: `{params['commit']}`; finished {params['time']} (UTC)",
             f"- command: `{params['command']}`",
             f"- parameters: mutmut {params['mutmut']}, {params['max_children']} worker(s), "
-            f"tests `pytest {' '.join(params['pytest_args'])}` on {', '.join(params['test_dirs'])} "
+            f"tests `pytest {shlex.join(params['pytest_args'])}` on {', '.join(params['test_dirs'])} "
             "(the tests mutmut found executing each function); functions per module in "
             "`benchmarks/mutation.toml`",
             f"- machine: {os.cpu_count()} CPU(s) shared with other jobs, load average "
-            f"{params['load']} at the end; `mutmut s` = wall time of the mutmut run that last tested "
-            "the module (one run may cover several modules)", ""]  # fmt: skip
+            f"{params['load']} at the end; `mutmut s` = wall time of the last completed mutmut run "
+            "that covered the module (one run covers several modules; empty where the runs "
+            "that tested it were stopped early and resumed)", ""]  # fmt: skip
     out += ["A mutant is one small change to one function (an operator, a constant, a dropped "
             "argument...). **killed** = a unit test failed; **survived** = every test passed; "
             "**equivalent** = a survivor that cannot change any result (reason listed below). "
@@ -221,6 +224,12 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
     out.append(f"| **all** | | | {tot['mutants']} | {tot['killed']} | {tot['survived']} | "
                f"{tot['equivalent']} | {tot['not checked']} | "
                f"{100 * tot['killed'] / scored if scored else float('nan'):.1f} | |")  # fmt: skip
+    runs = json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else []
+    if runs:
+        out += ["", "## The mutmut runs behind the table", "",
+                "| started (UTC) | commit | command | s | |", "|---|---|---|---:|---|"]
+        out += [f"| {r['started']} | `{r['commit']}` | `{r['command']}` | {r['seconds'] or ''} | "
+                f"{r.get('note', '')} |" for r in runs]  # fmt: skip
     out += ["", "## The issue's named one-line mistakes", "",
             "Each applied to a copy of `src/`, then its tests run (`pytest -x -m 'not slow'`).", "",
             "| mistake | file | caught? | first failing test | s |", "|---|---|---|---|---:|"]  # fmt: skip
@@ -282,7 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     MUTANTS.mkdir(exist_ok=True)
     times = json.loads(TIMES_JSON.read_text()) if TIMES_JSON.exists() else {}
     if not args.skip_mutmut:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()  # fmt: skip
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
         seconds = run_mutmut(chosen, args.max_children, args.rerun, equivalents)
+        runs = json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else []
+        runs.append({"started": started, "commit": commit, "seconds": round(seconds),
+                     "command": "python benchmarks/run_mutation.py " + " ".join(sys.argv[1:]),
+                     "note": "completed"})  # fmt: skip
+        RUNS_JSON.write_text(json.dumps(runs, indent=1))
         for m in chosen:  # one run for all: the time of the run it was last tested in
             times[m["name"]] = round(seconds)
         TIMES_JSON.write_text(json.dumps(times, indent=1))
