@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from crossscale import InputDataError, RegionMismatchError
-from crossscale.atlas.names import DK_REGIONS, canonical_region, to_canonical, validate_regional_map
+from crossscale.atlas.names import DK_REGIONS, canonical_region, to_canonical
+from crossscale.atlas.validate import validate_regional_map
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,6 @@ def connectome():
     return RegionGraph.from_connectome()
 
 
-def test_old_import_path_is_the_same_function():
-    from crossscale.models.spread import graph_nulls
-
-    assert graph_nulls.rewire_degree_preserving is rewire_degree_preserving
-
-
 def test_rewiring_preserves_degrees_and_weights(connectome):
     null = rewire_degree_preserving(connectome, random_state=0)
     again = rewire_degree_preserving(connectome, random_state=0)

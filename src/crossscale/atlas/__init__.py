@@ -23,8 +23,8 @@ from crossscale.atlas.names import (
     canonical_region,
     dk_regions,
     to_canonical,
-    validate_regional_map,
 )
+from crossscale.atlas.validate import validate_regional_map
 
 __all__ = [
     "ATLASES",

@@ -9,7 +9,8 @@ import pandas as pd
 
 from crossscale._errors import InputDataError
 from crossscale.atlas.atlases import Atlas, get_atlas
-from crossscale.atlas.names import looks_like, validate_regional_map
+from crossscale.atlas.names import looks_like
+from crossscale.atlas.validate import validate_regional_map
 from crossscale.datasets import fetch
 from crossscale.maps._text import read_delimited
 from crossscale.maps.checks import check_map_values

@@ -77,21 +77,3 @@ def align(
             raise InputDataError(f"y (map) has NaN values in {_names(list(ya.index[ya.isna()]))}.")
         check_map_values(ya, what="y (map)", warn=False)  # non-finite, extreme, constant
     return Xa, ya
-
-
-def standardize_genes(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """z-score each gene across regions; genes with zero variance are reported and set to 0.
-
-    Returns
-    -------
-    Z : numpy.ndarray, shape (n_regions, n_genes)
-    mean, scale : numpy.ndarray, shape (n_genes,)
-    constant : list of str
-        Genes with zero variance (their z-scores are 0).
-    """
-    values = X.to_numpy(dtype=float)
-    mean = values.mean(axis=0)
-    scale = values.std(axis=0)
-    constant = list(X.columns[scale == 0])
-    scale = np.where(scale == 0, 1.0, scale)
-    return (values - mean) / scale, mean, scale, constant

@@ -17,7 +17,7 @@ import pandas as pd
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas import RegionGraph
 from crossscale.atlas.atlases import Atlas, resolve_atlas
-from crossscale.atlas.names import validate_regional_map
+from crossscale.atlas.validate import validate_regional_map
 from crossscale.nulls._common import AtlasLike, RandomState, check_n_perm, make_rng
 from crossscale.nulls.moran import moran_randomization
 from crossscale.nulls.spins import SPIN_METHODS, spin_permutations, spin_vertex_average

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
-from crossscale.atlas.names import validate_regional_map
+from crossscale.atlas.validate import validate_regional_map
 from crossscale.pipeline import _common as common
 
 logger = logging.getLogger(__name__)

@@ -275,14 +275,6 @@ def subtype_trajectories(X: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     return means.T
 
 
-def network_diffusion_pattern(laplacian: np.ndarray, seed: int, rho_t: float) -> np.ndarray:
-    """Network-diffusion pattern ``exp(-rho t L) e_seed`` from one seed region, shape (n_regions,)."""
-    from crossscale.models.spread.dynamics import network_diffusion, seed_vector
-
-    x0 = seed_vector(laplacian.shape[0], seed)
-    return network_diffusion(laplacian, x0, np.array([rho_t]), 1.0)[0]
-
-
 def build_spread_benchmark_report(res, *, command: str | None = None) -> Report:
     """The HTML report of ``crossscale spread benchmark`` (a ``SpreadBenchmarkResult``)."""
     rep = Report("crossscale spread benchmark", subtitle=command)
@@ -300,6 +292,6 @@ def build_spread_benchmark_report(res, *, command: str | None = None) -> Report:
 
 __all__ = [
     "build_spread_benchmark_report",
-    "build_spread_fit_report", "network_diffusion_pattern", "selection_figure",
+    "build_spread_fit_report", "selection_figure",
     "subtype_table", "subtype_trajectories", "summary_text", "truth_figure",
 ]  # fmt: skip

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from crossscale.report.html import Report, escape
 
 
@@ -151,8 +148,3 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
                  "(2022). Progressive distillation for fast sampling of diffusion models. ICLR.</li>"
                  "<li>Vizgen (2021). MERFISH Mouse Brain Receptor Map.</li></ol>")  # fmt: skip
     return rep
-
-
-def metrics_frame(evaluation: Any) -> pd.DataFrame:
-    """The metrics table rounded for display."""
-    return evaluation.metrics.astype(float).round(4).replace({np.inf: np.nan})

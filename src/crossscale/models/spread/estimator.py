@@ -26,25 +26,16 @@ from crossscale._errors import InputDataError, ModelStateError, ParameterError
 from crossscale._threads import torch_threads
 from crossscale.models.spread import refine
 from crossscale.models.spread._common import (
-    POSTERIORS,
     resolve_seed,
     validate_params,
 )
-from crossscale.models.spread.initialisation import diffusion_seed_scores, init_epicentres
 from crossscale.models.spread.persist import SpreadCheckpoint
-from crossscale.models.spread.refine import IDENTIFIABILITY_SD
-from crossscale.models.spread.selection import SubtypeSelection, one_se_choice, select_n_subtypes
 from crossscale.models.spread.training import build_module, train_amortised
-from crossscale.models.spread.visits import VisitArrays, last_visits, to_visit_arrays
+from crossscale.models.spread.visits import VisitArrays, to_visit_arrays
 
 logger = logging.getLogger(__name__)
 
-# re-exported from their modules (they lived here before the split)
-__all__ = [
-    "IDENTIFIABILITY_SD", "POSTERIORS", "SpreadMixtureVAE", "SubtypeSelection", "VisitArrays",
-    "diffusion_seed_scores", "init_epicentres", "last_visits", "one_se_choice",
-    "select_n_subtypes", "to_visit_arrays", "torch_threads",
-]  # fmt: skip
+__all__ = ["SpreadMixtureVAE"]
 
 
 class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
