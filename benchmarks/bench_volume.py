@@ -106,6 +106,8 @@ def main() -> None:
     ap.add_argument("--train-time-log", default=None,
                     help="/usr/bin/time -v log of that training (a .load file beside it: uptime before/after)")
     ap.add_argument("--plain-model", default=None, help="a trained plain-diffusion folder (else trained here)")
+    ap.add_argument("--no-plain", action="store_true", help="skip the plain-diffusion row (reported as not run)")
+    ap.add_argument("--max-rows", type=int, default=None, help="only the first rows of the held-out region")
     ap.add_argument("--scale-sizes", default="512x512,1024x1024")
     ap.add_argument("--scale-steps", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -135,16 +137,19 @@ def main() -> None:
         model_dir = work / "model"
         res = VolumeDiffusion(**kw).fit(sample)
         res.save(model_dir / "model")
-    if args.plain_model:
+    if args.no_plain:
+        plain = None
+    elif args.plain_model:
         plain = VolumeDiffusion.load(Path(args.plain_model) / "model", device=args.device)
     else:
         plain = VolumeDiffusion(objective="diffusion", **kw).fit(sample)
         plain.save(work / "plain" / "model")
     train_time = _time_log(args.train_time_log)
     t0 = time.perf_counter()
-    ev = evaluate_volume(res, sample, work / "eval", seed=args.seed)
+    ev = evaluate_volume(res, sample, work / "eval", seed=args.seed, max_rows=args.max_rows)
     t_eval = time.perf_counter() - t0
-    ev_plain = evaluate_volume(plain, sample, work / "eval_plain", schemes=("boundary",), seed=args.seed)
+    ev_plain = None if plain is None else evaluate_volume(plain, sample, work / "eval_plain", schemes=("boundary",),
+                                                          seed=args.seed, max_rows=args.max_rows)  # fmt: skip
     ov = teramind_overlap(sample.genes)
 
     scale_rows = []
@@ -169,15 +174,16 @@ def main() -> None:
     import pandas as pd
 
     m = ev.metrics.copy()
-    pm = ev_plain.metrics.loc[["boundary"]].rename(index={"boundary": "plain diffusion (boundary)"})
-    m = pd.concat([m, pm])
+    if ev_plain is not None:
+        pm = ev_plain.metrics.loc[["boundary"]].rename(index={"boundary": "plain diffusion (boundary)"})
+        m = pd.concat([m, pm])
     gen_seconds = {k: v for k, v in m["seconds"].items() if v == v}
     n_patch = (ev.info["region_stain_px"]["rows"][1] // ev.info["core"]) * (
         (ev.info["region_stain_px"]["cols"][1] - ev.info["region_stain_px"]["cols"][0]) // ev.info["core"])
     pps = {k: n_patch * args.steps / v for k, v in gen_seconds.items()
            if k in ("boundary", "independent", "overlap", "plain diffusion (boundary)")}  # fmt: skip
     m = m.drop(columns=["seconds"])
-    aims = {row: _aims(m, row) for row in ("boundary", "plain diffusion (boundary)", "regression")}
+    aims = {row: _aims(m, row) for row in ("boundary", "plain diffusion (boundary)", "regression") if row in m.index}
 
     figs = Path(args.figures)
     figs.mkdir(parents=True, exist_ok=True)
@@ -189,20 +195,22 @@ def main() -> None:
     )
 
     imgs = {"real": ev.images["real"], "residual (boundary)": ev.images["boundary"],
-            "plain diffusion": ev_plain.images["boundary"], "regression mean": ev.images["regression"]}
+            "regression mean": ev.images["regression"]}
+    if ev_plain is not None:
+        imgs["plain diffusion"] = ev_plain.images["boundary"]
     crop = (slice(0, 128), slice(0, 128))
     plot_crops(imgs, list(res.stains_), crop=crop, px_per_inch=100).savefig(figs / "crops_z0.png", dpi=100)
     diff = {k: v - ev.images["regression"] for k, v in imgs.items() if k != "regression mean"}
     plot_crops(diff, list(res.stains_), crop=crop, cmap="RdBu_r", px_per_inch=100).savefig(
         figs / "difference_to_regression_mean_z0.png", dpi=100)
     areas = dict(ev.info["nucleus_areas_um2"])
-    areas["plain diffusion"] = ev_plain.info["nucleus_areas_um2"]["boundary"]
-    plot_nucleus_areas({k: areas[k] for k in ("real", "boundary", "plain diffusion", "regression")}).savefig(
-        figs / "nucleus_areas.png", dpi=100)
     spec = dict(ev.info["dapi_power_spectrum"])
-    spec["plain diffusion"] = ev_plain.info["dapi_power_spectrum"]["boundary"]
-    plot_power_spectra(spec["freq_cycles_per_px"],
-                       {k: spec[k] for k in ("real", "boundary", "plain diffusion", "regression")},
+    if ev_plain is not None:
+        areas["plain diffusion"] = ev_plain.info["nucleus_areas_um2"]["boundary"]
+        spec["plain diffusion"] = ev_plain.info["dapi_power_spectrum"]["boundary"]
+    shown = [k for k in ("real", "boundary", "plain diffusion", "regression") if k in areas]
+    plot_nucleus_areas({k: areas[k] for k in shown}).savefig(figs / "nucleus_areas.png", dpi=100)
+    plot_power_spectra(spec["freq_cycles_per_px"], {k: spec[k] for k in shown},
                        pixel_um=ev.info["pixel_um"], bands=POWER_BANDS_PX).savefig(figs / "dapi_power_spectra.png", dpi=100)
     known = [g for pair in ("Slc17a6", "Slc17a7", "Cldn5", "Aqp4") for g in [pair] if g in res.genes_]
     plot_attention_matrix(ev.attention_matrix, list(res.genes_), highlight=known).savefig(
@@ -241,8 +249,9 @@ def main() -> None:
         "",
         train_line,
         "",
-        f"Plain diffusion (objective='diffusion', same preset, {plain.params_['prediction_type']}, "
-        f"{plain.params_['max_iter']} iterations): fit {plain.fit_time_s_:.0f} s.",
+        (f"Plain diffusion (objective='diffusion', same preset, {plain.params_['prediction_type']}, "
+         f"{plain.params_['max_iter']} iterations): fit {plain.fit_time_s_:.0f} s." if plain is not None else
+         "Plain diffusion: **not run** in this benchmark run (--no-plain)."),
         "",
         f"## Held-out region (stain px rows {ev.info['region_stain_px']['rows']}, cols "
         f"{ev.info['region_stain_px']['cols']}; x {ev.info['region_um']['x'][0]:.1f}-"
