@@ -27,6 +27,11 @@ def set_progress_enabled(enabled: bool | None) -> None:
     """Turn progress bars on (True), off (False) or automatic (None: in a terminal or notebook).
 
     The CLI turns them on unless ``--quiet``; worker processes turn them off.
+
+    Parameters
+    ----------
+    enabled : bool or None
+        True draws bars, False hides them, None decides by the output (terminal or notebook).
     """
     global _ENABLED
     _ENABLED = None if enabled is None else bool(enabled)

@@ -126,6 +126,7 @@ def participation_ratio(Z: pd.DataFrame | np.ndarray) -> float:
     Parameters
     ----------
     Z : pandas.DataFrame or numpy.ndarray, shape (n_regions, n_latent)
+        Program values per region (posterior means).
 
     Returns
     -------
@@ -158,9 +159,11 @@ def distinct_programs(
     Parameters
     ----------
     Z : pandas.DataFrame or numpy.ndarray, shape (n_regions, n_latent)
+        Program values per region (posterior means).
     threshold : float, default 0.5
         Largest |r| two distinct programs may have, in (0, 1].
     active_threshold : float, default 0.01
+        Variance across regions above which a program is active (Burda et al. 2016).
 
     Returns
     -------
@@ -196,8 +199,9 @@ def matched_correlations(ref: pd.DataFrame | np.ndarray, other: pd.DataFrame | n
 
     Parameters
     ----------
-    ref : shape (n_regions, p)
-    other : shape (n_regions, q)
+    ref : pandas.DataFrame or numpy.ndarray, shape (n_regions, p)
+        Programs of the reference fit.
+    other : pandas.DataFrame or numpy.ndarray, shape (n_regions, q)
         Programs of a refit on the same regions (rows in the same order).
 
     Returns
@@ -381,12 +385,14 @@ def summarize_programs(
     graph : RegionGraph, optional
         If given, Moran's I of each distinct program over it.
     threshold : float, default 0.5
+        Largest |r| two distinct programs may have (:func:`distinct_programs`).
     selection_refits : sequence of pandas.DataFrame, optional
         Programs of refits used only to select the stable programs (a distinct program whose
         median matched |r| over them is below `min_stability` is not reported). If one program
         at most would remain, the most stable one is kept (and :attr:`ProgramSummary.warning`
         says so). Default: no selection.
     min_stability : float, default 0.9
+        Median matched |r| over `selection_refits` a program needs to be reported.
 
     Returns
     -------
@@ -478,17 +484,24 @@ def model_programs(
     Parameters
     ----------
     model : fitted estimator with ``transform`` and ``fit_many`` (GraphVAE)
+        The fit whose programs are measured.
     X : pandas.DataFrame, shape (n_regions, n_genes)
+        Expression the model was fitted on.
     y : pandas.Series, shape (n_regions,)
+        The map the model was fitted on.
     n_seeds, n_bootstrap : int, default 5
         Refits of each kind (0 skips the kind).
     holdout : float, default 0.2
+        Fraction of regions whose map values a subsampling refit does not see.
     random_state : int
+        Seed of the refits' seeds and of the held-out regions.
     threshold : float, default 0.5
+        Largest |r| two distinct programs may have (:func:`distinct_programs`).
     n_selection : int, default 5
         Seed refits (other seeds than the reported ones) that select the stable programs
         (0: no selection).
     min_stability : float, default 0.9
+        Median matched |r| over the selection refits a program needs to be reported.
 
     Returns
     -------

@@ -53,6 +53,7 @@ def radial_power_spectrum(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     img : numpy.ndarray, shape (..., H, W)
+        Images (any intensity units); the spectrum is averaged over the leading axes.
 
     Returns
     -------

@@ -38,6 +38,13 @@ def plot_crops(images: Mapping[str, np.ndarray], stains: Sequence[str], *, plane
         Imaging plane shown.
     crop : (slice, slice), optional
         Rows and columns shown (default all).
+    cmap : str
+        Matplotlib colour map of the panels.
+    vrange : (float, float)
+        Intensity range mapped onto the colour map.
+    px_per_inch : float, optional
+        Panel size such that one image pixel is one figure pixel at this dpi (default: a fixed
+        panel size).
     """
     names = list(images)
     rs, cs = crop or (slice(None), slice(None))

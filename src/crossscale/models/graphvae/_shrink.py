@@ -41,8 +41,11 @@ def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.n
     Parameters
     ----------
     values : numpy.ndarray, shape (n_regions, n_genes)
+        Expression (predictors) of every region.
     y : numpy.ndarray, shape (n_regions,)
+        Map values (only `rows` are used).
     rows : numpy.ndarray of bool, shape (n_regions,)
+        The training regions.
 
     Returns
     -------

@@ -292,7 +292,9 @@ class GraphVAEModule(nn.Module):
         Parameters
         ----------
         z : Tensor, shape (n, n_regions, n_latent)
+            Latent programs of each stacked model.
         models : Tensor of int, shape (n,), optional
+            Which stacked models' decoders to use (default: all, in order).
 
         Returns
         -------

@@ -488,6 +488,7 @@ class VolumeDiffusion(CheckpointMixin):
         Parameters
         ----------
         genes : torch.Tensor, shape (B, n_genes, n_planes, w / r, w / r)
+            Binned gene fields of the windows (r: the gene bin in image pixels).
 
         Returns
         -------
