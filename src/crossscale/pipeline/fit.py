@@ -23,7 +23,7 @@ from crossscale.pipeline import _common as common
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FitResult", "fit_map"]
+__all__ = ["FitResult", "check_model", "fit_map", "model_params"]
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,62 @@ class FitResult:
                 total_time_s=self.summary["total_time_s"],
             ))  # fmt: skip
         return Path(folder)
+
+
+def check_model(model: str | Any, preset: str = "default",
+                params: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    """The unfitted estimator `model` with `preset` and `params`, every parameter checked.
+
+    Raises
+    ------
+    ParameterError
+        Unknown model, preset or parameter (the message lists the valid ones), or a value the
+        model refuses (its ``check_params``).
+    """
+    return common.resolve_model(model, preset, params)[0]
+
+
+def model_params(
+    model: str, preset: str, items: Sequence[str] | None, *, seed: int, device: str,
+    aliases: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Model parameters from ``--param KEY=VALUE`` items and alias options, checked against `model`.
+
+    Parameters
+    ----------
+    model : str
+        Registry key.
+    preset : str
+        Preset of the model (the items override it).
+    items : sequence of str
+        ``"key=value"`` (values parsed by :func:`crossscale.models.registry.parse_value`).
+    seed, device : int, str
+        Added as ``random_state`` / ``device`` when the model takes them and `items` do not.
+    aliases : mapping, optional
+        Parameters given by their own options (e.g. ``--max-epochs``: ``{"max_epochs": 5}``);
+        None values are left out, `items` win.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ParameterError
+        A malformed item, an unknown parameter (the message lists the valid ones) or a value
+        the model refuses.
+    """
+    from crossscale.models import registry
+
+    params = registry.parse_params(items)
+    for key, value in (aliases or {}).items():
+        if value is not None:
+            params.setdefault(key, value)
+    defaults = registry.get(model).parameters()
+    params |= {k: v for k, v in (("random_state", seed), ("device", device))
+               if k in defaults and k not in params}  # fmt: skip
+    check_model(model, preset, params)
+    return params
 
 
 def _load_map(
@@ -504,8 +560,6 @@ def fit_map(
     summary = meta | {
         "n_regions": len(regions), "n_genes": X.shape[1], "n_genes_requested": n_requested,
         "n_genes_missing": n_missing, "graph_kind": g.kind, "n_edges": g.n_edges,
-        "smoothness": mp.get("smoothness"), "beta": mp.get("beta"), "lr": mp.get("lr"),
-        "val_fraction": mp.get("val_fraction") if mp.get("early_stopping") else None,
         "preset": preset, "protocol": protocol, "model": model_name,
         "model_class": type(est).__name__, "model_params": mp,
         "is_reference_map": map is None and group == "AD" and timepoint == "baseline",

@@ -124,8 +124,7 @@ def build_benchmark_report(
          f"Atlas {bib.cite('ahba')} in the Desikan-Killiany atlas {bib.cite('desikan2006')}. Maps: "
          f"ADNI2 regional volume change {bib.cite('adni')} and ENIGMA case-control cortical thickness "
          f"{bib.cite('enigma_toolbox')}. ")
-        + f"Models: {escape(model)}"
-        f"{' ' + bib.cite('vaithianathan2026') if model == 'GraphVAE' else ''}, PLS with 1-5 "
+        + f"Models: {escape(model)}{_model_cites(model, bib)}, PLS with 1-5 "
         f"components {bib.cite('pls', 'imaging_transcriptomics')}, ridge {bib.cite('ridge')}, a "
         "spatial-only harmonic interpolation and, as the baseline a user could run, the one of "
         "these seven chosen per outer fold by 5-block spatial CV on its training regions "
@@ -139,6 +138,14 @@ def build_benchmark_report(
     rep.add_heading("References", 2)
     rep.add_html(bib.render("html"))
     return rep
+
+
+def _model_cites(model: str, bib: Bibliography) -> str:
+    """The citations of the registered model labelled `model` (``" [1]"``; empty if none)."""
+    from crossscale.models import registry
+
+    entry = registry.entry_of(model)
+    return " " + bib.cite(*entry.references) if entry is not None and entry.references else ""
 
 
 def markdown_table(table: pd.DataFrame) -> str:
