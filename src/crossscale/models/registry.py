@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crossscale._errors import ParameterError
+from crossscale.models.tags import ModelTags, get_tags
 
 __all__ = [
     "DEFAULT_MODEL", "ModelEntry", "available", "entry_of", "get", "parse_params", "parse_value", "register",
@@ -52,8 +53,6 @@ class ModelEntry:
         ``loader(path)`` loads a saved model (None: the model cannot be saved / loaded).
     description : str
         One line for listings.
-    interpretable : bool
-        Whether :func:`crossscale.interpret.interpret_model` can interpret it.
     methods : callable or None
         ``methods(params, cite)`` returns the report's methods sentences (HTML) for a fitted
         model's ``get_params()``; ``cite(*keys)`` numbers citations of
@@ -69,9 +68,13 @@ class ModelEntry:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: {"default": {}})
     loader: Callable[[str | os.PathLike[str]], Any] | None = None
     description: str = ""
-    interpretable: bool = False
     methods: Callable[[Mapping[str, Any], Callable[..., str]], str] | None = None
     references: tuple[str, ...] = ()
+
+    @property
+    def tags(self) -> ModelTags:
+        """The capabilities of the model (:func:`crossscale.models.tags.get_tags` of ``factory()``)."""
+        return get_tags(self.factory())
 
     def parameters(self) -> dict[str, Any]:
         """The default parameters of the model (``get_params()`` of ``factory()``)."""
@@ -138,7 +141,6 @@ def register(
     presets: Mapping[str, Mapping[str, Any]] | None = None,
     loader: Callable[[str | os.PathLike[str]], Any] | None = None,
     description: str = "",
-    interpretable: bool = False,
     methods: Callable[[Mapping[str, Any], Callable[..., str]], str] | None = None,
     references: tuple[str, ...] = (),
     replace: bool = False,
@@ -159,8 +161,6 @@ def register(
         ``loader(path)`` loads a saved model (e.g. ``MyModel.load``).
     description : str
         One line for listings.
-    interpretable : bool
-        Whether :func:`crossscale.interpret.interpret_model` can interpret the fitted model.
     methods : callable, optional
         ``methods(params, cite)`` -> the report's methods sentences (see :class:`ModelEntry`).
     references : tuple of str
@@ -187,7 +187,7 @@ def register(
         raise ParameterError(f"factory of model '{key}' must be callable; got {factory!r}.")
     entry = ModelEntry(
         name=key, factory=factory, label=label or name, presets={"default": {}} | dict(presets or {}),
-        loader=loader, description=description, interpretable=interpretable, methods=methods,
+        loader=loader, description=description, methods=methods,
         references=tuple(references),
     )  # fmt: skip
     _REGISTRY[key] = entry
@@ -331,7 +331,6 @@ _REGISTRY[DEFAULT_MODEL] = ModelEntry(
     presets=_LazyPresets(_graphvae_presets, ("default", "reference")),
     loader=_load_graphvae,
     description="Graph-regularised VAE from regional expression to a regional map.",
-    interpretable=True,
     methods=_graphvae_methods,
     references=("vaithianathan2026",),
 )

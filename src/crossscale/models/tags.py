@@ -35,6 +35,9 @@ class ModelTags:
     interpolation_only : bool
         No in-sample fit: the model only predicts held-out regions (the spatial baseline); no
         in-sample metrics are reported for it.
+    fold_predictions : bool
+        ``fit_predict_folds(X, y, graph, test_masks, protocol=...)`` returns the held-out
+        predictions of every fold, shape (n_folds, n_regions), faster than one clone per fold.
     stacked_refits : bool
         ``fit_many(X, Y, graph)`` and a multi-map ``fit_predict_folds`` train many maps as one
         stacked program (null refits batch them).
@@ -53,6 +56,7 @@ class ModelTags:
     accepts_graph: bool = False
     requires_graph: bool = False
     interpolation_only: bool = False
+    fold_predictions: bool = False
     stacked_refits: bool = False
     latent_programs: bool = False
     interpretable: bool = False

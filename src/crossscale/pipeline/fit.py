@@ -19,6 +19,7 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas.validate import validate_regional_map
+from crossscale.models.tags import get_tags
 from crossscale.pipeline import _common as common
 
 logger = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ class FitResult:
                 self.latent.to_csv(tmp / "latent_programs.csv", float_format="%.6g")
             if self.history is not None:
                 self.history.to_csv(tmp / "training_history.csv", index=False, float_format="%.6g")
-            if hasattr(self.model, "save"):
+            if get_tags(self.model).saveable:
                 self.model.save(tmp / "model")
             write_json(tmp / "metrics.json", self.to_dict())
             report = build_fit_report(
@@ -430,7 +431,7 @@ def fit_map(
         Worker processes of the null refits without `scheduler` (joblib: None or 1 in this
         process, -1 every core; :func:`crossscale.evaluate.null_distribution`).
     interpret : bool
-        Interpret the model (models registered as interpretable; skipped for others).
+        Interpret the model (models tagged ``interpretable``; skipped with a note for others).
     interpret_n_perm : int
         Spin-null refits of the enrichment null.
     seed : int
@@ -525,7 +526,8 @@ def fit_map(
             scheduler=scheduler, batch_size=batch_size, echo=echo, n_jobs=n_jobs,
         )  # fmt: skip
     programs = None
-    if hasattr(est, "transform") and hasattr(est, "fit_many"):
+    tags = get_tags(est)
+    if tags.latent_programs and tags.stacked_refits:
         from crossscale.evaluate.programs import model_programs
 
         echo("Programs: distinct and stable latent programs (seed and subsampling refits) ...")
@@ -535,10 +537,7 @@ def fit_map(
             echo(f"  Warning: {programs.warning}")
     interp = None
     interpret_skipped = None
-    from crossscale.models import registry
-
-    interpretable = model_name in registry.available() and registry.get(model_name).interpretable
-    if interpret and interpretable:
+    if interpret and tags.interpretable:
         from crossscale._progress import progress
         from crossscale.interpret import interpret_model
 
@@ -548,10 +547,10 @@ def fit_map(
                                      programs=programs.distinct if programs is not None else None)
             bar.advance()
     elif interpret:
-        interpret_skipped = (f"not run: model {model_name!r} is not registered as interpretable "
-                             "(registry.register(name, factory, interpretable=True))")  # fmt: skip
+        interpret_skipped = (f"not run: model {model_name!r} is not tagged interpretable "
+                             "(its __crossscale_tags__() returns ModelTags(interpretable=False))")  # fmt: skip
         echo(f"Interpretation {interpret_skipped}.")
-    latent = est.transform(X) if hasattr(est, "transform") else None
+    latent = est.transform(X) if tags.latent_programs else None
     hist = getattr(est, "history_", None)
     history = hist.to_frame() if hist is not None else None
     from crossscale.evaluate.estimators import json_params
