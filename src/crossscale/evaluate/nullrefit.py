@@ -40,6 +40,7 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale._progress import progress
+from crossscale._validate import resolve_seed
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate._workers import (
     chunk_seeds,
@@ -80,15 +81,7 @@ def _check_metrics(metric: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _base_seed(random_state: int | np.random.Generator | None) -> int:
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    if random_state is None:
-        return int(np.random.default_rng().integers(2**31 - 1))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    raise ParameterError(
-        f"random_state must be an int, a numpy Generator or None; got {random_state!r}."
-    )
+    return resolve_seed(random_state)
 
 
 def _observed(

@@ -150,21 +150,8 @@ def _model_cites(model: str, bib: Bibliography) -> str:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The benchmark table as GitHub markdown (3 decimals, p-values 3 significant digits)."""
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in table.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            if isinstance(v, str):
-                cells.append(v)
-            elif v != v:
-                cells.append("–")
-            elif c == "p_spin":
-                cells.append(f"{v:.3g}")
-            elif c.endswith("_s"):
-                cells.append(f"{v:.1f}")
-            else:
-                cells.append(f"{v:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    from crossscale._format import markdown_table as _table
+
+    formats = {str(c): "{:.3g}" if c == "p_spin" else "{:.1f}" if str(c).endswith("_s")
+               else "{:.3f}" for c in table.columns}  # fmt: skip
+    return _table(table, float_format="{:.3f}", formats=formats, na="–") + "\n"
