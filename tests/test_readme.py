@@ -98,5 +98,5 @@ def test_readme_python_block_runs(line, code, skip, tmp_path):
                 "crossscale.pipeline.fit_map(model='my-ridge', nulls='spin', n_perm=100, n_jobs=2)"
             )
             assert record["parameters"]["interpret"] is False  # MyRidge is not interpretable
-            assert "not registered as interpretable" in record["parameters"]["interpret_skipped"]
+            assert "not tagged interpretable" in record["parameters"]["interpret_skipped"]
             assert record["parameters"]["n_perm"] == 100

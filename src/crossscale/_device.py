@@ -9,6 +9,34 @@ from crossscale._errors import ParameterError
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
+def resolve_device(device: str, *, option: str = "device") -> str:
+    """The torch device string to use: `device` checked (:func:`check_device`), ``auto`` resolved.
+
+    Parameters
+    ----------
+    device : str
+        ``'auto'`` (CUDA when present), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+    option : str
+        How the message names the parameter.
+
+    Returns
+    -------
+    device : str
+        ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`check_device` (e.g. CUDA asked for on a machine without it).
+    """
+    value = check_device(device, option=option)
+    if value == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return value
+
+
 def check_device(device: str, *, option: str = "--device") -> str:
     """Return `device` if it is valid and usable here, else raise a clear error.
 

@@ -39,6 +39,39 @@ def check_seed(option: str, value: Any, *, allow_none: bool = False) -> None:
         )
 
 
+def resolve_seed(random_state: Any, *, option: str = "random_state") -> int:
+    """An int seed from `random_state`: an integer as it is, else one drawn from it.
+
+    Parameters
+    ----------
+    random_state : int, numpy.random.Generator or None
+        An integer seed in 0 .. 2**32 - 1; a Generator (one integer is drawn from it); None
+        (one integer drawn from fresh OS entropy).
+    option : str
+        How the message names the parameter.
+
+    Returns
+    -------
+    seed : int
+        The integer itself, or a draw in 0 .. 2**31 - 2.
+
+    Raises
+    ------
+    ParameterError
+        A bool (``True`` is not a seed), a float, a string, or an integer out of range.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    if random_state is None:
+        return int(np.random.default_rng().integers(0, 2**31 - 1))
+    if not _is_int(random_state) or not 0 <= int(random_state) <= MAX_SEED:
+        raise ParameterError(
+            f"{option} must be an integer seed from 0 to {MAX_SEED}, a numpy Generator or None; "
+            f"got {random_state!r}."
+        )
+    return int(random_state)
+
+
 def check_int(
     option: str, value: Any, low: int, high: int | None = None, *, hint: str = "",
     allow_none: bool = False,

@@ -106,7 +106,7 @@ def test_registered_plain_class_through_fit_map_records_the_call(landmark_expres
                       baselines=False, nulls="spin", n_perm=4, null_cv="4", seed=1)  # fmt: skip
     finally:
         registry.unregister("plain-ridge")
-    assert res.interpretation is None and "not registered as interpretable" in str(res)
+    assert res.interpretation is None and "not tagged interpretable" in str(res)
     assert repr(res).startswith("<FitResult PlainRidge on ") and "LORO R²" in repr(res)
     out = res.save(tmp_path / "run")
     run = json.loads((out / "run.json").read_text())

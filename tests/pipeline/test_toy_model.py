@@ -95,7 +95,7 @@ def test_presets_and_parameters_of_a_registered_model(toy, landmark_expression, 
     assert toy.create("strong").alpha == 1e4 and toy.create("strong", alpha=2.0).alpha == 2.0
     with pytest.raises(ParameterError, match="presets 'default', 'strong'; got preset='nope'"):
         toy.create("nope")
-    with pytest.raises(ParameterError, match="does not take parameter.*beta; it takes alpha, n_genes"):
+    with pytest.raises(ParameterError, match=r"no parameter\(s\) 'beta'; valid parameters \(--param KEY=VALUE\): alpha, n_genes\."):
         toy.create(beta=1.0)
     with pytest.raises(ParameterError, match="already registered"):
         registry.register("TOY-ridge", ToyRidge)
@@ -126,3 +126,42 @@ def test_pipeline_and_registry_import_no_torch():
             "print('torch' in sys.modules, 'matplotlib' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.slow
+def test_toy_model_through_the_command_line(toy, tmp_path):
+    """One class + one registration: crossscale fit, benchmark and interpret with no other edit."""
+    from typer.testing import CliRunner
+
+    from crossscale.cli.main import app
+
+    runner = CliRunner()
+    fit_dir = tmp_path / "fit"
+    res = runner.invoke(app, [
+        "fit", "--model", "toy-ridge", "--param", "alpha=2.5", "--param", "n_genes=30",
+        "--cv", "loro", "--no-baselines", "--nulls", "spin", "--n-perm", "3", "--null-cv", "3",
+        "--out", str(fit_dir),
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = json.loads((fit_dir / "run.json").read_text())
+    assert run["model"] == "toy-ridge" and run["model_params"] == {"alpha": 2.5, "n_genes": 30}
+    assert "not tagged interpretable" in run["parameters"]["interpret_skipped"]
+    assert set(json.loads((fit_dir / "metrics.json").read_text())["nulls"]) == {"ToyRidge"}
+    html = (fit_dir / "report.html").read_text()
+    assert "The model was ToyRidge" in html and "alpha = 2.5" in html
+    bad = runner.invoke(app, ["fit", "--model", "toy-ridge", "--param", "beta=1", "--out",
+                              str(tmp_path / "x")])  # fmt: skip
+    assert isinstance(bad.exception, ParameterError)  # main() prints it and exits 2
+    assert "valid parameters (--param KEY=VALUE): alpha, n_genes" in str(bad.exception)
+    bench = tmp_path / "bench"
+    res = runner.invoke(app, [
+        "benchmark", "--model", "toy-ridge", "--preset", "strong", "--maps", "ad", "--n-perm", "2",
+        "--null-cv", "3", "--null-models", "ToyRidge", "--out", str(bench),
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(bench / "benchmark.csv")
+    assert "ToyRidge" in set(table["model"]) and "GraphVAE" not in set(table["model"])
+    assert np.isfinite(table.set_index("model").loc["ToyRidge", "p_spin"])
+    res = runner.invoke(app, ["interpret", str(fit_dir)])
+    assert res.exit_code != 0
+    assert "fit of model 'toy-ridge', which is not tagged interpretable" in str(res.exception)

@@ -1,4 +1,4 @@
-"""``crossscale benchmark``: GraphVAE and the baselines side by side on many disease maps.
+"""``crossscale benchmark``: a registered model (default GraphVAE) and the baselines on many maps.
 
 One table: per map and model, in-sample, leave-one-region-out and spatial-CV R² and r, the
 spin-test p-value of the cross-validated r (refits on spun maps), and wall times.
@@ -58,11 +58,13 @@ def benchmark(
         "--null-models",
         help="Models refitted on the spin nulls: 'all', or a comma list such as 'GraphVAE,PLS-4'.",
     ),
-    preset: str = typer.Option(
-        "default", help="GraphVAE configuration: 'default' or 'reference' (see crossscale fit)."
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help="Registered regional model (default graphvae)."),
+    param: list[str] = typer.Option(
+        None, "--param", metavar="KEY=VALUE", help="A model parameter (repeatable), e.g. --param n_latent=4."
     ),
-    max_epochs: int = typer.Option(None, help="GraphVAE epochs (default: the preset's)."),
-    ensemble: int = typer.Option(None, "--ensemble", help="GraphVAE seed-ensemble members."),
+    preset: str = typer.Option("default", help="Parameter preset of --model (see crossscale fit)."),
+    max_epochs: int = typer.Option(None, help="Same as --param max_epochs=N."),
+    ensemble: int = typer.Option(None, "--ensemble", help="Same as --param n_ensemble=N."),
     atlas: str = typer.Option(
         "dk", "--atlas", help="Parcellation: dk (default), dk-subcortex, schaefer100-400, glasser360; other than dk, --maps bigbrain."
     ),
@@ -72,7 +74,7 @@ def benchmark(
     seed: int = typer.Option(0, help="Random seed of every stochastic step."),
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'."),
 ) -> None:
-    """Run GraphVAE and the baselines (PLS 1-5, ridge, spatial-only) on many maps; one table."""
+    """Run a model (default GraphVAE) and the baselines (PLS 1-5, ridge, spatial-only) on many maps."""
     from crossscale._validate import MAX_EPOCHS, MAX_PERM
     from crossscale.cli import _checks as chk
 
@@ -87,7 +89,7 @@ def benchmark(
     from crossscale._errors import ParameterError
     from crossscale._utils import check_output_dir
     from crossscale.models.baselines import default_baselines
-    from crossscale.pipeline import benchmark_maps, parse_null_cv
+    from crossscale.pipeline import benchmark_maps, model_params, parse_null_cv
     from crossscale.pipeline.benchmark import resolve_null_models
 
     t_start = time.perf_counter()
@@ -104,16 +106,13 @@ def benchmark(
         chk.at_least("--max-epochs", max_epochs, 1)
     if ensemble is not None:
         chk.at_least("--ensemble", ensemble, 1)
-    entry = registry.get(DEFAULT_MODEL)
-    chk.one_of("--preset", preset, tuple(entry.presets))
-    resolve_null_models(null_models, [entry.label, *default_baselines()])
     check_device(device)
+    params = model_params(model, preset, param, seed=seed, device=device,
+                          aliases={"max_epochs": max_epochs, "n_ensemble": ensemble})  # fmt: skip
+    resolve_null_models(null_models, [registry.get(model).label, *default_baselines()])
     out = check_output_dir(out, overwrite=overwrite)
-    overrides = {k: v for k, v in {"max_epochs": max_epochs, "n_ensemble": ensemble}.items()
-                 if v is not None}  # fmt: skip
     result = benchmark_maps(
-        keys, model=DEFAULT_MODEL, preset=preset,
-        params=overrides | {"random_state": seed, "device": device}, n_perm=n_perm,
+        keys, model=model, preset=preset, params=params, n_perm=n_perm,
         null_cv=null_cv, null_models=null_models, scheduler=scheduler, batch_size=batch_size,
         seed=seed, atlas=atlas_obj, gene_panel=gene_panel, echo=typer.echo,
     )  # fmt: skip

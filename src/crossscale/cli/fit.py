@@ -1,4 +1,4 @@
-"""``crossscale fit``: GraphVAE from AHBA expression to a regional map, honestly evaluated.
+"""``crossscale fit``: a registered model (default GraphVAE) from AHBA expression to a regional map.
 
 The model is evaluated against baselines with leave-one-region-out and spatial cross-validation,
 and written with a report.
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import typer
 
-from crossscale.models import registry
 from crossscale.models.registry import DEFAULT_MODEL
 from crossscale.pipeline import parse_null_cv
 
@@ -59,18 +58,21 @@ def fit(
         "surface", "--graph", rich_help_panel=_MODEL,
         help="Region graph: 'surface' (fsaverage5 adjacency) or 'connectome' (HCP structural weights).",
     ),
+    model: str = typer.Option(
+        DEFAULT_MODEL, "--model", rich_help_panel=_MODEL,
+        help="Registered regional model (crossscale.models.registry; default graphvae).",
+    ),
+    param: list[str] = typer.Option(
+        None, "--param", rich_help_panel=_MODEL, metavar="KEY=VALUE",
+        help="A model parameter (repeatable), e.g. --param n_latent=4 --param smoothness=0.5.",
+    ),
     preset: str = typer.Option(
         "default", rich_help_panel=_MODEL,
-        help="'default' (chosen out of sample) or 'reference' (GCN encoder, early stopping); the options below override it.",
+        help="Parameter preset of --model (GraphVAE: 'default', chosen out of sample, or 'reference'); --param overrides it.",
     ),
-    n_latent: int = typer.Option(None, help="Latent programs per region (default 8).", rich_help_panel=_MODEL),
-    smoothness: float = typer.Option(
-        None, help="λ, spatial smoothness weight on the latent means (default 0.1, as the reference; 0 turns the graph term off).", rich_help_panel=_MODEL
-    ),
-    beta: float = typer.Option(None, help="β, KL weight (default 0.01).", rich_help_panel=_MODEL),
-    max_epochs: int = typer.Option(None, help="Training epochs (default 100; reference 1000, early stopping).", rich_help_panel=_MODEL),
+    max_epochs: int = typer.Option(None, help="Same as --param max_epochs=N.", rich_help_panel=_MODEL),
     ensemble: int = typer.Option(
-        None, "--ensemble", help="Seed-ensemble members, trained as one stack (default 1).", rich_help_panel=_MODEL
+        None, "--ensemble", help="Same as --param n_ensemble=N (GraphVAE seed-ensemble members, trained as one stack).", rich_help_panel=_MODEL
     ),
     protocol: str = typer.Option(
         "inductive", rich_help_panel=_EVAL,
@@ -84,7 +86,7 @@ def fit(
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu' or 'cuda'.", rich_help_panel=_MODEL),
     nulls: str = typer.Option(
         "none", "--nulls", rich_help_panel=_NULLS,
-        help="Refit GraphVAE, PLS-1 and ridge on null maps: 'spin' (Hungarian), 'moran' or 'none'.",
+        help="Refit the model, PLS-1 and ridge on null maps: 'spin' (Hungarian), 'moran' or 'none'.",
     ),
     n_perm: int = typer.Option(1000, "--n-perm", help="Number of null maps (with --nulls).", rich_help_panel=_NULLS),
     null_cv: str = typer.Option(
@@ -98,10 +100,6 @@ def fit(
     batch_size: int = typer.Option(
         250, "--batch-size", help="Null maps per stacked GraphVAE program / Dask task.", rich_help_panel=_NULLS
     ),
-    n_components: int = typer.Option(
-        None, rich_help_panel=_MODEL,
-        help="Expression axes the encoder sees (default: per fold by PCR leave-one-out error, +3; 0 = all).",
-    ),
     interpret: bool = typer.Option(
         True, rich_help_panel=_EVAL,
         help="Gene attributions, programs, region clusters, cell-type enrichment (spatial nulls).",
@@ -111,20 +109,21 @@ def fit(
         help="Spin refits of the enrichment null (with --interpret).",
     ),
 ) -> None:
-    """Fit GraphVAE on AHBA expression, evaluate it honestly, and write a report."""
+    """Fit a model (default GraphVAE) on AHBA expression, evaluate it honestly, write a report."""
     t_start = time.perf_counter()
     schemes = check_fit_options(
-        nulls=nulls, cv=cv, graph_kind=graph_kind, n_latent=n_latent, smoothness=smoothness,
-        beta=beta, max_epochs=max_epochs, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
-        batch_size=batch_size, n_components=n_components, interpret=interpret,
-        interpret_n_perm=interpret_n_perm, device=device, preset=preset, protocol=protocol,
-        ensemble=ensemble,
+        nulls=nulls, cv=cv, graph_kind=graph_kind, max_epochs=max_epochs, n_perm=n_perm,
+        null_cv=null_cv, scheduler=scheduler, batch_size=batch_size, interpret=interpret,
+        interpret_n_perm=interpret_n_perm, device=device, protocol=protocol, ensemble=ensemble,
     )  # fmt: skip
-    from crossscale._utils import check_output_dir
     from crossscale.cli import _checks as chk
-    from crossscale.pipeline import fit_map
+    from crossscale.pipeline import model_params
 
     chk.seed("--seed", seed)
+    params = model_params(model, preset, param, seed=seed, device=device,
+                          aliases={"max_epochs": max_epochs, "n_ensemble": ensemble})  # fmt: skip
+    from crossscale._utils import check_output_dir
+    from crossscale.pipeline import fit_map
 
     # -- every check before any work: options, output folder, the map ------------------------
     atlas_obj = chk.atlas_option("--atlas", atlas)
@@ -136,17 +135,10 @@ def fit(
     chk.input_file("--expression", expression, what="expression file")
     out = check_output_dir(out, overwrite=overwrite, inputs=[m for m in (map_file, expression)
                                                            if m not in (None, "bigbrain")])  # fmt: skip
-    overrides = {
-        "n_latent": n_latent, "smoothness": smoothness, "beta": beta, "max_epochs": max_epochs,
-        "n_ensemble": ensemble,
-        "n_components": (n_components or None) if n_components is not None else "unset",
-    }  # fmt: skip
-    params = {k: v for k, v in overrides.items() if v is not None and v != "unset"}
     result = fit_map(
         map_file, group=group, timepoint=timepoint, region_column=region_column,
         value_column=value_column, atlas=atlas_obj, expression=expression, gene_panel=gene_panel,
-        graph=graph_kind, model=DEFAULT_MODEL, preset=preset,
-        params=params | {"random_state": seed, "device": device}, cv=schemes, protocol=protocol,
+        graph=graph_kind, model=model, preset=preset, params=params, cv=schemes, protocol=protocol,
         baselines=baselines, nulls=nulls, n_perm=n_perm, null_cv=null_cv, scheduler=scheduler,
         batch_size=batch_size, interpret=interpret, interpret_n_perm=interpret_n_perm, seed=seed,
         echo=typer.echo,
@@ -180,38 +172,29 @@ def print_results(metrics, model_label, nulls=None, *, reference=True, out=None)
 
 
 def check_fit_options(
-    *, nulls, cv, graph_kind, n_latent, smoothness, beta, max_epochs, n_perm, null_cv, scheduler,
-    batch_size, n_components, interpret, interpret_n_perm, device, preset="default",
-    protocol="inductive", ensemble=None,
+    *, nulls, cv, graph_kind, max_epochs, n_perm, null_cv, scheduler, batch_size, interpret,
+    interpret_n_perm, device, protocol="inductive", ensemble=None,
 ) -> tuple[str, ...]:  # fmt: skip  # noqa: ANN001
     """Check every option of ``crossscale fit`` (before any work); return the CV schemes."""
     from crossscale._device import check_device
+    from crossscale._validate import MAX_EPOCHS, MAX_PERM
     from crossscale.cli import _checks as chk
 
     chk.one_of("--nulls", nulls, ("spin", "moran", "none"))
     schemes = chk.cv_schemes("--cv", cv)
     chk.one_of("--graph", graph_kind, ("surface", "connectome"))
-    chk.one_of("--preset", preset, tuple(registry.get(DEFAULT_MODEL).presets))
     chk.one_of("--protocol", protocol, ("inductive", "transductive"))
-    # model options left out (None) take the preset's value
-    for option, value, low, hint in [
-        ("--n-latent", n_latent, 1, ""), ("--smoothness", smoothness, 0, ""),
-        ("--beta", beta, 0, ""), ("--max-epochs", max_epochs, 1, ""),
-        ("--n-components", n_components, 0, "0 means full rank."), ("--ensemble", ensemble, 1, ""),
-    ]:  # fmt: skip
+    for option, value in (("--max-epochs", max_epochs), ("--ensemble", ensemble)):
         if value is not None:
-            chk.at_least(option, value, low, hint=hint)
+            chk.at_least(option, value, 1)
     chk.at_least("--n-perm", n_perm, 1, hint="Give the number of null maps, e.g. --n-perm 1000.")
     parse_null_cv(null_cv)
     chk.scheduler("--scheduler", scheduler)
     chk.at_least("--batch-size", batch_size, 1)
     if interpret:
         chk.at_least("--interpret-n-perm", interpret_n_perm, 1, hint="Or pass --no-interpret.")
-    from crossscale._validate import MAX_EPOCHS, MAX_PERM
-
     chk.count("--max-epochs", max_epochs, 1, MAX_EPOCHS)
     chk.count("--n-perm", n_perm, 1, MAX_PERM)
-    chk.count("--n-latent", n_latent, 1, 4096)
     chk.count("--ensemble", ensemble, 1, 10_000)
     chk.count("--batch-size", batch_size, 1, MAX_PERM)
     if interpret:

@@ -3,27 +3,20 @@
 Every evaluation (:func:`~crossscale.evaluate.evaluate_models`, null refits) goes through these
 functions, so any scikit-learn style regressor works without an edit here:
 
-- ``fit(X, y, graph)`` is called when the estimator's ``fit`` takes a third argument, else
+- ``fit(X, y, graph)`` is called when the estimator is tagged ``accepts_graph``, else
   ``fit(X, y)``;
 - ``predict(X)`` may return a ``pandas.Series`` (indexed by region) or an array;
-- ``fit_predict_folds(X, y, graph, test_masks, protocol=...)`` is used when the estimator has it
-  (GraphVAE and the baselines: faster, protocol-aware); otherwise each fold is a clone fitted on
+- ``fit_predict_folds(X, y, graph, test_masks, protocol=...)`` is used when the estimator is
+  tagged ``fold_predictions`` (GraphVAE and the baselines: faster, protocol-aware); otherwise each fold is a clone fitted on
   the fold's training regions (inductive by construction: the estimator sees no held-out row).
 
-Capabilities are class attributes (scikit-learn style tags), read with :func:`get_tag`:
-
-``stacked_refits``
-    ``fit_many(X, Y, graph)`` and a multi-map ``fit_predict_folds`` train many maps as one
-    stacked program (GraphVAE).
-``interpolation_only``
-    No in-sample fit: the model only predicts held-out regions (the spatial baseline).
-``requires_graph``
-    ``fit`` needs the region graph.
+Capabilities are one tags dataclass, :class:`crossscale.models.tags.ModelTags` (as
+scikit-learn's ``__sklearn_tags__``), returned by the estimator's ``__crossscale_tags__()`` and
+read with :func:`~crossscale.models.tags.get_tags` (or :func:`get_tag` for one field).
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -31,12 +24,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from crossscale.atlas.graph import RegionGraph
-
-#: Capability tags and their defaults for an estimator that declares none.
-TAG_DEFAULTS = {"stacked_refits": False, "interpolation_only": False, "requires_graph": False}
+from crossscale.models.tags import ModelTags, get_tags
 
 __all__ = [
-    "TAG_DEFAULTS",
     "PlainEstimator",
     "as_estimator",
     "fit_model",
@@ -49,26 +39,13 @@ __all__ = [
 
 
 def get_tag(estimator: Any, name: str) -> bool:
-    """The capability tag `name` of `estimator` (its class attribute, else the default)."""
-    return bool(getattr(estimator, name, TAG_DEFAULTS[name]))
-
-
-def _takes_graph(estimator: Any) -> bool:
-    if get_tag(estimator, "requires_graph"):
-        return True
-    try:
-        params = list(inspect.signature(estimator.fit).parameters.values())
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return False
-    positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ] + [p for p in params if p.kind is p.VAR_POSITIONAL]
-    return len(positional) >= 3 or any(p.name == "graph" for p in params)
+    """The field `name` of the :class:`~crossscale.models.tags.ModelTags` of `estimator`."""
+    return bool(getattr(get_tags(estimator), name))
 
 
 def fit_model(estimator: Any, X: pd.DataFrame, y: pd.Series, graph: RegionGraph | None) -> Any:
     """``estimator.fit(X, y, graph)`` or ``estimator.fit(X, y)``; returns the fitted estimator."""
-    if graph is not None and _takes_graph(estimator):
+    if graph is not None and get_tags(estimator).accepts_graph:
         out = estimator.fit(X, y, graph)
     else:
         out = estimator.fit(X, y)
@@ -109,11 +86,12 @@ def fit_predict_folds(
 ) -> np.ndarray:
     """Held-out predictions of every fold, shape (n_folds, n_regions) in ``graph.regions`` order.
 
-    Uses the estimator's own ``fit_predict_folds`` when it has one (with `protocol` when given);
+    Uses the estimator's own ``fit_predict_folds`` when tagged ``fold_predictions`` (with
+    `protocol` when given);
     otherwise fits a clone on each fold's training regions and predicts every region.
     """
     masks = np.asarray(test_masks, dtype=bool)
-    if hasattr(estimator, "fit_predict_folds"):
+    if get_tags(estimator).fold_predictions:
         kw = {} if protocol is None else {"protocol": protocol}
         P = np.asarray(estimator.fit_predict_folds(X, y, graph, masks, **kw), dtype=float)
         return P.reshape(len(masks), -1)  # estimators may return (1, n_folds, n_regions)
@@ -134,7 +112,8 @@ class PlainEstimator(BaseEstimator):
     needs ``get_params``). An object without ``get_params`` is wrapped in this adapter by
     :func:`as_estimator`: cloning the adapter deep-copies the *unfitted* object given
     (``copy.deepcopy``), so every fit starts from the same state, whatever the object's
-    ``__init__`` takes. Its ``fit`` may take ``(X, y)`` or ``(X, y, graph)`` and may return
+    ``__init__`` takes. Its ``fit`` takes ``(X, y)``, or ``(X, y, graph)`` when it declares
+    ``ModelTags(accepts_graph=True)`` (:mod:`crossscale.models.tags`), and may return
     ``self`` or None; ``predict(X)`` may return an array or a Series.
 
     Parameters
@@ -184,15 +163,10 @@ class PlainEstimator(BaseEstimator):
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 - scikit-learn's signature
         return f"PlainEstimator({type(self.estimator).__name__})"
 
-    @property
-    def interpolation_only(self) -> bool:  # the capability tags of the wrapped object
-        """Tag of the wrapped object (see :func:`get_tag`)."""
-        return bool(getattr(self.estimator, "interpolation_only", False))
-
-    @property
-    def requires_graph(self) -> bool:
-        """Tag of the wrapped object (see :func:`get_tag`)."""
-        return bool(getattr(self.estimator, "requires_graph", False))
+    def __crossscale_tags__(self) -> ModelTags:
+        """The tags of the wrapped object; not stochastic (the adapter cannot seed it)."""
+        return get_tags(self.estimator).replace(stacked_refits=False, stochastic=False,
+                                                saveable=False, fold_predictions=False)  # fmt: skip
 
 
 def as_estimator(model: Any) -> Any:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale._progress import progress
+from crossscale._validate import resolve_seed
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate._workers import (
     chunk_seeds,
@@ -80,15 +81,7 @@ def _check_metrics(metric: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _base_seed(random_state: int | np.random.Generator | None) -> int:
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    if random_state is None:
-        return int(np.random.default_rng().integers(2**31 - 1))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    raise ParameterError(
-        f"random_state must be an int, a numpy Generator or None; got {random_state!r}."
-    )
+    return resolve_seed(random_state)
 
 
 def _observed(
@@ -225,7 +218,7 @@ def null_distribution(
     null_maps, method = make_nulls(y, graph, nulls, n_perm, seed)
     n = null_maps.shape[1]
     seeds = chunk_seeds(seed, n)
-    is_gvae = get_tag(estimator, "stacked_refits")
+    stacked = get_tag(estimator, "stacked_refits")
     t0 = time.perf_counter()
     if not in_sample and masks is None:
         raise ParameterError("in_sample=False needs a cross-validation scheme (cv).")
@@ -234,7 +227,7 @@ def null_distribution(
     with progress(f"Null refits of {label or name} ({n} maps)", total=n) as bar:
         observed = _observed(estimator, X, y, graph, masks, metrics, seed, in_sample)
         scores = _null_scores(estimator, X, graph, masks, metrics, batched, in_sample, null_maps,
-                              seeds, batch_size, is_gvae, scheduler, n_jobs, bar)  # fmt: skip
+                              seeds, batch_size, stacked, scheduler, n_jobs, bar)  # fmt: skip
     elapsed = time.perf_counter() - t0
     logger.info("%d null refits of %s in %.1f s", n, name, elapsed)
     if not in_sample:
@@ -242,19 +235,19 @@ def null_distribution(
         scores, observed = scores[:, keep], observed[keep]
     return make_result(
         scores, observed, metrics, cv_name, n_perm=n, method=method, model=name,
-        batched=bool(batched) and is_gvae, time_s=elapsed, in_sample=in_sample,
+        batched=bool(batched) and stacked, time_s=elapsed, in_sample=in_sample,
     )  # fmt: skip
 
 
 def _null_scores(
     estimator: Any, X: pd.DataFrame, graph: RegionGraph, masks: np.ndarray | None,
     metrics: tuple[str, ...], batched: bool, in_sample: bool, null_maps: np.ndarray,
-    seeds: np.ndarray, batch_size: int, is_gvae: bool, scheduler: Any, n_jobs: int | None,
+    seeds: np.ndarray, batch_size: int, stacked: bool, scheduler: Any, n_jobs: int | None,
     bar: Any,
 ) -> np.ndarray:  # fmt: skip
     """Scores of the refits on every null map, in chunks (see :func:`null_distribution`)."""
     n = null_maps.shape[1]
-    starts = chunk_starts(n, batch_size, is_gvae and bool(batched))
+    starts = chunk_starts(n, batch_size, stacked and bool(batched))
     ends = [*starts[1:], n]
     chunks = [{"Y": null_maps[:, s:e], "seeds": seeds[s:e]} for s, e in zip(starts, ends, strict=True)]
     sizes = [c["Y"].shape[1] for c in chunks]

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crossscale._stats import p_value_upper
+
 __all__ = ["NullResult", "make_result", "p_value_upper"]
 
 
@@ -105,35 +107,6 @@ class NullResult:
                 for k, v in self.null.items()
             }
         return out
-
-
-def p_value_upper(null: np.ndarray, observed: float) -> float:
-    """One-sided permutation p-value ``(1 + #{null >= observed}) / (1 + n)``.
-
-    Non-finite null values are dropped (``n`` counts the finite ones).
-
-    Parameters
-    ----------
-    null : numpy.ndarray, shape (n_perm,)
-        The statistic under the null; non-finite values are dropped.
-    observed : float
-        The statistic on the real data.
-
-    Returns
-    -------
-    p : float
-        In ``(0, 1]``; NaN if `observed` is not finite or no null value is.
-
-    References
-    ----------
-    .. [1] Phipson B., Smyth G.K. (2010). Permutation p-values should never be zero. Stat Appl
-       Genet Mol Biol 9, 39.
-    """
-    null = np.asarray(null, dtype=float)
-    finite = null[np.isfinite(null)]
-    if not np.isfinite(observed) or finite.size == 0:
-        return float("nan")
-    return float((1 + np.count_nonzero(finite >= observed)) / (1 + finite.size))
 
 
 def make_result(

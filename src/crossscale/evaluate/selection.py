@@ -20,6 +20,7 @@ from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate.cv import out_of_fold
 from crossscale.evaluate.estimators import fit_model, fit_predict_folds
 from crossscale.evaluate.metrics import SELECTED_BASELINE, explained_variance
+from crossscale.models.tags import ModelTags
 
 __all__ = ["SELECTED_BASELINE", "SelectedBaseline", "comparison_models", "inner_blocks"]
 
@@ -86,8 +87,9 @@ class SelectedBaseline(BaseEstimator):
        model selection. BMC Bioinformatics 7, 91.
     """
 
-    requires_graph = True
-    interpolation_only = True
+    def __crossscale_tags__(self) -> ModelTags:
+        """Held-out predictions only (see :mod:`crossscale.models.tags`)."""
+        return ModelTags(requires_graph=True, interpolation_only=True, fold_predictions=True)
 
     def __init__(self, candidates: dict[str, Any] | None = None, inner_folds: int = 5,
                  random_state: int = 0) -> None:  # fmt: skip

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
+from crossscale._stats import p_value_upper
 from crossscale.models.spread.groupfit import (
     GroupFit,
     best_fit,
@@ -442,7 +443,7 @@ def _null_table(table: pd.DataFrame, null_r2: pd.DataFrame, models, graph_name: 
             v = null_r2.loc[(null_r2.model == m) & (null_r2.null == kind), "r2"].to_numpy(float)
             row[f"n_{short}"] = len(v)
             row[f"null_r2_{short}"] = float(v.mean()) if len(v) else np.nan
-            row[f"p_{short}"] = float((1 + (v >= obs).sum()) / (1 + len(v))) if len(v) else np.nan
+            row[f"p_{short}"] = p_value_upper(v, obs) if len(v) else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -8,16 +8,9 @@ import pandas as pd
 
 def markdown_table(df: pd.DataFrame, digits: int = 3) -> str:
     """A GitHub-markdown table of `df` (no index), floats to `digits` significant digits."""
+    from crossscale._format import markdown_table as _table
 
-    def fmt(v: object) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "" if np.isnan(v) else f"{v:.{digits}g}"
-        return str(v)
-
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
+    return _table(df, float_format=f"{{:.{digits}g}}")
 
 
 def parameter_recovery(estimate: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:

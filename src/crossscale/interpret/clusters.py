@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
+from crossscale._stats import p_value_upper
 
 logger = logging.getLogger(__name__)
 
@@ -174,12 +175,12 @@ def cluster_regions(
                               random_state=random_state)  # fmt: skip
     lobe_ari = float(adjusted_rand_score(lobes, labels))
     null_ari = np.array([adjusted_rand_score(lobes, labels[perms[:, j]]) for j in range(n_perm)])
-    lobe_p = float((1 + np.sum(null_ari >= lobe_ari)) / (1 + n_perm))
+    lobe_p = p_value_upper(null_ari, lobe_ari)
     map_f = map_p = float("nan")
     if y is not None:
         map_f = float(_anova_f(yv, labels)[0])
         null_f = _anova_f(yv[perms], labels)
-        map_p = float((1 + np.sum(null_f >= map_f)) / (1 + n_perm))
+        map_p = p_value_upper(null_f, map_f)
     lab = pd.Series(labels, index=latent.index, name="cluster")
     summary = pd.DataFrame(
         {

@@ -11,32 +11,9 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale._stats import fdr_bh, p_value_upper
 
 logger = logging.getLogger(__name__)
-
-
-def fdr_bh(p: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (NaN kept as NaN).
-
-    References
-    ----------
-    .. [1] Benjamini Y., Hochberg Y. (1995). Controlling the false discovery rate. J R Stat Soc B
-       57, 289-300.
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if not ok.any():
-        return q
-    pv = p[ok]
-    order = np.argsort(pv)
-    n = len(pv)
-    ranked = pv[order] * n / np.arange(1, n + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
-    return q
 
 
 def _zscore(v: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -189,10 +166,10 @@ def gene_set_enrichment(
         obs = z[idx].mean()
         null_r = csum[:, m - 1] / m
         row["score"] = obs
-        row["p_random"] = (1 + np.sum(null_r >= obs - 1e-12)) / (1 + n_random)
+        row["p_random"] = p_value_upper(null_r, obs, atol=1e-12)
         if nz is not None:
             null_s = nz[idx].mean(0)
-            row["p_spatial"] = (1 + np.sum(null_s >= obs - 1e-12)) / (1 + len(null_s))
+            row["p_spatial"] = p_value_upper(null_s, obs, atol=1e-12)
         else:
             row["p_spatial"] = np.nan
         top = s.iloc[idx].sort_values(ascending=False).index[:5]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
+from crossscale._stats import fdr_bh
 from crossscale.maps._tables import _list
 
 logger = logging.getLogger("crossscale.maps.effects")
@@ -158,10 +159,7 @@ def _effect_columns(fit: dict[str, np.ndarray], alpha: float) -> dict[str, np.nd
         p = 2 * stats.t.sf(np.abs(t), df)
         J = 1 - 3 / (4 * (n1 + n2) - 9)
     z = stats.norm.ppf(1 - alpha / 2)
-    fdr = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        fdr[ok] = stats.false_discovery_control(p[ok], method="bh")
+    fdr = fdr_bh(p)
     return {
         "d": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se, "t": t, "p": p,
         "fdr_p": fdr, "n_case": n1, "n_control": n2, "g": J * d, "g_se": J * se,

@@ -24,13 +24,15 @@ from sklearn.base import BaseEstimator
 from crossscale._errors import ModelStateError, ParameterError
 from crossscale.atlas.graph import RegionGraph
 from crossscale.models._validation import align, check_expression
+from crossscale.models.tags import ModelTags
 
 
 class _GeneBaseline(BaseEstimator):
     """Shared plumbing of the expression-based baselines."""
 
-    requires_graph = False
-    interpolation_only = False
+    def __crossscale_tags__(self) -> ModelTags:
+        """``fit(X, y, graph)`` aligns on the graph's regions (see :mod:`crossscale.models.tags`)."""
+        return ModelTags(accepts_graph=True, fold_predictions=True)
 
     def _make(self, scale: bool = True):  # noqa: ANN202
         raise NotImplementedError
@@ -160,8 +162,9 @@ class SpatialBaseline(BaseEstimator):
         Ridge added to ``L_UU``.
     """
 
-    requires_graph = True
-    interpolation_only = True
+    def __crossscale_tags__(self) -> ModelTags:
+        """Graph interpolation only (see :mod:`crossscale.models.tags`)."""
+        return ModelTags(requires_graph=True, interpolation_only=True, fold_predictions=True)
 
     def __init__(self, epsilon: float = 1e-3) -> None:
         self.epsilon = epsilon

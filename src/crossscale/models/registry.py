@@ -7,24 +7,29 @@ A new model is one module (a scikit-learn style estimator: ``__init__`` stores p
 
     registry.register("ridge-expression", MyRidge, label="Ridge on expression")
 
-after which ``crossscale.pipeline.fit_map(..., model="ridge-expression")`` fits, cross-validates,
+after which ``crossscale fit --model ridge-expression --param alpha=2`` (and
+``crossscale.pipeline.fit_map(..., model="ridge-expression")``) fits, cross-validates,
 null-refits and reports it like GraphVAE, with no edit to ``evaluate/``, ``report/`` or ``cli/``.
-Optional capabilities are declared as class attributes (tags) that evaluation reads (see
-:mod:`crossscale.evaluate.estimators`): ``stacked_refits`` (``fit_many`` and a multi-map
-``fit_predict_folds``), ``interpolation_only``, ``requires_graph``.
+The report's methods paragraph comes from the entry's ``methods`` function (else a generic
+sentence naming the model and its ``get_params()``). Capabilities are the model's tags
+(:class:`crossscale.models.tags.ModelTags`).
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crossscale._errors import ParameterError
+from crossscale.models.tags import ModelTags, get_tags
 
-__all__ = ["DEFAULT_MODEL", "ModelEntry", "available", "get", "register", "unregister"]
+__all__ = [
+    "DEFAULT_MODEL", "ModelEntry", "available", "entry_of", "get", "parse_params", "parse_value", "register",
+    "unregister",
+]  # fmt: skip
 
 #: The model of ``crossscale fit`` and ``crossscale benchmark`` unless told otherwise.
 DEFAULT_MODEL = "graphvae"
@@ -48,8 +53,13 @@ class ModelEntry:
         ``loader(path)`` loads a saved model (None: the model cannot be saved / loaded).
     description : str
         One line for listings.
-    interpretable : bool
-        Whether :func:`crossscale.interpret.interpret_model` can interpret it.
+    methods : callable or None
+        ``methods(params, cite)`` returns the report's methods sentences (HTML) for a fitted
+        model's ``get_params()``; ``cite(*keys)`` numbers citations of
+        :data:`crossscale.report.methods.REFERENCES`. None: a generic sentence.
+    references : tuple of str
+        Keys of :data:`crossscale.report.methods.REFERENCES` cited wherever the model is named
+        (e.g. the benchmark's methods).
     """
 
     name: str
@@ -58,7 +68,25 @@ class ModelEntry:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: {"default": {}})
     loader: Callable[[str | os.PathLike[str]], Any] | None = None
     description: str = ""
-    interpretable: bool = False
+    methods: Callable[[Mapping[str, Any], Callable[..., str]], str] | None = None
+    references: tuple[str, ...] = ()
+
+    @property
+    def tags(self) -> ModelTags:
+        """The capabilities of the model (:func:`crossscale.models.tags.get_tags` of ``factory()``)."""
+        return get_tags(self.factory())
+
+    def parameters(self) -> dict[str, Any]:
+        """The default parameters of the model (``get_params()`` of ``factory()``)."""
+        est = self.factory()
+        if callable(getattr(est, "get_params", None)):
+            return dict(est.get_params(deep=False))
+        try:
+            sig = inspect.signature(self.factory).parameters
+        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+            return {}
+        return {k: p.default for k, p in sig.items()
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}  # fmt: skip
 
     def create(self, preset: str = "default", **params: Any) -> Any:
         """An unfitted estimator: the `preset`'s parameters, overridden by `params`.
@@ -74,16 +102,12 @@ class ModelEntry:
                 f"preset={preset!r}."
             )
         merged = dict(self.presets[preset]) | params
-        try:
-            accepted = inspect.signature(self.factory).parameters
-        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-            accepted = {}
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
-        unknown = sorted(k for k in merged if not takes_any and k not in accepted)
+        accepted = self.parameters()
+        unknown = sorted(k for k in merged if k not in accepted)
         if unknown:
             raise ParameterError(
-                f"Model '{self.name}' does not take parameter(s) {', '.join(unknown)}; it takes "
-                f"{', '.join(k for k in accepted if k != 'self') or 'none'}."
+                f"Model '{self.name}' has no parameter(s) {', '.join(map(repr, unknown))}; valid "
+                f"parameters (--param KEY=VALUE): {', '.join(sorted(accepted)) or 'none'}."
             )
         return self.factory(**merged)
 
@@ -117,7 +141,8 @@ def register(
     presets: Mapping[str, Mapping[str, Any]] | None = None,
     loader: Callable[[str | os.PathLike[str]], Any] | None = None,
     description: str = "",
-    interpretable: bool = False,
+    methods: Callable[[Mapping[str, Any], Callable[..., str]], str] | None = None,
+    references: tuple[str, ...] = (),
     replace: bool = False,
 ) -> ModelEntry:
     """Register a model under `name`.
@@ -136,8 +161,10 @@ def register(
         ``loader(path)`` loads a saved model (e.g. ``MyModel.load``).
     description : str
         One line for listings.
-    interpretable : bool
-        Whether :func:`crossscale.interpret.interpret_model` can interpret the fitted model.
+    methods : callable, optional
+        ``methods(params, cite)`` -> the report's methods sentences (see :class:`ModelEntry`).
+    references : tuple of str
+        Citation keys of the model (see :class:`ModelEntry`).
     replace : bool
         Allow replacing an existing registration.
 
@@ -160,7 +187,8 @@ def register(
         raise ParameterError(f"factory of model '{key}' must be callable; got {factory!r}.")
     entry = ModelEntry(
         name=key, factory=factory, label=label or name, presets={"default": {}} | dict(presets or {}),
-        loader=loader, description=description, interpretable=interpretable,
+        loader=loader, description=description, methods=methods,
+        references=tuple(references),
     )  # fmt: skip
     _REGISTRY[key] = entry
     return entry
@@ -193,6 +221,60 @@ def available() -> list[str]:
     return list(_REGISTRY)
 
 
+def entry_of(model: Any) -> ModelEntry | None:
+    """The entry of `model`: its registry key, label or class name, or an instance (else None)."""
+    if isinstance(model, str):
+        key = model.strip().lower()
+        for entry in _REGISTRY.values():
+            if key in (entry.name, entry.label.lower()):
+                return entry
+        cls_name = model
+    else:
+        cls_name = type(model).__name__
+    for entry in _REGISTRY.values():
+        if type(entry.factory()).__name__ == cls_name:
+            return entry
+    return None
+
+
+def parse_value(text: str) -> Any:
+    """A ``--param`` value: int, float, bool (true/false), None (none/null) or the string."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_params(items: Sequence[str] | None, option: str = "--param") -> dict[str, Any]:
+    """``["n_latent=4", "beta=0.1"]`` -> ``{"n_latent": 4, "beta": 0.1}`` (see :func:`parse_value`).
+
+    Raises
+    ------
+    ParameterError
+        An item is not ``KEY=VALUE`` or a key is given twice.
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ParameterError(
+                f"{option} must be KEY=VALUE with a parameter name as KEY (e.g. {option} "
+                f"n_latent=4); got {item!r}."
+            )
+        if key in out:
+            raise ParameterError(f"{option} {key} is given twice; give each parameter once.")
+        out[key] = parse_value(value)
+    return out
+
+
 # -- built-in models (imported on first use: registering them loads no torch) -------------------
 def _graphvae(**params: Any) -> Any:
     from crossscale.models.graphvae import GraphVAE
@@ -210,6 +292,12 @@ def _graphvae_presets() -> dict[str, dict[str, Any]]:
     from crossscale.models.graphvae.estimator import REFERENCE_PARAMS
 
     return {"default": {}, "reference": dict(REFERENCE_PARAMS)}
+
+
+def _graphvae_methods(params: Mapping[str, Any], cite: Callable[..., str]) -> str:
+    from crossscale.models._methods import graphvae_methods
+
+    return graphvae_methods(params, cite)
 
 
 class _LazyPresets(Mapping):
@@ -243,5 +331,6 @@ _REGISTRY[DEFAULT_MODEL] = ModelEntry(
     presets=_LazyPresets(_graphvae_presets, ("default", "reference")),
     loader=_load_graphvae,
     description="Graph-regularised VAE from regional expression to a regional map.",
-    interpretable=True,
+    methods=_graphvae_methods,
+    references=("vaithianathan2026",),
 )

@@ -107,9 +107,10 @@ def permutation_p_value(statistic: float, null: np.ndarray) -> float:
     .. [1] Phipson B. & Smyth G.K. (2010). Permutation p-values should never be zero. Stat Appl
        Genet Mol Biol 9, 39.
     """
-    null = np.asarray(null, dtype=float)
-    exceed = np.count_nonzero(np.abs(null) >= abs(statistic) - 1e-12)
-    return float((1 + exceed) / (1 + null.size))
+    from crossscale._stats import p_value_upper
+
+    return p_value_upper(np.abs(np.asarray(null, dtype=float)), abs(statistic), atol=1e-12,
+                         nonfinite="count")  # fmt: skip
 
 
 def compare_maps(

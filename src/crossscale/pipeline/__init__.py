@@ -9,6 +9,9 @@
 
 from crossscale.pipeline._common import parse_null_cv
 from crossscale.pipeline.benchmark import BenchmarkResult, benchmark_maps
-from crossscale.pipeline.fit import FitResult, fit_map
+from crossscale.pipeline.fit import FitResult, check_model, fit_map, model_params
 
-__all__ = ["BenchmarkResult", "FitResult", "benchmark_maps", "fit_map", "parse_null_cv"]
+__all__ = [
+    "BenchmarkResult", "FitResult", "benchmark_maps", "check_model", "fit_map", "model_params",
+    "parse_null_cv",
+]  # fmt: skip

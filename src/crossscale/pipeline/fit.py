@@ -19,11 +19,12 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas.validate import validate_regional_map
+from crossscale.models.tags import get_tags
 from crossscale.pipeline import _common as common
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FitResult", "fit_map"]
+__all__ = ["FitResult", "check_model", "fit_map", "model_params"]
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class FitResult:
                 self.latent.to_csv(tmp / "latent_programs.csv", float_format="%.6g")
             if self.history is not None:
                 self.history.to_csv(tmp / "training_history.csv", index=False, float_format="%.6g")
-            if hasattr(self.model, "save"):
+            if get_tags(self.model).saveable:
                 self.model.save(tmp / "model")
             write_json(tmp / "metrics.json", self.to_dict())
             report = build_fit_report(
@@ -240,6 +241,62 @@ class FitResult:
                 total_time_s=self.summary["total_time_s"],
             ))  # fmt: skip
         return Path(folder)
+
+
+def check_model(model: str | Any, preset: str = "default",
+                params: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    """The unfitted estimator `model` with `preset` and `params`, every parameter checked.
+
+    Raises
+    ------
+    ParameterError
+        Unknown model, preset or parameter (the message lists the valid ones), or a value the
+        model refuses (its ``check_params``).
+    """
+    return common.resolve_model(model, preset, params)[0]
+
+
+def model_params(
+    model: str, preset: str, items: Sequence[str] | None, *, seed: int, device: str,
+    aliases: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Model parameters from ``--param KEY=VALUE`` items and alias options, checked against `model`.
+
+    Parameters
+    ----------
+    model : str
+        Registry key.
+    preset : str
+        Preset of the model (the items override it).
+    items : sequence of str
+        ``"key=value"`` (values parsed by :func:`crossscale.models.registry.parse_value`).
+    seed, device : int, str
+        Added as ``random_state`` / ``device`` when the model takes them and `items` do not.
+    aliases : mapping, optional
+        Parameters given by their own options (e.g. ``--max-epochs``: ``{"max_epochs": 5}``);
+        None values are left out, `items` win.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ParameterError
+        A malformed item, an unknown parameter (the message lists the valid ones) or a value
+        the model refuses.
+    """
+    from crossscale.models import registry
+
+    params = registry.parse_params(items)
+    for key, value in (aliases or {}).items():
+        if value is not None:
+            params.setdefault(key, value)
+    defaults = registry.get(model).parameters()
+    params |= {k: v for k, v in (("random_state", seed), ("device", device))
+               if k in defaults and k not in params}  # fmt: skip
+    check_model(model, preset, params)
+    return params
 
 
 def _load_map(
@@ -374,7 +431,7 @@ def fit_map(
         Worker processes of the null refits without `scheduler` (joblib: None or 1 in this
         process, -1 every core; :func:`crossscale.evaluate.null_distribution`).
     interpret : bool
-        Interpret the model (models registered as interpretable; skipped for others).
+        Interpret the model (models tagged ``interpretable``; skipped with a note for others).
     interpret_n_perm : int
         Spin-null refits of the enrichment null.
     seed : int
@@ -469,7 +526,8 @@ def fit_map(
             scheduler=scheduler, batch_size=batch_size, echo=echo, n_jobs=n_jobs,
         )  # fmt: skip
     programs = None
-    if hasattr(est, "transform") and hasattr(est, "fit_many"):
+    tags = get_tags(est)
+    if tags.latent_programs and tags.stacked_refits:
         from crossscale.evaluate.programs import model_programs
 
         echo("Programs: distinct and stable latent programs (seed and subsampling refits) ...")
@@ -479,10 +537,7 @@ def fit_map(
             echo(f"  Warning: {programs.warning}")
     interp = None
     interpret_skipped = None
-    from crossscale.models import registry
-
-    interpretable = model_name in registry.available() and registry.get(model_name).interpretable
-    if interpret and interpretable:
+    if interpret and tags.interpretable:
         from crossscale._progress import progress
         from crossscale.interpret import interpret_model
 
@@ -492,10 +547,10 @@ def fit_map(
                                      programs=programs.distinct if programs is not None else None)
             bar.advance()
     elif interpret:
-        interpret_skipped = (f"not run: model {model_name!r} is not registered as interpretable "
-                             "(registry.register(name, factory, interpretable=True))")  # fmt: skip
+        interpret_skipped = (f"not run: model {model_name!r} is not tagged interpretable "
+                             "(its __crossscale_tags__() returns ModelTags(interpretable=False))")  # fmt: skip
         echo(f"Interpretation {interpret_skipped}.")
-    latent = est.transform(X) if hasattr(est, "transform") else None
+    latent = est.transform(X) if tags.latent_programs else None
     hist = getattr(est, "history_", None)
     history = hist.to_frame() if hist is not None else None
     from crossscale.evaluate.estimators import json_params
@@ -504,8 +559,6 @@ def fit_map(
     summary = meta | {
         "n_regions": len(regions), "n_genes": X.shape[1], "n_genes_requested": n_requested,
         "n_genes_missing": n_missing, "graph_kind": g.kind, "n_edges": g.n_edges,
-        "smoothness": mp.get("smoothness"), "beta": mp.get("beta"), "lr": mp.get("lr"),
-        "val_fraction": mp.get("val_fraction") if mp.get("early_stopping") else None,
         "preset": preset, "protocol": protocol, "model": model_name,
         "model_class": type(est).__name__, "model_params": mp,
         "is_reference_map": map is None and group == "AD" and timepoint == "baseline",

@@ -35,12 +35,31 @@ def fit_run_files(results_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """
     results_dir = Path(results_dir)
     run_file, model_dir = results_dir / "run.json", results_dir / "model"
+    if run_file.exists() and not model_dir.exists():
+        _check_interpretable(run_file)
     if not run_file.exists() or not model_dir.exists():
         raise InputDataError(
             f"'{results_dir}' is not a `crossscale fit` output folder: it needs run.json and model/. "
             "Run `crossscale fit --out DIR` first."
         )
     return run_file, model_dir
+
+
+def _check_interpretable(run_file: Path) -> None:
+    """Refuse a fit of a model not tagged interpretable, naming it (else return)."""
+    from crossscale.models import registry
+
+    try:
+        name = json.loads(run_file.read_text(encoding="utf-8")).get("model")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return
+    entry = registry.entry_of(name) if isinstance(name, str) else None
+    if entry is not None and not (entry.tags.interpretable and entry.tags.saveable):
+        raise InputDataError(
+            f"'{run_file.parent}' is a fit of model '{entry.name}', which is not tagged "
+            "interpretable (ModelTags(interpretable=True, saveable=True)); `crossscale interpret` "
+            f"interprets models that are ({', '.join(n for n in registry.available() if registry.get(n).tags.interpretable)})."
+        )
 
 
 @dataclass(frozen=True)

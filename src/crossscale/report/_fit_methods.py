@@ -10,93 +10,25 @@ from crossscale.report.methods import Bibliography
 __all__ = ["methods_text", "model_methods"]
 
 
-def _graphvae_methods(p: dict[str, Any], bib: Bibliography) -> str:
-    """The GraphVAE paragraph, generated from the fitted model's parameters `p`."""
-    act = {"softplus": "softplus", "relu": "ReLU", "tanh": "tanh", "identity": "identity"}[
-        p.get("activation", "relu")
-    ]
-    nc = p.get("n_components")
-    white = " (whitened to unit variance)" if p.get("whiten") else ""
-    if nc == "auto":
-        inputs = (
-            "the leading principal axes of the standardised expression of the training regions"
-            f"{white}, their number chosen for every fold as the one minimising the leave-one-out "
-            "error (PRESS) of principal-component regression on that fold's training regions, "
-            "plus 3 (at most 25),"
-        )
-    elif nc:
-        inputs = f"the leading {nc} principal axes of the standardised expression of the training regions{white}"
-    else:
-        inputs = "the full standardised expression (all principal axes)"
-    enc = {
-        "mlp": f"a one-hidden-layer perceptron ({p['n_hidden']} {act} units; no message passing)",
-        "gcn": f"two graph convolutions {bib.cite('gcn')} ({p['n_hidden']} {act} units)",
-        "graphconv": f"two graph convolutions {bib.cite('gcn')} with a root weight in the first "
-        f"({p['n_hidden']} {act} units)",
-    }[p.get("encoder", "gcn")]
-    smooth_on = "μ" if p.get("smoothness_on", "latent") == "latent" else "ŷ"
-    if p.get("early_stopping"):
-        policy = (
-            f"at most {p['max_epochs']} epochs, the number chosen by early stopping on "
-            f"{int(100 * p['val_fraction'])}% of the training regions (patience {p['patience']}), "
-            + ("then refitted on all training regions" if p.get("refit") else "")
-        )
-    else:
-        policy = f"a fixed {p['max_epochs']} epochs (no early stopping)"
-    ens = (
-        f" Each prediction is the mean of {p['n_ensemble']} independently initialised members."
-        if p.get("n_ensemble", 1) > 1
-        else ""
-    )
-    resid = (
-        " Out of sample, the harmonic interpolation over the region graph of the training "
-        "residuals was added to each held-out region (regression kriging)."
-        if p.get("spatial_residual")
-        else ""
-    )
-    lam = float(p.get("smoothness", 0.0))
-    encoder = p.get("encoder", "gcn")
-    alpha = float(p.get("expression_weight", 0.0) or 0.0)
-    if lam > 0:
-        name = f"The graph-regularised VAE {bib.cite('vaithianathan2026')}"
-    elif encoder != "mlp":
-        name = (f"A graph-convolutional VAE (the model of {bib.cite('vaithianathan2026')} without "
-                "its smoothness penalty, λ = 0)")  # fmt: skip
-    else:
-        name = (f"A VAE without any graph term (MLP encoder, λ = 0; the model of "
-                f"{bib.cite('vaithianathan2026')} without its graph regularisation)")  # fmt: skip
-    decoders = f"decodes it with an MLP ({p.get('decoder_layers', 1)} hidden layer(s)) into the map"
-    recon = ""
-    if alpha > 0:
-        decoders += (
-            " and with a linear decoder into the region's standardised gene expression (a "
-            f"generative model of the expression as well as of the map, as scVI's decoder {bib.cite('scvi2018')})"
-        )
-        recon = f" + α Σ<sub>regions</sub> (mean squared error per standardised gene) (α = {alpha:g})"
-    smooth = (
-        f" + λ Σ<sub>edges</sub> w<sub>ij</sub> ‖{smooth_on}<sub>i</sub> − {smooth_on}<sub>j</sub>‖² "
-        f"(λ = {lam:g})" if lam > 0 else ""
-    )
-    return (
-        f"{name} encodes {inputs} of each region with {enc} into a Gaussian latent program of "
-        f"{p['n_latent']} dimensions {bib.cite('vae')}, {decoders}, and minimises the summed squared "
-        f"error of the map{recon}{smooth} + β KL (β = {p['beta']}) with Adam (learning rate "
-        f"{p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}"
-    )
-
-
 def model_methods(summary: dict[str, Any], bib: Bibliography) -> str:
-    """The model's paragraph: GraphVAE's maths from its parameters, else the model and its parameters.
+    """The model's paragraph: its registry entry's ``methods`` text, else a generic sentence.
 
-    `summary` holds ``model_params`` (``get_params()``) and ``model_class`` (the estimator's class
-    name; runs without it were GraphVAE runs).
+    The generic sentence names the model and its parameters.
+
+    `summary` holds ``model`` (the registry key), ``model_label`` / ``model_class`` and
+    ``model_params`` (``get_params()``).
     """
-    cls = summary.get("model_class", "GraphVAE")
-    if cls == "GraphVAE":
-        return _graphvae_methods(summary["model_params"], bib)
+    from crossscale.models import registry
+
+    name = str(summary.get("model"))
+    entry = registry.entry_of(name) or registry.entry_of(str(summary.get("model_class")))
+    if entry is not None and entry.methods is not None:
+        return entry.methods(summary["model_params"], bib.cite)
     params = ", ".join(f"{k} = {v!r}" for k, v in sorted(summary["model_params"].items()))
+    label = entry.label if entry is not None else summary.get("model_class", name)
+    cites = (" " + bib.cite(*entry.references)) if entry is not None and entry.references else ""
     return (
-        f"The model was {escape(cls)} (registered as <code>{escape(str(summary.get('model')))}</code>), "
+        f"The model was {escape(str(label))}{cites} (registered as <code>{escape(name)}</code>), "
         f"fitted on the same inputs with parameters {escape(params) or 'none'}."
     )
 

@@ -124,8 +124,7 @@ def build_benchmark_report(
          f"Atlas {bib.cite('ahba')} in the Desikan-Killiany atlas {bib.cite('desikan2006')}. Maps: "
          f"ADNI2 regional volume change {bib.cite('adni')} and ENIGMA case-control cortical thickness "
          f"{bib.cite('enigma_toolbox')}. ")
-        + f"Models: {escape(model)}"
-        f"{' ' + bib.cite('vaithianathan2026') if model == 'GraphVAE' else ''}, PLS with 1-5 "
+        + f"Models: {escape(model)}{_model_cites(model, bib)}, PLS with 1-5 "
         f"components {bib.cite('pls', 'imaging_transcriptomics')}, ridge {bib.cite('ridge')}, a "
         "spatial-only harmonic interpolation and, as the baseline a user could run, the one of "
         "these seven chosen per outer fold by 5-block spatial CV on its training regions "
@@ -141,23 +140,18 @@ def build_benchmark_report(
     return rep
 
 
+def _model_cites(model: str, bib: Bibliography) -> str:
+    """The citations of the registered model labelled `model` (``" [1]"``; empty if none)."""
+    from crossscale.models import registry
+
+    entry = registry.entry_of(model)
+    return " " + bib.cite(*entry.references) if entry is not None and entry.references else ""
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """The benchmark table as GitHub markdown (3 decimals, p-values 3 significant digits)."""
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in table.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            if isinstance(v, str):
-                cells.append(v)
-            elif v != v:
-                cells.append("–")
-            elif c == "p_spin":
-                cells.append(f"{v:.3g}")
-            elif c.endswith("_s"):
-                cells.append(f"{v:.1f}")
-            else:
-                cells.append(f"{v:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    from crossscale._format import markdown_table as _table
+
+    formats = {str(c): "{:.3g}" if c == "p_spin" else "{:.1f}" if str(c).endswith("_s")
+               else "{:.3f}" for c in table.columns}  # fmt: skip
+    return _table(table, float_format="{:.3f}", formats=formats, na="–") + "\n"

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crossscale._device import resolve_device
 from crossscale._errors import ParameterError, RegionMismatchError
+from crossscale._validate import resolve_seed
 from crossscale.atlas.graph import RegionGraph
 
 #: The configuration of the reference model (Vaithianathan 2026) as crossscale reads it: a
@@ -29,14 +31,7 @@ AUTO_EXTRA_COMPONENTS = 3
 
 
 def _resolve_device(device: str) -> str:
-    import torch
-
-    from crossscale._device import check_device
-
-    check_device(device, option="device")  # a clear error for CUDA on a machine without it
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return resolve_device(device)
 
 
 def _align_maps(Y: pd.DataFrame, graph: RegionGraph) -> pd.DataFrame:
@@ -56,10 +51,7 @@ def _align_maps(Y: pd.DataFrame, graph: RegionGraph) -> pd.DataFrame:
 
 
 def _seed(random_state: int | np.random.Generator | None) -> int:
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state)
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng()
-    return int(rng.integers(0, 2**31 - 1))
+    return resolve_seed(random_state)
 
 
 def check_params(self: Any) -> None:

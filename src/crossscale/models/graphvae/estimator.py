@@ -24,6 +24,7 @@ from crossscale.models.graphvae._params import (
 )
 from crossscale.models.graphvae._persist import GraphVAECheckpoint
 from crossscale.models.graphvae._stack import Projection, fit_stack
+from crossscale.models.tags import ModelTags
 
 logger = logging.getLogger(__name__)
 
@@ -154,10 +155,10 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     .. [3] Kingma D.P., Welling M. (2014). Auto-encoding variational Bayes. ICLR.
     """
 
-    #: capability tags read by evaluate/ (instead of probing attributes)
-    requires_graph = True
-    interpolation_only = False
-    stacked_refits = True
+    def __crossscale_tags__(self) -> ModelTags:
+        """Capabilities read by evaluate/, pipeline/ and the registry."""
+        return ModelTags(requires_graph=True, fold_predictions=True, stacked_refits=True, latent_programs=True,
+                         interpretable=True, saveable=True, stochastic=True)  # fmt: skip
 
     def __init__(
         self,

@@ -7,17 +7,15 @@ import math
 import numpy as np
 
 from crossscale._errors import ParameterError
+from crossscale._validate import resolve_seed as _resolve_seed
 from crossscale.models.spread.dynamics import check_model
 
 POSTERIORS: tuple[str, ...] = ("laplace", "amortised")
 
 
 def resolve_seed(random_state: int | np.random.Generator | None) -> int:
-    """An int seed: `random_state` itself, or drawn from it / fresh entropy (None), as GraphVAE."""
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng()
-    return int(rng.integers(0, 2**31 - 1))
+    """An int seed (see :func:`crossscale._validate.resolve_seed`)."""
+    return _resolve_seed(random_state)
 
 
 #: Default prior (mean, sd) of the log-scale latents: (log rho, log alpha, log onset) for

@@ -32,6 +32,7 @@ from crossscale.models.spread._common import (
 from crossscale.models.spread.persist import SpreadCheckpoint
 from crossscale.models.spread.training import build_module, train_amortised
 from crossscale.models.spread.visits import VisitArrays, to_visit_arrays
+from crossscale.models.tags import ModelTags
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,10 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         f = torch.float32
         return (torch.as_tensor(arr.y, dtype=f), torch.as_tensor(arr.dt, dtype=f),
                 torch.as_tensor(arr.mask, dtype=f))  # fmt: skip
+
+    def __crossscale_tags__(self) -> ModelTags:
+        """Capabilities (see :mod:`crossscale.models.tags`)."""
+        return ModelTags(accepts_graph=True, saveable=True, stochastic=True)
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, graph=None, *, production: pd.Series | None = None):

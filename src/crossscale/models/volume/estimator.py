@@ -60,9 +60,9 @@ class TrainRecord:
 def _resolve_device(device: str) -> Any:
     import torch
 
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    from crossscale._device import resolve_device
+
+    return torch.device(resolve_device(device))
 
 
 def ddim_timesteps(num_train_timesteps: int, num_inference_steps: int) -> np.ndarray:
