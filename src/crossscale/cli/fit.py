@@ -14,9 +14,8 @@ import typer
 
 from crossscale.models import registry
 from crossscale.models.registry import DEFAULT_MODEL
-from crossscale.pipeline import parse_null_cv
 
-__all__ = ["check_fit_options", "fit", "parse_null_cv"]
+__all__ = ["check_fit_options", "fit"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +186,7 @@ def check_fit_options(
     """Check every option of ``crossscale fit`` (before any work); return the CV schemes."""
     from crossscale._device import check_device
     from crossscale.cli import _checks as chk
+    from crossscale.pipeline import parse_null_cv
 
     chk.one_of("--nulls", nulls, ("spin", "moran", "none"))
     schemes = chk.cv_schemes("--cv", cv)
