@@ -62,6 +62,12 @@ def check_device(device: str, *, option: str = "--device") -> str:
     if not _DEVICE.match(value):
         raise ParameterError(f"{option} must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.")
     if value.startswith("cuda"):
+        if _cpu_only_torch():  # refused without importing torch (seconds of start-up)
+            raise ParameterError(
+                f"{option} {device!r} asks for a GPU, but this PyTorch build has no CUDA support "
+                f"(a CPU-only wheel). Use {option} cpu, or {option} auto to use CUDA only when "
+                "present."
+            )
         import torch
 
         if not torch.cuda.is_available():
@@ -83,3 +89,34 @@ def check_device(device: str, *, option: str = "--device") -> str:
                     f"(cuda:0 … cuda:{count - 1}). Choose one of them, or {option} cuda."
                 )
     return value
+
+
+def _cpu_only_torch() -> bool:
+    """True when the installed torch is a CPU-only build, read from ``torch/version.py``.
+
+    The file is parsed, not imported, so refusing ``--device cuda`` does not load torch; any
+    doubt (torch already loaded, no such file, a CUDA or ROCm build) returns False.
+    """
+    import ast
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "torch" in sys.modules:
+        return False
+    try:
+        spec = importlib.util.find_spec("torch")
+        where = list(spec.submodule_search_locations or []) if spec else []
+        tree = ast.parse((Path(where[0]) / "version.py").read_text())
+    except (ImportError, IndexError, OSError, SyntaxError, ValueError):
+        return False
+    built = {}
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if isinstance(target, ast.Name) and node.value is not None:
+            try:
+                built[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                built[target.id] = "?"
+    return "cuda" in built and built.get("cuda") is None and built.get("hip") is None

@@ -140,14 +140,14 @@ def test_sigterm_and_sighup_while_writing_leave_nothing(tmp_path, sig, code, nam
 
 def test_sigterm_exit_code_and_message_in_process(tmp_path, monkeypatch, capsys, snapshot):
     """main() turns SIGTERM into exit 143 with a message (the handler is installed per run)."""
-    import crossscale.cli.spread as spread_cli
+    import crossscale.pipeline.spread as spread_pipeline
 
     def killed(*a, **k):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises before this ends
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(spread_cli, "_graph", killed)
+    monkeypatch.setattr(spread_pipeline, "spread_graph", killed)
     before = snapshot(tmp_path)
     old = signal.getsignal(signal.SIGTERM)
     assert main(["spread", "simulate", "--out", "res"]) == 143

@@ -88,6 +88,11 @@ class GroupFitConfig:
         ParameterError
             A maps file together with ``adni``, neither, an unknown model or graph, counts < 0.
         """
+        from crossscale.pipeline import _checks as chk
+
+        chk.seed("--seed", self.seed)
+        if self.maps is not None and not self.adni:
+            chk.input_file("MAPS", self.maps, what="maps CSV")
         from crossscale.evaluate.spread_groups import DYNAMICS
 
         if self.adni and self.maps is not None:
