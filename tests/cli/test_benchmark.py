@@ -6,10 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 from crossscale import ParameterError
-from crossscale.cli.benchmark import enigma_thickness_keys, resolve_maps
 from crossscale.cli.main import app
 from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
 from crossscale.evaluate.selection import SELECTED_BASELINE
+from crossscale.maps.catalog import enigma_thickness_keys, resolve_maps
 
 runner = CliRunner()
 
@@ -53,7 +53,7 @@ def test_benchmark_writes_one_table(tmp_path):
 
 
 def test_load_map_drops_regions_without_values():
-    from crossscale.cli.benchmark import load_map
+    from crossscale.maps.catalog import load_map
 
     y = load_map("enigma_asd_mega_analysis_case_controls_thickness")  # fusiform is empty
     assert len(y) == 66 and "L_fusiform" not in y.index and y.notna().all()

@@ -158,7 +158,7 @@ def test_fit_folder_is_self_contained_and_missing_regions_are_listed(tmp_path):
     """67-region map: fit on the regions present (documented rule), list the missing one; the
     run folder carries the map (sha256 in run.json), so `interpret` needs nothing else."""
     from crossscale import ModelStateError
-    from crossscale.cli.interpret import check_model_matches_run, load_run_map
+    from crossscale.pipeline.interpret import check_model_matches_run, load_run_map
 
     study = tmp_path / "study"
     study.mkdir()

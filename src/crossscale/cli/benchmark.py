@@ -12,21 +12,12 @@ from pathlib import Path
 
 import typer
 
-from crossscale.evaluate.metrics import BENCHMARK_COLUMNS
-from crossscale.maps.catalog import enigma_thickness_keys, load_map, resolve_maps
 from crossscale.models import registry
 from crossscale.models.registry import DEFAULT_MODEL
-from crossscale.report.benchmark import markdown_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "TABLE_COLUMNS", "benchmark", "enigma_thickness_keys", "load_map", "markdown_table",
-    "resolve_maps",
-]  # fmt: skip
-
-#: Columns of the benchmark table (kept for old imports; see evaluate.metrics.BENCHMARK_COLUMNS).
-TABLE_COLUMNS = BENCHMARK_COLUMNS
+__all__ = ["benchmark"]
 
 
 def benchmark(
@@ -88,6 +79,7 @@ def benchmark(
     from crossscale._device import check_device
     from crossscale._errors import ParameterError
     from crossscale._utils import check_output_dir
+    from crossscale.maps.catalog import resolve_maps
     from crossscale.models.baselines import default_baselines
     from crossscale.pipeline import benchmark_maps, model_params, parse_null_cv
     from crossscale.pipeline.benchmark import resolve_null_models

@@ -13,9 +13,8 @@ from pathlib import Path
 import typer
 
 from crossscale.models.registry import DEFAULT_MODEL
-from crossscale.pipeline import parse_null_cv
 
-__all__ = ["check_fit_options", "fit", "parse_null_cv"]
+__all__ = ["check_fit_options", "fit"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +178,7 @@ def check_fit_options(
     from crossscale._device import check_device
     from crossscale._validate import MAX_EPOCHS, MAX_PERM
     from crossscale.cli import _checks as chk
+    from crossscale.pipeline import parse_null_cv
 
     chk.one_of("--nulls", nulls, ("spin", "moran", "none"))
     schemes = chk.cv_schemes("--cv", cv)

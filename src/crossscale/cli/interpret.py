@@ -8,9 +8,7 @@ from pathlib import Path
 
 import typer
 
-from crossscale.pipeline.interpret import check_model_matches_run, load_run_map
-
-__all__ = ["check_model_matches_run", "interpret", "load_run_map"]
+__all__ = ["interpret"]
 
 logger = logging.getLogger(__name__)
 
