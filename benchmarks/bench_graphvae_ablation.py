@@ -31,7 +31,7 @@ from sklearn.base import clone
 from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, leave_one_region_out, out_of_fold
-from crossscale.evaluate.metrics import explained_variance
+from crossscale.evaluate.metrics import r2_score
 from crossscale.evaluate.selection import inner_blocks
 from crossscale.maps.catalog import load_map
 from crossscale.models.baselines import default_baselines
@@ -75,7 +75,7 @@ def cv_r2(est, X, Y: pd.DataFrame, graph, masks) -> tuple[np.ndarray, float]:
     """R² of out-of-fold predictions per map (columns of Y), and seconds."""
     t0 = time.perf_counter()
     P = np.asarray(est.fit_predict_folds(X, Y, graph, masks))  # (n_maps, n_folds, n_regions)
-    r2 = [explained_variance(Y.iloc[:, j].to_numpy(), out_of_fold(P[j], masks))
+    r2 = [r2_score(Y.iloc[:, j].to_numpy(), out_of_fold(P[j], masks))
           for j in range(Y.shape[1])]  # fmt: skip
     return np.array(r2), time.perf_counter() - t0
 
@@ -98,11 +98,11 @@ def nested(X, y: pd.Series, graph, outer: np.ndarray, seed: int) -> tuple[float,
             rows = owner == f
             oof = out_of_fold(P[rows], flat[rows])
             tr = ~outer[f]
-            scores[c, f] = explained_variance(yv[tr], oof[tr])
+            scores[c, f] = r2_score(yv[tr], oof[tr])
         outer_pred[c] = est.fit_predict_folds(X, y, graph, outer)[0]
     choice = scores.argmax(0)
     P = outer_pred[choice, np.arange(len(outer))]
-    r2 = explained_variance(yv, out_of_fold(P, outer))
+    r2 = r2_score(yv, out_of_fold(P, outer))
     counts = pd.Series([str(configs[c]) for c in choice]).value_counts()
     return r2, f"{counts.index[0]} ({counts.iloc[0]}/{len(outer)} folds)", time.perf_counter() - t0
 
@@ -146,7 +146,7 @@ def main() -> None:
                 P = np.asarray(clone(est).fit_predict_folds(X, Y[key], graphs["surface"], masks))
                 oof = out_of_fold(P.reshape(len(masks), -1), masks)
                 rows.append({"variant": f"baseline: {name}", "map": key, "seed": 0,
-                             "scheme": scheme, "r2": explained_variance(Y[key].to_numpy(), oof),
+                             "scheme": scheme, "r2": r2_score(Y[key].to_numpy(), oof),
                              "time_s": time.perf_counter() - t0})  # fmt: skip
     nested_rows = []
     if not args.no_nested:

@@ -40,7 +40,7 @@ from sklearn.base import clone
 from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, out_of_fold
-from crossscale.evaluate.metrics import explained_variance
+from crossscale.evaluate.metrics import r2_score
 from crossscale.evaluate.selection import inner_blocks
 from crossscale.maps.catalog import enigma_thickness_keys, load_map
 from crossscale.models.baselines import default_baselines
@@ -55,7 +55,7 @@ PARTS = ("Ridge", "Spatial (Laplacian)")  # blended with GraphVAE, beside the tr
 
 
 def r2(y: np.ndarray, fold_pred: np.ndarray, masks: np.ndarray) -> float:
-    return float(explained_variance(y, out_of_fold(fold_pred, masks)))
+    return float(r2_score(y, out_of_fold(fold_pred, masks)))
 
 
 def weight_grid(n_parts: int, step: float) -> np.ndarray:
@@ -139,7 +139,7 @@ def main() -> None:
                 row[f"GraphVAE {name}"] = r2(y, g_out[j], outer)
                 oof = np.stack([out_of_fold(p, outer) for p in parts_out])
                 row[f"GraphVAE {name}: blend, weights on evaluation folds"] = max(
-                    explained_variance(y, p) for p in blend(W, oof, mu)
+                    r2_score(y, p) for p in blend(W, oof, mu)
                 )
                 row[f"GraphVAE {name}: blend, weights by nested CV"] = r2(
                     y, nested_blend(y, outer, flat, owner, parts_out, parts_in, W), outer

@@ -37,7 +37,7 @@ from sklearn.base import clone
 from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, out_of_fold
-from crossscale.evaluate.metrics import explained_variance
+from crossscale.evaluate.metrics import r2_score
 from crossscale.evaluate.selection import SelectedBaseline
 from crossscale.maps.catalog import (
     adni_followup_keys,
@@ -124,12 +124,12 @@ def main() -> None:
                 t = (time.perf_counter() - t0) / len(group)
                 for j, key in enumerate(group):
                     rows.append({"model": name, "map": key, "cv": cv, "time_s": t,
-                                 "r2": explained_variance(Y[key].to_numpy(), out_of_fold(P[j], folds))})  # fmt: skip
+                                 "r2": r2_score(Y[key].to_numpy(), out_of_fold(P[j], folds))})  # fmt: skip
             for key in group:
                 yv = Y[key].to_numpy()
                 mean_pred = np.array([np.full(len(yv), yv[~f].mean()) for f in folds])
                 rows.append({"model": "training mean", "map": key, "cv": cv, "time_s": 0.0,
-                             "r2": explained_variance(yv, out_of_fold(mean_pred, folds))})  # fmt: skip
+                             "r2": r2_score(yv, out_of_fold(mean_pred, folds))})  # fmt: skip
                 for name, est in (("Ridge", RidgeBaseline()), ("nested-selected baseline", SelectedBaseline())):
                     if reuse is not None and (key, name) in reuse.index:
                         rows.append({"model": name, "map": key, "cv": cv, "time_s": float("nan"),
@@ -138,7 +138,7 @@ def main() -> None:
                     t0 = time.perf_counter()
                     P = np.asarray(clone(est).fit_predict_folds(X, Y[key], graph, folds)).reshape(len(folds), -1)
                     rows.append({"model": name, "map": key, "cv": cv, "time_s": time.perf_counter() - t0,
-                                 "r2": explained_variance(yv, out_of_fold(P, folds))})  # fmt: skip
+                                 "r2": r2_score(yv, out_of_fold(P, folds))})  # fmt: skip
         print(f"{len(group)} map(s) done, {time.perf_counter() - t_start:.0f} s", flush=True)
         pd.DataFrame(rows).to_csv(f"/tmp/bench_graphvae_maps_{args.set}.partial.csv", index=False)
     df = pd.DataFrame(rows)

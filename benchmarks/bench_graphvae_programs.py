@@ -32,7 +32,7 @@ import pandas as pd
 from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, out_of_fold
-from crossscale.evaluate.metrics import explained_variance
+from crossscale.evaluate.metrics import r2_score
 from crossscale.evaluate.programs import model_programs, participation_ratio
 from crossscale.maps.catalog import load_map
 from crossscale.models.graphvae import GraphVAE
@@ -54,7 +54,7 @@ ABLATION: list[tuple[str, dict]] = [
 
 def cv_r2(est: GraphVAE, X, y, graph, folds) -> float:
     P = np.asarray(est.fit_predict_folds(X, y, graph, folds))[0]
-    return explained_variance(y.to_numpy(), out_of_fold(P, folds))
+    return r2_score(y.to_numpy(), out_of_fold(P, folds))
 
 
 def main() -> None:

@@ -12,14 +12,21 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory, landmark_expression, ad_map, surface_graph):
-    """A tiny stand-in for a `crossscale fit` folder: model/ and run.json (default ADNI AD map)."""
+    """A tiny stand-in for a `crossscale fit` folder: model/, input_map.csv and run.json."""
+    from crossscale.pipeline._common import copy_input_map, genes_sha256
+
     d = tmp_path_factory.mktemp("fit")
+    y = ad_map.loc[landmark_expression.index]
     model = GraphVAE(max_epochs=30, min_epochs=10, patience=10, n_hidden=16, random_state=0)
-    model.fit(landmark_expression, ad_map.loc[landmark_expression.index], surface_graph)
+    model.fit(landmark_expression, y, surface_graph)
     model.save(d / "model")
-    (d / "run.json").write_text(
-        json.dumps({"parameters": {"map": None, "group": "AD", "timepoint": "baseline"}})
-    )
+    check = {"regions": list(model.regions_), "n_genes": len(model.genes_),
+             "genes_sha256": genes_sha256(model.genes_), "graph_hash": surface_graph.hash()}  # fmt: skip
+    (d / "run.json").write_text(json.dumps({
+        "parameters": {"map": None, "group": "AD", "timepoint": "baseline"},
+        "input_map": copy_input_map(d, None, y, None, None), "model_check": check,
+        "graph": {"hash": surface_graph.hash()},
+    }))  # fmt: skip
     return d
 
 

@@ -5,9 +5,9 @@ from crossscale.atlas import DK_REGIONS
 from crossscale.evaluate import (
     distance_blocked,
     evaluate_models,
-    explained_variance,
     out_of_fold,
     pearson_r,
+    r2_score,
 )
 from crossscale.models.baselines import RidgeBaseline, SpatialBaseline
 
@@ -28,8 +28,8 @@ def test_distance_blocked_folds(surface_graph):
 
 def test_metrics_and_out_of_fold():
     y = np.array([1.0, 2.0, 3.0, 4.0])
-    assert explained_variance(y, y) == 1.0
-    assert explained_variance(y, np.full(4, y.mean())) == 0.0
+    assert r2_score(y, y) == 1.0
+    assert r2_score(y, np.full(4, y.mean())) == 0.0
     assert pearson_r(y, 2 * y + 1) == 1.0
     P = np.array([[10, 2, 0, 0], [0, 4, 0, 0]], float)
     masks = np.array([[True, True, False, False], [False, True, False, False]])

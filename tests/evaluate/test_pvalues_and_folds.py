@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crossscale._errors import ParameterError
-from crossscale.evaluate import explained_variance, out_of_fold, pearson_r
+from crossscale.evaluate import out_of_fold, pearson_r, r2_score
 from crossscale.evaluate.cv import distance_blocked, leave_one_region_out
 from crossscale.evaluate.folds import cv_masks, kmeans_blocks
 from crossscale.evaluate.metrics import foldwise_r, reference_text
@@ -136,12 +136,12 @@ def test_distance_blocked_errors(surface_graph):
 
 
 # -- metrics --------------------------------------------------------------------------------------
-def test_explained_variance_and_r_by_hand():
+def test_r2_score_and_r_by_hand():
     y = np.array([1.0, 2.0, 3.0, 4.0])  # mean 2.5, SS_tot 5
     pred = np.array([1.5, 2.0, 2.0, 4.5])  # SS_res 0.25 + 0 + 1 + 0.25 = 1.5
-    assert explained_variance(y, pred) == pytest.approx(1 - 1.5 / 5)
-    assert explained_variance(y, y[::-1]) == pytest.approx(1 - 20 / 5)  # negative out of sample
-    assert np.isnan(explained_variance(np.ones(3), np.arange(3.0)))
+    assert r2_score(y, pred) == pytest.approx(1 - 1.5 / 5)
+    assert r2_score(y, y[::-1]) == pytest.approx(1 - 20 / 5)  # negative out of sample
+    assert np.isnan(r2_score(np.ones(3), np.arange(3.0)))
     assert pearson_r(y, pred) == pytest.approx(np.corrcoef(y, pred)[0, 1])
     assert pearson_r(y, -y) == pytest.approx(-1.0)
     assert np.isnan(pearson_r(y, np.ones(4))) and np.isnan(pearson_r(np.ones(4), y))
@@ -191,8 +191,8 @@ def test_kmeans_blocks_are_the_best_of_ten_kmeans_restarts_per_hemisphere(surfac
 
 def test_metrics_at_small_scales_and_unit_spread():
     y = np.array([0.1, 0.2, 0.3])  # SS_tot = 0.02 < 1
-    assert explained_variance(y, y) == 1.0
-    assert explained_variance(y, np.array([0.1, 0.2, 0.4])) == pytest.approx(1 - 0.01 / 0.02)
+    assert r2_score(y, y) == 1.0
+    assert r2_score(y, np.array([0.1, 0.2, 0.4])) == pytest.approx(1 - 0.01 / 0.02)
     unit = np.array([-1.0, 1.0])  # standard deviation exactly 1
     assert pearson_r(unit, np.array([0.0, 3.0])) == pytest.approx(1.0)
     assert pearson_r(np.array([0.0, 3.0]), unit) == pytest.approx(1.0)

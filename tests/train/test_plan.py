@@ -163,8 +163,8 @@ def test_checkpoint_mixin_roundtrip_header_and_errors(tmp_path):
     assert list(cfg)[:2] == ["model", "crossscale_version"] and cfg["model"] == "Toy"
     back = Toy.load(tmp_path / "t", scale=2.0)  # load keywords reach _from_checkpoint
     assert back.value == 3.0 and np.array_equal(back.w_, 2 * np.arange(4.0))
-    # another model's checkpoint is refused by name; the legacy "class" key is read as "model"
-    save_checkpoint(tmp_path / "o", {"w": np.zeros(1)}, {"class": "Other"})
+    # another model's checkpoint is refused by name
+    save_checkpoint(tmp_path / "o", {"w": np.zeros(1)}, {"model": "Other"})
     assert load_checkpoint(tmp_path / "o")[1]["model"] == "Other"
     with pytest.raises(ModelStateError, match="holds a 'Other' checkpoint, not a Toy one"):
         Toy.load(tmp_path / "o")

@@ -1,7 +1,7 @@
 """Cross-validation schemes, metrics and the side-by-side evaluation runner."""
 
 from crossscale.evaluate.cv import distance_blocked, leave_one_region_out, out_of_fold
-from crossscale.evaluate.metrics import explained_variance, foldwise_r, pearson_r
+from crossscale.evaluate.metrics import foldwise_r, pearson_r, r2_score
 from crossscale.evaluate.nullrefit import (
     NullResult,
     gene_null_distribution,
@@ -17,7 +17,6 @@ __all__ = [
     "NullResult",
     "distance_blocked",
     "evaluate_models",
-    "explained_variance",
     "foldwise_r",
     "gene_null_distribution",
     "kmeans_blocks",
@@ -26,4 +25,5 @@ __all__ = [
     "out_of_fold",
     "p_value_upper",
     "pearson_r",
+    "r2_score",
 ]

@@ -10,8 +10,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def explained_variance(y: np.ndarray, y_pred: np.ndarray) -> float:
-    """Coefficient of determination ``R² = 1 - SS_res / SS_tot`` (can be negative out of sample)."""
+def r2_score(y: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination ``R² = 1 - SS_res / SS_tot`` (can be negative out of sample).
+
+    The name is scikit-learn's (:func:`sklearn.metrics.r2_score`); its ``explained_variance_score``
+    is another metric. NaN when `y` is constant.
+    """
     y, y_pred = np.asarray(y, float), np.asarray(y_pred, float)
     ss_tot = ((y - y.mean()) ** 2).sum()
     return float(1.0 - ((y - y_pred) ** 2).sum() / ss_tot) if ss_tot > 0 else float("nan")
@@ -37,7 +41,7 @@ def foldwise_r(y: np.ndarray, predictions: np.ndarray, test_masks: np.ndarray) -
 
 # -- names: the one source of truth for metric columns and the reference numbers ----------------
 #: Metrics of a predicted map, by name (``r2``: explained variance, ``r``: Pearson r).
-METRIC_FUNCS = {"r2": explained_variance, "r": pearson_r}
+METRIC_FUNCS = {"r2": r2_score, "r": pearson_r}
 
 #: Metric names of null refits (:func:`crossscale.evaluate.null_distribution`).
 NULL_METRICS = tuple(METRIC_FUNCS)

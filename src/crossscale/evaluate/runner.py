@@ -32,9 +32,9 @@ from crossscale.evaluate.estimators import (
 )
 from crossscale.evaluate.metrics import (
     METRIC_COLUMNS,
-    explained_variance,
     foldwise_r,
     pearson_r,
+    r2_score,
 )
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def evaluate_models(
                 p = in_sample_prediction(model, X, regions)
                 preds[f"{name}|in_sample"] = p
                 row["in_sample_r2"], row["in_sample_r"] = (
-                    explained_variance(yv, p),
+                    r2_score(yv, p),
                     pearson_r(yv, p),
                 )
             bar.advance()
@@ -184,7 +184,7 @@ def evaluate_models(
                 oof = out_of_fold(P, m)
                 preds[f"{name}|{scheme}"] = oof
                 row[f"{scheme}_r2"], row[f"{scheme}_r"] = (
-                    explained_variance(yv, oof),
+                    r2_score(yv, oof),
                     pearson_r(yv, oof),
                 )
                 if scheme == "spatial":

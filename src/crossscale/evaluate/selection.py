@@ -19,7 +19,7 @@ from crossscale._errors import ModelStateError, ParameterError
 from crossscale.atlas.graph import RegionGraph
 from crossscale.evaluate.cv import out_of_fold
 from crossscale.evaluate.estimators import fit_model, fit_predict_folds
-from crossscale.evaluate.metrics import SELECTED_BASELINE, explained_variance
+from crossscale.evaluate.metrics import SELECTED_BASELINE, r2_score
 from crossscale.models.tags import ModelTags
 
 __all__ = ["SELECTED_BASELINE", "SelectedBaseline", "comparison_models", "inner_blocks"]
@@ -124,7 +124,7 @@ class SelectedBaseline(BaseEstimator):
             P = np.asarray(fit_predict_folds(clone(est), X, y, graph, held_out)).reshape(len(flat), -1)
             for f, tr in enumerate(outer_train):
                 rows = owner == f
-                score = explained_variance(yv[tr], out_of_fold(P[rows], flat[rows])[tr])
+                score = r2_score(yv[tr], out_of_fold(P[rows], flat[rows])[tr])
                 scores[c, f] = score if np.isfinite(score) else -np.inf
         return list(cands), scores
 

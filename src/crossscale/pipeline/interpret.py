@@ -253,50 +253,40 @@ def interpret_run(
 
 
 def load_run_map(results_dir: Path, run: dict) -> pd.Series:
-    """The map of a `crossscale fit` run, read from the run folder alone when it holds a copy.
-
-    Runs written since the results folder became self-contained carry ``input_map.*`` and its
-    sha256 in run.json; older runs fall back to the original ``--map`` path or the ADNI2 map.
+    """The map of a `crossscale fit` run, read from the run folder's copy (``input_map.*``).
 
     Raises
     ------
     InputDataError
-        The copy's checksum differs from run.json, or (older runs) the original file is gone.
+        run.json records no copy, the copy is missing, or its checksum differs from run.json.
     """
     from crossscale._errors import InputDataError
     from crossscale._utils import sha256_file
-    from crossscale.maps import load_adni_map, read_regional_map
+    from crossscale.maps import read_regional_map
 
-    params = run.get("parameters", {})
     entry = run.get("input_map")
-    if isinstance(entry, dict) and entry.get("file"):
-        path = Path(results_dir) / entry["file"]
-        if not path.is_file():
-            raise InputDataError(
-                f"'{results_dir}' lacks '{entry['file']}', the copy of the input map that "
-                "run.json records; the folder is incomplete. Rerun `crossscale fit`."
-            )
-        digest = sha256_file(path)
-        if entry.get("sha256") and digest != entry["sha256"]:
-            raise InputDataError(
-                f"'{path}' has sha256 {digest[:12]}…, not the {entry['sha256'][:12]}… that "
-                "run.json records: the copy of the input map was changed. Rerun `crossscale fit`."
-            )
-        y = read_regional_map(
-            path, region_column=entry.get("region_column"), value_column=entry.get("value_column")
+    if not (isinstance(entry, dict) and entry.get("file")):
+        raise InputDataError(
+            f"'{results_dir}/run.json' records no copy of the input map ('input_map'); the "
+            "folder was not written by `crossscale fit` of this version. Rerun `crossscale fit`."
         )
-        y.name = Path(str(entry.get("original") or path)).stem
-        return y
-    if params.get("map"):
-        original = Path(params["map"])
-        if not original.is_file():
-            raise InputDataError(
-                f"'{results_dir}' was written by an older crossscale that did not copy the input "
-                f"map, and the map it was fitted on, '{original}', is gone. Put the file back at "
-                "that path, or rerun `crossscale fit`."
-            )
-        return read_regional_map(original)
-    return load_adni_map(params.get("group", "AD"), params.get("timepoint", "baseline"))
+    path = Path(results_dir) / entry["file"]
+    if not path.is_file():
+        raise InputDataError(
+            f"'{results_dir}' lacks '{entry['file']}', the copy of the input map that "
+            "run.json records; the folder is incomplete. Rerun `crossscale fit`."
+        )
+    digest = sha256_file(path)
+    if entry.get("sha256") and digest != entry["sha256"]:
+        raise InputDataError(
+            f"'{path}' has sha256 {digest[:12]}…, not the {entry['sha256'][:12]}… that "
+            "run.json records: the copy of the input map was changed. Rerun `crossscale fit`."
+        )
+    y = read_regional_map(
+        path, region_column=entry.get("region_column"), value_column=entry.get("value_column")
+    )
+    y.name = Path(str(entry.get("original") or path)).stem
+    return y
 
 
 def check_model_matches_run(model_dir: Path, run: dict) -> None:
@@ -318,8 +308,12 @@ def check_model_matches_run(model_dir: Path, run: dict) -> None:
             f"'{model_dir}' has no readable config.json ({err}); it is not a saved GraphVAE."
         ) from err
     graph_hash = (run.get("graph") or {}).get("hash")
-    if expected is None and graph_hash is None:
-        return  # a run.json from before these checks: nothing to compare
+    if expected is None:
+        raise ModelStateError(
+            f"The run.json next to '{model_dir}' records no 'model_check' (regions, genes, graph "
+            "of the model); the folder was not written by `crossscale fit` of this version. "
+            "Rerun `crossscale fit`."
+        )
     problems = []
     if graph_hash and config.get("graph_hash") and config["graph_hash"] != graph_hash:
         problems.append(f"graph hash {config['graph_hash'][:12]}… (run.json: {graph_hash[:12]}…)")

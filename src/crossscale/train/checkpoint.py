@@ -147,9 +147,7 @@ def load_checkpoint(
     path : path-like
         The checkpoint folder.
     model : str or None
-        If given, the class the checkpoint must hold (its config key ``"model"``; checkpoints
-        written before that key, with ``"class"`` instead, are read the same way and the
-        returned config has ``"model"`` set).
+        If given, the class the checkpoint must hold (its config key ``"model"``).
 
     Raises
     ------
@@ -181,8 +179,6 @@ def load_checkpoint(
     _check_safetensors(files[0])
     _check_integrity(path, config, files[0])
     config.pop(INTEGRITY_KEY, None)
-    if "model" not in config and "class" in config:  # written by crossscale <= 0.1 (spread)
-        config["model"] = config.pop("class")
     if model is not None and config.get("model") != model:
         held = config.get("model")
         if held is None:

@@ -5,7 +5,6 @@ from crossscale.transcriptomics.atlas_expression import (
     ExpressionReport,
     check_expression,
     load_expression,
-    read_expression,
 )
 from crossscale.transcriptomics.expression import (
     GeneSelection,
@@ -14,6 +13,7 @@ from crossscale.transcriptomics.expression import (
     load_landmark_genes,
     select_genes,
 )
+from crossscale.transcriptomics.expression_file import read_expression
 
 __all__ = [
     "GENE_PANELS",

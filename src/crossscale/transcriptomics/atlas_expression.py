@@ -13,7 +13,7 @@ Built-in matrices (:func:`load_expression`):
   L1000 is not available for Schaefer or Glasser (26, 12 and 6 landmark genes are among the
   Schaefer-100, -200 and -400 stable genes).
 
-Your own matrix (:func:`read_expression`): a CSV written from abagen's ``get_expression_data``
+Your own matrix (:func:`~crossscale.transcriptomics.read_expression`): a CSV written from abagen's ``get_expression_data``
 (``expression.to_csv("my_expression.csv")``): a region column or index (parcel names of the atlas,
 or abagen's integer labels 1..N in atlas order), then one column per gene. It is checked against
 the atlas; every dropped region and gene is listed in the returned :class:`ExpressionReport`.
@@ -33,12 +33,9 @@ References
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError, RegionMismatchError
@@ -48,8 +45,7 @@ from crossscale.atlas.names import canonical_subcortical
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GENE_PANELS", "ExpressionReport", "check_expression", "load_expression",
-           "read_expression"]  # fmt: skip
+__all__ = ["GENE_PANELS", "ExpressionReport", "check_expression", "load_expression"]
 
 #: Built-in gene panels: ``l1000`` (DK only) and ``stable`` (differential stability >= 0.6).
 GENE_PANELS = ("auto", "l1000", "stable")
@@ -375,71 +371,3 @@ def check_expression(
     )  # fmt: skip
     X.attrs = {"source": source, "units": "as given", "expression": report.to_dict()}
     return X, report
-
-
-def read_expression(
-    path: str | os.PathLike[str], atlas: str | Atlas | None = None, *, min_genes: int = MIN_GENES
-) -> tuple[pd.DataFrame, ExpressionReport]:
-    """Read your own region x gene matrix (e.g. abagen's output saved as CSV) for an atlas.
-
-    Parameters
-    ----------
-    path : path-like
-        CSV (or TSV): a region column (``label``, ``region``, ``Region`` or the first column;
-        parcel names or abagen's integer labels 1..N in atlas order), then one column per gene.
-    atlas : str, Atlas or None
-        The atlas the matrix was made for (default: the atlas in use, else ``dk``).
-    min_genes : int
-        Fewest usable genes accepted.
-
-    Returns
-    -------
-    expression : pandas.DataFrame, shape (n_regions, n_genes)
-    report : ExpressionReport
-
-    Raises
-    ------
-    InputDataError, RegionMismatchError
-        As :func:`check_expression`; an unreadable file.
-
-    Examples
-    --------
-    >>> import abagen  # doctest: +SKIP
-    >>> abagen.get_expression_data(("lh.my.annot", "rh.my.annot")).to_csv("my_expression.csv")
-    >>> X, report = read_expression("my_expression.csv", atlas="lh.my.annot,rh.my.annot")
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputDataError(f"The expression file '{path}' does not exist.")
-    try:
-        table = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise InputDataError(
-            f"The expression file '{path}' is not a readable CSV/TSV table ({err}). Save the "
-            "matrix with DataFrame.to_csv."
-        ) from err
-    if table.shape[1] < 2:
-        raise InputDataError(
-            f"The expression file '{path}' has {table.shape[1]} column(s); it needs a region "
-            "column and at least one gene column."
-        )
-    lower = {str(c).strip().lower(): c for c in table.columns}
-    col = next((lower[c] for c in ("label", "region", "regions", "structure", "parcel") if c in lower),
-               table.columns[0])  # fmt: skip
-    table = table.set_index(col)
-    return check_expression(
-        table, atlas, source=str(path), min_genes=min_genes,
-        description=f"your expression matrix ({path.name})",
-    )  # fmt: skip
-
-
-def expression_summary(X: pd.DataFrame) -> dict[str, Any]:
-    """The :class:`ExpressionReport` a matrix carries in ``attrs`` (empty dict if none)."""
-    return dict(X.attrs.get("expression", {}))
-
-
-def landmark_overlap(X: pd.DataFrame) -> int:
-    """How many LINCS L1000 landmark genes are columns of `X`."""
-    from crossscale.transcriptomics.expression import load_landmark_genes
-
-    return int(np.isin(np.asarray(X.columns, dtype=str), load_landmark_genes()).sum())

@@ -117,24 +117,19 @@ def test_save_load_roundtrip(fitted, cohort, connectome, tmp_path):
 
 
 @pytest.mark.slow
-def test_checkpoints_of_the_old_format_still_load(fitted, cohort, tmp_path):
-    # files written before the shared checkpoint format name the class under "class"
-    fitted.save(tmp_path / "old")
-    path = tmp_path / "old" / "config.json"
+def test_checkpoint_of_another_model_or_none_is_refused(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    path = tmp_path / "m" / "config.json"
     cfg = json.loads(path.read_text())
-    cfg["class"] = cfg.pop("model")
-    del cfg["integrity"]  # old checkpoints had no checksums either
-    path.write_text(json.dumps(cfg))
-    old = SpreadMixtureVAE.load(tmp_path / "old")
-    pd.testing.assert_frame_equal(old.predict_proba(cohort.maps), fitted.predict_proba(cohort.maps))
-    cfg["class"] = "GraphVAE"
+    del cfg["integrity"]  # hand edits below: the checksum would refuse them first
+    cfg["model"] = "GraphVAE"
     path.write_text(json.dumps(cfg))
     with pytest.raises(ModelStateError, match="holds a 'GraphVAE' checkpoint, not a SpreadMixtureVAE"):
-        SpreadMixtureVAE.load(tmp_path / "old")
-    del cfg["class"]
+        SpreadMixtureVAE.load(tmp_path / "m")
+    cfg["class"] = cfg.pop("model")  # the pre-0.1 key is not read
     path.write_text(json.dumps(cfg))
     with pytest.raises(ModelStateError, match="names no model"):
-        SpreadMixtureVAE.load(tmp_path / "old")
+        SpreadMixtureVAE.load(tmp_path / "m")
 
 
 def test_input_validation(fitted, cohort):

@@ -45,15 +45,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crossscale._errors import InputDataError, ParameterError
+from crossscale._errors import ParameterError
 from crossscale.maps.adni import ADNI_GROUPS, ADNI_TIMEPOINTS, load_adni_trajectory
-from crossscale.models.spread.dynamics import check_model, graph_laplacian
+from crossscale.models.spread.group_search import (
+    BestFit,
+    best_fit,
+    build_library,
+    maps_frame,
+    predict_maps,
+    score_library,
+)
+from crossscale.models.spread.group_stats import check_stage_order, effective_n
 from crossscale.models.spread.library import (
-    KAPPA_GRID,
     PatternLibrary,
-    diffusion_library,
-    kernel_library,
-    kpp_library,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,196 +75,6 @@ __all__ = [
 GROUP_MODELS: tuple[str, ...] = ("diffusion", "fisher_kpp", "distance_kernel")
 #: chi-square(1) 95% quantile of the profile-likelihood sets.
 CHI2_95 = 3.841458820694124
-
-
-def maps_frame(maps: pd.DataFrame | pd.Series, regions: Sequence[str]) -> pd.DataFrame:
-    """Group maps as a (n_maps, n_regions) frame on `regions`, names matched by ``crossscale.atlas``.
-
-    Parameters
-    ----------
-    maps : pandas.DataFrame, shape (n_maps, n_regions), or pandas.Series, shape (n_regions,)
-        Rows are maps, columns regions in any spelling :func:`crossscale.atlas.to_canonical`
-        understands (a Series is one map indexed by region).
-    regions : sequence of str
-        The graph's regions.
-
-    Returns
-    -------
-    maps : pandas.DataFrame, shape (n_maps, len(regions))
-        Columns `regions` in that order; a region the maps lack is a column of NaN (not
-        scored; the caller reports it).
-
-    Raises
-    ------
-    InputDataError
-        Not a DataFrame/Series, non-numeric values, regions that are not the graph's, a region
-        missing from some maps only, or no map.
-    RegionMismatchError
-        Column names that are not region names (with suggestions).
-    """
-    from crossscale.atlas import to_canonical
-
-    if isinstance(maps, pd.Series):
-        maps = maps.to_frame(name=maps.name if maps.name is not None else "map").T
-    if not isinstance(maps, pd.DataFrame):
-        raise InputDataError(
-            f"maps must be a pandas DataFrame (rows maps, columns regions) or a Series (one map "
-            f"indexed by region); got {type(maps).__name__}."
-        )
-    if maps.shape[0] == 0:
-        raise InputDataError("maps has no rows; give at least one map.")
-    regions = [str(r) for r in regions]
-    cols = [str(c) for c in maps.columns]
-    known = set(regions)
-    if not set(cols) <= known:
-        cols = [c if c in known else to_canonical([c], what="The maps' columns")[0] for c in cols]
-    if len(set(cols)) < len(cols):
-        dup = sorted({c for c in cols if cols.count(c) > 1})
-        raise InputDataError(f"maps names region(s) {dup[:8]} more than once; keep one column each.")
-    extra = [c for c in cols if c not in known]
-    if extra:
-        raise InputDataError(
-            f"maps has {len(extra)} region(s) that are not in the graph: {extra[:8]}. The graph "
-            f"has {len(regions)} regions (e.g. {regions[:3]}); drop those columns or use a graph "
-            "with these regions."
-        )
-    out = maps.set_axis(cols, axis=1)
-    try:
-        out = out.astype(float)
-    except (TypeError, ValueError) as err:
-        raise InputDataError(f"maps has non-numeric values: {err}.") from None
-    out = out.reindex(columns=regions)
-    out.columns.name = "region"
-    vals = out.to_numpy()
-    if np.isinf(vals).any():
-        raise InputDataError("maps has infinite values.")
-    partial = [r for r, col in zip(regions, vals.T, strict=True) if np.isnan(col).any() and
-               not np.isnan(col).all()]  # fmt: skip
-    if partial:
-        raise InputDataError(
-            f"{len(partial)} region(s) have values in some maps but not in others: "
-            f"{partial[:8]}. Give every map the same regions (or leave a region empty in all)."
-        )
-    if np.isnan(vals).all(0).sum() > len(regions) - 3:
-        raise InputDataError("maps has values for fewer than 3 of the graph's regions.")
-    return out
-
-
-def build_library(
-    model: str, graph, *, laplacian: str = "combinatorial", seed_mass: float = 0.05,
-    kappas: Sequence[float] | None = None, n_times: int = 100,
-) -> PatternLibrary:  # fmt: skip
-    """The pattern library of `model` on `graph` (every region an epicentre).
-
-    Parameters
-    ----------
-    model : {"diffusion", "fisher_kpp", "distance_kernel"}
-        Network diffusion, Fisher-KPP, or the graph-free distance kernel (a baseline).
-    graph : RegionGraph
-        Its Laplacian (dynamics) or its centroid distances (kernel).
-    laplacian : {"combinatorial", "normalized"}
-        Laplacian of network diffusion (Fisher-KPP needs the combinatorial one).
-    seed_mass : float
-        Fisher-KPP initial pathology at the epicentre.
-    kappas : sequence of float or None
-        Fisher-KPP ``alpha / rho`` grid (default :data:`~crossscale.models.spread.library.KAPPA_GRID`).
-    n_times : int
-        Times per shape.
-
-    Returns
-    -------
-    library : PatternLibrary
-    """
-    if model == "distance_kernel":
-        return kernel_library(graph.distances())
-    check_model(model)
-    if model == "fisher_kpp" and laplacian != "combinatorial":
-        raise ParameterError(
-            "Fisher-KPP needs laplacian='combinatorial' (x = 1 must be its saturated state)."
-        )
-    lap = graph_laplacian(graph, laplacian)
-    if model == "diffusion":
-        return diffusion_library(lap, n_times=n_times, graph_kind=graph.kind)
-    return kpp_library(lap, kappas=KAPPA_GRID if kappas is None else kappas, seed_mass=seed_mass,
-                       n_times=n_times, graph_kind=graph.kind)  # fmt: skip
-
-
-def score_library(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray) -> list[np.ndarray]:
-    """SSE of every (epicentre, time, map) with the optimal offset and non-negative amplitude.
-
-    For pattern ``x`` and map ``y`` on the scored regions (both centred over them),
-    ``SSE = |y_c|^2 - max(0, <x_c, y_c>)^2 / |x_c|^2``; a flat pattern explains nothing.
-
-    Parameters
-    ----------
-    lib : PatternLibrary
-        Pattern library (:func:`build_library`).
-    y : numpy.ndarray, shape (n_maps, n_regions)
-        Group maps in the library's region order.
-    scored : numpy.ndarray of bool, shape (n_regions,)
-        Regions whose values are fitted (the others are predicted, not fitted).
-
-    Returns
-    -------
-    sse : list of numpy.ndarray
-        Per shape, shape (n_seeds, n_times_k, n_maps).
-    """
-    yc = y[:, scored] - y[:, scored].mean(1, keepdims=True)
-    yy = (yc**2).sum(1)
-    out = []
-    for x in lib.x:
-        xs = x[..., scored]
-        xc = xs - xs.mean(-1, keepdims=True)
-        xy = xc @ yc.T  # (S, T, M)
-        xx = (xc**2).sum(-1)  # (S, T)
-        flat = xx <= 1e-12 * np.maximum((xs**2).sum(-1), 1e-300)
-        gain = np.where((xy > 0) & ~flat[..., None], xy**2 / np.where(flat, 1.0, xx)[..., None], 0)
-        out.append(np.maximum(yy - gain, 0.0))
-    return out
-
-
-@dataclass(frozen=True)
-class BestFit:
-    """The best (shape, seed) on some maps, and each map's best time for every (shape, seed)."""
-
-    total: np.ndarray  # (K, S): sum over the maps of their best SSE
-    t_idx: list  # per shape (S, M): best time index of each map
-    sse_best: list  # per shape (S, M)
-    k: int
-    s: int
-
-
-def best_fit(sse: list[np.ndarray], maps: np.ndarray | None = None) -> BestFit:
-    """The best shape and epicentre on `maps` (default all) from :func:`score_library` output."""
-    t_idx, sse_best = [], []
-    for block in sse:
-        b = block if maps is None else block[:, :, maps]
-        ti = b.argmin(1)
-        t_idx.append(ti)
-        sse_best.append(np.take_along_axis(b, ti[:, None, :], 1)[:, 0, :])
-    total = np.stack([sb.sum(1) for sb in sse_best])  # (K, S)
-    k, s = np.unravel_index(int(np.argmin(total)), total.shape)
-    return BestFit(total=total, t_idx=t_idx, sse_best=sse_best, k=int(k), s=int(s))
-
-
-def predict_maps(lib: PatternLibrary, y: np.ndarray, scored: np.ndarray, k: int, s: int,
-                 t_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Predicted maps of shape `k`, epicentre `s` and per-map times `t_idx`.
-
-    Offsets and amplitudes are fitted on the `scored` regions; every region is predicted.
-
-    Returns
-    -------
-    pred : numpy.ndarray, shape (n_maps, n_regions)
-    offset, amplitude : numpy.ndarray, shape (n_maps,)
-    """
-    xs = lib.x[k][s, t_idx]  # (M, N)
-    xa, ya = xs[:, scored], y[:, scored]
-    xc = xa - xa.mean(1, keepdims=True)
-    yc = ya - ya.mean(1, keepdims=True)
-    beta = np.maximum(0.0, (xc * yc).sum(1) / np.maximum((xc**2).sum(1), 1e-300))
-    offset = ya.mean(1) - beta * xa.mean(1)
-    return offset[:, None] + beta[:, None] * xs, offset, beta
 
 
 @dataclass(frozen=True)
@@ -504,66 +318,6 @@ def fit_library(maps: pd.DataFrame, lib: PatternLibrary, graph, *,
     )  # fmt: skip
 
 
-def effective_n(residuals: np.ndarray, distances: np.ndarray, *, n_neighbours: int = 4) -> dict:
-    """Effective number of independent values among correlated residuals (for profile sets).
-
-    Residuals of group maps are correlated between maps (follow-ups of the same subjects, nested
-    groups) and between neighbouring regions, so treating the ``M x N`` values as independent
-    makes profile-likelihood sets far too narrow. Two design effects correct for it:
-    ``M_eff = M / (1 + (M - 1) r)`` with ``r`` the mean correlation between the maps' residuals
-    (Kish's design effect for equicorrelated units), and ``N_eff = N (1 - I) / (1 + I)`` with
-    ``I`` Moran's I of the residuals over the `n_neighbours` nearest regions (the lag-one
-    autocorrelation correction of Bretherton et al. 1999). The parameters all maps share
-    (epicentre, ``alpha/rho``) use ``n_eff = M_eff N_eff``; a map's own time, whose
-    information comes from that map alone, uses ``n_eff_per_map = M N_eff``. Both corrections
-    are approximations; they make identical maps count once (``r = 1``), not ``M`` times.
-
-    Parameters
-    ----------
-    residuals : numpy.ndarray, shape (n_maps, n_regions)
-        Residuals of the fit of each map.
-    distances : numpy.ndarray, shape (n_regions, n_regions)
-        Euclidean distances between the regions' centroids.
-    n_neighbours : int
-        Nearest regions that count as neighbours for Moran's I.
-
-    Returns
-    -------
-    n_eff : dict
-        ``n_eff``, ``n_eff_per_map``, ``n``, ``map_correlation`` (r), ``morans_i`` (I).
-
-    References
-    ----------
-    .. [1] Kish L. (1965). Survey Sampling. Wiley (design effect).
-    .. [2] Bretherton C.S. et al. (1999). The effective number of spatial degrees of freedom of
-       a time-varying field. J Climate 12, 1990-2009.
-    """
-    e = residuals - residuals.mean(1, keepdims=True)
-    m, n = e.shape
-    r = 0.0
-    if m > 1:
-        sd = np.sqrt((e**2).sum(1))
-        ok = sd > 0
-        if ok.sum() > 1:
-            c = (e[ok] @ e[ok].T) / np.outer(sd[ok], sd[ok])
-            k = int(ok.sum())
-            r = float(np.clip((c.sum() - k) / (k * (k - 1)), 0.0, 1.0))
-    m_eff = m / (1 + (m - 1) * r)
-    k = min(n_neighbours, n - 1)
-    idx = np.argsort(distances, axis=1)[:, 1 : k + 1]
-    w = np.zeros((n, n))
-    w[np.repeat(np.arange(n), k), idx.ravel()] = 1.0
-    w = np.maximum(w, w.T)
-    den = float((e**2).sum())
-    moran = float(n / w.sum() * np.einsum("mi,ij,mj->", e, w, e) / den) if den > 0 else 0.0
-    moran = float(np.clip(moran, 0.0, 0.95))
-    n_r = n * (1 - moran) / (1 + moran)
-    return {"n_eff": float(m_eff * n_r), "n_eff_per_map": float(m * n_r), "n": int(m * n),
-            "map_correlation": r,
-            "morans_i": moran}  # fmt: skip
-
-
-#: An epicentre farther than this from the maps' peak (mm between centroids) gets a note.
 FAR_FROM_PEAK_MM = 40.0
 
 
@@ -643,45 +397,3 @@ def _restrict(lib: PatternLibrary, seeds: np.ndarray) -> PatternLibrary:
         time_name=lib.time_name, seeds=lib.seeds[pos], times=lib.times,
         x=[x[pos] for x in lib.x], stationary=lib.stationary,
     )  # fmt: skip
-
-
-def check_stage_order(times: pd.Series, stages: pd.Series, order: Sequence[str]) -> dict:
-    """Check whether the fitted times order the clinical stages.
-
-    Parameters
-    ----------
-    times : pandas.Series, shape (n_maps,)
-        Fitted time of each map; NaN (not identified) is left out.
-    stages : pandas.Series, shape (n_maps,)
-        Stage of each map, same index.
-    order : sequence of str
-        Stages from earliest to latest.
-
-    Returns
-    -------
-    check : dict
-        ``kendall_tau`` and its ``p`` (stage rank vs time), ``stage_median_time`` (stage ->
-        median time), ``ordered`` (the stage medians increase; None with fewer than two
-        stages left), ``inversions`` (pairs of consecutive stages whose median times decrease),
-        ``n_maps`` (maps used) and ``n_excluded`` (NaN times or stages outside `order`).
-    """
-    from scipy.stats import kendalltau
-
-    rank = {s: i for i, s in enumerate(order)}
-    st = stages.astype(str)
-    keep = st.isin(list(rank)) & times.notna()
-    r = st[keep].map(rank).to_numpy(float)
-    t = times[keep].to_numpy(float)
-    med = {s: float(np.median(t[r == rank[s]])) for s in order if (r == rank[s]).any()}
-    stages_present = [s for s in order if s in med]
-    inv = [f"{a} ({med[a]:.3g}) > {b} ({med[b]:.3g})"
-           for a, b in zip(stages_present, stages_present[1:], strict=False) if med[a] > med[b]]  # fmt: skip
-    if len(set(r)) > 1 and len(set(t)) > 1:
-        tau, p = kendalltau(r, t)
-    else:
-        tau, p = np.nan, np.nan
-    return {"order": list(order), "kendall_tau": float(tau), "p": float(p),
-            "stage_median_time": med,
-            "ordered": (not inv) if len(stages_present) > 1 else None,
-            "inversions": inv, "n_maps": int(keep.sum()),
-            "n_excluded": int(len(times) - keep.sum())}  # fmt: skip
