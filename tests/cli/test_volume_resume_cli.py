@@ -58,11 +58,11 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_generate_resume_and_damaged_state(trained, tmp_path, monkeypatch, capsys, snapshot):
     import sys
 
-    import crossscale.cli.volume as vcli
+    import crossscale.pipeline.volume_generate as vgen
 
     gen = sys.modules["crossscale.models.volume.generate"]  # the package exports the function
     model, sample = trained
-    monkeypatch.setattr(vcli, "_sample", lambda bin_px, downsample: sample)
+    monkeypatch.setattr(vgen, "_sample", lambda bin_px, downsample: sample)
     monkeypatch.chdir(tmp_path)
     argv = ["volume", "generate", "--model", str(model), "--device", "cpu", "--seed", "7",
             "--threads", "1"]  # fmt: skip
@@ -118,7 +118,7 @@ def test_an_edited_model_config_is_refused(trained, tmp_path, monkeypatch, capsy
     """A config.json whose gene list was reordered: generation would feed genes to wrong inputs."""
     import shutil
 
-    import crossscale.cli.volume as vcli
+    import crossscale.pipeline.volume_generate as vgen
 
     src, sample = trained
     model = tmp_path / "vmodel"
@@ -126,7 +126,7 @@ def test_an_edited_model_config_is_refused(trained, tmp_path, monkeypatch, capsy
     cfg = json.loads((model / "model" / "config.json").read_text())
     cfg["genes"] = cfg["genes"][::-1]
     (model / "model" / "config.json").write_text(json.dumps(cfg, indent=2))
-    monkeypatch.setattr(vcli, "_sample", lambda bin_px, downsample: sample)
+    monkeypatch.setattr(vgen, "_sample", lambda bin_px, downsample: sample)
     monkeypatch.chdir(tmp_path)
     assert main(["volume", "generate", "--model", "vmodel", "--out", "g", "--device", "cpu"]) == 2
     err = " ".join(capsys.readouterr().err.split())

@@ -76,3 +76,71 @@ GroupSeed = Annotated[int, typer.Option(help="Random seed (rewirings, folds).")]
 Quick = Annotated[bool, typer.Option(help="A two-minute smoke run (small cohorts).")]
 VaeEpochs = Annotated[int, typer.Option(help="VAE training epochs.")]
 BaseSeed = Annotated[int, typer.Option(help="Base random seed.")]
+
+# -- volume -----------------------------------------------------------------------------------
+TrainOut = Annotated[Path, typer.Option("--out", help="Output folder (model/, regression/, run.json).")]
+VolumePreset = Annotated[str, typer.Option(
+    help="Model size: 'smoke' (CPU, minutes) or 'default' (GPU).")]  # fmt: skip
+Objective = Annotated[str, typer.Option(
+    help="'residual' (regression mean + diffusion on the residual), 'diffusion' (plain) or "
+    "'regression'.")]  # fmt: skip
+MaxIter = Annotated[int, typer.Option(help="Optimisation steps (default: the preset's).")]
+TrainSteps = Annotated[int, typer.Option(help="DDIM steps used at generation.")]
+BinPx = Annotated[int, typer.Option(help="Image pixels per gene bin (Tera-MIND: 16).")]
+Downsample = Annotated[int, typer.Option(
+    help="Image pixels per stain pixel; must divide --bin-px.")]  # fmt: skip
+Holdout = Annotated[float, typer.Option(help="Rightmost fraction of the crop never trained on.")]
+Regression = Annotated[bool, typer.Option(
+    help="Also train a separate regression baseline (a residual model holds its own "
+    "regression net).")]  # fmt: skip
+VolumeModel = Annotated[Path, typer.Option(
+    "--model", help="Output folder of 'crossscale volume train'.")]  # fmt: skip
+GenerateOut = Annotated[Path, typer.Option(
+    "--out", help="Output folder (generated.ome.zarr, run.json).")]  # fmt: skip
+Size = Annotated[str, typer.Option(
+    help="Canvas ROWSxCOLS in stain pixels; larger than the crop tiles the real gene field "
+    "(replicated conditioning). Default: the crop.")]  # fmt: skip
+Scheme = Annotated[str, typer.Option(help="'boundary', 'independent' or 'overlap'.")]
+Steps = Annotated[int, typer.Option(help="DDIM steps (default: the model's).")]
+NoiseSeed = Annotated[int, typer.Option(help="Seed of the position-seeded noise.")]
+DaskScheduler = Annotated[str, typer.Option(
+    help="Dask: 'local' or a scheduler address (default in-process).")]  # fmt: skip
+ResumeOverwrite = Annotated[bool, typer.Option(
+    help="Replace an existing result (a state folder is resumed).")]  # fmt: skip
+EvaluateOut = Annotated[Path, typer.Option(
+    "--out", help="Output folder (metrics.csv, report.html, run.json).")]  # fmt: skip
+EvalSeed = Annotated[int, typer.Option(help="Noise seed.")]
+MaxRows = Annotated[int, typer.Option(
+    help="Only the first rows (stain px) of the held-out region.")]  # fmt: skip
+
+# -- vulnerability ----------------------------------------------------------------------------
+SubjectTable = Annotated[Path, typer.Argument(
+    help="Subject x region table: ENIGMA CSV (SubjID, L_bankssts_thickavg, ...), "
+    "aparcstats2table output (lh file; rh read alongside), long CSV (subject, region, "
+    "value), or a FreeSurfer SUBJECTS_DIR.")]  # fmt: skip
+Covariates = Annotated[Path, typer.Option(
+    "--covariates", "-c", help="Covariates CSV (ENIGMA cov.csv: SubjID, Dx, Age, Sex, ICV).")]  # fmt: skip
+Case = Annotated[str, typer.Option("--case", help="Diagnosis label of the cases (e.g. AD, or 1).")]
+Control = Annotated[str, typer.Option("--control", help="Diagnosis label of the controls (CN, 0).")]
+MapOut = Annotated[Path, typer.Option("--out", "-o", help="Output CSV of the map (e.g. d.csv).")]
+GroupColumn = Annotated[str, typer.Option(
+    "--group-column", help="Diagnosis column of COV (default: Dx/diagnosis/group).")]  # fmt: skip
+Adjust = Annotated[str, typer.Option(
+    "--adjust", help="Comma-separated covariate columns, or 'none' (default, ENIGMA protocol: "
+    "Age, Sex; plus ICV for area and volume).")]  # fmt: skip
+SiteColumn = Annotated[str, typer.Option(
+    "--site-column", help="Site column of COV (default: a column named Site, if any).")]  # fmt: skip
+Harmonize = Annotated[str, typer.Option(
+    "--harmonize", help="With several sites: combat | covariate | none.")]  # fmt: skip
+Measure = Annotated[str, typer.Option(
+    "--measure", help="For a SUBJECTS_DIR: thickness | area | volume.")]  # fmt: skip
+Bootstrap = Annotated[int, typer.Option(
+    "--bootstrap", help="Stratified bootstrap replicates for extra CIs (0 = none).")]  # fmt: skip
+VulnSeed = Annotated[int, typer.Option("--seed", help="Random seed (bootstrap, ComBat).")]
+Alpha = Annotated[float, typer.Option("--alpha", help="1 - confidence level of the CIs.")]
+HtmlPath = Annotated[Path, typer.Option(
+    "--html", help="HTML page with the map on the brain (default: OUT with .html).")]  # fmt: skip
+ReplaceOutputs = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
+VulnAtlas = Annotated[str, typer.Option(
+    "--atlas", help="Parcellation of the subject tables: only 'dk' (ENIGMA and FreeSurfer aparc "
+    "tables are Desikan-Killiany).")]  # fmt: skip
