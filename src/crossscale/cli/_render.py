@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["console", "metrics_rows", "null_rows", "print_split_table", "print_verdict"]
+__all__ = [
+    "console", "metrics_rows", "null_rows", "plain_flags", "print_split_table", "print_verdict",
+]  # fmt: skip
 
 
 def console() -> Any:
@@ -94,3 +96,19 @@ def null_rows(null_results: Mapping[str, Any]) -> tuple[list[str], dict[str, lis
 def print_verdict(sentence: str, out: Any = None) -> None:
     """The report's verdict sentence, wrapped to the terminal, in bold."""
     (out or console()).print(sentence, style="bold", soft_wrap=False)
+
+
+def plain_flags(command: object) -> object:
+    """Show flags (``--overwrite``, ``--help``, ``-v``) without a ``<bool>`` type in help pages."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            param.metavar = ""
+    try:
+        help_option = command.get_help_option(command.context_class(command))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - only cosmetic; never stop the command for it
+        help_option = None
+    if help_option is not None:
+        help_option.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_flags(sub)
+    return command

@@ -189,11 +189,12 @@ def fit_map(
     ParameterError, InputDataError, RegionMismatchError
         Bad options or data, before any model is fitted.
     """
-    from crossscale.evaluate.nullmethods import NULL_CHOICES
-
     t_start = time.perf_counter()
-    if nulls != "none" and nulls not in NULL_CHOICES:
-        raise ParameterError(f"nulls must be 'none' or one of {NULL_CHOICES}; got {nulls!r}.")
+    if nulls != "none":  # (importing crossscale.evaluate takes a second: only when needed)
+        from crossscale.evaluate.nullmethods import NULL_CHOICES
+
+        if nulls not in NULL_CHOICES:
+            raise ParameterError(f"nulls must be 'none' or one of {NULL_CHOICES}; got {nulls!r}.")
     cv_nulls = common.parse_null_cv(null_cv)
     y, meta, datasets, map_file = _load_map(
         map, group, timepoint, region_column, value_column, atlas
