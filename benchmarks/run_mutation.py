@@ -17,7 +17,10 @@ parameters, load average). Run it with low priority on a shared machine::
 
 Mutation results accumulate in ``mutants/`` (mutmut's working copy; git-ignored): a run tests
 only the mutants not killed yet (``--rerun``: all), so modules can be run one at a time, an
-interrupted run resumes, and survivors are re-tested after new tests are written.
+interrupted run resumes, and survivors are re-tested after new tests are written. A module that
+``mutants/`` knows nothing about (another checkout ran it) keeps its row, survivors, runs and
+named mistakes from the committed ``mutation.md`` / ``mutation.csv``; the ``measured at`` column
+says at which commit(s) each module's mutants were last tested.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ MUTANTS = ROOT / "mutants"
 NAMED_JSON = MUTANTS / "named-results.json"
 TIMES_JSON = MUTANTS / "module-times.json"
 RUNS_JSON = MUTANTS / "runs.json"  # the mutmut runs whose results the table accumulates
+COMMITS_JSON = MUTANTS / "module-commits.json"  # module -> commit its mutants were last tested at
+# Modules of the table at e867fc0 (before this column existed): their mutmut runs.
+LEGACY_COMMIT = "68516a0…0336ef1"
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 PYTEST_ARGS = ["-x", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
 
@@ -194,6 +200,54 @@ def collect(modules: list[dict], equivalents: list[dict]) -> tuple[list[dict], l
     return rows, survivors, used
 
 
+def previous_table() -> dict:
+    """What the committed mutation.md / .csv say: rows, survivors, runs and named results.
+
+    Used for the modules that ``mutants/`` has no results for, so that running some modules in
+    a fresh checkout does not drop the others from the table.
+    """
+    prev: dict = {"rows": {}, "survivors": {}, "runs": [], "named": {}}
+    csv_path, md_path = RESULTS / "mutation.csv", RESULTS / "mutation.md"
+    if csv_path.exists():
+        lines = [ln for ln in csv_path.read_text().splitlines() if not ln.startswith("#")]
+        for r in csv.DictReader(lines):
+            row = {k: int(r[k]) for k in ("mutants", "killed", "survived", "equivalent", "not checked")}
+            seconds = r.get("seconds") or ""
+            prev["rows"][r["module"]] = {
+                **row, "module": r["module"], "file": r["file"], "pct_killed": float(r["pct_killed"]),
+                "seconds": int(seconds) if seconds.isdigit() else "",
+                "commit": r.get("measured_at") or LEGACY_COMMIT}  # fmt: skip
+    if not md_path.exists():
+        return prev
+    section, item = "", None
+    for ln in md_path.read_text().splitlines():
+        if ln.startswith("## "):
+            section, item = ln, None
+            continue
+        if section.startswith(("## Surviving", "## Equivalent")):
+            if ln.startswith("- "):
+                m = re.match(r"- (\S+) `([^`]+)`(?: \((.*?)\))?:?(?: (.*))?$", ln)
+                if m:
+                    item = {"module": m[1], "mutant": m[2], "status": m[3] or "survived",
+                            "equivalent": m[4] or "", "diff": []}  # fmt: skip
+                    prev["survivors"].setdefault(m[1], []).append(item)
+            elif item is not None and ln.startswith("  ") and not ln.strip().startswith("```"):
+                item["diff"].append(ln[2:])
+        elif section.startswith("## The mutmut runs") and ln.startswith("| 20"):
+            c = [x.strip() for x in ln.strip("|").split("|")]
+            prev["runs"].append({"started": c[0], "commit": c[1].strip("`"), "command": c[2].strip("`"),
+                                 "seconds": c[3], "note": c[4]})  # fmt: skip
+        elif section.startswith("## The issue's named") and ln.startswith("| ") and "`" in ln:
+            c = [x.strip() for x in ln.strip("|").split("|")]
+            prev["named"][c[0]] = {"name": c[0], "file": "src/crossscale/" + c[1].strip("`"),
+                                   "status": c[2], "caught_by": [c[3].strip("`")],
+                                   "seconds": c[4]}  # fmt: skip
+    for items in prev["survivors"].values():
+        for it in items:
+            it["diff"] = "\n".join(it["diff"])
+    return prev
+
+
 def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]:
     out = ["# Mutation testing of the statistical and generative core", ""]
     out += [f"- commit: `{params['commit']}`; finished {params['time']} (UTC)",
@@ -211,20 +265,21 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
             "**equivalent** = a survivor that cannot change any result (reason listed below). "
             "% killed = killed / (killed + survived), the equivalent ones left out. Results "
             "accumulate over runs: a run re-tests only the mutants not killed yet, against the "
-            "tests of its commit.", ""]
-    out += ["| module | file | what | mutants | killed | survived | equivalent | not run | % killed | mutmut s |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+            "tests of its commit. **measured at**: the commit of the last mutmut run that tested "
+            "the module's mutants (its code and tests).", ""]
+    out += ["| module | file | what | mutants | killed | survived | equivalent | not run | % killed | mutmut s | measured at |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     for r in rows:
         pct = "—" if r["pct_killed"] != r["pct_killed"] else f"{r['pct_killed']:.1f}"
         out.append(f"| {r['module']} | `{r['file'].removeprefix('src/crossscale/')}` | {r['what']} "
                    f"| {r['mutants']} | {r['killed']} | {r['survived']} | {r['equivalent']} | "
-                   f"{r['not checked']} | {pct} | {r.get('seconds', '')} |")  # fmt: skip
+                   f"{r['not checked']} | {pct} | {r.get('seconds', '')} | `{r.get('commit', '')}` |")  # fmt: skip
     tot = {k: sum(r[k] for r in rows) for k in ("mutants", "killed", "survived", "equivalent", "not checked")}
     scored = tot["killed"] + tot["survived"]
     out.append(f"| **all** | | | {tot['mutants']} | {tot['killed']} | {tot['survived']} | "
                f"{tot['equivalent']} | {tot['not checked']} | "
-               f"{100 * tot['killed'] / scored if scored else float('nan'):.1f} | |")  # fmt: skip
-    runs = json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else []
+               f"{100 * tot['killed'] / scored if scored else float('nan'):.1f} | | |")  # fmt: skip
+    runs = params.get("previous_runs", []) + (json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else [])
     if runs:
         out += ["", "## The mutmut runs behind the table", "",
                 "| started (UTC) | commit | command | s | |", "|---|---|---|---:|---|"]
@@ -256,11 +311,12 @@ def render(rows, survivors, named, equivalents, used, params) -> tuple[str, str]
         out += [f"- {e['module']} `{e['function']}` /{e['diff']}/" for e in stale]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=["module", "file", "mutants", "killed", "survived",
-                                        "equivalent", "not checked", "pct_killed", "seconds"],
+                                        "equivalent", "not checked", "pct_killed", "seconds",
+                                        "measured_at"],
                        extrasaction="ignore", lineterminator="\n")  # fmt: skip
     w.writeheader()
     for r in rows:
-        w.writerow({**r, "pct_killed": f"{r['pct_killed']:.2f}"})
+        w.writerow({**r, "pct_killed": f"{r['pct_killed']:.2f}", "measured_at": r.get("commit", "")})
     buf.write(f"# commit {params['commit']}; command: {params['command']}; {params['time']} UTC\n")
     return "\n".join(out) + "\n", buf.getvalue()
 
@@ -300,10 +356,16 @@ def main(argv: list[str] | None = None) -> int:
                      "command": "python benchmarks/run_mutation.py " + " ".join(sys.argv[1:]),
                      "note": "completed"})  # fmt: skip
         RUNS_JSON.write_text(json.dumps(runs, indent=1))
+        commits = json.loads(COMMITS_JSON.read_text()) if COMMITS_JSON.exists() else {}
         for m in chosen:  # one run for all: the time of the run it was last tested in
             times[m["name"]] = round(seconds)
+            commits[m["name"]] = commit
         TIMES_JSON.write_text(json.dumps(times, indent=1))
+        COMMITS_JSON.write_text(json.dumps(commits, indent=1))
+    prev = previous_table()
     named = json.loads(NAMED_JSON.read_text()) if NAMED_JSON.exists() else []
+    known = {n["name"] for n in named}
+    named += [n for name, n in prev["named"].items() if name not in known]
     if not args.skip_named:
         chosen_files = {m["file"] for m in chosen}
         keep = {n["name"]: n for n in named}
@@ -315,8 +377,25 @@ def main(argv: list[str] | None = None) -> int:
         NAMED_JSON.write_text(json.dumps(named, indent=1))
     done = [m for m in modules if load_meta(m["file"])]
     rows, survivors, used = collect(done, equivalents)
+    commits = json.loads(COMMITS_JSON.read_text()) if COMMITS_JSON.exists() else {}
     for r in rows:
         r["seconds"] = times.get(r["module"], "")
+        r["commit"] = commits.get(r["module"], LEGACY_COMMIT)
+    # modules mutants/ has no results for: as the committed table has them
+    measured = {r["module"] for r in rows}
+    for m in modules:
+        if m["name"] not in measured and m["name"] in prev["rows"]:
+            rows.append({**prev["rows"][m["name"]], "what": m["what"]})
+            for sv in prev["survivors"].get(m["name"], []):
+                survivors.append(sv)
+                i = equivalence_reason(m["name"], sv["mutant"], sv["diff"], equivalents)
+                if sv["equivalent"] and i is not None:
+                    used.add(i)
+    order = [m["name"] for m in modules]
+    rows.sort(key=lambda r: order.index(r["module"]))
+    survivors.sort(key=lambda sv: order.index(sv["module"]) if sv["module"] in order else len(order))
+    new_runs = json.loads(RUNS_JSON.read_text()) if RUNS_JSON.exists() else []
+    known_runs = {(r["started"], r["commit"]) for r in new_runs}
     from importlib.metadata import version
 
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
@@ -330,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         "pytest_args": pyproject["pytest_add_cli_args"],
         "test_dirs": pyproject["pytest_add_cli_args_test_selection"],
         "load": "/".join(f"{v:.1f}" for v in os.getloadavg()),
+        "previous_runs": [r for r in prev["runs"] if (r["started"], r["commit"]) not in known_runs],
     }
     md, table = render(rows, survivors, named, equivalents, used, params)
     RESULTS.mkdir(exist_ok=True)

@@ -9,6 +9,16 @@ if "CROSSSCALE_MIRROR" not in os.environ and (_MIRROR / "SOURCES.md").exists():
     os.environ["CROSSSCALE_MIRROR"] = str(_MIRROR)
 
 
+# The longest tests (fresh interpreters running README blocks, gallery scripts, a wheel install)
+# start first, so that with `pytest -n 2` (make test) the other worker takes the short ones
+# meanwhile instead of one worker finishing them alone at the end.
+_FIRST = ("tests/test_readme.py", "tests/test_examples.py", "tests/test_wheel.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(_FIRST))  # stable: order kept otherwise
+
+
 @pytest.fixture(scope="session")
 def synthetic() -> Synthetic:
     """The 20-region synthetic data set of :func:`make_synthetic` (seed 0)."""

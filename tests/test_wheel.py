@@ -25,15 +25,54 @@ def _run(cmd, **kwargs):
     return proc
 
 
+def _fresh_dist_wheel() -> Path | None:
+    """The wheel `make dist` built (make test runs it just before pytest), if it is current.
+
+    Current: exactly one ``dist/crossscale-*.whl``, newer than every file it is built from
+    (``src/``, ``pyproject.toml``; byte-code caches aside), so that ``make test`` builds the
+    wheel once instead of twice. Otherwise None: the test builds its own.
+    """
+    wheels = list((ROOT / "dist").glob("crossscale-*.whl"))
+    if len(wheels) != 1:
+        return None
+    built = wheels[0].stat().st_mtime
+    sources = [ROOT / "pyproject.toml", *(ROOT / "src").rglob("*")]
+    sources = [p for p in sources if p.is_file() and "__pycache__" not in p.parts]
+    return None if any(p.stat().st_mtime > built for p in sources) else wheels[0]
+
+
+def test_fresh_dist_wheel_is_refused_when_a_source_is_newer(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    (root / "src" / "crossscale" / "__pycache__").mkdir(parents=True)
+    (root / "dist").mkdir()
+    (root / "pyproject.toml").write_text("")
+    (root / "src" / "crossscale" / "x.py").write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", root)
+    assert _fresh_dist_wheel() is None  # no wheel
+    wheel = root / "dist" / "crossscale-1.2.3-py3-none-any.whl"
+    wheel.write_text("")
+    for p in (root / "src" / "crossscale" / "x.py", root / "pyproject.toml"):
+        os.utime(p, (1e9, 1e9))
+    (root / "src" / "crossscale" / "__pycache__" / "x.pyc").write_text("")  # written later
+    assert _fresh_dist_wheel() == wheel
+    os.utime(root / "src" / "crossscale" / "x.py")  # edited after the build
+    assert _fresh_dist_wheel() is None
+    os.utime(root / "src" / "crossscale" / "x.py", (1e9, 1e9))
+    (root / "dist" / "crossscale-1.2.2-py3-none-any.whl").write_text("")  # two wheels
+    assert _fresh_dist_wheel() is None
+
+
 @pytest.mark.slow
 def test_wheel_installs_in_a_fresh_venv_and_fits():
     # The venv holds ~1.5 GB (torch): a temporary folder removed at the end, not pytest's
     # tmp_path (which keeps the last three sessions).
     with tempfile.TemporaryDirectory(prefix="crossscale-wheel-") as tmp:
         tmp = Path(tmp)
-        _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-              str(tmp / "dist"), str(ROOT)], timeout=600)  # fmt: skip
-        (wheel,) = (tmp / "dist").glob("crossscale-*.whl")
+        wheel = _fresh_dist_wheel()
+        if wheel is None:  # not run through `make test`: build one
+            _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                  str(tmp / "dist"), str(ROOT)], timeout=600)  # fmt: skip
+            (wheel,) = (tmp / "dist").glob("crossscale-*.whl")
         version = wheel.name.split("-")[1]
         names = zipfile.ZipFile(wheel).namelist()
         assert "crossscale/datasets/registry.json" in names and "crossscale/py.typed" in names

@@ -36,9 +36,24 @@ def test_laplacian_rows_sum_to_zero(surface_graph):
 
 
 def test_medial_wall_and_labels():
+    import nibabel as nib
+
+    from crossscale.atlas.names import DK_LABELS
+    from crossscale.datasets import fetch
+
     mesh = load_fsaverage5("L", "sphere")
     assert mesh.vertices.shape == (10242, 3)
     assert set(np.unique(mesh.labels)) == {-1, *range(34)}
+    # label i is the i-th Desikan-Killiany region of the annotation file, read by nibabel;
+    # every other vertex (unknown, corpus callosum: the medial wall) is -1
+    annot, _, names = nib.freesurfer.read_annot(str(fetch("dk_annot_fsaverage5_lh")))
+    names = [n.decode() for n in names]
+    for i, region in enumerate(DK_LABELS):
+        np.testing.assert_array_equal(mesh.labels == i, annot == names.index(region))
+    assert (mesh.labels == -1).sum() == np.isin(annot, [names.index(n) for n in names
+                                                        if n not in DK_LABELS] + [-1]).sum()  # fmt: skip
+    # vertices on the sphere of radius 100 mm (FreeSurfer's sphere.reg convention)
+    np.testing.assert_allclose(np.linalg.norm(mesh.vertices, axis=1), 100.0, rtol=1e-3)
 
 
 def test_centroids_in_hemisphere_and_on_sphere():

@@ -58,3 +58,7 @@ def test_load_map_drops_regions_without_values():
     y = load_map("enigma_asd_mega_analysis_case_controls_thickness")  # fusiform is empty
     assert len(y) == 66 and "L_fusiform" not in y.index and y.notna().all()
     assert load_map("adni2_ad_vol_baseline").shape == (68,)
+    from crossscale.maps import load_adni_map
+
+    np.testing.assert_array_equal(load_map("adni2_ad_vol_baseline").to_numpy(),
+                                  load_adni_map("AD", "baseline").to_numpy())  # fmt: skip

@@ -33,6 +33,17 @@ def test_other_groups_load_and_correlate(ad_map):
     emci = load_adni_map("emci", 6)
     assert np.corrcoef(ad_map, lmci)[0, 1] > 0.5
     assert emci.shape == (68,)
+    # the values are the Welch t column (the third) of the file's rows, by region name
+    import scipy.io as sio
+
+    from crossscale.datasets import fetch
+
+    mat = sio.loadmat(str(fetch("adni2_emci_vol_6")))
+    (stats,) = [v for k, v in mat.items() if not k.startswith("__")]
+    for region, row in (("R_bankssts", "Bankssts_R"), ("L_bankssts", "Bankssts_L"),
+                        ("L_entorhinal", "Entorhinal_L"), ("R_insula", "Insula_R")):  # fmt: skip
+        assert emci[region] == stats[VOL_FILE_ROW_ORDER.index(row), 2]
+    assert emci["L_entorhinal"] != stats[VOL_FILE_ROW_ORDER.index("Entorhinal_R"), 2]
 
 
 def test_unknown_timepoint():

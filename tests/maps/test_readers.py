@@ -36,6 +36,13 @@ def test_aparcstats2table_both_hemispheres():
 def test_read_subject_table_finds_the_other_hemisphere():
     t = read_subject_table(DATA / "lh.aparc.thickness.txt")
     assert t.shape == (3, 68)
+    # both hemispheres hold the values of their own file, subject by subject
+    for hemi, side in (("lh", "L"), ("rh", "R")):
+        raw = pd.read_csv(DATA / f"{hemi}.aparc.thickness.txt", sep="\t", index_col=0)
+        for region in ("insula", "bankssts", "precuneus"):
+            np.testing.assert_array_equal(
+                t[f"{side}_{region}"].to_numpy(), raw[f"{hemi}_{region}_thickness"].to_numpy()
+            )
 
 
 def test_aparcstats2table_rejects_other_files(tmp_path):

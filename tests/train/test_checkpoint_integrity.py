@@ -27,6 +27,9 @@ def test_roundtrip_with_checksums(ckpt):
     tensors, config = load_checkpoint(ckpt, "Toy")
     assert config == CONFIG  # the checksums are not part of what the model sees
     assert tensors["w"].shape == (3, 4)
+    rng = np.random.default_rng(0)  # the fixture's arrays, bit for bit
+    np.testing.assert_array_equal(tensors["w"], rng.standard_normal((3, 4)).astype(np.float32))
+    np.testing.assert_array_equal(tensors["b"], np.arange(4, dtype=np.float32))
 
 
 def test_a_reordered_gene_list_is_refused(ckpt):

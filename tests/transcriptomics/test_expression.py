@@ -14,6 +14,15 @@ def test_ahba_matrix():
     assert np.isfinite(expr.to_numpy()).all()
     assert expr.to_numpy().min() >= 0 and expr.to_numpy().max() <= 1
     assert len(expr.attrs["dropped"]["regions"]) == 15
+    # every value is the abagen table's, matched by region name; the rest are the dropped rows
+    import pandas as pd
+
+    from crossscale.datasets import fetch
+
+    genes = list(expr.columns[::97])  # every 97th gene: the whole file is slow to parse twice
+    raw = pd.read_csv(fetch("ahba_expression"), index_col="Region", usecols=["Region", *genes])
+    np.testing.assert_array_equal(expr[genes].to_numpy(), raw.loc[list(DK_REGIONS), genes].to_numpy())
+    assert sorted(expr.attrs["dropped"]["regions"]) == sorted(set(raw.index) - set(DK_REGIONS))
 
 
 def test_landmark_selection_reports_missing(landmark_expression):

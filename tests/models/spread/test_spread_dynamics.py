@@ -97,9 +97,23 @@ def test_torch_solver_is_differentiable(connectome):
     x0[0, 0] = 0.05
     rho = torch.tensor([0.2], dtype=torch.float64, requires_grad=True)
     alpha = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
-    out = fisher_kpp_torch(lap, x0, torch.tensor([[5.0, 8.0]], dtype=torch.float64), rho, alpha)
+    times = torch.tensor([[5.0, 8.0]], dtype=torch.float64)
+    out = fisher_kpp_torch(lap, x0, times, rho, alpha)
     out.sum().backward()
-    assert rho.grad is not None and alpha.grad.item() > 0  # faster growth, more pathology
+    assert alpha.grad.item() > 0  # faster growth, more pathology
+
+    def total(r, a):  # the same solver, no gradient
+        with torch.no_grad():
+            return fisher_kpp_torch(lap, x0, times, torch.tensor([r], dtype=torch.float64),
+                                    torch.tensor([a], dtype=torch.float64)).sum().item()  # fmt: skip
+
+    # autograd equals central finite differences of the solver
+    h = 1e-5
+    fd_rho = (total(0.2 + h, 0.5) - total(0.2 - h, 0.5)) / (2 * h)
+    fd_alpha = (total(0.2, 0.5 + h) - total(0.2, 0.5 - h)) / (2 * h)
+    assert rho.grad.item() == pytest.approx(fd_rho, rel=1e-5)
+    assert alpha.grad.item() == pytest.approx(fd_alpha, rel=1e-5)
+    assert abs(rho.grad.item()) > 1e-3  # spread matters at these times
 
 
 def test_bad_inputs_raise(connectome):

@@ -136,6 +136,9 @@ def test_unscored_regions_are_predicted_not_fitted(connectome, kpp):
     fit = fit_group_maps(part, connectome, kappas=KAPPAS)
     assert "L_fusiform" not in fit.scored_regions and fit.n_values == 2 * 67
     assert np.isfinite(fit.predicted["L_fusiform"]).all()
+    # the region left out of the fit is predicted from the fitted pattern: its planted values
+    # (offsets 0.2 and -1.0, noise sd 0.01) within 3 noise sd
+    np.testing.assert_allclose(fit.predicted["L_fusiform"], maps["L_fusiform"], atol=0.03)
 
 
 def test_stage_order_check():
