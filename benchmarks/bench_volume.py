@@ -100,6 +100,7 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=None, help="default: the preset's")
     ap.add_argument("--steps", type=int, default=None,
                     help="DDIM steps of the samples (default: each model's own num_inference_steps)")
+    ap.add_argument("--eta", type=float, default=None, help="DDIM eta of the samples (default: each model's own)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--default-model", default=None,
@@ -144,9 +145,9 @@ def main() -> None:
     else:
         plain = VolumeDiffusion(objective="diffusion", **kw).fit(sample)
         plain.save(work / "plain" / "model")
-    for m_ in (res, plain):  # a sampler setting: it needs no retraining
-        if m_ is not None and args.steps is not None:
-            m_.num_inference_steps = m_.params_["num_inference_steps"] = args.steps
+    for m_ in (res, plain):  # sampler settings: they need no retraining
+        if m_ is not None:
+            m_.set_sampler(num_inference_steps=args.steps, eta=args.eta)
     steps = int(res.params_["num_inference_steps"])
     train_time = _time_log(args.train_time_log)
     t0 = time.perf_counter()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -47,14 +48,17 @@ VARIANTS: dict[str, dict] = {
     "steps20": {"num_inference_steps": 20},
     "steps50": {"num_inference_steps": 50},
     "steps5": {"num_inference_steps": 5},
+    "eta0.5": {"eta": 0.5},
+    "eta1": {"eta": 1.0},
     "x0_prediction": {"prediction_type": "sample"},
     "regression_iter2000": {"regression_iter": 2000},
 }
 
 #: Parameters that change only the sampler: such variants reuse the trained model.
-SAMPLER_KEYS = ("num_inference_steps",)
-#: Source files that define a trained model (part of the cache key of --model-cache).
-TRAIN_CODE = ("models/volume/estimator.py", "models/volume/module.py", "train/plan.py")
+SAMPLER_KEYS = ("num_inference_steps", "eta")
+#: Source files that define a trained model (with VolumeDiffusion.fit and PRESETS: the cache key
+#: of --model-cache).
+TRAIN_CODE = ("models/volume/module.py", "train/plan.py")
 
 
 def _commit() -> str:
@@ -82,7 +86,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from crossscale.evaluate.volume import evaluate_volume
     from crossscale.models.volume import VolumeDiffusion
-    from crossscale.models.volume.estimator import holdout_start
+    from crossscale.models.volume.estimator import PRESETS, holdout_start
     from crossscale.spatial import load_vizgen_mini
 
     sample = load_vizgen_mini(bin_px=16, downsample=8)
@@ -90,7 +94,8 @@ def main() -> None:
     test_start = holdout_start(w, 0.25, sample.ratio)
     cmd = "python " + " ".join(["benchmarks/bench_volume_ablation.py", *sys.argv[1:]])
     src = Path(__file__).parent.parent / "src" / "crossscale"
-    code = hashlib.sha256(b"".join((src / f).read_bytes() for f in TRAIN_CODE)).hexdigest()  # a cached model's code
+    code = hashlib.sha256(b"".join((src / f).read_bytes() for f in TRAIN_CODE)
+                          + inspect.getsource(VolumeDiffusion.fit).encode() + repr(PRESETS).encode()).hexdigest()  # fmt: skip
     for name in args.variants.split(","):
         change = VARIANTS[name]
         load0 = os.getloadavg()
@@ -109,10 +114,7 @@ def main() -> None:
             model.save(cached / "model")
             (cached / "train_cpu_s.json").write_text(json.dumps(cpu_train))
             reused = False
-        for k in SAMPLER_KEYS:
-            if k in change:
-                setattr(model, k, change[k])
-                model.params_[k] = change[k]
+        model.set_sampler(**{k: v for k, v in change.items() if k in SAMPLER_KEYS})
         val_cols = test_start - model.history_.train_cols[1]
         ev = evaluate_volume(model, sample, tempfile.mkdtemp(prefix="ablation_"), schemes=("boundary",),
                              regression=None, seed=args.seed, max_cols=val_cols)  # fmt: skip
@@ -120,7 +122,8 @@ def main() -> None:
         diag = _diagnostics(ev.images, tuple(model.stains_))
         row = {"variant": name, "change": repr(change) if change else "(default)",
                "max_iter": model.params_["max_iter"], "regression_iter": model.params_["regression_iter"],
-               "num_inference_steps": model.params_["num_inference_steps"], "reused_model": reused, **diag,
+               "num_inference_steps": model.params_["num_inference_steps"], "eta": model.params_["eta"],
+               "reused_model": reused, **diag,
                **{f"real_{k}": m.loc["real", k] for k in ("polyt_density_r", "nuclei_per_plane",
                                                           "nucleus_median_area_um2")},
                **m.loc["boundary"].drop("seconds").to_dict(),
@@ -149,7 +152,7 @@ def _diagnostics(images: dict, stains: tuple[str, ...]) -> dict[str, float]:
 
 
 def _write_md(df, md: Path) -> None:  # noqa: ANN001
-    extra = [c for c in ("num_inference_steps", "reused_model") if c in df.columns]
+    extra = [c for c in ("num_inference_steps", "eta", "reused_model") if c in df.columns]
     diag = [c for c in df.columns if c.endswith("_sd_ratio") or c.startswith("residual_sd_ratio_")]
     show = ["variant", "change", "max_iter", *extra, "polyt_density_r", "psnr_dapi", "ssim_dapi", "psnr_polyT",
             "ssim_polyT", "nuclei_per_plane", "nucleus_median_area_um2", "seam_score",

@@ -285,7 +285,7 @@ def generate(
                 try:
                     zarr.open_array(str(dst), mode="w", shape=state_shape, chunks=chunks,
                                     dtype="float32", fill_value=0.0)  # fmt: skip
-                    runner.run(model, genes, layout, str(src), str(dst), k, timesteps, batches)
+                    runner.run(model, genes, layout, str(src), str(dst), k, timesteps, batches, seed)
                     _mark(state, k + 1, timesteps[k])
                 except OSError as err:
                     raise _disk_error(err, state) from err
