@@ -50,12 +50,15 @@ VARIANTS: dict[str, dict] = {
     "steps5": {"num_inference_steps": 5},
     "eta0.5": {"eta": 0.5},
     "eta1": {"eta": 1.0},
+    "contrast0.9": {"contrast": 0.9},
+    "contrast0.8": {"contrast": 0.8},
+    "contrast0.7": {"contrast": 0.7},
     "x0_prediction": {"prediction_type": "sample"},
     "regression_iter2000": {"regression_iter": 2000},
 }
 
 #: Parameters that change only the sampler: such variants reuse the trained model.
-SAMPLER_KEYS = ("num_inference_steps", "eta")
+SAMPLER_KEYS = ("num_inference_steps", "eta", "contrast")
 #: Source files that define a trained model (with VolumeDiffusion.fit and PRESETS: the cache key
 #: of --model-cache).
 TRAIN_CODE = ("models/volume/module.py", "train/plan.py")
@@ -123,6 +126,7 @@ def main() -> None:
         row = {"variant": name, "change": repr(change) if change else "(default)",
                "max_iter": model.params_["max_iter"], "regression_iter": model.params_["regression_iter"],
                "num_inference_steps": model.params_["num_inference_steps"], "eta": model.params_["eta"],
+               "contrast": model.params_["contrast"],
                "reused_model": reused, **diag,
                **{f"real_{k}": m.loc["real", k] for k in ("polyt_density_r", "nuclei_per_plane",
                                                           "nucleus_median_area_um2")},
@@ -141,19 +145,33 @@ def main() -> None:
 
 
 def _diagnostics(images: dict, stains: tuple[str, ...]) -> dict[str, float]:
-    """SD of generated over real stains, and of the residual around the regression mean."""
+    """SD of generated over real stains, and of the residual around the regression mean.
+
+    With a regression mean, also the DAPI band power (over the real image's) of the regression
+    mean alone (``regression_dapi_power_*``), of the generated residual (``gen_residual_*``) and
+    of the real residual (``real_residual_*``) around it.
+    """
+    from crossscale.evaluate.volume import band_power, radial_power_spectrum
+
     real, gen = images["real"], images["boundary"]
     out = {f"{s}_sd_ratio": float(gen[i].std() / real[i].std()) for i, s in enumerate(stains)}
     if "regression" in images:
         reg = images["regression"]
         out |= {f"residual_sd_ratio_{s}": float((gen[i] - reg[i]).std() / (real[i] - reg[i]).std())
                 for i, s in enumerate(stains)}  # fmt: skip
+        d = stains.index("dapi") if "dapi" in stains else 0
+        freq, p_real = radial_power_spectrum(real[d])
+        ref = band_power(freq, p_real)
+        for name, img in (("regression_dapi_power", reg[d]), ("gen_residual_dapi_power", gen[d] - reg[d]),
+                          ("real_residual_dapi_power", real[d] - reg[d])):  # fmt: skip
+            out |= {f"{name}_{k}": v / ref[k] for k, v in band_power(freq, radial_power_spectrum(img)[1]).items()}
     return out
 
 
 def _write_md(df, md: Path) -> None:  # noqa: ANN001
-    extra = [c for c in ("num_inference_steps", "eta", "reused_model") if c in df.columns]
+    extra = [c for c in ("num_inference_steps", "eta", "contrast", "reused_model") if c in df.columns]
     diag = [c for c in df.columns if c.endswith("_sd_ratio") or c.startswith("residual_sd_ratio_")]
+    # the per-band DAPI power of the regression mean and the residuals stay in the CSV
     show = ["variant", "change", "max_iter", *extra, "polyt_density_r", "psnr_dapi", "ssim_dapi", "psnr_polyT",
             "ssim_polyT", "nuclei_per_plane", "nucleus_median_area_um2", "seam_score",
             *[c for c in df.columns if c.startswith("dapi_power_")], *diag, "train_cpu_s", "train_wall_s",
@@ -171,7 +189,13 @@ def _write_md(df, md: Path) -> None:  # noqa: ANN001
         "left of a 40% hold-out and is scored on the validation strip "
         f"(stain columns {real['region_cols']}), never on the test region of `volume.md`. Samples: "
         "boundary-aware scheme, DDIM with the model's steps, seed 0. `dapi_power_<lo>-<hi>px`: DAPI "
-        "power in that wavelength band over the real images' (1.0 = real texture).",
+        "power in that wavelength band over the real images' (1.0 = real texture). Sampler-only variants "
+        "(DDIM steps, eta, contrast) reuse the trained model of their training configuration "
+        "(`reused_model`). `*_sd_ratio`: SD of the generated stain over the real one's; "
+        "`residual_sd_ratio_*`: SD of (sample - regression mean) over that of (real - regression mean). "
+        "The CSV also holds the DAPI band power of the regression mean alone and of the generated and "
+        "real residuals around it (`regression_dapi_power_*`, `gen_residual_dapi_power_*`, "
+        "`real_residual_dapi_power_*`).",
         "",
         f"Real images on this strip: PolyT-density r {real['real_polyt_density_r']:.3f}, nuclei per plane "
         f"{real['real_nuclei_per_plane']:.1f}, median nucleus area {real['real_nucleus_median_area_um2']:.1f} um2; "
