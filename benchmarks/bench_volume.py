@@ -98,7 +98,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default="smoke")
     ap.add_argument("--max-iter", type=int, default=None, help="default: the preset's")
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=None,
+                    help="DDIM steps of the samples (default: each model's own num_inference_steps)")
+    ap.add_argument("--eta", type=float, default=None, help="DDIM eta of the samples (default: each model's own)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--default-model", default=None,
@@ -127,8 +129,7 @@ def main() -> None:
     t0 = time.perf_counter()
     sample = load_vizgen_mini(bin_px=16, downsample=8)
     t_load = time.perf_counter() - t0
-    kw = dict(preset=args.preset, max_iter=args.max_iter, num_inference_steps=args.steps,
-              random_state=args.seed, device=args.device)  # fmt: skip
+    kw = dict(preset=args.preset, max_iter=args.max_iter, random_state=args.seed, device=args.device)
     work = Path(tempfile.mkdtemp(prefix="bench_volume_"))
     if args.default_model:
         model_dir = Path(args.default_model)
@@ -144,6 +145,10 @@ def main() -> None:
     else:
         plain = VolumeDiffusion(objective="diffusion", **kw).fit(sample)
         plain.save(work / "plain" / "model")
+    for m_ in (res, plain):  # sampler settings: they need no retraining
+        if m_ is not None:
+            m_.set_sampler(num_inference_steps=args.steps, eta=args.eta)
+    steps = int(res.params_["num_inference_steps"])
     train_time = _time_log(args.train_time_log)
     t0 = time.perf_counter()
     ev = evaluate_volume(res, sample, work / "eval", seed=args.seed, max_rows=args.max_rows)
@@ -168,8 +173,8 @@ def main() -> None:
                            "patches/s": r["patches_per_s"], "voxels/s (all steps)": r["voxels_per_s"],
                            "RSS before generation (MB)": r["rss_before_generation_mb"],
                            "peak RSS during generation (MB)": r["peak_rss_during_generation_mb"],
-                           f"EXTRAPOLATED h to 1e12 voxels ({args.steps} steps)":
-                               r["extrapolated_hours_to_1e12_voxels"] * args.steps / r["n_steps"]})  # fmt: skip
+                           f"EXTRAPOLATED h to 1e12 voxels ({steps} steps)":
+                               r["extrapolated_hours_to_1e12_voxels"] * steps / r["n_steps"]})  # fmt: skip
 
     import pandas as pd
 
@@ -180,7 +185,9 @@ def main() -> None:
     gen_seconds = {k: v for k, v in m["seconds"].items() if v == v}
     n_patch = (ev.info["region_stain_px"]["rows"][1] // ev.info["core"]) * (
         (ev.info["region_stain_px"]["cols"][1] - ev.info["region_stain_px"]["cols"][0]) // ev.info["core"])
-    pps = {k: n_patch * args.steps / v for k, v in gen_seconds.items()
+    n_steps = {k: steps for k in gen_seconds} | (
+        {"plain diffusion (boundary)": int(plain.params_["num_inference_steps"])} if plain is not None else {})
+    pps = {k: n_patch * n_steps[k] / v for k, v in gen_seconds.items()
            if k in ("boundary", "independent", "overlap", "plain diffusion (boundary)")}  # fmt: skip
     m = m.drop(columns=["seconds"])
     aims = {row: _aims(m, row) for row in ("boundary", "plain diffusion (boundary)", "regression") if row in m.index}
@@ -258,7 +265,7 @@ def main() -> None:
         f"{ev.info['region_um']['x'][1]:.1f} um): never trained on, no choice tuned on it",
         "",
         f"Patch core {ev.info['core']} px, halo {ev.info['halo']} px, window {ev.info['window']} px; "
-        f"DDIM {args.steps} steps; seed {args.seed}. Evaluation wall time {t_eval:.1f} s. Rows: "
+        f"DDIM {steps} steps; seed {args.seed}. Evaluation wall time {t_eval:.1f} s. Rows: "
         "`boundary`/`independent`/`overlap` = samples of the default residual model by each scheme; "
         "`regression` = the default model's regression mean alone (Hann-blended); `plain diffusion "
         "(boundary)` = the plain-diffusion option; `mean image` = training mean per stain and plane. "
@@ -290,7 +297,7 @@ def main() -> None:
         "",
         f"Each canvas ran {args.scale_steps} DDIM step(s) (plus the regression mean, computed once per "
         f"canvas and not in `seconds`). The 1e12-voxel times are **linear extrapolations** of the measured "
-        f"voxels/s to {args.steps} steps, not measurements. RSS is of the whole generating process (torch, "
+        f"voxels/s to {steps} steps, not measurements. RSS is of the whole generating process (torch, "
         "the model and the loaded crop included); the peak during generation is the kernel's high-water "
         "mark after a reset at the start of generation (/proc/self/clear_refs).",
         "",

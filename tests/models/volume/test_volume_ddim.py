@@ -168,3 +168,68 @@ def test_ddim_step_of_an_inner_patch_in_each_scheme(tmp_path, scheme):
     np.testing.assert_allclose(got[..., rows, cols], expected[..., rows, cols], atol=2e-4)
     got[..., rows, cols] = np.nan
     assert np.isnan(got).all()  # only the patch's core is written
+
+
+class _TrueNoiseModelEta(_TrueNoiseModel):
+    """The true-noise model with a stochastic sampler (``params_["eta"]``)."""
+
+    def __init__(self, x0: np.ndarray, eta: float):
+        super().__init__(x0)
+        self.params_ = {"window": x0.shape[-1], "eta": eta}
+
+
+@pytest.mark.parametrize("k", [0, 5, N_STEPS - 1])
+def test_stochastic_ddim_step_adds_the_posterior_noise_seeded_by_position(tmp_path, k):
+    """eta = 1: x_prev = sqrt(a_prev) x0 + sqrt(1 - a_prev - s^2) eps + s z (Song et al. 2021, eq. 16)."""
+    from crossscale.models.volume.layout import position_noise
+
+    rng = np.random.default_rng(10 + k)
+    win, seed = 16, 7
+    x0 = rng.uniform(-1, 1, (1, 2, 2, win, win)).astype(np.float32)
+    eps = rng.standard_normal(x0.shape[1:]).astype(np.float32)
+    sched = _scheduler()
+    timesteps = [int(t) for t in sched.timesteps]
+    t = timesteps[k]
+    prev = t - T // N_STEPS
+    a_t = float(sched.alphas_cumprod[t])
+    a_prev = float(sched.alphas_cumprod[prev]) if prev >= 0 else float(sched.final_alpha_cumprod)
+    s = np.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))  # DDPM posterior SD
+    x_t = np.sqrt(a_t) * x0[0] + np.sqrt(1 - a_t) * eps
+    layout = _Layout("overlap", win, win, win, win, 0)
+    out = {}
+    for eta in (0.0, 1.0):
+        src, dst = str(tmp_path / f"src{eta}.zarr"), str(tmp_path / f"dst{eta}.zarr")
+        for path, data in ((src, x_t), (dst, np.zeros_like(x_t))):
+            zarr.open_array(path, mode="w", shape=(1, 1, *x_t.shape), dtype="float32")[0, 0] = data
+        _step_batch(_TrueNoiseModelEta(x0, eta), _genes(), layout, src, dst, k, timesteps, [(0, 0)], seed=seed)
+        out[eta] = np.asarray(zarr.open_array(dst, mode="r")[0, 0])
+    z = position_noise(seed, 2, 2, slice(0, win), slice(0, win), step=k + 1)
+    expected = np.sqrt(a_prev) * x0[0] + np.sqrt(max(1 - a_prev - s**2, 0.0)) * eps + s * z
+    np.testing.assert_allclose(out[1.0], expected, atol=3e-4)
+    np.testing.assert_allclose(out[0.0], np.sqrt(a_prev) * x0[0] + np.sqrt(1 - a_prev) * eps, atol=2e-4)
+    if k == N_STEPS - 1:  # the last step lands on the clean image: no noise left to add
+        assert s == 0.0
+        np.testing.assert_allclose(out[1.0], out[0.0], atol=1e-5)
+    else:
+        assert s > 0.01 and np.abs(out[1.0] - out[0.0]).mean() > 0.005
+        # the step noise is not the initial noise, nor another step's
+        assert not np.allclose(z, position_noise(seed, 2, 2, slice(0, win), slice(0, win)))
+        assert not np.allclose(z, position_noise(seed, 2, 2, slice(0, win), slice(0, win), step=k + 2))
+
+
+@pytest.mark.parametrize("pred", ["epsilon", "sample", "v_prediction"])
+def test_ddim_step_matches_monai_for_every_prediction_type(pred):
+    from monai.networks.schedulers import DDIMScheduler
+
+    from crossscale.models.volume.steps import ddim_step
+
+    sched = DDIMScheduler(num_train_timesteps=T, schedule="scaled_linear_beta", clip_sample=False,
+                          prediction_type=pred)  # fmt: skip
+    sched.set_timesteps(N_STEPS)
+    g = torch.Generator().manual_seed(0)
+    x, out = torch.randn(2, 2, 1, 8, 8, generator=g), torch.randn(2, 2, 1, 8, 8, generator=g)
+    t = 499
+    want = sched.step(out, t, x, eta=0.7, generator=torch.Generator().manual_seed(3))[0]
+    noise = torch.randn(out.shape, generator=torch.Generator().manual_seed(3))  # MONAI's draw
+    np.testing.assert_allclose(ddim_step(sched, out, t, x, 0.7, noise).numpy(), want.numpy(), atol=1e-5)
+    np.testing.assert_array_equal(ddim_step(sched, out, t, x).numpy(), sched.step(out, t, x)[0].numpy())

@@ -150,3 +150,32 @@ def test_regression_canvas(tiny_sample):
     assert out.shape == (2, 2, 32, 48) and np.isfinite(out).all()
     with pytest.raises(ParameterError, match="needs a diffusion model"):
         generate(reg, tiny_sample.genes, "unused.ome.zarr")
+
+
+def test_stochastic_sampler_is_seeded_by_position_and_changes_the_sample(tiny_model, tiny_sample, tmp_path):
+    import copy
+
+    g = tiny_sample.genes
+    det = generate(tiny_model, g, tmp_path / "det.ome.zarr", seed=2).read()
+    sto = copy.deepcopy(tiny_model).set_sampler(eta=1.0)
+    assert sto.params_["eta"] == 1.0 and tiny_model.params_["eta"] == 0.0
+    a = generate(sto, g, tmp_path / "a.ome.zarr", seed=2, batch_size=16).read()
+    b = generate(sto, g, tmp_path / "b.ome.zarr", seed=2, batch_size=3).read()  # another batching
+    c = generate(sto, g, tmp_path / "c.ome.zarr", seed=5).read()
+    np.testing.assert_allclose(a, b, atol=1e-5)  # noise depends on (seed, position, step) only
+    assert np.abs(a - det).mean() > 1e-3 and np.abs(a - c).mean() > 1e-3
+    with pytest.raises(ParameterError, match="eta must be in"):
+        copy.deepcopy(tiny_model).set_sampler(eta=1.5)
+
+
+def test_contrast_scales_the_deviation_from_the_training_mean_image(tiny_model, tiny_sample, tmp_path):
+    import copy
+
+    g = tiny_sample.genes
+    full = generate(tiny_model, g, tmp_path / "full.ome.zarr", seed=4).read()
+    half_model = copy.deepcopy(tiny_model).set_sampler(contrast=0.5)
+    half = generate(half_model, g, tmp_path / "half.ome.zarr", seed=4).read()
+    mu = tiny_model.stain_mean_[:, :, None, None]  # (n_stains, n_planes, 1, 1), intensities
+    np.testing.assert_allclose(half, mu + 0.5 * (full - mu), atol=1e-5)
+    with pytest.raises(ParameterError, match="contrast must be in"):
+        copy.deepcopy(tiny_model).set_sampler(contrast=0.0)

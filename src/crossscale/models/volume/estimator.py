@@ -127,6 +127,16 @@ class VolumeDiffusion(CheckpointMixin):
         Length of the DDPM noise schedule.
     num_inference_steps : int
         DDIM steps at generation (on the grid of :func:`ddim_timesteps`).
+    eta : float
+        DDIM's stochasticity at generation, 0 (deterministic, the default) to 1 (the DDPM
+        posterior variance; Song et al. 2021, eq. 16). The added noise is seeded by canvas
+        position and step, so generation stays reproducible and independent of the patch layout.
+    contrast : float
+        Scale of each generated sample's deviation from the training mean image (per stain and
+        plane), applied when the final image is written: ``mean + contrast * (sample - mean)``.
+        1.0 (default) keeps the model's own amplitude; below 1 calibrates a model whose samples
+        are over-confident (too much power) on tissue it was not trained on. Choose it on a
+        validation strip, never on the test region (``benchmarks/bench_volume_ablation.py``).
     clip_sample : bool
         Clip DDIM's predicted clean (standardised) image to [-1, 1] at every step. Off by default:
         clipping hides a diverging sampler.
@@ -166,6 +176,8 @@ class VolumeDiffusion(CheckpointMixin):
         noise_offset: float = 0.0,
         num_train_timesteps: int = 1000,
         num_inference_steps: int = 10,
+        eta: float = 0.0,
+        contrast: float = 1.0,
         clip_sample: bool = False,
         holdout_fraction: float = 0.25,
         random_state: int = 0,
@@ -179,7 +191,7 @@ class VolumeDiffusion(CheckpointMixin):
         self.prediction_type, self.ema_decay = prediction_type, ema_decay
         self.min_snr_gamma, self.noise_offset = min_snr_gamma, noise_offset
         self.num_train_timesteps, self.num_inference_steps = num_train_timesteps, num_inference_steps
-        self.clip_sample = clip_sample
+        self.clip_sample, self.eta, self.contrast = clip_sample, eta, contrast
         self.holdout_fraction, self.random_state, self.device = holdout_fraction, random_state, device
 
     # ------------------------------------------------------------------ config
@@ -201,6 +213,10 @@ class VolumeDiffusion(CheckpointMixin):
                 f"num_inference_steps must be in [1, num_train_timesteps = "
                 f"{self.num_train_timesteps}]; got {self.num_inference_steps}."
             )
+        if not 0.0 <= float(self.eta) <= 1.0:
+            raise ParameterError(f"eta must be in [0, 1] (0: deterministic DDIM); got {self.eta!r}.")
+        if not 0.0 < float(self.contrast) <= 10.0:
+            raise ParameterError(f"contrast must be in (0, 10] (1: the model's own amplitude); got {self.contrast!r}.")
         p = dict(PRESETS[self.preset])
         for k in ("channels", "gene_dim", "attn_dim", "window", "batch_size", "max_iter", "lr"):
             if getattr(self, k) is not None:
@@ -213,7 +229,9 @@ class VolumeDiffusion(CheckpointMixin):
               "prediction_type": self.prediction_type, "ema_decay": self.ema_decay,
               "min_snr_gamma": self.min_snr_gamma, "noise_offset": float(self.noise_offset),
               "num_train_timesteps": self.num_train_timesteps,
-              "num_inference_steps": self.num_inference_steps, "clip_sample": self.clip_sample,
+              "num_inference_steps": self.num_inference_steps, "eta": float(self.eta),
+              "contrast": float(self.contrast),
+              "clip_sample": self.clip_sample,
               "holdout_fraction": self.holdout_fraction, "random_state": self.random_state}  # fmt: skip
         k = 2 ** (len(p["channels"]) - 1)
         if p["window"] % k:
@@ -256,6 +274,46 @@ class VolumeDiffusion(CheckpointMixin):
         s.set_timesteps(self.num_inference_steps)
         s.timesteps = torch.from_numpy(ddim_timesteps(self.num_train_timesteps, self.num_inference_steps))
         return s
+
+    def set_sampler(self, *, num_inference_steps: int | None = None, eta: float | None = None,
+                    contrast: float | None = None) -> VolumeDiffusion:  # fmt: skip
+        """Change how a fitted model samples (DDIM steps, eta, contrast) without retraining.
+
+        Parameters
+        ----------
+        num_inference_steps : int, optional
+            DDIM steps at generation.
+        eta : float, optional
+            DDIM stochasticity in [0, 1].
+        contrast : float, optional
+            Scale of a sample's deviation from the training mean image (see the class).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            A value outside its range.
+        ModelStateError
+            If the model is not fitted.
+        """
+        self._check_fitted()
+        old = (self.num_inference_steps, self.eta, self.contrast)
+        if num_inference_steps is not None:
+            self.num_inference_steps = int(num_inference_steps)
+        if eta is not None:
+            self.eta = float(eta)
+        if contrast is not None:
+            self.contrast = float(contrast)
+        try:
+            p = self.resolved_params()
+        except ParameterError:
+            self.num_inference_steps, self.eta, self.contrast = old
+            raise
+        self.params_ = {**self.params_, **{k: p[k] for k in ("num_inference_steps", "eta", "contrast")}}
+        return self
 
     # ------------------------------------------------------------------- fit
     def standardise(self, stains: np.ndarray) -> np.ndarray:

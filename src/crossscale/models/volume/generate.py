@@ -18,7 +18,8 @@ For the residual objective (CorrDiff) the schemes denoise the residual only; the
 of every window of the boundary layout is computed once (``<out>.state/mean.zarr``), Hann-averaged
 over overlapping windows and added, with the residual scaled by its per-stain SD, when the final
 image is written. Outputs are in the original stain intensities (the model's standardisation
-undone), not clipped.
+undone), not clipped; a model ``contrast`` other than 1 scales each pixel's deviation from the
+training mean image at that point.
 
 State lives in a folder ``<out>.state/``: one zarr array per denoising step (chunked by patch),
 a marker file per finished step, and the parameters. An interrupted run resumes from the last
@@ -285,7 +286,7 @@ def generate(
                 try:
                     zarr.open_array(str(dst), mode="w", shape=state_shape, chunks=chunks,
                                     dtype="float32", fill_value=0.0)  # fmt: skip
-                    runner.run(model, genes, layout, str(src), str(dst), k, timesteps, batches)
+                    runner.run(model, genes, layout, str(src), str(dst), k, timesteps, batches, seed)
                     _mark(state, k + 1, timesteps[k])
                 except OSError as err:
                     raise _disk_error(err, state) from err
@@ -303,17 +304,21 @@ def generate(
     px = float(pixel_um if pixel_um is not None else genes.grid.step / r)
     sh = (-1, 1, 1, 1)
     loc, sd = model.stain_loc_.reshape(sh), model.stain_scale_.reshape(sh)
+    # contrast c: mean image + c (sample - mean image), i.e. in standardised units around mu
+    c = float(model.params_.get("contrast", 1.0))
+    mu = ((model.stain_mean_ - model.stain_loc_[:, None]) / model.stain_scale_[:, None])[:, :, None, None]
     if model.params_["objective"] == "residual":
         means = zarr.open_array(str(state / "mean.zarr"), mode="r")
         rs = model.residual_scale_.reshape(sh)
 
         def post(tile: np.ndarray, i: int, j: int) -> np.ndarray:
             """Sample = blended regression mean + residual SD x residual, in stain intensities."""
-            return ((_blend_tile(means, mean_layout, i, j) + rs * tile) * sd + loc).astype(np.float32)
+            z = _blend_tile(means, mean_layout, i, j) + rs * tile
+            return (((mu + c * (z - mu)) if c != 1.0 else z) * sd + loc).astype(np.float32)
     else:
 
         def post(tile: np.ndarray, i: int, j: int) -> np.ndarray:
-            return (tile * sd + loc).astype(np.float32)
+            return (((mu + c * (tile - mu)) if c != 1.0 else tile) * sd + loc).astype(np.float32)
 
     gc.freeze()
     try:

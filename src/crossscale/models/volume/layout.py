@@ -10,11 +10,12 @@ import numpy as np
 NOISE_TILE = 16
 
 
-def position_noise(seed: int, n_c: int, n_p: int, rows: slice, cols: slice) -> np.ndarray:
-    """Standard normal noise of a canvas window that depends only on (seed, position).
+def position_noise(seed: int, n_c: int, n_p: int, rows: slice, cols: slice, step: int | None = None) -> np.ndarray:
+    """Standard normal noise of a canvas window that depends only on (seed, position[, step]).
 
     The canvas is cut into fixed tiles of :data:`NOISE_TILE` pixels, each drawn from its own
-    generator seeded with ``(seed, tile_row, tile_col)``.
+    generator seeded with ``(seed, tile_row, tile_col)`` (the initial noise), or with
+    ``(seed, tile_row, tile_col, step)`` for the noise a stochastic sampler adds at `step`.
 
     Returns
     -------
@@ -25,7 +26,8 @@ def position_noise(seed: int, n_c: int, n_p: int, rows: slice, cols: slice) -> n
     out = np.empty((n_c, n_p, r1 - r0, c1 - c0), np.float32)
     for ty in range(r0 // t, (r1 - 1) // t + 1):
         for tx in range(c0 // t, (c1 - 1) // t + 1):
-            tile = np.random.default_rng([seed, ty, tx]).standard_normal((n_c, n_p, t, t), np.float32)
+            key = [seed, ty, tx] if step is None else [seed, ty, tx, step]
+            tile = np.random.default_rng(key).standard_normal((n_c, n_p, t, t), np.float32)
             ya, yb = max(r0, ty * t), min(r1, (ty + 1) * t)
             xa, xb = max(c0, tx * t), min(c1, (tx + 1) * t)
             out[:, :, ya - r0 : yb - r0, xa - c0 : xb - c0] = tile[:, :, ya - ty * t : yb - ty * t,

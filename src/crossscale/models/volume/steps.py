@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from crossscale._errors import ParameterError
-from crossscale.models.volume.layout import _Layout
+from crossscale.models.volume.layout import _Layout, position_noise
 
 
 class _Runner:
@@ -40,10 +40,10 @@ class _Runner:
             self.client = Client(scheduler)
 
     def run(self, model: Any, genes: Any, layout: _Layout, src: str, dst: str, k: int,
-            timesteps: list[int], batches: list[list[tuple[int, int]]]) -> None:  # fmt: skip
+            timesteps: list[int], batches: list[list[tuple[int, int]]], seed: int = 0) -> None:  # fmt: skip
         if self.client is None:
             for n, batch in enumerate(batches, 1):
-                _step_batch(model, genes, layout, src, dst, k, timesteps, batch)
+                _step_batch(model, genes, layout, src, dst, k, timesteps, batch, seed=seed)
                 if n % self.gc_every == 0:
                     # zarr leaves cyclic asyncio garbage per chunk written; with torch loaded the
                     # interpreter rarely runs a full collection, so it would pile up with the
@@ -52,7 +52,7 @@ class _Runner:
             return
         # every patch writes only its own chunks, so batches of a step run in any order
         futures = [self.client.submit(_step_batch, model, genes, layout, src, dst, k, timesteps,
-                                      batch, pure=False) for batch in batches]  # fmt: skip
+                                      batch, seed=seed, pure=False) for batch in batches]  # fmt: skip
         self.client.gather(futures)
 
     def close(self) -> None:
@@ -61,9 +61,57 @@ class _Runner:
             self.cluster.close()
 
 
+def ddim_step(sched: Any, out: Any, t: int, x: Any, eta: float = 0.0, noise: Any = None) -> Any:
+    """One DDIM step from timestep `t` (Song et al. 2021, eq. 12 and 16), with given noise.
+
+    The same formulas as MONAI's ``DDIMScheduler.step`` (which it calls for ``eta = 0``), but the
+    noise of a stochastic step (``eta > 0``) is passed in, so that it can be seeded by canvas
+    position (the same pixel gets the same noise whatever the patch layout).
+
+    Parameters
+    ----------
+    sched : monai.networks.schedulers.DDIMScheduler
+        With its inference steps set; the step goes from `t` to ``t - T // n``.
+    out : torch.Tensor, shape (B, ...)
+        The model's output (``sched.prediction_type``) at `t` for the sample `x`.
+    t : int
+        Current timestep.
+    x : torch.Tensor, shape (B, ...)
+        Current sample.
+    eta : float
+        0 (deterministic DDIM) to 1 (the DDPM posterior variance).
+    noise : torch.Tensor, optional
+        Standard normal noise of the shape of `x`; required when ``eta > 0``.
+
+    Returns
+    -------
+    x_prev : torch.Tensor, shape of `x`
+    """
+    if not eta:
+        return sched.step(out, t, x)[0]
+    if noise is None:
+        raise ParameterError("ddim_step: eta > 0 needs noise of the shape of the sample.")
+    prev = t - sched.num_train_timesteps // sched.num_inference_steps
+    a_t = sched.alphas_cumprod[t]
+    a_prev = sched.alphas_cumprod[prev] if prev >= 0 else sched.final_alpha_cumprod
+    _, x0 = sched.step(out, t, x)  # the (clipped) predicted clean sample
+    kind = str(getattr(sched.prediction_type, "value", sched.prediction_type))
+    if kind == "epsilon":
+        eps = out
+    elif kind == "sample":
+        eps = (x - a_t**0.5 * out) / (1 - a_t) ** 0.5
+    else:  # v_prediction
+        eps = a_t**0.5 * out + (1 - a_t) ** 0.5 * x
+    sigma = eta * float(sched._get_variance(t, prev)) ** 0.5
+    return a_prev**0.5 * x0 + (1 - a_prev - sigma**2) ** 0.5 * eps + sigma * noise
+
+
 def _step_batch(model: Any, genes: Any, layout: _Layout, src: str, dst: str, k: int,
-                timesteps: list[int], batch: list[tuple[int, int]]) -> None:  # fmt: skip
-    """Denoise one batch of patches from step k (array `src`) to step k + 1 (array `dst`)."""
+                timesteps: list[int], batch: list[tuple[int, int]], seed: int = 0) -> None:  # fmt: skip
+    """Denoise one batch of patches from step k (array `src`) to step k + 1 (array `dst`).
+
+    With the model's ``eta > 0`` the step adds noise seeded by (seed, position, step).
+    """
     import torch
     import zarr
 
@@ -84,9 +132,15 @@ def _step_batch(model: Any, genes: Any, layout: _Layout, src: str, dst: str, k: 
     g = torch.from_numpy(np.stack(gs)).to(dev)
     t = timesteps[k]
     tt = torch.full((x.shape[0],), t, dtype=torch.long, device=dev)
-    eps = model.predict(x, tt, g)
+    out = model.predict(x, tt, g)
     ddim = model.scheduler("ddim")
-    x_prev = ddim.step(eps, t, x)[0].cpu().numpy().astype(np.float32)
+    eta = float(model.params_.get("eta", 0.0))
+    noise = None
+    if eta:
+        n_s, n_p, win_ = x.shape[1], x.shape[2], x.shape[-1]
+        noise = torch.from_numpy(np.stack([position_noise(seed, n_s, n_p, slice(y0, y0 + win_), slice(x0, x0 + win_),
+                                                          step=k + 1) for y0, x0 in corners])).to(dev)  # fmt: skip
+    x_prev = ddim_step(ddim, out, t, x, eta, noise).cpu().numpy().astype(np.float32)
     for b, ((i, j), (y0, x0)) in enumerate(zip(batch, corners, strict=True)):
         if layout.scheme == "overlap":
             a_dst[i, j] = x_prev[b]
