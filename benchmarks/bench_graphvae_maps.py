@@ -10,8 +10,8 @@ For every map (on its own regions) and both out-of-sample protocols — distance
 (one fold per region, the nearest 25% of its hemisphere held out) and leave-one-region-out (LORO) —
 R² is the explained variance of the out-of-fold predictions of:
 
-- GraphVAE with its defaults (expression decoder, λ = 0.1, nested-CV blend with ridge and the
-  training mean), seed 0;
+- GraphVAE with its defaults (expression decoder, λ = 0.1, fixed blend with ridge and the
+  training mean, weights chosen on the tuning maps by bench_graphvae_fixed_blend.py), seed 0;
 - ridge (penalty by leave-one-out CV) and the nested-selected baseline (per outer fold, the best of
   PLS-1..5, ridge and the spatial-only predictor by 5-block spatial CV on its training regions);
 - the training mean of each fold (the floor: a model more than 0.05 below it is a defect).
