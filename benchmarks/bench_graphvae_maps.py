@@ -225,6 +225,12 @@ def render(df: pd.DataFrame, args: argparse.Namespace, keys: list[str], meta: di
          "2e42bf2; the baselines are deterministic and unchanged since: on "
          "enigma_scz_case_controls_thickness a refit at bd81ec8 gave the same values to 6 digits)"
          if args.baselines_from else "- every baseline refitted in this run"),
+        *(["- **second look at the held-out set, with a new design.** The first look was at 34cf124 "
+            "(issue 19's nested-CV blend, `shrinkage=\"auto\"`: spatial mean 0.127, LORO 0.132). "
+            "Frozen before this run, on the 36 tuning maps only "
+            "(`benchmarks/results/graphvae_fixed_blend.md`, `graphvae_maps.md`): the fixed blend "
+            "`shrinkage=\"fixed\"`, `blend_weights=(0.3, 0.6)`, the network unchanged; this set was "
+            "not looked at between the two runs"] if args.set == "heldout" else []),
         f"- elapsed {meta['elapsed_s']:.0f} s on a shared 2-core machine; load average "
         f"{meta['load_start']:.1f} at start, {meta['load_end']:.1f} at end",
         "",
