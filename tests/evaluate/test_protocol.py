@@ -10,7 +10,8 @@ from crossscale.models.graphvae import GraphVAE
 FAST = dict(n_latent=4, n_hidden=16, max_epochs=30, random_state=0)
 MODELS = {
     "GraphVAE": lambda: GraphVAE(**FAST, shrinkage="none"),
-    "GraphVAE (nested blend with ridge and the mean)": lambda: GraphVAE(**FAST),
+    "GraphVAE (fixed blend with ridge and the mean)": lambda: GraphVAE(**FAST),
+    "GraphVAE (nested blend with ridge and the mean)": lambda: GraphVAE(**FAST, shrinkage="auto"),
     "GraphVAE (reference: GCN encoder)": lambda: GraphVAE.reference(
         **FAST, min_epochs=10, patience=10
     ),

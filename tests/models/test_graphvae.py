@@ -450,9 +450,50 @@ def test_blend_weights_pick_the_better_predictor_or_the_mean():
     assert blend_weights(y, rng.normal(size=60), rng.normal(size=60), mean) == (0.0, 0.0)
 
 
+def test_scale_factor_keeps_a_good_blend_and_drops_one_without_signal():
+    from crossscale.models.graphvae._shrink import scale_factor
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=60) + 3.0
+    mean = np.full(60, 3.0)
+    assert scale_factor(y, y + 0.01 * rng.normal(size=60), mean) == 1.0
+    assert scale_factor(y, 3.0 + rng.normal(size=60), mean) == 0.0
+    # an over-confident blend (twice the deviation from the mean) is halved
+    assert scale_factor(y, 3.0 + 2 * (y - 3.0), mean) == 0.5
+
+
+def test_fixed_blend_is_the_stated_mix_of_network_ridge_and_mean(small):
+    """shrinkage="fixed": ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ) per fold, ȳ and ridge on training regions."""
+    from crossscale.models.graphvae._shrink import ridge_fit
+
+    X, y, g = small
+    folds = np.zeros((4, N), dtype=bool)
+    for i in range(4):
+        folds[i, i::4] = True
+    kw = dict(FAST, random_state=3)
+    net = GraphVAE(**kw).fit_predict_folds(X, y, g, folds)[0]
+    m = GraphVAE(**(kw | {"shrinkage": "fixed", "blend_weights": (0.3, 0.6)}))
+    got = m.fit_predict_folds(X, y, g, folds)[0]
+    v, t = X.to_numpy(float), y.to_numpy()
+    for i, te in enumerate(folds):
+        c, b0 = ridge_fit(v, t, ~te)
+        mu = t[~te].mean()
+        np.testing.assert_allclose(got[i], mu + 0.3 * (net[i] - mu) + 0.6 * (v @ c + b0 - mu), atol=1e-5)
+    np.testing.assert_allclose(m._last_blend["weights"], np.tile([0.3, 0.6], (4, 1)))
+    # predict applies the stored blend of a fitted model
+    fit = GraphVAE(**(kw | {"shrinkage": "fixed", "blend_weights": (0.3, 0.6)})).fit(X, y, g)
+    p = fit.predict(X).to_numpy()
+    r2_in = 1 - ((t - p) ** 2).sum() / ((t - t.mean()) ** 2).sum()
+    assert r2_in == pytest.approx(fit.in_sample_r2_, abs=1e-4)
+    with pytest.raises(ParameterError, match="blend_weights"):
+        GraphVAE(blend_weights=(0.8, 0.4)).fit(X, y, g)
+
+
 @pytest.mark.slow
-def test_shrinkage_keeps_a_map_without_signal_near_its_mean(landmark_expression, surface_graph, small):
-    """A map of noise on the 68 DK regions: the nested blend stays near the training mean."""
+@pytest.mark.parametrize("shrinkage", ["auto", "scaled"])
+def test_shrinkage_keeps_a_map_without_signal_near_its_mean(landmark_expression, surface_graph, small,
+                                                            shrinkage):
+    """A map of noise on the 68 DK regions: the inner-CV blends stay near the training mean."""
     from crossscale.evaluate.cv import distance_blocked, out_of_fold
 
     g = surface_graph
@@ -468,7 +509,7 @@ def test_shrinkage_keeps_a_map_without_signal_near_its_mean(landmark_expression,
         return 1 - ((v[rows] - oof) ** 2).sum() / ((v[rows] - v[rows].mean()) ** 2).sum()
 
     kw = dict(n_latent=4, n_hidden=16, random_state=0)
-    m = GraphVAE(**kw)
+    m = GraphVAE(**kw, shrinkage=shrinkage)
     shrunk = r2(m.fit_predict_folds(X, noise, g, folds)[0])
     raw = r2(GraphVAE(**kw, shrinkage="none").fit_predict_folds(X, noise, g, folds)[0])
     mean_r2 = r2(np.array([np.full(g.n_regions, v[~f].mean()) for f in folds]))
@@ -476,7 +517,7 @@ def test_shrinkage_keeps_a_map_without_signal_near_its_mean(landmark_expression,
     assert m._last_blend["weights"].sum(1).mean() < 0.5
     # the planted map of the synthetic set keeps a predictor; predict applies the stored blend
     Xs, ys, gs = small
-    fit = GraphVAE(n_latent=4, n_hidden=16, random_state=0).fit(Xs, ys, gs)
+    fit = GraphVAE(n_latent=4, n_hidden=16, random_state=0, shrinkage=shrinkage).fit(Xs, ys, gs)
     assert fit.blend_["weights"].sum() > 0.5
     p = fit.predict(Xs).to_numpy()
     r2_in = 1 - ((ys.to_numpy() - p) ** 2).sum() / ((ys - ys.mean()) ** 2).sum()

@@ -27,3 +27,12 @@ def test_methods_text_names_the_expression_decoder_only_when_on():
     assert "α = 3" in _text() and "standardised gene expression" in _text()
     off = _text(expression_weight=0.0)
     assert "α =" not in off and "standardised gene expression" not in off
+
+
+def test_methods_text_states_the_blend_that_was_used():
+    fixed = _text(shrinkage="fixed", blend_weights=(0.3, 0.6))
+    assert "(a, b) = (0.3, 0.6)" in fixed and "ridge regression" in fixed and "s ∈" not in fixed
+    scaled = _text(shrinkage="scaled", blend_weights=(0.4, 0.5))
+    assert "s (0.4, 0.5)" in scaled and "training regions only" in scaled
+    assert "a + b ≤ 1 chosen for every fold" in _text(shrinkage="auto")
+    assert "ŷ<sub>ridge</sub>" not in _text(shrinkage="none")

@@ -90,7 +90,7 @@ def integrated_gradients(
     the row space of the training expression, and the gradient flows through it). The default
     baseline ``Z' = 0`` is every gene at its mean expression in every region. The integral is a
     midpoint Riemann sum over `n_steps`; completeness (rows of `A` sum to ``f(X) − f(Z')``) is
-    checked and reported. With the nested-CV blend (``shrinkage="auto"``) the attribution is of the
+    checked and reported. With a blend (``shrinkage`` other than ``"none"``) the attribution is of the
     blended prediction: ``a`` times the network's plus ``b`` times the ridge path's (exact, linear).
 
     Parameters

@@ -99,7 +99,7 @@ class FittedGraphVAE:
             pred = mod(torch.as_tensor(Z @ self.projection_.basis, dtype=torch.float32), a_hat)
         values = pred.mean(0).numpy().astype(float) * self.y_scale_ + self.y_mean_
         blend = getattr(self, "blend_", None)
-        if blend is not None:  # the nested-CV blend with ridge and the training mean
+        if blend is not None:  # the blend with ridge and the training mean
             a, b = blend["weights"]
             m = float(blend["y_mean"])
             raw = Z * self.projection_.scale + self.projection_.mean  # genes in their own units

@@ -80,7 +80,10 @@ class GraphVAECheckpoint(CheckpointMixin):
                 f"different GraphVAE layout (parameters {unknown or 'of the old decoder'}); refit "
                 "the model with this version."
             )
-        model = cls(**config["params"])
+        params = dict(config["params"])
+        if isinstance(params.get("blend_weights"), list):  # JSON has no tuples
+            params["blend_weights"] = tuple(params["blend_weights"])
+        model = cls(**params)
         regions = pd.Index(config["regions"], name="region")
         n = len(regions)
         e, w = tensors["graph_edges"], tensors["graph_weights"]

@@ -349,10 +349,11 @@ def fit_stack(
     description: str,
     device: str,
 ) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
-    """:func:`fit_network_stack`, then (``est.shrinkage == "auto"``) the nested-CV blend.
+    """:func:`fit_network_stack`, then (``est.shrinkage`` other than ``"none"``) the blend.
 
-    With shrinkage, every row's prediction becomes ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)`` with
-    (a, b) chosen by an inner spatial CV on that row's training regions (see ``_shrink``), and
+    Every row's prediction becomes ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)`` with (a, b) =
+    ``est.blend_weights`` (``"fixed"``), those times a factor chosen by an inner spatial CV on that
+    row's training regions (``"scaled"``) or both chosen by it (``"auto"``); see ``_shrink``.
     ``est._last_blend`` receives ``{"weights": (n_rows, 2), "ridge_coef": (n_rows, n_genes),
     "ridge_intercept": (n_rows,), "y_mean": (n_rows,)}`` (else None). Returns as
     :func:`fit_network_stack`.
@@ -362,41 +363,52 @@ def fit_stack(
         blend_weights,
         inner_blocks,
         ridge_fit,
+        scale_factor,
     )
 
     out = fit_network_stack(est, values, targets, train_masks, graph, protocol=protocol, seed=seed,
                             description=description, device=device)  # fmt: skip
     est._last_blend = None
-    if getattr(est, "shrinkage", "none") != "auto":
+    mode = getattr(est, "shrinkage", "none")
+    if mode == "none":
         return out
+    fixed = np.asarray(est.blend_weights, dtype=float)
     chosen = getattr(est, "n_components_chosen_", None)
     params, hist, ym, ys, pred, projs, index = out
     T = np.asarray(targets, float)
     train_masks = np.asarray(train_masks, bool)
-    coords = np.asarray(graph.coords, dtype=float)
-    inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
-    itest = np.concatenate(inner)
-    itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
-    owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
-    ipred = fit_network_stack(est, values, T[owner], itrain, graph, protocol=protocol,
-                              seed=seed + 1, description=description + " (inner CV)",
-                              device=device)[4]  # fmt: skip
-    est.n_components_chosen_ = chosen
     n_rows, n = T.shape
+    if mode in ("auto", "scaled"):  # inner CV of the network and ridge on the training regions
+        coords = np.asarray(graph.coords, dtype=float)
+        inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
+        itest = np.concatenate(inner)
+        itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
+        owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
+        ipred = fit_network_stack(est, values, T[owner], itrain, graph, protocol=protocol,
+                                  seed=seed + 1, description=description + " (inner CV)",
+                                  device=device)[4]  # fmt: skip
+        est.n_components_chosen_ = chosen
     weights = np.zeros((n_rows, 2))
     coefs = np.zeros((n_rows, values.shape[1]))
     icpts, means = np.zeros(n_rows), np.zeros(n_rows)
     final = np.empty_like(pred)
     for r in range(n_rows):
-        v, lin, mean = np.zeros(n), np.zeros(n), np.zeros(n)
-        for j in np.flatnonzero(owner == r):
-            te, tr = itest[j], itrain[j]
-            v[te] = ipred[j][te]
-            c, b0 = ridge_fit(values, T[r], tr)
-            lin[te] = values[te] @ c + b0
-            mean[te] = T[r][tr].mean()
         m = train_masks[r]
-        weights[r] = blend_weights(T[r][m], v[m], lin[m], mean[m])
+        if mode == "fixed":
+            weights[r] = fixed
+        else:
+            v, lin, mean = np.zeros(n), np.zeros(n), np.zeros(n)
+            for j in np.flatnonzero(owner == r):
+                te, tr = itest[j], itrain[j]
+                v[te] = ipred[j][te]
+                c, b0 = ridge_fit(values, T[r], tr)
+                lin[te] = values[te] @ c + b0
+                mean[te] = T[r][tr].mean()
+            if mode == "auto":
+                weights[r] = blend_weights(T[r][m], v[m], lin[m], mean[m])
+            else:
+                inner_blend = mean + fixed[0] * (v - mean) + fixed[1] * (lin - mean)
+                weights[r] = scale_factor(T[r][m], inner_blend[m], mean[m]) * fixed
         coefs[r], icpts[r] = ridge_fit(values, T[r], m)
         means[r] = T[r][m].mean()
         a, b = weights[r]
