@@ -2,9 +2,10 @@
 
 - :func:`fit_map` -> :class:`FitResult`: fit a registered model from regional expression to a
   map, cross-validate it with the baselines, refit it on spatial null maps, interpret it
-  (``crossscale fit``).
+  (``crossscale fit``; its options as one frozen :class:`FitConfig`, checked by
+  ``config.check()``, -> :func:`crossscale.pipeline.fit_config.run`).
 - :func:`benchmark_maps` -> :class:`BenchmarkResult`: a model and the baselines on many maps,
-  one table (``crossscale benchmark``).
+  one table (``crossscale benchmark``; its options as one frozen :class:`BenchmarkConfig`).
 - :mod:`crossscale.pipeline.spread`, :mod:`~crossscale.pipeline.volume` and
   :mod:`~crossscale.pipeline.vulnerability`: a frozen ``*Config`` -> ``run(config)`` -> a result
   whose ``save(folder)`` writes the folder (``crossscale spread``, ``volume``, ``vulnerability``).
@@ -26,11 +27,13 @@ _NAMES = {
     "fit_map": "crossscale.pipeline.fit",
     "check_model": "crossscale.pipeline.fit",
     "model_params": "crossscale.pipeline.fit",
+    "FitConfig": "crossscale.pipeline.fit_config",
+    "BenchmarkConfig": "crossscale.pipeline.benchmark_config",
 }
 
 __all__ = [
-    "BenchmarkResult", "FitResult", "benchmark_maps", "check_model", "fit_map", "model_params",
-    "parse_null_cv",
+    "BenchmarkConfig", "BenchmarkResult", "FitConfig", "FitResult", "benchmark_maps",
+    "check_model", "fit_map", "model_params", "parse_null_cv",
 ]  # fmt: skip
 
 
