@@ -1,4 +1,4 @@
-"""Output folders are sacred: crossscale._utils.check_output_dir / atomic_dir, with real files."""
+"""Output folders are sacred: crossscale._outdir.check_output_dir / atomic_dir, with real files."""
 
 import json
 import os
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crossscale import ParameterError
-from crossscale._utils import atomic_dir, check_output_dir, check_output_files, read_run_json
+from crossscale._outdir import atomic_dir, check_output_dir, check_output_files, read_run_json
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_checkpoint_save_refuses_a_foreign_folder(study, snapshot):
 
 
 def test_atomic_write_files_is_all_or_nothing(tmp_path, snapshot, monkeypatch):
-    from crossscale import _utils
+    from crossscale import _files
 
     (tmp_path / "a.csv").write_text("old a\n")
     before = snapshot(tmp_path)
@@ -180,10 +180,10 @@ def test_atomic_write_files_is_all_or_nothing(tmp_path, snapshot, monkeypatch):
 
     monkeypatch.setattr(os, "replace", interrupted_replace)
     with pytest.raises(KeyboardInterrupt):
-        _utils.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
+        _files.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
     monkeypatch.setattr(os, "replace", real_replace)
     assert calls and snapshot(tmp_path) == before
-    _utils.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
+    _files.atomic_write_files({tmp_path / "a.csv": "new a\n", tmp_path / "b.html": "b"})
     assert (tmp_path / "a.csv").read_text() == "new a\n" and (
         tmp_path / "b.html"
     ).read_text() == "b"

@@ -9,8 +9,9 @@ import pytest
 
 import crossscale
 import crossscale.datasets as datasets
+from crossscale._files import write_json
+from crossscale._outdir import atomic_dir
 from crossscale._provenance import file_sha256, git_commit, run_record
-from crossscale._utils import atomic_dir, write_json
 
 
 def _sha(path):

@@ -2,7 +2,7 @@
 
 Every command (fit, benchmark, interpret, vulnerability, spread, volume) records its run with
 :func:`run_record`. The hashes are sha256 of the files actually read (the cached dataset files,
-the user's input files) and, for files written outside :func:`crossscale._utils.atomic_dir`, of
+the user's input files) and, for files written outside :func:`crossscale._outdir.atomic_dir`, of
 the files written; folders written through ``atomic_dir`` get the hashes of every file they hold
 when the folder is committed (its ``files`` and ``sha256`` entries).
 """
@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from crossscale._utils import sha256_file
+from crossscale._files import sha256_file
 
 __all__ = ["PACKAGES", "file_sha256", "git_commit", "package_versions", "run_record"]
 

@@ -184,7 +184,7 @@ def test_leftovers_of_a_dead_run_are_removed_and_reported(tmp_path, monkeypatch,
 
 def test_a_folder_a_dead_run_was_replacing_is_put_back(tmp_path, caplog):
     """Killed between 'move the old folder aside' and 'move the new one in': nothing is lost."""
-    from crossscale._utils import check_output_dir
+    from crossscale._outdir import check_output_dir
 
     dead = _dead_pid()
     old = tmp_path / f".res.old-{dead}"

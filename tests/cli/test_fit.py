@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crossscale import InputDataError, ParameterError, RegionMismatchError
-from crossscale._utils import sha256_file
+from crossscale._files import sha256_file
 from crossscale.atlas import DK_REGIONS
 from crossscale.cli.main import app
 from crossscale.datasets import fetch
@@ -201,7 +201,7 @@ def test_fit_folder_is_self_contained_and_missing_regions_are_listed(tmp_path):
     with pytest.raises(InputDataError, match="the copy of the input map was changed"):
         load_run_map(out, run)
     # --overwrite may replace this real run folder (its manifest lists every file) ...
-    from crossscale._utils import check_output_dir
+    from crossscale._outdir import check_output_dir
 
     assert check_output_dir(out, overwrite=True) == out
     # ... but not once someone else's file is in it, and never with the input inside it

@@ -40,7 +40,7 @@ def interpret(
     overwrite: bool = typer.Option(False, help="Replace RESULTS_DIR/interpretation if it exists."),
 ) -> None:
     """Interpret a fitted GraphVAE: genes with rank intervals, programs, clusters, cell types."""
-    from crossscale._utils import check_output_dir
+    from crossscale._outdir import check_output_dir
     from crossscale.cli import _checks as chk
     from crossscale.pipeline.interpret import fit_run_files, interpret_run
 

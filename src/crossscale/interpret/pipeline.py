@@ -196,7 +196,7 @@ class Interpretation:
         """Write the tables as CSV files and ``interpretation.json`` into an existing folder."""
         from pathlib import Path
 
-        from crossscale._utils import write_json
+        from crossscale._files import write_json
 
         folder = Path(folder)
         self.genes.to_csv(folder / "gene_attribution.csv", float_format="%.6g")

@@ -97,8 +97,8 @@ class FolderResult:
         ParameterError
             `folder` may not be written (see :func:`crossscale._outdir.check_output_dir`).
         """
+        from crossscale._files import write_json
         from crossscale._outdir import atomic_dir
-        from crossscale._utils import write_json
 
         command = command or self._call()
         inputs = [i for i in self._inputs() if i]

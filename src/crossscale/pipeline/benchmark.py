@@ -64,7 +64,7 @@ class BenchmarkResult:
         return self.table
 
     def to_dict(self) -> dict[str, Any]:
-        """Parameters and the table's rows (JSON-ready after ``_utils.write_json``)."""
+        """Parameters and the table's rows (JSON-ready after ``_files.write_json``)."""
         return {"parameters": self.parameters, "model": self.model_label,
                 "rows": self.table.to_dict(orient="records")}  # fmt: skip
 
@@ -73,8 +73,9 @@ class BenchmarkResult:
         command: str | None = None,
     ) -> Path:  # fmt: skip
         """Write ``benchmark.csv``, ``benchmark.md``, ``run.json`` and ``report.html`` atomically."""
+        from crossscale._files import write_json
+        from crossscale._outdir import atomic_dir
         from crossscale._provenance import run_record
-        from crossscale._utils import atomic_dir, write_json
         from crossscale.report.benchmark import build_benchmark_report, markdown_table
 
         p = self.parameters

@@ -178,10 +178,11 @@ class FitResult:
         Raises
         ------
         ParameterError
-            `folder` may not be written (see :func:`crossscale._utils.check_output_dir`).
+            `folder` may not be written (see :func:`crossscale._outdir.check_output_dir`).
         """
+        from crossscale._files import write_json
+        from crossscale._outdir import atomic_dir
         from crossscale._provenance import run_record
-        from crossscale._utils import atomic_dir, write_json
         from crossscale.atlas import use_atlas
         from crossscale.report.fit import build_fit_report
 

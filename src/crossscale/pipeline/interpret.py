@@ -92,8 +92,9 @@ class InterpretResult:
         command: str = "crossscale interpret",
     ) -> Path:  # fmt: skip
         """Write the interpretation tables, ``interpretation.html`` and ``run.json`` atomically."""
+        from crossscale._files import write_json
+        from crossscale._outdir import atomic_dir
         from crossscale._provenance import run_record
-        from crossscale._utils import atomic_dir, write_json
         from crossscale.atlas import use_atlas
         from crossscale.report import Report
         from crossscale.report.interpret import add_interpretation_section
@@ -261,7 +262,7 @@ def load_run_map(results_dir: Path, run: dict) -> pd.Series:
         run.json records no copy, the copy is missing, or its checksum differs from run.json.
     """
     from crossscale._errors import InputDataError
-    from crossscale._utils import sha256_file
+    from crossscale._files import sha256_file
     from crossscale.maps import read_regional_map
 
     entry = run.get("input_map")

@@ -242,10 +242,11 @@ class GroupFitResult:
         Raises
         ------
         ParameterError
-            `folder` may not be written (see :func:`crossscale._utils.check_output_dir`).
+            `folder` may not be written (see :func:`crossscale._outdir.check_output_dir`).
         """
+        from crossscale._files import write_json
+        from crossscale._outdir import atomic_dir
         from crossscale._provenance import run_record
-        from crossscale._utils import atomic_dir, write_json
         from crossscale.report.spread_groups import build_group_report
 
         if command is None:

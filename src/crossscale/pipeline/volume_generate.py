@@ -195,7 +195,7 @@ def generate_canvas(config: GenerateConfig, out: str | os.PathLike[str], *,
     params = {"model": str(model), "size": [h, w], "scheme": config.scheme, "seed": config.seed,
               "steps": config.steps, "batch_size": config.batch_size,
               "scheduler": config.scheduler, "device": config.device}  # fmt: skip
-    from crossscale._utils import write_json
+    from crossscale._files import write_json
 
     write_json(out / "run.json", _record(command or call_text("generate_canvas", config), params,
                                          results=results))  # fmt: skip

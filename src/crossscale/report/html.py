@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crossscale._errors import ParameterError
-from crossscale._utils import atomic_write_text
+from crossscale._files import atomic_write_text
 from crossscale.report._style import (
     _CSS,
     _NOTE_KINDS,

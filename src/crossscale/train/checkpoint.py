@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossscale._errors import ModelStateError
-from crossscale._utils import atomic_dir, sha256_file, write_json
+from crossscale._files import sha256_file, write_json
+from crossscale._outdir import atomic_dir
 
 
 def save_checkpoint(
@@ -75,7 +76,7 @@ def config_digest(config: dict[str, Any]) -> str:
     """
     import hashlib
 
-    from crossscale._utils import _jsonable
+    from crossscale._files import _jsonable
 
     body = {k: v for k, v in config.items() if k != INTEGRITY_KEY}
     text = json.dumps(_jsonable(body), sort_keys=True, allow_nan=False, separators=(",", ":"))

@@ -52,8 +52,8 @@ from typing import Any
 import numpy as np
 
 from crossscale._errors import ParameterError
+from crossscale._outdir import atomic_dir
 from crossscale._progress import progress
-from crossscale._utils import atomic_dir
 from crossscale.models.volume.layout import (
     NOISE_TILE,
     _blend_tile,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from crossscale._errors import CrossscaleError, ParameterError
-from crossscale._utils import write_json
+from crossscale._files import write_json
 
 logger = logging.getLogger(__name__)
 
