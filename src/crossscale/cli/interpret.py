@@ -41,7 +41,7 @@ def interpret(
 ) -> None:
     """Interpret a fitted GraphVAE: genes with rank intervals, programs, clusters, cell types."""
     from crossscale._outdir import check_output_dir
-    from crossscale.cli import _checks as chk
+    from crossscale.pipeline import _checks as chk
     from crossscale.pipeline.interpret import fit_run_files, interpret_run
 
     t0 = time.perf_counter()
