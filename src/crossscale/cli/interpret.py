@@ -40,39 +40,16 @@ def interpret(
     overwrite: bool = typer.Option(False, help="Replace RESULTS_DIR/interpretation if it exists."),
 ) -> None:
     """Interpret a fitted GraphVAE: genes with rank intervals, programs, clusters, cell types."""
-    from crossscale._outdir import check_output_dir
-    from crossscale.pipeline import _checks as chk
-    from crossscale.pipeline.interpret import fit_run_files, interpret_run
+    from crossscale.pipeline.interpret_config import InterpretConfig, check_output, run
 
     t0 = time.perf_counter()
-    results_dir = Path(results_dir)
-    run_file, model_dir = fit_run_files(results_dir)
-    # -- every check before any work ----------------------------------------------------------
-    for option, value, minimum in [
-        ("--n-perm", n_perm, 1), ("--n-replicates", n_replicates, 1), ("--n-steps", n_steps, 1),
-        ("--n-random", n_random, 1), ("--n-map-spins", n_map_spins, 1),
-    ]:  # fmt: skip
-        chk.at_least(option, value, minimum)
-        chk.count(option, value, minimum, 1_000_000)
-    chk.seed("--seed", seed)
-    chk.in_range("--holdout", holdout, 0.0, 1.0, closed="left")
-    if n_clusters is not None:
-        chk.at_least("--n-clusters", n_clusters, 2)
-        chk.count("--n-clusters", n_clusters, 2, 1000)
-    for path in gmt or []:
-        chk.input_file("--gmt", path, what="GMT gene-set file")
-    if atlas is not None:
-        chk.atlas_option("--atlas", atlas)
-    chk.input_file("--expression", expression, what="expression file")
-    out = check_output_dir(
-        results_dir / "interpretation", overwrite=overwrite, option="RESULTS_DIR/interpretation",
-        inputs=[*(gmt or []), run_file, model_dir],
+    config = InterpretConfig(
+        Path(results_dir), gmt=tuple(gmt or ()), n_perm=n_perm, n_replicates=n_replicates,
+        holdout=holdout, n_steps=n_steps, n_random=n_random, n_map_spins=n_map_spins,
+        n_clusters=n_clusters, seed=seed, atlas=atlas, expression=expression,
     )  # fmt: skip
-    result = interpret_run(
-        results_dir, gmt=gmt or [], n_perm=n_perm, n_replicates=n_replicates, holdout=holdout,
-        n_steps=n_steps, n_random=n_random, n_map_spins=n_map_spins, n_clusters=n_clusters, seed=seed,
-        atlas=atlas, expression=expression, echo=typer.echo,
-    )  # fmt: skip
+    out = check_output(config, overwrite=overwrite)  # every check before any work
+    result = run(config, echo=typer.echo)
     result.save(out, overwrite=overwrite, figures=figures)
     top = result.interpretation.genes.head(10)
     typer.echo("Top genes of the prediction (rank, 95% interval over replicates):")
