@@ -123,8 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pytest-args", default=None, help="instead of the Makefile's")
     ap.add_argument("--label", default="after")
     args = ap.parse_args(argv)
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()  # fmt: skip
     pytest_args = shlex.split(args.pytest_args) if args.pytest_args else _pytest_args()
     cmds = stages(pytest_args)
     csv_path = OUT / "test_time.csv"
@@ -133,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     for stage in args.stages.split(","):
         cmd = cmds[stage]
         load0 = _load()
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()  # fmt: skip
         print(f"[{stage}] {shlex.join(cmd)}", flush=True)
         wall, cpu, rc, text = run_stage(cmd)
         row = {"time_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "commit": commit,
