@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-__all__ = ["HANDLED_SIGNALS", "Terminated", "signals_as_interrupts"]
+__all__ = ["HANDLED_SIGNALS", "Terminated", "interrupt_behind", "signals_as_interrupts"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -53,3 +53,18 @@ def signals_as_interrupts() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def interrupt_behind(err: BaseException) -> BaseException:
+    """The Ctrl-C / SIGTERM that `err` wraps, else `err`.
+
+    Python turns an exception raised while a class is built (``__set_name__``, e.g. during a lazy
+    ``import torch``) into a ``RuntimeError`` whose ``__cause__`` is the original one: a signal
+    arriving then is still the user's interrupt, not a bug.
+    """
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        cause = cause.__cause__
+    return err

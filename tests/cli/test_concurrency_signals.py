@@ -226,3 +226,41 @@ def test_vulnerability_output_files_are_locked_too(tmp_path, monkeypatch, capsys
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize(("signal_error", "code", "says"), [
+    (KeyboardInterrupt(), 130, "Interrupted; nothing was written"),
+    (None, 143, "Terminated by SIGTERM"),
+])  # fmt: skip
+def test_a_signal_that_python_wraps_during_an_import_is_still_an_interrupt(signal_error, code,
+                                                                            says, capsys):
+    """Ctrl-C during a lazy ``import torch`` (a class body being built) arrives as RuntimeError.
+
+    Python wraps an exception raised in ``__set_name__`` ("Error calling __set_name__ ...", with
+    the interrupt as ``__cause__``): seen as "Internal error", exit 1, when SIGINT reached a fit
+    while torch was being imported under load.
+    """
+    import typer
+
+    from crossscale._signals import Terminated
+    from crossscale.cli._guard import run_guarded
+
+    interrupt = signal_error if signal_error is not None else Terminated(signal.SIGTERM)
+
+    class Field:
+        def __set_name__(self, owner, name):
+            raise interrupt
+
+    app = typer.Typer()
+
+    @app.command()
+    def fit() -> None:
+        type("Strategy", (), {"field": Field()})  # what a dataclass in torch does at import
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    assert run_guarded(typer.main.get_command(app), ["fit"]) == code
+    err = capsys.readouterr().err
+    assert says in err and "Internal error" not in err

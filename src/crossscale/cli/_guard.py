@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import typer
 
 from crossscale._errors import CrossscaleError
-from crossscale._signals import Terminated
+from crossscale._signals import Terminated, interrupt_behind
 
 __all__ = ["run_guarded"]
 
@@ -81,7 +81,7 @@ def run_guarded(command: object, args: Sequence[str] | None) -> int:
     except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001 - the one place for errors
         if debug:
             raise
-        return _report(err, usage + other, aborts)
+        return _report(interrupt_behind(err), usage + other, aborts)
 
 
 def _say(text: str) -> None:
