@@ -117,7 +117,7 @@ class RegionGraph:
             On the 68 Desikan-Killiany regions: 175 edges, one connected component per
             hemisphere.
         """
-        from crossscale.atlas.atlases import get_atlas
+        from crossscale.atlas.lookup import get_atlas
 
         atlas = get_atlas(atlas)
         counts = atlas.surface_adjacency().astype(float)
@@ -172,7 +172,7 @@ class RegionGraph:
         ParameterError
             Unknown modality or mode, or an atlas without a connectome.
         """
-        from crossscale.atlas.atlases import get_atlas
+        from crossscale.atlas.lookup import get_atlas
 
         if mode not in ("replace", "weight"):
             raise ParameterError(f"mode must be 'replace' or 'weight', got {mode!r}.")
@@ -226,7 +226,7 @@ class RegionGraph:
         .. [1] Vos de Wael R. et al. (2020). BrainSpace. Commun Biol 3, 103.
         .. [2] Markello R.D. & Misic B. (2021). NeuroImage 236, 118052.
         """
-        from crossscale.atlas.atlases import get_atlas
+        from crossscale.atlas.lookup import get_atlas
 
         if not exponent > 0:
             raise ParameterError(f"exponent must be > 0; got {exponent!r}.")

@@ -16,7 +16,8 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas import RegionGraph
-from crossscale.atlas.atlases import Atlas, resolve_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import resolve_atlas
 from crossscale.atlas.validate import validate_regional_map
 from crossscale.nulls._common import AtlasLike, RandomState, check_n_perm, make_rng
 from crossscale.nulls.moran import moran_randomization
