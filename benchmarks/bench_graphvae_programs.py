@@ -33,7 +33,8 @@ from crossscale._progress import set_progress_enabled
 from crossscale.atlas import RegionGraph
 from crossscale.evaluate.cv import distance_blocked, out_of_fold
 from crossscale.evaluate.metrics import r2_score
-from crossscale.evaluate.programs import model_programs, participation_ratio
+from crossscale.evaluate.program_measures import participation_ratio
+from crossscale.evaluate.programs import model_programs
 from crossscale.maps.catalog import load_map
 from crossscale.models.graphvae import GraphVAE
 from crossscale.transcriptomics import load_default_expression

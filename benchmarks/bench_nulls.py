@@ -37,7 +37,7 @@ from crossscale.nulls import (
     spin_vasa,
     spin_vertex_average,
 )
-from crossscale.nulls.spins import _vertex_counts
+from crossscale.nulls.vertex_spins import _vertex_counts
 
 RESULTS = Path(__file__).resolve().parent / "results" / "nulls.md"
 

@@ -27,16 +27,20 @@ def test_resolve_seed_refuses_bools_floats_and_out_of_range(bad):
         resolve_seed(bad)
 
 
-def test_every_seed_path_uses_the_one_helper():
-    from crossscale.evaluate.nullrefit import _base_seed
+def test_every_seed_path_uses_the_one_helper(synthetic):
+    from crossscale.evaluate.nullrefit import null_distribution
+    from crossscale.models.baselines import PLSBaseline
     from crossscale.models.graphvae._params import _seed
     from crossscale.models.spread._common import resolve_seed as spread_seed
 
-    for f in (_base_seed, _seed, spread_seed):
+    for f in (_seed, spread_seed):
         assert f(11) == 11
         assert f(np.random.default_rng(3)) == resolve_seed(np.random.default_rng(3))
         with pytest.raises(ParameterError, match="integer seed"):
             f(True)  # a bool was a seed of 1 for two of them before
+    with pytest.raises(ParameterError, match="integer seed"):  # the null refits' seed
+        null_distribution(PLSBaseline(1), synthetic.X, synthetic.y, synthetic.graph, "spin",
+                          n_perm=3, random_state=True)  # fmt: skip
 
 
 def test_resolve_device():

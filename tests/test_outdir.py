@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from crossscale import ParameterError
-from crossscale._outdir import atomic_dir, check_output_dir, check_output_files, read_run_json
+from crossscale._outdir import atomic_dir, check_output_dir, read_run_json
+from crossscale._outfiles import check_output_files
 
 
 @pytest.fixture

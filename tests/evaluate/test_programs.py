@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 
 from crossscale._errors import InputDataError, ParameterError
-from crossscale.evaluate.programs import (
+from crossscale.evaluate.program_measures import (
     active_units,
     distinct_programs,
     matched_correlations,
     participation_ratio,
     program_stability,
-    summarize_programs,
 )
+from crossscale.evaluate.programs import summarize_programs
 
 
 def _with_duplicates(synthetic, seed=0):

@@ -396,7 +396,8 @@ def test_expression_target_is_the_standardised_genes_on_unit_axes(small):
 @pytest.mark.slow
 def test_expression_decoder_makes_programs_distinct_and_recovers_the_known_ones(small, synthetic):
     """With p(x|z) the rotated programs are axes of the expression: they find the 3 planted programs."""
-    from crossscale.evaluate.programs import program_stability, summarize_programs
+    from crossscale.evaluate.program_measures import program_stability
+    from crossscale.evaluate.programs import summarize_programs
 
     X, y, g = small
     fit = GraphVAE(n_latent=4, n_components=None, random_state=0).fit(X, y, g)

@@ -14,7 +14,7 @@ from crossscale.nulls import (
     spin_vasa,
     spin_vertex_average,
 )
-from crossscale.nulls.spins import REFLECT_X
+from crossscale.nulls.rotations import REFLECT_X
 from crossscale.nulls.vertex_spins import _vertex_counts
 
 CENTROID_SPINS = [

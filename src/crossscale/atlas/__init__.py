@@ -4,17 +4,10 @@ Built-in atlases: Desikan-Killiany (with or without subcortex), Schaefer 100-400
 or your own ``.annot`` pair.
 """
 
-from crossscale.atlas.atlases import (
-    ATLASES,
-    Atlas,
-    AtlasInfo,
-    atlas_info,
-    current_atlas,
-    get_atlas,
-    resolve_atlas,
-    use_atlas,
-)
+from crossscale.atlas.atlases import Atlas
 from crossscale.atlas.graph import RegionGraph
+from crossscale.atlas.info import ATLASES, AtlasInfo, atlas_info
+from crossscale.atlas.lookup import current_atlas, get_atlas, resolve_atlas, use_atlas
 from crossscale.atlas.names import (
     DK_LABELS,
     DK_REGIONS,

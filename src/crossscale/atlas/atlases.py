@@ -2,199 +2,37 @@
 
 Every layer of crossscale that needs to know which regions exist, where they are and which are
 neighbours takes an :class:`Atlas`: maps, expression, region graphs, spins, Moran nulls, CV folds,
-figures and checkpoints. :func:`get_atlas` returns the built-in ones by name:
-
-========== ============================================ ========= ===========================
-name       parcellation                                 regions   expression (AHBA)
-========== ============================================ ========= ===========================
-dk         Desikan-Killiany, cortex (default)           68        L1000 landmark genes (889)
-dk-sub...  Desikan-Killiany + 14 subcortical regions    82        L1000 (889) or stable (1,645)
-schaefer*  Schaefer 2018, 7 networks, 100 ... 400       100-400   stable genes (810 ... 282)
-glasser360 Glasser 2016 HCP-MMP1.0                      360       stable genes (268)
-========== ============================================ ========= ===========================
-
-and :meth:`Atlas.from_annot` builds one from a pair of FreeSurfer ``.annot`` files on fsaverage5.
-Vertex labels of the built-in cortical parcellations come from FreeSurfer annotations (DK: the
-imaging-transcriptomics package; Schaefer and Glasser: the ENIGMA Toolbox); the mesh is
-nilearn's fsaverage5 (the same 10,242 vertices per hemisphere). Centroids of subcortical regions
-come from the Desikan-Killiany volume in MNI152 space (imaging-transcriptomics); they have no
-position on the sphere, so spin tests leave them to a distance-based null
-(:func:`crossscale.nulls.generate_nulls`).
-
-References
-----------
-.. [1] Desikan R.S. et al. (2006). NeuroImage 31, 968-980.
-.. [2] Schaefer A. et al. (2018). Local-global parcellation of the human cerebral cortex from
-   intrinsic functional connectivity MRI. Cereb Cortex 28, 3095-3114.
-.. [3] Glasser M.F. et al. (2016). A multi-modal parcellation of human cerebral cortex. Nature
-   536, 171-178.
-.. [4] Lariviere S. et al. (2021). The ENIGMA Toolbox. Nat Methods 18, 698-700.
+figures and checkpoints. :func:`crossscale.atlas.get_atlas` returns the built-in ones by name
+(:mod:`crossscale.atlas.info` lists them) and :meth:`Atlas.from_annot` builds one from a pair of
+FreeSurfer ``.annot`` files on fsaverage5.
 """
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
-import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError, RegionMismatchError
-from crossscale.atlas.names import (
-    DK_REGIONS,
-    SUBCORTEX_REGIONS,
-    RegionNames,
-    canonical_subcortical,
-    dk_names,
-    glasser_key,
-    looks_like,
-    schaefer_key,
+from crossscale.atlas._builtin import builtin_parts, connectome_in_order
+from crossscale.atlas._fsaverage import (
+    N_VERTICES,
+    annot_pair,
+    mesh_edge_counts,
+    region_centroids,
+    region_layout,
+    region_lobes,
 )
+from crossscale.atlas.info import AtlasInfo, family_hint
+from crossscale.atlas.names import RegionNames, glasser_key, looks_like
+from crossscale.atlas.surface import HEMISPHERES
 
-logger = logging.getLogger(__name__)
-
-__all__ = [
-    "ATLASES",
-    "Atlas",
-    "AtlasInfo",
-    "atlas_info",
-    "current_atlas",
-    "get_atlas",
-    "resolve_atlas",
-    "use_atlas",
-]
-
-N_VERTICES = 10242  # per hemisphere of fsaverage5
-HEMISPHERES = ("L", "R")
-_MEDIAL_WALL = ("unknown", "medialwall", "medial_wall", "???", "corpuscallosum", "background")
-
-
-@dataclass(frozen=True)
-class AtlasInfo:
-    """What a built-in atlas is, without loading it (for ``crossscale data atlases``).
-
-    Attributes
-    ----------
-    name, title : str
-    n_cortex, n_subcortex : int
-        Region counts.
-    annot : tuple of str
-        Registry keys of the lh and rh annotations.
-    connectome : tuple of str or None
-        Registry keys (structural matrix, functional matrix, labels), or None.
-    expression : dict of str to str
-        Gene panel -> description of the built-in expression for it (first: the default).
-    bigbrain : str
-        Registry key of the BigBrain gradient map in this atlas.
-    citation : str
-    """
-
-    name: str
-    title: str
-    n_cortex: int
-    n_subcortex: int
-    annot: tuple[str, str]
-    connectome: tuple[str, str, str] | None
-    expression: dict[str, str]
-    bigbrain: str | None
-    citation: str
-    examples: str = ""
-
-    @property
-    def n_regions(self) -> int:
-        """Cortical plus subcortical regions."""
-        return self.n_cortex + self.n_subcortex
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain dict for tables and run.json."""
-        return {
-            "name": self.name, "title": self.title, "n_regions": self.n_regions,
-            "n_cortex": self.n_cortex, "n_subcortex": self.n_subcortex,
-            "annotations": list(self.annot), "connectome": list(self.connectome or []),
-            "expression": dict(self.expression), "bigbrain": self.bigbrain,
-            "citation": self.citation,
-        }  # fmt: skip
-
-
-_DK_CITE = "Desikan R.S. et al. (2006). NeuroImage 31, 968-980."
-_SCH_CITE = "Schaefer A. et al. (2018). Cereb Cortex 28, 3095-3114."
-_GLA_CITE = "Glasser M.F. et al. (2016). Nature 536, 171-178."
-_STABLE = "ENIGMA Toolbox AHBA matrix, genes with differential stability >= 0.6"
-_L1000 = "imaging-transcriptomics AHBA matrix x LINCS L1000 landmark genes (889 of 978)"
-_DK_CONNECTOME = ("enigma_hcp_struc_matrix_ctx", "enigma_hcp_func_matrix_ctx",
-                  "enigma_hcp_struc_labels_ctx")  # fmt: skip
-
-
-def _enigma_info(name: str, title: str, n: int, genes: int, empty: int, cite: str,
-                 examples: str) -> AtlasInfo:  # fmt: skip
-    empty_text = f", {empty} empty parcels dropped" if empty else ""
-    return AtlasInfo(
-        name=name, title=title, n_cortex=n, n_subcortex=0,
-        annot=(f"enigma_annot_{name}_lh", f"enigma_annot_{name}_rh"),
-        connectome=(f"enigma_hcp_struc_matrix_{name}", f"enigma_hcp_func_matrix_{name}",
-                    f"enigma_hcp_struc_labels_{name}"),
-        expression={"stable": f"{_STABLE}: {genes} genes{empty_text} (ahba_stable_{name}); "
-                              "L1000 landmark genes are not available for this atlas"},
-        bigbrain=f"bigbrain_gradient_{name}", citation=cite, examples=examples,
-    )  # fmt: skip
-
-
-_SCHAEFER_EX = "'7Networks_LH_Vis_1' or 'LH_Vis_1'"
-#: Built-in atlases by name (see :func:`get_atlas`).
-ATLASES: dict[str, AtlasInfo] = {
-    "dk": AtlasInfo(
-        "dk", "Desikan-Killiany", 68, 0, ("dk_annot_fsaverage5_lh", "dk_annot_fsaverage5_rh"),
-        _DK_CONNECTOME, {"l1000": f"{_L1000} (ahba_expression)",
-                         "stable": f"{_STABLE}: 1,645 genes, 2 empty regions dropped (ahba_stable_dk_subcortex)"},
-        "bigbrain_gradient_dk", _DK_CITE, "'L_bankssts', 'lh_bankssts_thickness' or 'ctx-lh-bankssts'",
-    ),  # fmt: skip
-    "dk-subcortex": AtlasInfo(
-        "dk-subcortex", "Desikan-Killiany with subcortex", 68, 14,
-        ("dk_annot_fsaverage5_lh", "dk_annot_fsaverage5_rh"),
-        ("enigma_hcp_struc_matrix_with_sctx", "enigma_hcp_func_matrix_with_sctx",
-         "enigma_hcp_struc_labels_with_sctx"),
-        {"l1000": f"{_L1000} (ahba_expression)",
-         "stable": f"{_STABLE}: 1,645 genes, 2 empty regions dropped (ahba_stable_dk_subcortex)"},
-        "bigbrain_gradient_dk", _DK_CITE,
-        "'L_bankssts', 'Lthal' or 'Left-Thalamus-Proper'",
-    ),  # fmt: skip
-    **{f"schaefer{n}": _enigma_info(f"schaefer{n}", f"Schaefer-{n} (7 networks)", n, g, e,
-                                     _SCH_CITE, _SCHAEFER_EX)
-       for n, g, e in ((100, 810, 0), (200, 430, 9), (300, 327, 28), (400, 282, 49))},
-    "glasser360": _enigma_info("glasser360", "Glasser-360 (HCP-MMP1.0)", 360, 268, 63, _GLA_CITE,
-                               "'L_V1', 'L_V1_ROI' or 'lh.L_V1_ROI'"),
-}  # fmt: skip
-
-
-def atlas_info(name: str) -> AtlasInfo:
-    """The description of a built-in atlas.
-
-    Raises
-    ------
-    ParameterError
-        Unknown name (the message lists the built-in ones).
-    """
-    key = str(name).strip().lower().replace("_", "-")
-    key = {"desikan-killiany": "dk", "aparc": "dk", "dk-sctx": "dk-subcortex",
-           "glasser": "glasser360", "glasser-360": "glasser360", "hcp-mmp1": "glasser360"}.get(key, key)  # fmt: skip
-    key = key.replace("schaefer-", "schaefer")
-    if key not in ATLASES:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(ATLASES), n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ParameterError(
-            f"atlas must be one of {', '.join(map(repr, ATLASES))} or two FreeSurfer .annot files "
-            f"('lh.x.annot,rh.x.annot'); got {name!r}.{hint}"
-        )
-    return ATLASES[key]
+__all__ = ["Atlas"]
 
 
 class Atlas:
@@ -251,25 +89,9 @@ class Atlas:
         self.names = names
         self.title = title or names.title
         self.info = info
-        n = len(names)
-        self._hemi = np.asarray(list(hemisphere), dtype=object).astype(str)
-        self._cortex = np.asarray(list(cortex), dtype=bool)
-        if self._hemi.shape != (n,) or self._cortex.shape != (n,):
-            raise ParameterError(f"hemisphere and cortex must have one entry per region ({n}).")
-        bad = sorted(set(self._hemi) - {"L", "R"})
-        if bad:
-            raise ParameterError(f"hemisphere must be 'L' or 'R' for every region; got {bad}.")
-        n_sub = int((~self._cortex).sum())
-        if n_sub:
-            coords = None if subcortex_coords is None else np.asarray(subcortex_coords, float)
-            if coords is None or coords.shape != (n_sub, 3):
-                raise ParameterError(
-                    f"The atlas has {n_sub} subcortical regions; subcortex_coords must have shape "
-                    f"({n_sub}, 3)."
-                )
-            self._sub_coords = coords
-        else:
-            self._sub_coords = np.zeros((0, 3))
+        self._hemi, self._cortex, self._sub_coords = region_layout(
+            len(names), hemisphere, cortex, subcortex_coords
+        )
         self._labels_loader = labels
         self._connectome_loader = connectome_loader
         self.sources = tuple(sources)
@@ -307,25 +129,8 @@ class Atlas:
         InputDataError
             A file that is not an annotation, not on fsaverage5, or two regions with one name.
         """
-        labels: dict[str, np.ndarray] = {}
-        parcel_names: dict[str, list[str]] = {}
         paths = {"L": Path(lh), "R": Path(rh)}
-        for hemi, path in paths.items():
-            ids, parcels = _read_annot(path)
-            labels[hemi], parcel_names[hemi] = ids, parcels
-        shared = set(parcel_names["L"]) & set(parcel_names["R"])
-        regions, hemis = [], []
-        for hemi in HEMISPHERES:
-            for p in parcel_names[hemi]:
-                regions.append(f"{hemi}_{p}" if p in shared else p)
-                hemis.append(hemi)
-        offset = len(parcel_names["L"])
-        vertex = {"L": labels["L"], "R": np.where(labels["R"] >= 0, labels["R"] + offset, -1)}
-        for v in vertex.values():
-            v.setflags(write=False)
-        stem = paths["L"].name.removesuffix(".annot")
-        for prefix in ("lh.", "lh_", "fsa5_lh_"):
-            stem = stem.removeprefix(prefix)
+        regions, hemis, vertex, stem = annot_pair(paths["L"], paths["R"])
         name = name or stem or "user"
         try:
             names = RegionNames(regions, glasser_key, title=f"'{name}'", examples=f"'{regions[0]}'")
@@ -422,7 +227,7 @@ class Atlas:
         except RegionMismatchError as err:
             unknown = [n for n in names if self.canonical(n) is None]
             family = looks_like(unknown)
-            hint = _family_hint(family, self.name)
+            hint = family_hint(family, self.name)
             if not hint:
                 raise
             raise RegionMismatchError(f"{err}{hint}") from None
@@ -468,21 +273,7 @@ class Atlas:
         key = ("centroids", surface)
         if key in self._cache:
             return self._cache[key]  # type: ignore[return-value]
-        from crossscale.atlas.surface import load_fsaverage5
-
-        out = np.full((self.n_regions, 3), np.nan)
-        for h in HEMISPHERES:
-            verts = load_fsaverage5(h, surface).vertices
-            lab = self.vertex_labels(h)
-            ok = lab >= 0
-            sums = np.zeros((self.n_regions, 3))
-            np.add.at(sums, lab[ok], verts[ok])
-            counts = np.bincount(lab[ok], minlength=self.n_regions)
-            has = counts > 0
-            out[has] = sums[has] / counts[has, None]
-        if surface == "sphere":
-            radius = np.linalg.norm(load_fsaverage5("L", "sphere").vertices, axis=1).mean()
-            out = out / np.linalg.norm(out, axis=1, keepdims=True) * radius
+        out = region_centroids(self.vertex_labels, self.n_regions, surface)
         if surface == "pial" and self.has_subcortex:
             out[~self._cortex] = self._sub_coords
         empty = self._cortex & ~np.isfinite(out).all(axis=1)
@@ -501,19 +292,7 @@ class Atlas:
         Symmetric with a zero diagonal; subcortical rows are zero (they have no surface).
         """
         if "adjacency" not in self._cache:
-            from crossscale.atlas.surface import load_fsaverage5
-
-            n = self.n_regions
-            counts = np.zeros((n, n), dtype=np.int64)
-            for h in HEMISPHERES:
-                f = load_fsaverage5(h, "pial").faces
-                lab = self.vertex_labels(h)
-                edges = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-                edges = np.unique(np.sort(edges, axis=1), axis=0)
-                a, b = lab[edges[:, 0]], lab[edges[:, 1]]
-                keep = (a >= 0) & (b >= 0) & (a != b)
-                np.add.at(counts, (a[keep], b[keep]), 1)
-                np.add.at(counts, (b[keep], a[keep]), 1)
+            counts = mesh_edge_counts(self.vertex_labels, self.n_regions)
             counts.setflags(write=False)
             self._cache["adjacency"] = counts
         return self._cache["adjacency"]  # type: ignore[return-value]
@@ -536,25 +315,7 @@ class Atlas:
             Index ``region``, name ``lobe``.
         """
         if "lobes" not in self._cache:
-            from crossscale.atlas.names import DK_LOBES
-            from crossscale.atlas.surface import vertex_labels as dk_vertex_labels
-
-            out = np.full(self.n_regions, "subcortex", dtype=object)
-            if self.name in ("dk", "dk-subcortex"):
-                for i, r in enumerate(self.regions):
-                    if self._cortex[i]:
-                        out[i] = DK_LOBES[r.split("_", 1)[1]]
-            else:
-                votes = np.zeros((self.n_regions, len(DK_REGIONS)), dtype=np.int64)
-                for h in HEMISPHERES:
-                    mine, dk = self.vertex_labels(h), dk_vertex_labels(h)
-                    ok = (mine >= 0) & (dk >= 0)
-                    np.add.at(votes, (mine[ok], dk[ok]), 1)
-                for i in np.flatnonzero(self._cortex):
-                    if votes[i].any():
-                        out[i] = DK_LOBES[DK_REGIONS[int(votes[i].argmax())].split("_", 1)[1]]
-                    else:  # a parcel entirely on the DK medial wall
-                        out[i] = "medial wall"
+            out = region_lobes(self.name, list(self.regions), self._cortex, self.vertex_labels)
             self._cache["lobes"] = pd.Series(out, index=self.regions, name="lobe")
         return self._cache["lobes"].copy()  # type: ignore[union-attr]
 
@@ -595,16 +356,8 @@ class Atlas:
         if key not in self._cache:
             raw = self._connectome_loader(modality)
             rows = self.match(raw.index, what=f"The {modality} connectome")
-            missing = [r for r in self.regions if r not in set(rows)]
-            if missing:
-                raise InputDataError(
-                    f"The {modality} connectome of the {self.title} atlas lacks {len(missing)} "
-                    f"region(s): {missing[:8]}."
-                )
-            mat = pd.DataFrame(raw.to_numpy(dtype=float), index=rows, columns=rows)
-            self._cache[key] = mat.loc[list(self.regions), list(self.regions)].rename_axis(
-                index="region", columns="region"
-            )
+            what = f"The {modality} connectome of the {self.title} atlas"
+            self._cache[key] = connectome_in_order(raw, rows, self.regions, what)
         return self._cache[key].copy()  # type: ignore[union-attr]
 
     def hash(self) -> str:
@@ -630,147 +383,10 @@ class Atlas:
         return f"Atlas({self.name!r}: {self.n_regions} regions{sub})"
 
 
-def _family_hint(family: str | None, current: str) -> str:
-    if family is None:
-        return ""
-    if family == "schaefer" and not current.startswith("schaefer"):
-        return (" They look like Schaefer parcel names: pass the atlas they come from, e.g. "
-                "--atlas schaefer200 (atlas='schaefer200').")  # fmt: skip
-    if family == "glasser" and current != "glasser360":
-        return " They look like Glasser areas: pass --atlas glasser360 (atlas='glasser360')."
-    if family == "dk-subcortex" and current == "dk":
-        return (" They include subcortical regions: pass --atlas dk-subcortex "
-                "(atlas='dk-subcortex'), or drop those rows.")  # fmt: skip
-    if family in ("dk", "dk-subcortex") and not current.startswith("dk"):
-        return " They look like Desikan-Killiany names: pass --atlas dk (atlas='dk')."
-    if family == "destrieux":
-        return (" They look like Destrieux (aparc.a2009s) names; crossscale has no Destrieux "
-                "atlas: give its .annot files as --atlas lh.x.annot,rh.x.annot.")  # fmt: skip
-    return ""
-
-
-def _read_annot(path: Path) -> tuple[np.ndarray, list[str]]:
-    """Vertex labels (index into the returned names, -1 = medial wall) and parcel names."""
-    import nibabel as nib
-
-    if not path.is_file():
-        raise InputDataError(f"Annotation file '{path}' does not exist.")
-    try:
-        annot, _ctab, raw = nib.freesurfer.read_annot(str(path))
-    except Exception as err:  # nibabel raises several types for a bad file
-        raise InputDataError(
-            f"'{path}' is not a FreeSurfer annotation file ({err}). Pass .annot files on fsaverage5."
-        ) from err
-    if len(annot) != N_VERTICES:
-        raise InputDataError(
-            f"'{path}' labels {len(annot)} vertices; fsaverage5 has {N_VERTICES} per hemisphere. "
-            "Resample it first, e.g. mri_surf2surf --srcsubject fsaverage --trgsubject fsaverage5."
-        )
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in raw]
-    keep: list[int] = []
-    for i, n in enumerate(names):
-        low = n.lower()
-        if low in _MEDIAL_WALL or "medial_wall" in low or low.startswith("background"):
-            continue
-        if not (annot == i).any():
-            continue
-        keep.append(i)
-    lut = np.full(len(names) + 1, -1, dtype=np.int64)
-    lut[keep] = np.arange(len(keep))
-    labels = np.where(annot >= 0, lut[np.clip(annot, 0, len(names))], -1)
-    return labels, [names[i] for i in keep]
-
-
-# -- built-ins ----------------------------------------------------------------------------------------
-def _dk_labels(hemisphere: str) -> np.ndarray:
-    from crossscale.atlas.surface import vertex_labels
-
-    return vertex_labels(hemisphere)
-
-
-def _connectome_from(keys: tuple[str, str, str]) -> Callable[[str], pd.DataFrame]:
-    def load(modality: str) -> pd.DataFrame:
-        from crossscale.datasets import fetch
-
-        key = keys[0] if modality == "structural" else keys[1]
-        mat = np.loadtxt(fetch(key), delimiter=",")
-        labels = pd.read_csv(fetch(keys[2]), header=None).iloc[0].astype(str).tolist()
-        return pd.DataFrame(mat, index=labels, columns=labels)
-
-    return load
-
-
-@lru_cache(maxsize=1)
-def _subcortex_centroids() -> np.ndarray:
-    """MNI152 centroids (mm) of the 14 subcortical regions, in ``SUBCORTEX_REGIONS`` order."""
-    import nibabel as nib
-
-    from crossscale.datasets import fetch
-
-    info = pd.read_csv(fetch("dk_volume_regions"))
-    img = nib.load(str(fetch("dk_volume_mni152")))
-    data = np.asarray(img.dataobj).astype(np.int64)
-    out = np.full((len(SUBCORTEX_REGIONS), 3), np.nan)
-    for _, row in info.iterrows():
-        region = canonical_subcortical(f"{row['hemisphere']}_{row['label']}")
-        if region is None:
-            continue
-        ijk = np.argwhere(data == int(row["id"]))
-        if len(ijk):
-            out[SUBCORTEX_REGIONS.index(region)] = nib.affines.apply_affine(img.affine, ijk.mean(0))
-    if not np.isfinite(out).all():  # pragma: no cover - the registered file has all 14
-        raise InputDataError("The Desikan-Killiany MNI152 volume lacks a subcortical region.")
-    return out
-
-
-def _build_dk(subcortex: bool) -> Atlas:
-    names = dk_names(subcortex)
-    info = ATLASES["dk-subcortex" if subcortex else "dk"]
-    regions = names.regions
-    cortex = [r in set(DK_REGIONS) for r in regions]
-    return Atlas(
-        info.name, names, hemisphere=[r[0] for r in regions], cortex=cortex,
-        labels=_dk_labels, title=info.title,
-        subcortex_coords=_subcortex_centroids() if subcortex else None, info=info,
-        connectome_loader=_connectome_from(info.connectome),  # type: ignore[arg-type]
-        sources=(*info.annot, *(("dk_volume_mni152", "dk_volume_regions") if subcortex else ())),
-    )  # fmt: skip
-
-
-def _build_enigma(info: AtlasInfo) -> Atlas:
-    from crossscale.datasets import fetch
-
-    labels: dict[str, np.ndarray] = {}
-    regions: list[str] = []
-    hemis: list[str] = []
-    glasser = info.name.startswith("glasser")
-    for hemi, key in zip(HEMISPHERES, info.annot, strict=True):
-        ids, parcels = _read_annot(fetch(key))
-        names = [f"{hemi}_{p}" for p in parcels] if glasser else parcels
-        labels[hemi] = np.where(ids >= 0, ids + len(regions), -1)
-        regions += names
-        hemis += [hemi] * len(names)
-    if len(regions) != info.n_cortex:  # pragma: no cover - fixed by the registry checksums
-        raise InputDataError(
-            f"{info.title}: read {len(regions)} parcels, expected {info.n_cortex}."
-        )
-    key = glasser_key if glasser else schaefer_key
-    names = RegionNames(regions, key, title=info.title, examples=info.examples)
-    return Atlas(
-        info.name, names, hemisphere=hemis, cortex=[True] * len(regions),
-        labels=labels.__getitem__, title=info.title, info=info,
-        connectome_loader=_connectome_from(info.connectome),  # type: ignore[arg-type]
-        sources=info.annot,
-    )  # fmt: skip
-
-
 @cache
 def _builtin(name: str) -> Atlas:
-    if name == "dk":
-        return _build_dk(False)
-    if name == "dk-subcortex":
-        return _build_dk(True)
-    return _build_enigma(ATLASES[name])
+    """The built-in atlas `name` (a key of ``ATLASES``), built once per process."""
+    return Atlas(**builtin_parts(name))
 
 
 def _annot_atlas(lh: str, rh: str, name: str) -> Atlas:
@@ -782,102 +398,3 @@ def _annot_atlas(lh: str, rh: str, name: str) -> Atlas:
 
 
 _USER_ATLASES: dict[str, Atlas] = {}
-_CURRENT: contextvars.ContextVar[Atlas | None] = contextvars.ContextVar(
-    "crossscale_atlas", default=None
-)
-
-
-def get_atlas(atlas: str | Atlas | None = None) -> Atlas:
-    """An :class:`Atlas` from a name, two annotation files, or the atlas in use.
-
-    Parameters
-    ----------
-    atlas : str, Atlas or None
-        A built-in name (``dk``, ``dk-subcortex``, ``schaefer100`` … ``schaefer400``,
-        ``glasser360``), the name of a user atlas built earlier with :meth:`Atlas.from_annot`,
-        ``"lh.x.annot,rh.x.annot"`` (two paths), an Atlas (returned as is), or None: the atlas
-        set by :func:`use_atlas`, else ``dk``.
-
-    Returns
-    -------
-    atlas : Atlas
-
-    Raises
-    ------
-    ParameterError
-        Unknown name.
-    InputDataError
-        Bad annotation files.
-    """
-    if isinstance(atlas, Atlas):
-        return atlas
-    if atlas is None:
-        return _CURRENT.get() or _builtin("dk")
-    text = str(atlas).strip()
-    if "," in text or text.endswith(".annot"):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if len(parts) != 2:
-            raise ParameterError(
-                f"A user atlas is two FreeSurfer .annot files, left then right, separated by a "
-                f"comma ('lh.myatlas.annot,rh.myatlas.annot'); got {atlas!r}."
-            )
-        return Atlas.from_annot(parts[0], parts[1])
-    if text in _USER_ATLASES:
-        return _USER_ATLASES[text]
-    return _builtin(atlas_info(text).name)
-
-
-def current_atlas() -> Atlas | None:
-    """The atlas set by :func:`use_atlas` in this context, or None."""
-    return _CURRENT.get()
-
-
-@contextmanager
-def use_atlas(atlas: str | Atlas | None) -> Iterator[Atlas]:
-    """Make `atlas` the default of every function called inside the ``with`` block.
-
-    Functions that take ``atlas=None`` (nulls, figures, name matching, graphs) use it, as
-    scikit-learn's ``config_context`` does for its options; an explicit ``atlas=`` still wins.
-    """
-    resolved = get_atlas(atlas)
-    token = _CURRENT.set(resolved)
-    try:
-        yield resolved
-    finally:
-        _CURRENT.reset(token)
-
-
-def resolve_atlas(
-    atlas: str | Atlas | None = None, regions: Iterable[object] | None = None
-) -> Atlas:
-    """The atlas to use: `atlas` if given, else the one in use, else inferred from region names.
-
-    Inference: Desikan-Killiany names give ``dk`` (``dk-subcortex`` if some are subcortical),
-    Glasser names ``glasser360``; Schaefer names fit several resolutions (``7Networks_LH_Vis_1``
-    is a parcel of Schaefer-100 … -400), so they need an explicit atlas.
-
-    Raises
-    ------
-    RegionMismatchError
-        Names of no built-in atlas, or Schaefer names without an atlas.
-    """
-    if atlas is not None:
-        return get_atlas(atlas)
-    ctx = _CURRENT.get()
-    if ctx is not None or regions is None:
-        return ctx or _builtin("dk")
-    names = [str(r) for r in regions]
-    family = looks_like(names)
-    if family in (None, "dk", "dk-subcortex"):
-        return _builtin("dk-subcortex" if family == "dk-subcortex" else "dk")
-    if family == "glasser":
-        return _builtin("glasser360")
-    fits = [k for k in ATLASES if k.startswith("schaefer")
-            if all(_builtin(k).canonical(n) is not None for n in names)]  # fmt: skip
-    if len(fits) == 1:
-        return _builtin(fits[0])
-    raise RegionMismatchError(
-        f"Region names such as {names[:2]} are Schaefer parcels, which several resolutions share "
-        f"({', '.join(fits) or 'none fits all of them'}); say which atlas the map is in with "
-        "atlas='schaefer200' (--atlas schaefer200)."
-    )

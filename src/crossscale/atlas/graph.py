@@ -117,7 +117,7 @@ class RegionGraph:
             On the 68 Desikan-Killiany regions: 175 edges, one connected component per
             hemisphere.
         """
-        from crossscale.atlas.atlases import get_atlas
+        from crossscale.atlas.lookup import get_atlas
 
         atlas = get_atlas(atlas)
         counts = atlas.surface_adjacency().astype(float)
@@ -126,11 +126,7 @@ class RegionGraph:
         if atlas.has_subcortex:
             adj = np.maximum(adj, _subcortex_knn(atlas, n_subcortex_neighbours))
             kind += f" + {n_subcortex_neighbours} nearest regions of each subcortical region"
-        graph = cls(
-            atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"), kind=kind,
-            atlas=atlas,
-        )  # fmt: skip
-        return graph if regions is None else graph.subgraph(regions)
+        return cls._of_atlas(atlas, adj, kind, regions)
 
     @classmethod
     def from_connectome(
@@ -172,7 +168,7 @@ class RegionGraph:
         ParameterError
             Unknown modality or mode, or an atlas without a connectome.
         """
-        from crossscale.atlas.atlases import get_atlas
+        from crossscale.atlas.lookup import get_atlas
 
         if mode not in ("replace", "weight"):
             raise ParameterError(f"mode must be 'replace' or 'weight', got {mode!r}.")
@@ -188,11 +184,7 @@ class RegionGraph:
                 surf = surf | (_subcortex_knn(atlas, 3) > 0)
             adj = np.where(surf, np.maximum(mat, 0.05 * mat.max()), 0.0)
         adj = adj / adj.max()
-        graph = cls(
-            atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"),
-            kind=f"HCP {modality} connectome ({mode})", atlas=atlas,
-        )  # fmt: skip
-        return graph if regions is None else graph.subgraph(regions)
+        return cls._of_atlas(atlas, adj, f"HCP {modality} connectome ({mode})", regions)
 
     @classmethod
     def from_distances(
@@ -226,7 +218,7 @@ class RegionGraph:
         .. [1] Vos de Wael R. et al. (2020). BrainSpace. Commun Biol 3, 103.
         .. [2] Markello R.D. & Misic B. (2021). NeuroImage 236, 118052.
         """
-        from crossscale.atlas.atlases import get_atlas
+        from crossscale.atlas.lookup import get_atlas
 
         if not exponent > 0:
             raise ParameterError(f"exponent must be > 0; got {exponent!r}.")
@@ -234,10 +226,15 @@ class RegionGraph:
         dist = atlas.distances()
         with np.errstate(divide="ignore"):
             adj = np.where(dist > 0, dist ** (-float(exponent)), 0.0)
-        graph = cls(
-            atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"),
-            kind=f"inverse centroid distance (power {exponent:g})", atlas=atlas,
-        )  # fmt: skip
+        return cls._of_atlas(atlas, adj, f"inverse centroid distance (power {exponent:g})", regions)
+
+    @classmethod
+    def _of_atlas(
+        cls, atlas: Atlas, adj: np.ndarray | sp.spmatrix, kind: str, regions: pd.Index | None
+    ) -> RegionGraph:
+        """The graph of every region of `atlas` with `adj`, then restricted to `regions`."""
+        graph = cls(atlas.regions, adj, atlas.centroids("pial"), atlas.centroids("sphere"),
+                    kind=kind, atlas=atlas)  # fmt: skip
         return graph if regions is None else graph.subgraph(regions)
 
     # -- views --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, RegionMismatchError
 from crossscale._format import format_list
-from crossscale.atlas.atlases import get_atlas
+from crossscale.atlas.lookup import get_atlas
 
 _list = functools.partial(format_list, limit=8)
 

@@ -6,6 +6,7 @@ command gives the default in its signature (``seed: Seed = 0``).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,13 @@ _DATA, _MODEL, _EVAL, _NULLS, _OUT = "Map and data", "Model", "Evaluation", "Nul
 def _o(kind: Any, panel: str | None, *decls: str, help: str, **kw: Any) -> Any:  # noqa: A002
     """An option of `kind` in help panel `panel` (flags default to the parameter's name)."""
     return Annotated[kind, typer.Option(*decls, help=help, rich_help_panel=panel, **kw)]
+
+
+def _no_panel(option: Any) -> Any:
+    """The same option (flags, help) outside any help panel: benchmark's twin of a fit option."""
+    info = copy.copy(option.__metadata__[0])
+    info.rich_help_panel = None
+    return Annotated[option.__origin__, info]
 
 
 # -- map and data -----------------------------------------------------------------------------
@@ -70,26 +78,24 @@ BatchSize = _o(int, _NULLS, "--batch-size", help="Null maps per stacked GraphVAE
 # -- benchmark (one panel) ----------------------------------------------------------------------
 BMaps = _o(str, None, "--maps", help="Comma list: ad, lmci, emci (ADNI2 baseline), "
     "enigma-thickness (33 ENIGMA case-control maps), or registry keys.")
-BOut = _o(Path, None, "--out", "-o", help="Output folder (written atomically).")
+BOut = _no_panel(Out)
 BOverwrite = _o(bool, None, help="Replace --out if it exists.")
 BNPerm = _o(int, None, "--n-perm", help="Spin null maps per map for p_spin (0: no null refits).")
 BNullCv = _o(str, None, "--null-cv", help="CV of p_spin: k contiguous spatial blocks (k-means of "
     "centroids), or 'spatial' (distance-blocked, one fold per region: slow).")
-BScheduler = _o(str, None, "--scheduler", help="Dask: 'local' or tcp://host:port (needs "
-    "crossscale\\[dask]).")
-BBatchSize = _o(int, None, "--batch-size", help="Null maps per stacked GraphVAE program / Dask "
-    "task.")
+BScheduler = _no_panel(Scheduler)
+BBatchSize = _no_panel(BatchSize)
 BNullModels = _o(str, None, "--null-models", help="Models refitted on the spin nulls: 'all', or "
     "a comma list such as 'GraphVAE,PLS-4'.")
 BModel = _o(str, None, "--model", help="Registered regional model (default graphvae).")
 BParam = _o(list[str], None, "--param", metavar="KEY=VALUE", help="A model parameter "
     "(repeatable), e.g. --param n_latent=4.")
 BPreset = _o(str, None, help="Parameter preset of --model (see crossscale fit).")
-BMaxEpochs = _o(int, None, help="Same as --param max_epochs=N.")
+BMaxEpochs = _no_panel(MaxEpochs)
 BEnsemble = _o(int, None, "--ensemble", help="Same as --param n_ensemble=N.")
 BAtlas = _o(str, None, "--atlas", help="Parcellation: dk (default), dk-subcortex, "
     "schaefer100-400, glasser360; other than dk, --maps bigbrain.")
 BGenePanel = _o(str, None, "--gene-panel", help="Built-in expression genes: auto, l1000 (dk "
     "only) or stable.")
-BSeed = _o(int, None, help="Random seed of every stochastic step.")
-BDevice = _o(str, None, help="'auto' (CUDA when present), 'cpu' or 'cuda'.")
+BSeed = _no_panel(Seed)
+BDevice = _no_panel(Device)

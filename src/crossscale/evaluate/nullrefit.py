@@ -80,10 +80,6 @@ def _check_metrics(metric: str | Sequence[str]) -> tuple[str, ...]:
     return metrics
 
 
-def _base_seed(random_state: int | np.random.Generator | None) -> int:
-    return resolve_seed(random_state)
-
-
 def _observed(
     est: Any,
     X: pd.DataFrame,
@@ -210,7 +206,7 @@ def null_distribution(
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ParameterError(f"batch_size must be an integer >= 1; got {batch_size!r}.")
     estimator = as_estimator(estimator)
-    seed = _base_seed(random_state)
+    seed = resolve_seed(random_state)
     regions = list(graph.regions)
     X = X.loc[regions]
     y = y.loc[regions].astype(float)
@@ -331,7 +327,7 @@ def gene_null_distribution(
         raise InputDataError("None of `genes` are columns of `expression_all`.")
     if len(present) > len(all_genes):
         raise InputDataError("The gene set is larger than the set of all genes.")
-    seed = _base_seed(random_state)
+    seed = resolve_seed(random_state)
     y = y.loc[regions].astype(float)
     cv_name, masks = cv_masks(graph, cv, spatial_fraction)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))

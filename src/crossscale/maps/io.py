@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from crossscale._errors import InputDataError
-from crossscale.atlas.atlases import Atlas, get_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import get_atlas
 from crossscale.atlas.names import looks_like
 from crossscale.atlas.validate import validate_regional_map
 from crossscale.datasets import fetch

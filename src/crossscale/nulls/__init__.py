@@ -16,17 +16,9 @@ from crossscale.nulls.graphs import (
     rewire_degree_preserving,
 )
 from crossscale.nulls.moran import moran_eigenvectors, moran_randomization, morans_i
-from crossscale.nulls.spins import (
-    SPIN_METHODS,
-    random_rotations,
-    reflect_rotations,
-    sphere_centroids,
-    spin_alexander_bloch,
-    spin_hungarian,
-    spin_permutations,
-    spin_vasa,
-    spin_vertex_average,
-)
+from crossscale.nulls.rotations import random_rotations, reflect_rotations, sphere_centroids
+from crossscale.nulls.spins import SPIN_METHODS, spin_hungarian, spin_permutations, spin_vasa
+from crossscale.nulls.vertex_spins import spin_alexander_bloch, spin_vertex_average
 
 __all__ = [
     "NULL_METHODS",

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError, RegionMismatchError
-from crossscale.atlas.atlases import Atlas, resolve_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import resolve_atlas
 
 logger = logging.getLogger(__name__)
 

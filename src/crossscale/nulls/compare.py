@@ -11,7 +11,8 @@ from scipy.stats import rankdata
 
 from crossscale._errors import InputDataError, ParameterError, RegionMismatchError
 from crossscale.atlas import RegionGraph
-from crossscale.atlas.atlases import Atlas, resolve_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import resolve_atlas
 from crossscale.nulls._common import RandomState
 from crossscale.nulls.generate import NULL_METHODS, check_map, generate_nulls
 

@@ -16,11 +16,13 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
 from crossscale.atlas import RegionGraph
-from crossscale.atlas.atlases import Atlas, resolve_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import resolve_atlas
 from crossscale.atlas.validate import validate_regional_map
 from crossscale.nulls._common import AtlasLike, RandomState, check_n_perm, make_rng
 from crossscale.nulls.moran import moran_randomization
-from crossscale.nulls.spins import SPIN_METHODS, spin_permutations, spin_vertex_average
+from crossscale.nulls.spins import SPIN_METHODS, spin_permutations
+from crossscale.nulls.vertex_spins import spin_vertex_average
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +215,8 @@ def _spin_nulls(
     if method == "vertex":
         return spin_vertex_average(x, n_perm=n_perm, random_state=random_state, atlas=atlas)
     if isinstance(random_state, np.random.Generator):
-        from crossscale.nulls.spins import spin_alexander_bloch, spin_hungarian, spin_vasa
+        from crossscale.nulls.spins import spin_hungarian, spin_vasa
+        from crossscale.nulls.vertex_spins import spin_alexander_bloch
 
         func = {"hungarian": spin_hungarian, "vasa": spin_vasa}.get(method, spin_alexander_bloch)
         perm = func(x.index, n_perm=n_perm, random_state=random_state, atlas=atlas)

@@ -67,12 +67,7 @@ from crossscale.nulls.rotations import (
     refuse_identity,
     sphere_centroids,
 )
-from crossscale.nulls.rotations import REFLECT_X as REFLECT_X  # re-exported (moved there)
-from crossscale.nulls.rotations import random_rotations as random_rotations
-from crossscale.nulls.rotations import reflect_rotations as reflect_rotations
-from crossscale.nulls.vertex_spins import _vertex_counts as _vertex_counts  # benchmarks use it
 from crossscale.nulls.vertex_spins import spin_alexander_bloch
-from crossscale.nulls.vertex_spins import spin_vertex_average as spin_vertex_average
 
 logger = logging.getLogger(__name__)
 

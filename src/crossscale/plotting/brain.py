@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError
-from crossscale.atlas.atlases import Atlas, get_atlas, resolve_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import get_atlas, resolve_atlas
 from crossscale.plotting._brain_draw import (
     ROW_LABEL_CHARS,
     ROW_LABEL_PT,

@@ -40,7 +40,8 @@ import pandas as pd
 
 from crossscale._errors import InputDataError, ParameterError, RegionMismatchError
 from crossscale._format import format_list
-from crossscale.atlas.atlases import Atlas, get_atlas
+from crossscale.atlas.atlases import Atlas
+from crossscale.atlas.lookup import get_atlas
 from crossscale.atlas.names import canonical_subcortical
 
 logger = logging.getLogger(__name__)
