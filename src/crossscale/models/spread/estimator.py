@@ -126,8 +126,8 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         The seed the fit used.
     fit_time_s_ : float
         Wall-clock seconds of the fit (training, EM rounds and epicentre scores).
-    history_ : pandas.DataFrame
-        Loss terms per epoch.
+    history_ : crossscale.train.record.TrainHistory
+        Loss terms per epoch of the amortised training (``history_.to_frame()``).
     em_history_ : pandas.DataFrame
         Noise, prior spreads and mean log evidence after each EM round.
 
@@ -271,7 +271,7 @@ class SpreadMixtureVAE(SpreadCheckpoint, BaseEstimator):
         self.regions_ = pd.Index(regions, name="region")
         self.graph_hash_ = graph.hash()
         self.graph_kind_ = graph.kind
-        self.history_ = hist.to_frame()
+        self.history_ = hist
         self.init_labels_ = init_labels
         self._set_summary(scores)
         logger.info("Fitted %d subtypes in %.1f s", self.n_subtypes, self.fit_time_s_)

@@ -76,7 +76,7 @@ def _predict_with_jacobian(module, z, dt, seeds):
     eye = torch.eye(d, dtype=z.dtype) * _FD_EPS
     zz = torch.cat([z.unsqueeze(1), z.unsqueeze(1) + eye], dim=1).reshape(r * (d + 1), d)
     pred = module.generative(
-        zz, dt.repeat_interleave(d + 1, 0), seeds.repeat_interleave(d + 1, 0)
+        zz, dt.repeat_interleave(d + 1, 0), seeds.repeat_interleave(d + 1, 0), group=d + 1
     ).view(r, d + 1, *dt.shape[1:], -1)
     jac = (pred[:, 1:] - pred[:, :1]) / _FD_EPS  # (R, d, T, N)
     return pred[:, 0], jac.permute(0, 2, 3, 1)
@@ -120,7 +120,7 @@ def laplace_rows(
         Levenberg-Marquardt iterations (each one batched solve of ``R * (d + 1)`` rows).
     max_step : float
         Largest step per iteration (Euclidean norm in log units): keeps trial rates in the range
-        where the batch's RK4 step count (set by its stiffest row) stays small.
+        where a row's RK4 step count (set by its stiffness) stays small.
 
     Returns
     -------
