@@ -274,13 +274,11 @@ def fisher_kpp_torch(
 ) -> torch.Tensor:
     """Batched fixed-step RK4 solution of Fisher-KPP on a graph, differentiable in torch.
 
-    Subject ``b`` is integrated from 0 to ``max(times[b])`` in equal steps; the states at the
-    requested times are interpolated with a cubic Hermite rule that uses the right-hand side at the
-    grid points (4th-order accurate, like the steps).
-
-    Each row takes the steps its own stiffness needs, rounded up to the ladder ``n_steps *
-    2**(j / 2)``, rows of one count solved together: a row's solution does not depend on the
-    rest of the batch, and the cost is linear in the batch (not batch size x stiffest row).
+    Row ``b`` is integrated from 0 to ``max(times[b])`` in the equal steps its own stiffness
+    needs (rows run together until their own last step, so a row's solution does not depend on
+    the rest of the batch and the cost is the sum of the rows' step counts, linear in the batch);
+    the states at the requested times are interpolated with a cubic Hermite rule that uses the
+    right-hand side at the grid points (4th-order accurate, like the steps).
 
     Parameters
     ----------
@@ -315,57 +313,60 @@ def fisher_kpp_torch(
 
     w = torch.ones_like(x0[0]) if production is None else production
     t_end = times.max(dim=1).values.clamp_min(1e-6)  # (B,)
-    if max_step is None or not len(x0):
-        return _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, int(n_steps))
-    with torch.no_grad():
-        lam_max = float(torch.linalg.eigvalsh(laplacian).max()) if laplacian.numel() else 0.0
-        stiff = (torch.maximum(rho * lam_max, alpha * float(w.max())) * t_end).double()
-        if group > 1:
-            stiff = stiff.view(-1, group).amax(1).repeat_interleave(group)
-        need = (stiff / max_step).ceil().clamp_min(n_steps)
-        rung = (2 * torch.log2(need / n_steps)).ceil()
-        steps = (n_steps * torch.exp2(rung / 2)).ceil().long()
-        counts = torch.unique(steps)
-    if len(counts) == 1:
-        return _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, int(counts[0]))
-    parts, order = [], []
-    for c in counts.tolist():
-        rows = torch.nonzero(steps == c).flatten()
-        order.append(rows)
-        parts.append(_rk4_hermite(laplacian, x0[rows], times[rows], rho[rows], alpha[rows], w,
-                                  t_end[rows], int(c)))  # fmt: skip
-    return torch.cat(parts)[torch.argsort(torch.cat(order))]
+    steps = torch.full((len(x0),), int(n_steps), dtype=torch.long)
+    if max_step is not None and len(x0):
+        with torch.no_grad():
+            lam_max = float(torch.linalg.eigvalsh(laplacian).max()) if laplacian.numel() else 0.0
+            stiff = (torch.maximum(rho * lam_max, alpha * float(w.max())) * t_end).double()
+            if group > 1:
+                stiff = stiff.view(-1, group).amax(1).repeat_interleave(group)
+            steps = (stiff / max_step).ceil().long().clamp_min(int(n_steps)).cpu()
+    order = torch.argsort(steps, descending=True, stable=True)  # rows still running: a prefix
+    if bool((order == torch.arange(len(order))).all()):
+        return _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps)
+    x0, times, rho, alpha, t_end = (v[order] for v in (x0, times, rho, alpha, t_end))
+    out = _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps[order])
+    return out[torch.argsort(order)]
 
 
-def _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps: int):
-    """RK4 of every row in `steps` equal steps to its `t_end`, Hermite-interpolated at `times`."""
+def _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps):
+    """RK4 of row ``b`` in ``steps[b]`` (non-increasing) steps to ``t_end[b]``, interpolated.
+
+    Step ``i`` integrates the first ``n_i`` rows; all states are kept in one flat tensor.
+    """
     import torch
 
-    h = (t_end / steps)[:, None]  # (B, 1)
+    b_rows = len(x0)
+    if b_rows == 0:
+        return x0.new_zeros((0, times.shape[1], x0.shape[-1]))
+    dev = x0.device
+    h = (t_end / steps.to(dev, t_end.dtype))[:, None]  # (B, 1)
     lt = laplacian.T
     rho_, alpha_w = rho[:, None], alpha[:, None] * w
+    n_active = [int(n) for n in (steps[None, :] > torch.arange(int(steps[0]))[:, None]).sum(1)]
 
-    def f(x: torch.Tensor) -> torch.Tensor:
-        return -rho_ * (x @ lt) + alpha_w * x * (1.0 - x)
+    def f(x: torch.Tensor, n: int) -> torch.Tensor:
+        return -rho_[:n] * (x @ lt) + alpha_w[:n] * x * (1.0 - x)
 
-    xs, fs = [x0], [f(x0)]
-    x = x0
-    for _ in range(steps):
-        k1 = fs[-1]
-        k2 = f(x + 0.5 * h * k1)
-        k3 = f(x + 0.5 * h * k2)
-        k4 = f(x + h * k3)
-        x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    xs, fs = [x0], [f(x0, b_rows)]
+    for n in n_active:
+        x, hn, k1 = xs[-1][:n], h[:n], fs[-1][:n]
+        k2 = f(x + 0.5 * hn * k1, n)
+        k3 = f(x + 0.5 * hn * k2, n)
+        k4 = f(x + hn * k3, n)
+        x = x + hn / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
         xs.append(x)
-        fs.append(f(x))
-    grid = torch.stack(xs, dim=1)  # (B, S+1, N)
-    dgrid = torch.stack(fs, dim=1)
-    pos = (times / h).clamp(0, steps)  # (B, T) in step units
-    i0 = pos.floor().long().clamp(max=steps - 1)
+        fs.append(f(x, n))
+    grid, dgrid = torch.cat(xs), torch.cat(fs)  # state i of row b at offset[i] + b
+    offset = torch.cumsum(torch.tensor([0, b_rows, *n_active[:-1]], device=dev), 0)
+    st = steps.to(dev)[:, None]
+    pos = torch.minimum((times / h).clamp_min(0), st.to(times.dtype))  # (B, T) in step units
+    i0 = torch.minimum(pos.floor().long(), st - 1)
     s = (pos - i0).unsqueeze(-1)
-    idx0 = i0.unsqueeze(-1).expand(-1, -1, grid.shape[-1])
-    y0, y1 = grid.gather(1, idx0), grid.gather(1, idx0 + 1)
-    d0, d1 = dgrid.gather(1, idx0) * h[:, :, None], dgrid.gather(1, idx0 + 1) * h[:, :, None]
+    rows = torch.arange(b_rows, device=dev)[:, None]
+    at0, at1 = offset[i0] + rows, offset[i0 + 1] + rows  # (B, T)
+    y0, y1 = grid[at0], grid[at1]
+    d0, d1 = dgrid[at0] * h[:, :, None], dgrid[at1] * h[:, :, None]
     h00, h10 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s
     h01, h11 = -2 * s**3 + 3 * s**2, s**3 - s**2
     return h00 * y0 + h10 * d0 + h01 * y1 + h11 * d1
