@@ -85,13 +85,13 @@ def test_loss_terms_by_hand(encoder):
     eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(1))
     sse = (((mod.generative(mu + torch.exp(0.5 * logvar) * eps) - y) ** 2) * mask).sum(1)
     torch.testing.assert_close(rec.mse, sse / mask.sum(1))
-    torch.testing.assert_close(rec.total, sse + 0.5 * smooth + 0.25 * kl_r.sum(-1))
+    torch.testing.assert_close(rec.loss, sse + 0.5 * smooth + 0.25 * kl_r.sum(-1))
     # the masked region does not enter the loss of model 0
     y2 = y.clone()
     y2[:, 2] += 100.0
     rec2 = loss(y2)
-    torch.testing.assert_close(rec2.total[0], rec.total[0])
-    assert not torch.isclose(rec2.total[1], rec.total[1])
+    torch.testing.assert_close(rec2.loss[0], rec.loss[0])
+    assert not torch.isclose(rec2.loss[1], rec.loss[1])
     # region and edge masks restrict the KL and smoothness terms
     em = torch.tensor([[True, False], [True, True]])
     rec3 = loss(y, region_mask=mask, edge_mask=em)
@@ -112,11 +112,11 @@ def test_stacked_models_are_independent():
     args = (x, y, torch.eye(6), torch.tensor([[0, 1]]), torch.tensor([1.0]),
             torch.ones(3, 6, dtype=torch.bool))  # fmt: skip
     rec = mod.loss(*args, smoothness=0.1, beta=0.1, generator=torch.Generator().manual_seed(1))
-    rec.total.sum().backward()
+    rec.loss.sum().backward()
     together = {n: p.grad[1].clone() for n, p in mod.named_parameters()}
     mod.zero_grad()
     rec = mod.loss(*args, smoothness=0.1, beta=0.1, generator=torch.Generator().manual_seed(1))
-    rec.total[1].backward()
+    rec.loss[1].backward()
     for n, p in mod.named_parameters():
         torch.testing.assert_close(p.grad[1], together[n])
         assert torch.count_nonzero(p.grad[0]) == 0
@@ -372,10 +372,10 @@ def test_expression_reconstruction_term_by_hand():
     z = mu + torch.exp(0.5 * logvar) * eps  # the same draw as inside the loss
     by_hand = ((((z @ mod.x_out + mod.xb_out) - t) ** 2).sum(-1) * rmask).sum(-1)
     torch.testing.assert_close(rec.reconstruction, by_hand)
-    torch.testing.assert_close(rec.total - base.total, 2.0 * by_hand)
+    torch.testing.assert_close(rec.loss - base.loss, 2.0 * by_hand)
     # gradients reach the expression decoder and the encoder through it
     mod.zero_grad()
-    (rec.total - base.total).sum().backward()
+    (rec.loss - base.loss).sum().backward()
     assert mod.x_out.grad.abs().sum() > 0 and mod.w1.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="x_target"):
         mod.loss(x, y, None, edges, w, mask, smoothness=0.0, beta=0.0, alpha=1.0)

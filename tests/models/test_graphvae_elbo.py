@@ -62,7 +62,7 @@ def _hand(m, x, y, train, eps, *, smoothness, beta, on="latent", region_mask=Non
     if region_mask is not None:
         kl_region = kl_region * region_mask
     kl = kl_region.sum(-1)
-    return {"total": sse + smoothness * smooth + beta * kl, "mse": sse / np.maximum(train.sum(1), 1),
+    return {"loss": sse + smoothness * smooth + beta * kl, "mse": sse / np.maximum(train.sum(1), 1),
             "smoothness": smooth, "kl": kl}  # fmt: skip
 
 
@@ -72,7 +72,7 @@ def _loss(m, x, y, train, seed, **kw):
     kw = {k: v for k, v in kw.items() if v is not None}
     rec = m.loss(t(x), t(y), None, t(EDGES), t(WEIGHTS), t(train),
                  generator=torch.Generator().manual_seed(seed), **mask_kw, **kw)  # fmt: skip
-    return {k: v.detach().numpy() for k, v in rec.detached().items()}
+    return rec.to_dict()
 
 
 def _eps(seed):
@@ -86,7 +86,7 @@ def test_loss_terms_match_the_hand_computation(on):
     x, y, train = _data()
     got = _loss(m, x, y, train, 7, smoothness=0.3, beta=0.7, smoothness_on=on)
     want = _hand(m, x, y, train, _eps(7), smoothness=0.3, beta=0.7, on=on)
-    for term in ("total", "mse", "smoothness", "kl"):
+    for term in ("loss", "mse", "smoothness", "kl"):
         np.testing.assert_allclose(got[term], want[term], rtol=1e-10, err_msg=term)
 
 
@@ -97,7 +97,7 @@ def test_masks_restrict_the_kl_and_smoothness_terms():
     em = np.array([[1, 0, 1, 1, 0, 1], [1, 1, 1, 0, 1, 1]], bool)
     got = _loss(m, x, y, train, 11, smoothness=1.5, beta=0.2, region_mask=rm, edge_mask=em)
     want = _hand(m, x, y, train, _eps(11), smoothness=1.5, beta=0.2, region_mask=rm, edge_mask=em)
-    for term in ("total", "mse", "smoothness", "kl"):
+    for term in ("loss", "mse", "smoothness", "kl"):
         np.testing.assert_allclose(got[term], want[term], rtol=1e-10, err_msg=term)
 
 
@@ -110,7 +110,7 @@ def test_reparameterisation_noise_enters_with_the_posterior_sd():
     np.testing.assert_allclose(a["kl"], b["kl"], rtol=1e-12)  # the KL does not see the noise
     assert (a["smoothness"] == 0).all()
     # the same seed gives the same loss
-    np.testing.assert_array_equal(a["total"], _loss(m, x, y, train, 1, smoothness=0.0, beta=1.0)["total"])
+    np.testing.assert_array_equal(a["loss"], _loss(m, x, y, train, 1, smoothness=0.0, beta=1.0)["loss"])
     # the squared error averaged over many draws approaches its expectation under q(z): not the
     # error at the posterior mean (which a loss without the noise would give)
     with torch.no_grad():
@@ -128,7 +128,7 @@ def test_no_smoothness_term_without_edges_or_weight():
     rec = m.loss(t(x), t(y), None, t(EDGES[:0]), t(WEIGHTS[:0]), t(train), smoothness=2.0,
                  beta=0.5, generator=torch.Generator().manual_seed(3))  # fmt: skip
     want = _hand(m, x, y, train, _eps(3), smoothness=0.0, beta=0.5)
-    np.testing.assert_allclose(rec.total.detach().numpy(), want["total"], rtol=1e-10)
+    np.testing.assert_allclose(rec.loss.detach().numpy(), want["loss"], rtol=1e-10)
     assert (rec.smoothness.numpy() == 0).all()
 
 
@@ -139,8 +139,8 @@ def test_mse_divides_by_the_training_regions_even_for_one_or_none():
     train[0, 3] = True  # model 0: one training region; model 1: none
     got = _loss(m, x, y, train, 4, smoothness=0.0, beta=1.0)
     want = _hand(m, x, y, train, _eps(4), smoothness=0.0, beta=1.0)
-    np.testing.assert_allclose(got["total"], want["total"], rtol=1e-10)
-    sse0 = want["total"][0] - want["kl"][0]
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-10)
+    sse0 = want["loss"][0] - want["kl"][0]
     assert got["mse"][0] == pytest.approx(sse0, rel=1e-10)  # divided by 1
     assert got["mse"][1] == 0.0
 
@@ -151,7 +151,7 @@ def test_zero_smoothness_weight_records_no_smoothness_term():
     got = _loss(m, x, y, train, 6, smoothness=0.0, beta=0.4)
     assert (got["smoothness"] == 0).all()
     want = _hand(m, x, y, train, _eps(6), smoothness=0.0, beta=0.4)
-    np.testing.assert_allclose(got["total"], want["total"], rtol=1e-10)
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-10)
 
 
 @pytest.mark.parametrize("on", ["latent", "prediction"])
@@ -166,6 +166,6 @@ def test_loss_of_a_subset_of_the_stacked_models(on):
     eps = torch.randn((1, N, Z), generator=torch.Generator().manual_seed(8),
                       dtype=torch.float64).numpy()  # fmt: skip
     want = _hand(m, x, y[sel], train[sel], eps, smoothness=0.6, beta=0.3, on=on, models=sel)
-    got = {k: v.detach().numpy() for k, v in rec.detached().items()}
-    for term in ("total", "mse", "smoothness", "kl"):
+    got = rec.to_dict()
+    for term in ("loss", "mse", "smoothness", "kl"):
         np.testing.assert_allclose(got[term], want[term], rtol=1e-10, err_msg=term)

@@ -1,6 +1,7 @@
 """The training plan: warm-ups, schedule, clipping, early stopping with keep-best restore."""
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from crossscale import ModelStateError, ParameterError
 from crossscale.train.checkpoint import CheckpointMixin, load_checkpoint, save_checkpoint
 from crossscale.train.plan import TrainPlan, fit_epochs, in_warmup, linear_warmup
+from crossscale.train.record import LossRecord, TrainHistory
 
 
 def test_linear_warmup_values():
@@ -77,7 +79,7 @@ def test_fit_epochs_steps_every_yielded_loss_and_clips():
     def steps(epoch):
         for b in range(3):
             seen.append((epoch, b))
-            yield ((mod.w - 2.0) ** 2).sum() * 1e4  # huge gradient: clipped to norm 0.5
+            yield LossRecord(((mod.w - 2.0) ** 2).sum() * 1e4)  # huge gradient: clipped to norm 0.5
 
     # plain SGD-like check: with Adam the step is lr whatever the clipping, so check the grads
     grads = []
@@ -95,7 +97,8 @@ def test_fit_epochs_steps_every_yielded_loss_and_clips():
         TrainPlan.clip = orig
     assert seen == [(e, b) for e in range(4) for b in range(3)]
     assert len(grads) == 12 and max(grads) == pytest.approx(0.5, rel=1e-5)
-    assert hist.n_epochs == 4 and hist.best_epoch == 4 and len(hist.terms) == 4
+    assert isinstance(hist, TrainHistory)
+    assert hist.n_epochs == 4 and hist.best_epoch.tolist() == [4] and hist.loss.shape == (4, 1)
     assert np.isnan(hist.val_loss).all()
     assert 0.5 < mod.w.item() < 2.0  # 12 Adam steps of ~0.1 towards 2
 
@@ -104,7 +107,7 @@ def test_early_stopping_with_patience_restores_the_best_epoch():
     mod = Line()
 
     def steps(epoch):
-        yield ((mod.w - 5.0) ** 2).sum()  # keeps moving w towards 5
+        yield LossRecord(((mod.w - 5.0) ** 2).sum())  # keeps moving w towards 5
 
     weights = []
 
@@ -116,23 +119,23 @@ def test_early_stopping_with_patience_restores_the_best_epoch():
     plan = TrainPlan(lr=0.1, max_epochs=200, patience=3, min_epochs=1)
     hist = fit_epochs(mod, plan, steps, val_fn=val_fn)
     best = int(np.argmin(hist.val_loss)) + 1
-    assert hist.best_epoch == best
+    assert hist.best_epoch.tolist() == [best]
     assert hist.n_epochs == best + 3  # stopped `patience` epochs after the best
     assert mod.w.item() == pytest.approx(weights[best - 1])  # the best weights, not the last
     assert abs(mod.w.item() - 0.5) < 0.1 and weights[-1] > mod.w.item()
     frame = hist.to_frame()
-    assert list(frame.columns) == ["loss", "val_loss"] and len(frame) == hist.n_epochs
+    assert list(frame.columns) == ["epoch", "loss", "val_loss"] and len(frame) == hist.n_epochs
 
 
 def test_min_epochs_delays_early_stopping():
     mod = Line()
 
     def steps(epoch):
-        yield ((mod.w - 5.0) ** 2).sum()
+        yield LossRecord(((mod.w - 5.0) ** 2).sum())
 
     plan = TrainPlan(lr=0.1, max_epochs=50, patience=2, min_epochs=30)
     hist = fit_epochs(mod, plan, steps, val_fn=lambda: float(mod.w.item() ** 2))  # best: epoch 1
-    assert hist.best_epoch == 1 and hist.n_epochs == 30
+    assert hist.best_epoch.tolist() == [1] and hist.n_epochs == 30
 
 
 class Toy(CheckpointMixin):
@@ -204,7 +207,7 @@ def test_ema_of_weights_matches_the_running_average():
         def steps(epoch):
             if epoch:
                 traj.append(lin.weight.detach().clone())  # the weights after the previous step
-            yield ((lin(x) - y) ** 2).mean()
+            yield LossRecord(((lin(x) - y) ** 2).mean())
 
         fit_epochs(lin, TrainPlan(lr=0.1, max_epochs=30, ema_decay=ema), steps)
         traj.append(lin.weight.detach().clone()) if ema is None else None
@@ -225,3 +228,31 @@ def test_ema_of_weights_matches_the_running_average():
         TrainPlan(ema_decay=1.0)
     with pytest.raises(ParameterError, match="cannot be combined"):
         TrainPlan(ema_decay=0.9, patience=5)
+
+
+def test_fit_epochs_takes_loss_records_only_and_logs_their_terms():
+    mod = Line()
+
+    @dataclass(frozen=True)
+    class Rec(LossRecord):
+        fit: float
+        per_row: torch.Tensor
+        not_logged = ("per_row",)
+
+    def steps(epoch):
+        for b in range(2):
+            yield Rec(((mod.w - 1.0) ** 2).sum(), fit=float(epoch * 10 + b), per_row=torch.ones(3))
+
+    hist = fit_epochs(mod, TrainPlan(lr=0.1, max_epochs=3), steps)
+    # every logged term is the mean over the epoch's steps; unlogged fields stay out
+    np.testing.assert_allclose(hist.terms["fit"][:, 0], [0.5, 10.5, 20.5])
+    assert set(hist.terms) == {"fit"} and hist.seconds > 0
+    assert list(hist.to_frame().columns) == ["epoch", "loss", "fit"]
+    with pytest.raises(TypeError, match="steps must yield LossRecord"):
+        fit_epochs(mod, TrainPlan(max_epochs=1), lambda e: iter([((mod.w - 1.0) ** 2).sum()]))
+
+
+def test_train_history_from_losses_is_one_model_without_validation():
+    h = TrainHistory.from_losses(np.array([3.0, 2.0, 1.0]), seconds=1.5)
+    assert h.n_models == 1 and h.n_epochs == 3 and h.best_epoch.tolist() == [3]
+    assert list(h.to_frame().columns) == ["epoch", "loss"] and h.seconds == 1.5

@@ -354,7 +354,7 @@ def evaluate_volume(
     Parameters
     ----------
     model : VolumeDiffusion
-        Fitted diffusion model (its ``history_.train_cols`` gives the training columns; the
+        Fitted diffusion model (its ``train_cols_`` gives the training columns; the
         held-out region starts where they end).
     sample : SpatialSample
         The same data the model was trained on.
@@ -388,7 +388,7 @@ def evaluate_volume(
     win = int(model.params_["window"])
     core = win // 2
     _, _, h, w = sample.stains.shape
-    start = int(model.history_.train_cols[1])
+    start = int(model.train_cols_[1])
     width = (min(w - start, max_cols) if max_cols else w - start) // core * core
     height = (min(h, max_rows) if max_rows else h) // core * core
     if width < win or height < win:

@@ -182,7 +182,7 @@ class CohortFitResult(FolderResult):
         self.params.join(self.proba).to_csv(tmp / "subjects.csv")
         est.subtype_params_.to_csv(tmp / "subtypes.csv")
         est.epicentre_proba_.T.to_csv(tmp / "epicentre_proba.csv")
-        est.history_.to_csv(tmp / "history.csv")
+        est.history_.to_frame().to_csv(tmp / "history.csv", index=False)
         if self.selection is not None:
             self.selection.table.to_csv(tmp / "selection.csv")
 

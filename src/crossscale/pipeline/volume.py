@@ -213,7 +213,7 @@ def _train(config: TrainConfig) -> TrainResult:
     if reg is not None:
         info["regression_fit_time_s"] = reg.fit_time_s_
     info |= {"genes": len(model.genes_), "dropped": sample.genes.dropped,
-             "train_cols_stain_px": list(model.history_.train_cols)}  # fmt: skip
+             "train_cols_stain_px": list(model.train_cols_)}  # fmt: skip
     return TrainResult(c, model, reg, info, peak_rss_mb())
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from crossscale._errors import ParameterError
 from crossscale._progress import progress
+from crossscale.train.record import LossRecord, TrainHistory
 
 logger = logging.getLogger(__name__)
 
@@ -146,38 +147,6 @@ def in_warmup(epoch: int, fraction: float, n_epochs: int) -> bool:
     return epoch < int(fraction * n_epochs)
 
 
-@dataclass(frozen=True)
-class EpochHistory:
-    """What :func:`fit_epochs` did.
-
-    Attributes
-    ----------
-    terms : list of dict
-        Per epoch, the mean over its steps of every term a step reported (``loss`` at least).
-    val_loss : numpy.ndarray, shape (n_epochs,)
-        Validation loss per epoch (NaN without validation).
-    best_epoch : int
-        1-based epoch whose weights the model keeps (the last one without early stopping).
-    n_epochs : int
-        Epochs run.
-    """
-
-    terms: list[dict[str, float]]
-    val_loss: np.ndarray
-    best_epoch: int
-    n_epochs: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_frame(self):  # noqa: ANN201 - pandas imported lazily
-        """Terms per epoch as a DataFrame indexed by 0-based ``epoch``."""
-        import pandas as pd
-
-        frame = pd.DataFrame(self.terms).rename_axis("epoch")
-        if np.isfinite(self.val_loss).any():
-            frame["val_loss"] = self.val_loss
-        return frame
-
-
 def fit_epochs(
     module: Any,
     plan: TrainPlan,
@@ -186,7 +155,7 @@ def fit_epochs(
     val_fn: Callable[[], Any] | None = None,
     on_epoch: Callable[[int], None] | None = None,
     description: str = "Training",
-) -> EpochHistory:
+) -> TrainHistory:
     """Train `module` by the plan: for each epoch, one optimiser step per loss `steps` yields.
 
     Parameters
@@ -196,10 +165,10 @@ def fit_epochs(
     plan : TrainPlan
         Optimiser, schedule, clipping and early-stopping policy.
     steps : callable
-        ``steps(epoch)`` (0-based) yields the losses of the epoch's batches, one at a time: a
-        scalar tensor, or a record with a scalar tensor ``loss`` and ``to_dict()`` (terms logged
-        in the history). Each is back-propagated, clipped and stepped before the next is drawn,
-        so a generator may compute the next batch's loss with the updated weights.
+        ``steps(epoch)`` (0-based) yields the :class:`~crossscale.train.record.LossRecord` of
+        each of the epoch's batches, one at a time (scalar ``loss``; ``to_dict()`` gives the terms
+        logged in the history). Each is back-propagated, clipped and stepped before the next is
+        drawn, so a generator may compute the next batch's loss with the updated weights.
     val_fn : callable or None
         ``val_fn() -> float`` after every epoch (module in eval mode, no gradients). With
         ``plan.patience`` set, training stops after `patience` epochs without improvement and
@@ -211,9 +180,19 @@ def fit_epochs(
 
     Returns
     -------
-    EpochHistory
+    TrainHistory
+        One model (``n_models = 1``); the terms are the epoch means of every logged term.
+
+    Raises
+    ------
+    TypeError
+        `steps` yielded something other than a :class:`~crossscale.train.record.LossRecord`.
     """
+    import time
+
     import torch
+
+    t0 = time.perf_counter()
 
     params = [p for p in module.parameters() if p.requires_grad]
     opt = plan.optimizer(params)
@@ -231,7 +210,12 @@ def fit_epochs(
             module.train()
             rows: list[dict[str, float]] = []
             for out in steps(epoch - 1):
-                loss = out if isinstance(out, torch.Tensor) else out.loss
+                if not isinstance(out, LossRecord):
+                    raise TypeError(
+                        f"fit_epochs: steps must yield LossRecord objects (crossscale.train.record); "
+                        f"got {type(out).__name__}. Wrap a bare loss as LossRecord(loss)."
+                    )
+                loss = out.loss
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 plan.clip(params)
@@ -242,10 +226,7 @@ def fit_epochs(
                     with torch.no_grad():
                         for e, p in zip(ema, params, strict=True):
                             e.mul_(d).add_(p.detach(), alpha=1.0 - d)
-                rows.append(
-                    {"loss": float(loss.detach())} if isinstance(out, torch.Tensor)
-                    else out.to_dict()
-                )  # fmt: skip
+                rows.append(out.to_dict())
             if sched is not None:
                 sched.step()
             terms.append({k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {})
@@ -274,5 +255,11 @@ def fit_epochs(
         best_epoch = epoch
     module.eval()
     logger.debug("trained for %d epochs (best %d)", epoch, best_epoch)
-    return EpochHistory(terms=terms, val_loss=np.asarray(vals, float), best_epoch=best_epoch,
-                        n_epochs=epoch)  # fmt: skip
+    col = lambda v: np.asarray(v, float).reshape(-1, 1)  # noqa: E731
+    return TrainHistory(
+        loss=col([t.get("loss", np.nan) for t in terms]), val_loss=col(vals),
+        best_epoch=np.array([best_epoch]), n_epochs=epoch,
+        terms={k: col([t.get(k, np.nan) for t in terms]) for k in (terms[0] if terms else {})
+               if k != "loss"},
+        seconds=time.perf_counter() - t0,
+    )  # fmt: skip

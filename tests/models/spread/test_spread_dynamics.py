@@ -91,6 +91,32 @@ def test_torch_rk4_matches_scipy(connectome, rho, alpha):
     assert ref.min() > -1e-9 and ref.max() <= 1 + 1e-9
 
 
+def test_each_row_takes_its_own_steps_whatever_the_batch(connectome):
+    """A row's RK4 solution does not depend on its batch mates (so a batch costs the sum of
+    its rows' own step counts): a mild row solved next to a very stiff one, or alone, is the
+    same; rows in one `group` share the stiffest member's step count."""
+    lap = torch.tensor(graph_laplacian(connectome), dtype=torch.float64)
+    f64 = dict(dtype=torch.float64)
+    x0 = torch.tensor(np.stack([seed_vector(68, i, 0.05) for i in (0, 5, 9, 30)]))
+    times = torch.tensor([[8.0, 10.0], [8.0, 12.0], [60.0, 70.0], [3.0, 5.0]], **f64)
+    rho = torch.tensor([0.1, 0.12, 1.5, 0.05], **f64)  # row 2: stiff (rho * t large)
+    alpha = torch.tensor([0.5, 0.4, 1.0, 0.3], **f64)
+    both = fisher_kpp_torch(lap, x0, times, rho, alpha, n_steps=30)
+    for i in range(4):
+        alone = fisher_kpp_torch(lap, x0[i : i + 1], times[i : i + 1], rho[i : i + 1],
+                                 alpha[i : i + 1], n_steps=30)  # fmt: skip
+        torch.testing.assert_close(both[i], alone[0], rtol=1e-12, atol=1e-14)
+    # the stiff row keeps the accuracy of its own steps
+    ref = solve_scipy(lap.numpy(), x0[2].numpy(), times[2].numpy(), rho=1.5, alpha=1.0)
+    np.testing.assert_allclose(both[2].numpy(), ref, atol=1e-4)
+    # group=2: rows 0-1 and 2-3 pair up; row 3 takes the stiff row 2's steps, row 0 does not
+    grouped = fisher_kpp_torch(lap, x0, times, rho, alpha, n_steps=30, group=2)
+    torch.testing.assert_close(grouped[:2], both[:2], rtol=1e-12, atol=1e-14)
+    assert not torch.allclose(grouped[3], both[3], rtol=0, atol=1e-12)
+    pair = fisher_kpp_torch(lap, x0[2:], times[2:], rho[2:], alpha[2:], n_steps=30, group=2)
+    torch.testing.assert_close(grouped[2:], pair, rtol=1e-12, atol=1e-14)
+
+
 def test_torch_solver_is_differentiable(connectome):
     lap = torch.tensor(graph_laplacian(connectome), dtype=torch.float64)
     x0 = torch.zeros(1, 68, dtype=torch.float64)

@@ -69,7 +69,7 @@ def test_ddim_does_not_clip_by_default():
 
 def test_stains_are_standardised_per_stain_and_round_trip(residual_model, tiny_sample, tmp_path):
     m = residual_model
-    train = np.asarray(tiny_sample.stains.data[:, :, :, : m.history_.train_cols[1]], np.float64)
+    train = np.asarray(tiny_sample.stains.data[:, :, :, : m.train_cols_[1]], np.float64)
     np.testing.assert_allclose(m.stain_loc_, train.mean(axis=(1, 2, 3)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m.stain_scale_, train.std(axis=(1, 2, 3)), rtol=1e-5)
     z = m.standardise(train.astype(np.float32))
@@ -128,7 +128,7 @@ def test_residual_sample_is_mean_plus_scaled_residual(residual_model, tiny_sampl
     finally:
         m.module_ = orig
     # the residual SD is that of standardised stains minus the regression mean (training region)
-    cols = slice(0, m.history_.train_cols[1] // 8 * 8)  # whole cores of the training region
+    cols = slice(0, m.train_cols_[1] // 8 * 8)  # whole cores of the training region
     r = m.ratio_
     g = tiny_sample.genes.crop(slice(None), slice(0, cols.stop // r))
     res = m.standardise(np.asarray(tiny_sample.stains.data[:, :, :, cols])) - m.standardise(predict_canvas(m, g))
@@ -197,3 +197,18 @@ def test_checkpoint_without_standardisation_is_refused(residual_model, tmp_path)
     cfg_path.write_text(json.dumps(cfg))
     with pytest.raises(ModelStateError, match="no per-stain standardisation"):
         VolumeDiffusion.load(tmp_path / "old", device="cpu")
+
+
+def test_both_nets_keep_the_one_history_type_through_save_and_load(residual_model, tmp_path):
+    from crossscale.train.record import TrainHistory
+
+    m = residual_model
+    assert isinstance(m.history_, TrainHistory) and isinstance(m.regression_history_, TrainHistory)
+    assert m.history_.loss.shape == m.regression_history_.loss.shape == (4, 1)
+    assert np.isfinite(m.history_.loss).all() and m.train_cols_[0] == 0 < m.train_cols_[1]
+    m.save(tmp_path / "m")
+    again = VolumeDiffusion.load(tmp_path / "m", device="cpu")
+    np.testing.assert_allclose(again.history_.loss, m.history_.loss, rtol=1e-6)
+    np.testing.assert_allclose(again.regression_history_.loss, m.regression_history_.loss, rtol=1e-6)
+    assert again.train_cols_ == m.train_cols_ and again.fit_time_s_ == pytest.approx(m.fit_time_s_)
+

@@ -16,7 +16,9 @@ import numpy as np
 
 from crossscale._errors import ParameterError
 from crossscale.models.graphvae._params import AUTO_EXTRA_COMPONENTS, AUTO_MAX_COMPONENTS
-from crossscale.train.loop import TrainHistory, fit_stacked
+from crossscale.train.loop import fit_stacked, fit_then_refit
+from crossscale.train.plan import TrainPlan
+from crossscale.train.record import TrainHistory
 
 logger = logging.getLogger(__name__)
 
@@ -282,8 +284,12 @@ def train_stack(
         )  # fmt: skip
         return mod.to(device)
 
-    def run(mod: Any, masks: np.ndarray, val: np.ndarray | None, epochs: int, desc: str,
+    def run(mod: Any, *, validate: bool, max_epochs: int | None = None,
             keep_epochs: np.ndarray | None = None) -> TrainHistory:  # fmt: skip
+        masks = fit_masks if validate else train_masks
+        val = val_masks if validate else None
+        epochs = est.max_epochs if max_epochs is None else max_epochs
+        desc = description if keep_epochs is None else description + " (refit)"
         gen = torch.Generator(device=device).manual_seed(noise_seed)
         tm = torch.as_tensor(masks, device=device)
         rm = tm if inductive else None
@@ -312,25 +318,19 @@ def train_stack(
             v = pick(vm, m)
             return ((pred - pick(y_t, m)) ** 2 * v).sum(1) / v.sum(1).clamp_min(1.0)
 
-        return fit_stacked(
-            mod, loss_fn, val_fn if vm is not None else None, n_models=k, lr=est.lr,
-            weight_decay=est.weight_decay, max_epochs=epochs, patience=est.patience,
-            min_epochs=min(est.min_epochs, epochs), description=desc, keep_epochs=keep_epochs,
-            subset=True,
-        )  # fmt: skip
+        plan = TrainPlan(lr=est.lr, weight_decay=est.weight_decay, max_epochs=epochs,
+                         patience=est.patience, min_epochs=min(est.min_epochs, epochs))  # fmt: skip
+        return fit_stacked(mod, loss_fn, val_fn if vm is not None else None, n_models=k,
+                           plan=plan, description=desc, keep_epochs=keep_epochs, subset=True)  # fmt: skip
 
     from crossscale._threads import single_thread
 
     xs = x_t[idx] if len(x_t) > 1 else x_t[0]
     ts = None if t_t is None else (t_t[idx] if len(t_t) > 1 else t_t[0])
     with single_thread(torch_too=device == "cpu"):
-        module = build()
-        hist = run(module, fit_masks, val_masks, est.max_epochs, description)
-        if val_masks is not None and est.refit:
-            # the same procedure on all training regions, each model stopped at its chosen epoch
-            module = build()
-            run(module, train_masks, None, int(hist.best_epoch.max()), description + " (refit)",
-                keep_epochs=hist.best_epoch)  # fmt: skip
+        # early stopping on held-out regions; with refit, the same procedure on all training
+        # regions, each model stopped at its chosen epoch
+        module, hist = fit_then_refit(build, run, validate=val_masks is not None, refit=est.refit)
         with torch.no_grad():
             pred = module(xs, a_hat).cpu().numpy() * ys[:, None] + ym[:, None]
     params = {n: p.detach().cpu().numpy() for n, p in module.named_parameters()}

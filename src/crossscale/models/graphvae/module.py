@@ -55,24 +55,20 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from crossscale.train.record import LossRecord as BaseLossRecord
+
 ENCODERS = ("mlp", "gcn", "graphconv")
 ACTIVATIONS = ("softplus", "relu", "tanh", "identity")
 
 
 @dataclass(frozen=True)
-class LossRecord:
-    """Per-model loss terms, each of shape (n_models,)."""
+class LossRecord(BaseLossRecord):
+    """Per-model loss terms, each of shape (n_models,); ``loss`` carries the gradient."""
 
-    total: Tensor
     mse: Tensor
     smoothness: Tensor
     kl: Tensor
     reconstruction: Tensor | None = None
-
-    def detached(self) -> dict[str, Tensor]:
-        """Terms detached from the graph, as a dict."""
-        keys = ("total", "mse", "smoothness", "kl") + (("reconstruction",) if self.reconstruction is not None else ())
-        return {k: getattr(self, k).detach() for k in keys}
 
 
 def gcn_normalized_adjacency(edges: Tensor, weights: Tensor, n_nodes: int) -> Tensor:
@@ -399,5 +395,5 @@ class GraphVAEModule(nn.Module):
             total = total + alpha * recon
             recon = recon.detach()
         mse = sse.detach() / m.sum(1).clamp_min(1.0)
-        return LossRecord(total=total, mse=mse, smoothness=smooth.detach(), kl=kl.detach(),
+        return LossRecord(loss=total, mse=mse, smoothness=smooth.detach(), kl=kl.detach(),
                           reconstruction=recon)

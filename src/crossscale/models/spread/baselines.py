@@ -188,7 +188,16 @@ def _group_epicentres(seeds: np.ndarray, graph, k: int) -> np.ndarray:
 
 
 def _refine(model, lap, arr, seeds, rho, alpha, onset, seed_mass, steps, n_threads):
+    """Refine every subject's (rho, alpha, onset) by Adam on its squared error, by the plan.
+
+    The subjects are stacked as independent models (:func:`~crossscale.train.loop.fit_stacked`),
+    each keeping its best iterate.
+    """
     import torch
+
+    from crossscale.train.loop import fit_stacked
+    from crossscale.train.plan import TrainPlan
+    from crossscale.train.record import LossRecord
 
     f = torch.float32
     y, dt, mask = (torch.as_tensor(v, dtype=f) for v in (arr.y, arr.dt, arr.mask))
@@ -196,27 +205,22 @@ def _refine(model, lap, arr, seeds, rho, alpha, onset, seed_mass, steps, n_threa
     n = lap.shape[0]
     x0 = seed_vector(n, torch.as_tensor(seeds), seed_mass, per_row=True, dtype=f)
     eig = torch.linalg.eigh(lt)
-    z = torch.log(torch.as_tensor(np.c_[rho, np.maximum(alpha, 1e-3), onset], dtype=f))
-    z.requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=0.02)
+    fits = torch.nn.Module()
+    fits.z = torch.nn.Parameter(
+        torch.log(torch.as_tensor(np.c_[rho, np.maximum(alpha, 1e-3), onset], dtype=f))
+    )
 
-    def sse_of(zz):
-        zz = zz.clamp(-7.0, math.log(60.0))
+    def loss_fn() -> LossRecord:
+        zz = fits.z.clamp(-7.0, math.log(60.0))
         pred = solve_torch(model, lt, x0, zz[:, 2:3].exp() + dt, zz[:, 0].exp(), zz[:, 1].exp(),
                            eig=eig, n_steps=30)  # fmt: skip
-        return (((pred - y) ** 2) * mask[..., None]).sum((1, 2))
+        return LossRecord((((pred - y) ** 2) * mask[..., None]).sum((1, 2)))
 
     with torch_threads(n_threads):
-        start = sse_of(z).detach()
-        best_z, best_sse = z.detach().clone(), start.clone()
-        for _ in range(steps):
-            loss = sse_of(z)
-            with torch.no_grad():
-                better = loss < best_sse
-                best_sse = torch.where(better, loss, best_sse)
-                best_z[better] = z[better]
-            opt.zero_grad()
-            loss.sum().backward()
-            opt.step()
-    zz = best_z.clamp(-7.0, math.log(60.0)).exp().numpy()
-    return zz[:, 0], zz[:, 1], zz[:, 2], best_sse.numpy()
+        hist = fit_stacked(fits, loss_fn, None, n_models=len(seeds), keep_best="train",
+                           plan=TrainPlan(lr=0.02, max_epochs=steps),
+                           description="Refining per-subject fits")  # fmt: skip
+    # the loss of epoch e is that of the weights after e - 1 steps: the kept ones at best_epoch
+    best_sse = hist.loss[hist.best_epoch, np.arange(len(seeds))].astype(np.float32)
+    zz = fits.z.detach().clamp(-7.0, math.log(60.0)).exp().numpy()
+    return zz[:, 0], zz[:, 1], zz[:, 2], best_sse

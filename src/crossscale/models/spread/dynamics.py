@@ -27,7 +27,6 @@ References
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -271,12 +270,15 @@ def fisher_kpp_torch(
     production: torch.Tensor | None = None,
     n_steps: int = 100,
     max_step: float | None = 0.5,
+    group: int = 1,
 ) -> torch.Tensor:
     """Batched fixed-step RK4 solution of Fisher-KPP on a graph, differentiable in torch.
 
-    Subject ``b`` is integrated from 0 to ``max(times[b])`` in equal steps; the states at the
-    requested times are interpolated with a cubic Hermite rule that uses the right-hand side at the
-    grid points (4th-order accurate, like the steps).
+    Row ``b`` is integrated from 0 to ``max(times[b])`` in the equal steps its own stiffness
+    needs (rows run together until their own last step, so a row's solution does not depend on
+    the rest of the batch and the cost is the sum of the rows' step counts, linear in the batch);
+    the states at the requested times are interpolated with a cubic Hermite rule that uses the
+    right-hand side at the grid points (4th-order accurate, like the steps).
 
     Parameters
     ----------
@@ -293,8 +295,11 @@ def fisher_kpp_torch(
     n_steps : int
         Minimum number of RK4 steps per subject.
     max_step : float or None
-        If set, more steps are taken (the same number for the whole batch) so that
-        ``h * max(rho * lambda_max, alpha) <= max_step``, keeping RK4 accurate and stable.
+        If set, a row takes more steps so that ``h * max(rho * lambda_max, alpha) <= max_step``,
+        keeping RK4 accurate and stable (None: `n_steps` for every row).
+    group : int
+        Consecutive blocks of `group` rows share one step count (their largest), e.g. a point
+        and its finite-difference neighbours, whose differences must not jump with the grid.
 
     Returns
     -------
@@ -308,37 +313,60 @@ def fisher_kpp_torch(
 
     w = torch.ones_like(x0[0]) if production is None else production
     t_end = times.max(dim=1).values.clamp_min(1e-6)  # (B,)
-    steps = int(n_steps)
-    if max_step is not None:
+    steps = torch.full((len(x0),), int(n_steps), dtype=torch.long)
+    if max_step is not None and len(x0):
         with torch.no_grad():
             lam_max = float(torch.linalg.eigvalsh(laplacian).max()) if laplacian.numel() else 0.0
-            stiff = torch.maximum(rho * lam_max, alpha * float(w.max())) * t_end
-            steps = max(steps, int(math.ceil(float(stiff.max()) / max_step)))
-    h = (t_end / steps)[:, None]  # (B, 1)
+            stiff = (torch.maximum(rho * lam_max, alpha * float(w.max())) * t_end).double()
+            if group > 1:
+                stiff = stiff.view(-1, group).amax(1).repeat_interleave(group)
+            steps = (stiff / max_step).ceil().long().clamp_min(int(n_steps)).cpu()
+    order = torch.argsort(steps, descending=True, stable=True)  # rows still running: a prefix
+    if bool((order == torch.arange(len(order))).all()):
+        return _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps)
+    x0, times, rho, alpha, t_end = (v[order] for v in (x0, times, rho, alpha, t_end))
+    out = _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps[order])
+    return out[torch.argsort(order)]
+
+
+def _rk4_hermite(laplacian, x0, times, rho, alpha, w, t_end, steps):
+    """RK4 of row ``b`` in ``steps[b]`` (non-increasing) steps to ``t_end[b]``, interpolated.
+
+    Step ``i`` integrates the first ``n_i`` rows; all states are kept in one flat tensor.
+    """
+    import torch
+
+    b_rows = len(x0)
+    if b_rows == 0:
+        return x0.new_zeros((0, times.shape[1], x0.shape[-1]))
+    dev = x0.device
+    h = (t_end / steps.to(dev, t_end.dtype))[:, None]  # (B, 1)
     lt = laplacian.T
     rho_, alpha_w = rho[:, None], alpha[:, None] * w
+    n_active = [int(n) for n in (steps[None, :] > torch.arange(int(steps[0]))[:, None]).sum(1)]
 
-    def f(x: torch.Tensor) -> torch.Tensor:
-        return -rho_ * (x @ lt) + alpha_w * x * (1.0 - x)
+    def f(x: torch.Tensor, n: int) -> torch.Tensor:
+        return -rho_[:n] * (x @ lt) + alpha_w[:n] * x * (1.0 - x)
 
-    xs, fs = [x0], [f(x0)]
-    x = x0
-    for _ in range(steps):
-        k1 = fs[-1]
-        k2 = f(x + 0.5 * h * k1)
-        k3 = f(x + 0.5 * h * k2)
-        k4 = f(x + h * k3)
-        x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    xs, fs = [x0], [f(x0, b_rows)]
+    for n in n_active:
+        x, hn, k1 = xs[-1][:n], h[:n], fs[-1][:n]
+        k2 = f(x + 0.5 * hn * k1, n)
+        k3 = f(x + 0.5 * hn * k2, n)
+        k4 = f(x + hn * k3, n)
+        x = x + hn / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
         xs.append(x)
-        fs.append(f(x))
-    grid = torch.stack(xs, dim=1)  # (B, S+1, N)
-    dgrid = torch.stack(fs, dim=1)
-    pos = (times / h).clamp(0, steps)  # (B, T) in step units
-    i0 = pos.floor().long().clamp(max=steps - 1)
+        fs.append(f(x, n))
+    grid, dgrid = torch.cat(xs), torch.cat(fs)  # state i of row b at offset[i] + b
+    offset = torch.cumsum(torch.tensor([0, b_rows, *n_active[:-1]], device=dev), 0)
+    st = steps.to(dev)[:, None]
+    pos = torch.minimum((times / h).clamp_min(0), st.to(times.dtype))  # (B, T) in step units
+    i0 = torch.minimum(pos.floor().long(), st - 1)
     s = (pos - i0).unsqueeze(-1)
-    idx0 = i0.unsqueeze(-1).expand(-1, -1, grid.shape[-1])
-    y0, y1 = grid.gather(1, idx0), grid.gather(1, idx0 + 1)
-    d0, d1 = dgrid.gather(1, idx0) * h[:, :, None], dgrid.gather(1, idx0 + 1) * h[:, :, None]
+    rows = torch.arange(b_rows, device=dev)[:, None]
+    at0, at1 = offset[i0] + rows, offset[i0 + 1] + rows  # (B, T)
+    y0, y1 = grid[at0], grid[at1]
+    d0, d1 = dgrid[at0] * h[:, :, None], dgrid[at1] * h[:, :, None]
     h00, h10 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s
     h01, h11 = -2 * s**3 + 3 * s**2, s**3 - s**2
     return h00 * y0 + h10 * d0 + h01 * y1 + h11 * d1
@@ -355,6 +383,7 @@ def solve_torch(
     eig: tuple[torch.Tensor, torch.Tensor] | None = None,
     production: torch.Tensor | None = None,
     n_steps: int = 100,
+    group: int = 1,
 ) -> torch.Tensor:
     """Dispatch to :func:`diffusion_torch` or :func:`fisher_kpp_torch`; shapes as there."""
     import torch
@@ -366,5 +395,5 @@ def solve_torch(
     if alpha is None:
         raise ParameterError("alpha is required for model='fisher_kpp'.")
     return fisher_kpp_torch(
-        laplacian, x0, times, rho, alpha, production=production, n_steps=n_steps
+        laplacian, x0, times, rho, alpha, production=production, n_steps=n_steps, group=group
     )

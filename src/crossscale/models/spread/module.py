@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from crossscale.models.spread.dynamics import seed_vector, solve_torch
+from crossscale.train.record import LossRecord as BaseLossRecord
 
 #: Latent parameter names by dynamics.
 LATENT_NAMES = {"fisher_kpp": ("rho", "alpha", "onset"), "diffusion": ("rho", "onset")}
@@ -40,23 +41,18 @@ _LOG_BOUNDS = {"rho": (-7.0, math.log(2.0)), "alpha": (-7.0, math.log(2.0)),
 
 
 @dataclass(frozen=True)
-class LossRecord:
-    """Terms of the negative ELBO, averaged over subjects (``loss`` carries the gradient)."""
+class LossRecord(BaseLossRecord):
+    """Terms of the negative ELBO, averaged over subjects (``loss`` carries the gradient).
 
-    loss: torch.Tensor
+    ``elbo_per_subject`` (shape (batch,)) is an output, not logged in the history.
+    """
+
     reconstruction: float
     kl_z: float
     kl_c: float
     elbo_per_subject: torch.Tensor
 
-    def to_dict(self) -> dict[str, float]:
-        """Scalars for logging."""
-        return {
-            "loss": float(self.loss.detach()),
-            "reconstruction": self.reconstruction,
-            "kl_z": self.kl_z,
-            "kl_c": self.kl_c,
-        }
+    not_logged = ("elbo_per_subject",)
 
 
 class SpreadMixtureModule(nn.Module):
@@ -186,7 +182,8 @@ class SpreadMixtureModule(nn.Module):
             out["alpha"] = torch.zeros_like(out["rho"])
         return out
 
-    def generative(self, z: torch.Tensor, dt: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+    def generative(self, z: torch.Tensor, dt: torch.Tensor, seeds: torch.Tensor, *,
+                   group: int = 1) -> torch.Tensor:  # fmt: skip
         """Predicted maps for a flat batch of latents.
 
         Parameters
@@ -197,6 +194,9 @@ class SpreadMixtureModule(nn.Module):
             Visit times since the first visit (years).
         seeds : torch.Tensor, shape (m,)
             Epicentre region index of each row.
+        group : int
+            Consecutive blocks of `group` rows share one RK4 step count (finite differences;
+            see :func:`~crossscale.models.spread.dynamics.fisher_kpp_torch`); `m` a multiple.
 
         Returns
         -------
@@ -209,6 +209,7 @@ class SpreadMixtureModule(nn.Module):
         return solve_torch(
             self.model, self.laplacian, x0, times, p["rho"], p["alpha"],
             eig=(self.evals, self.evecs), production=self.production, n_steps=self.n_steps,
+            group=group,
         )  # fmt: skip
 
     def log_likelihood(

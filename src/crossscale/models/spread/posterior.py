@@ -67,16 +67,23 @@ class LaplaceRows:
     info: torch.Tensor
 
 
-def _predict_with_jacobian(module, z, dt, seeds):
-    """Predictions at `z` and their forward-difference Jacobian, from one batched solve.
+def _predict_with_jacobian(module, z, dt, seeds, chunk: int = 256):
+    """Predictions at `z` and their forward-difference Jacobian, by batched solves.
 
-    Returns pred (R, T, N) and jac (R, T, N, d).
+    Rows are solved `chunk` at a time (a row's solution does not depend on its batch, and
+    small batches stay in cache: ~2x faster per row than 8,000 rows at once). Returns pred
+    (R, T, N) and jac (R, T, N, d).
     """
+    if len(z) > chunk:
+        parts = [_predict_with_jacobian(module, z[i : i + chunk], dt[i : i + chunk],
+                                        seeds[i : i + chunk], chunk)
+                 for i in range(0, len(z), chunk)]  # fmt: skip
+        return torch.cat([p for p, _ in parts]), torch.cat([j for _, j in parts])
     r, d = z.shape
     eye = torch.eye(d, dtype=z.dtype) * _FD_EPS
     zz = torch.cat([z.unsqueeze(1), z.unsqueeze(1) + eye], dim=1).reshape(r * (d + 1), d)
     pred = module.generative(
-        zz, dt.repeat_interleave(d + 1, 0), seeds.repeat_interleave(d + 1, 0)
+        zz, dt.repeat_interleave(d + 1, 0), seeds.repeat_interleave(d + 1, 0), group=d + 1
     ).view(r, d + 1, *dt.shape[1:], -1)
     jac = (pred[:, 1:] - pred[:, :1]) / _FD_EPS  # (R, d, T, N)
     return pred[:, 0], jac.permute(0, 2, 3, 1)
@@ -120,7 +127,7 @@ def laplace_rows(
         Levenberg-Marquardt iterations (each one batched solve of ``R * (d + 1)`` rows).
     max_step : float
         Largest step per iteration (Euclidean norm in log units): keeps trial rates in the range
-        where the batch's RK4 step count (set by its stiffest row) stays small.
+        where a row's RK4 step count (set by its stiffness) stays small.
 
     Returns
     -------
@@ -215,9 +222,9 @@ def importance_log_evidence(
     lo, hi = module.z_low.to(f), module.z_high.to(f)
     zc = torch.maximum(torch.minimum(z, hi), lo)
     with torch.no_grad():
-        pred = module.generative(
-            zc.reshape(r * m, d), dt.repeat_interleave(m, 0), seeds.repeat_interleave(m, 0)
-        ).view(r, m, *y.shape[1:])
+        zf, dtf, sf = zc.reshape(r * m, d), dt.repeat_interleave(m, 0), seeds.repeat_interleave(m, 0)
+        pred = torch.cat([module.generative(zf[i : i + 1024], dtf[i : i + 1024], sf[i : i + 1024])
+                          for i in range(0, r * m, 1024)]).view(r, m, *y.shape[1:])  # fmt: skip
         loglik = module.log_likelihood(y, mask, pred, sigma)  # (R, M)
         s = scale.to(f)
         logprior = (

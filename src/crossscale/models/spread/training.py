@@ -16,7 +16,8 @@ from crossscale.models.spread import refine
 from crossscale.models.spread._common import DEFAULT_PRIOR
 from crossscale.models.spread.dynamics import graph_laplacian
 from crossscale.models.spread.initialisation import init_epicentres
-from crossscale.train.plan import EpochHistory, TrainPlan, fit_epochs, in_warmup, linear_warmup
+from crossscale.train.plan import TrainPlan, fit_epochs, in_warmup, linear_warmup
+from crossscale.train.record import TrainHistory
 
 
 def train_plan(est: Any) -> TrainPlan:
@@ -64,7 +65,7 @@ def build_module(est: Any, arr: Any, graph: Any, production: pd.Series | None, s
     return module, init_labels
 
 
-def train_amortised(est: Any, module, y, dt, mask, init_labels, generator) -> EpochHistory:
+def train_amortised(est: Any, module, y, dt, mask, init_labels, generator) -> TrainHistory:
     """Train encoder and decoders on the negative ELBO by :func:`train_plan`.
 
     Each epoch is one pass over the subjects in shuffled mini-batches of ``est.batch_size``; the

@@ -20,7 +20,6 @@ import hashlib
 import inspect
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ import numpy as np
 from crossscale._errors import ModelStateError, ParameterError
 from crossscale.train.checkpoint import CheckpointMixin
 from crossscale.train.plan import TrainPlan, fit_epochs
+from crossscale.train.record import LossRecord, TrainHistory
 
 logger = logging.getLogger(__name__)
 
@@ -44,17 +44,6 @@ OBJECTIVES = ("residual", "diffusion", "regression")
 PREDICTION_TYPES = ("v_prediction", "epsilon", "sample")
 _STAT_KEYS = ("gene_scale", "stain_mean", "stain_loc", "stain_scale", "residual_scale", "train_loss",
               "regression_loss")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TrainRecord:
-    """What training did: loss per iteration, time, and the columns it used."""
-
-    loss: np.ndarray
-    seconds: float
-    train_cols: tuple[int, int]
-    n_iter: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _resolve_device(device: str) -> Any:
@@ -404,7 +393,7 @@ class VolumeDiffusion(CheckpointMixin):
         def zeros_t(x: Any) -> Any:
             return torch.zeros(x.shape[0], dtype=torch.long, device=dev)
 
-        reg = reg_losses = None
+        reg = reg_hist = None
         res_scale = np.ones(n_s, np.float32)
         if p["objective"] in ("regression", "residual"):
             reg = self._build(n_g, n_s, n_planes, noisy=False).to(dev)
@@ -415,11 +404,10 @@ class VolumeDiffusion(CheckpointMixin):
                 loss = torch.nn.functional.mse_loss(reg(torch.zeros_like(x), zeros_t(x), g), x)
                 if it % max(1, n_reg // 10) == 0:
                     logger.info("regression iter %d loss %.4f", it, float(loss.detach()))
-                yield loss
+                yield LossRecord(loss)
 
-            hist = fit_epochs(reg, self.train_plan(n_reg), reg_steps,
-                              description="training regression net")  # fmt: skip
-            reg_losses = np.array([row["loss"] for row in hist.terms], np.float32)
+            reg_hist = fit_epochs(reg, self.train_plan(n_reg), reg_steps,
+                                  description="training regression net")  # fmt: skip
             reg.eval()
             if p["objective"] == "residual":  # SD of the residual per stain on training windows
                 sq, n = np.zeros(n_s), 0
@@ -432,7 +420,7 @@ class VolumeDiffusion(CheckpointMixin):
                 res_scale = np.sqrt(sq / n).astype(np.float32)
                 res_scale[res_scale <= 0] = 1.0
         model = None
-        losses = reg_losses
+        hist = reg_hist
         if p["objective"] != "regression":
             model = self._build(n_g, n_s, n_planes, noisy=True).to(dev)
             sched = self.scheduler("ddpm")
@@ -465,11 +453,10 @@ class VolumeDiffusion(CheckpointMixin):
                 loss = err.mean()
                 if it % max(1, p["max_iter"] // 10) == 0:
                     logger.info("diffusion iter %d loss %.4f", it, float(loss.detach()))
-                yield loss
+                yield LossRecord(loss)
 
             hist = fit_epochs(model, self.train_plan(p["max_iter"]), diff_steps,
                               description=f"training {p['objective']} diffusion net")  # fmt: skip
-            losses = np.array([row["loss"] for row in hist.terms], np.float32)
             model.eval()
         self.module_ = model if model is not None else reg
         self.regression_module_ = reg if p["objective"] == "residual" else None
@@ -484,10 +471,10 @@ class VolumeDiffusion(CheckpointMixin):
         self.stain_mean_ = raw.mean(axis=(2, 3)).astype(np.float32)  # (n_stains, n_planes)
         self.stain_loc_, self.stain_scale_ = loc, scale
         self.residual_scale_ = res_scale
-        extra = {"regression_loss": reg_losses} if p["objective"] == "residual" else {}
-        self.history_ = TrainRecord(losses, time.perf_counter() - t0, (0, train_w),
-                                    len(losses), extra)  # fmt: skip
-        self.fit_time_s_ = self.history_.seconds
+        self.history_ = hist
+        self.regression_history_ = reg_hist if p["objective"] == "residual" else None
+        self.train_cols_ = (0, int(train_w))
+        self.fit_time_s_ = time.perf_counter() - t0
         return self
 
     def train_plan(self, n_iter: int | None = None) -> TrainPlan:
@@ -601,14 +588,14 @@ class VolumeDiffusion(CheckpointMixin):
         tensors["stain_loc"] = self.stain_loc_
         tensors["stain_scale"] = self.stain_scale_
         tensors["residual_scale"] = self.residual_scale_
-        tensors["train_loss"] = self.history_.loss
-        if "regression_loss" in self.history_.extra:
-            tensors["regression_loss"] = self.history_.extra["regression_loss"]
+        tensors["train_loss"] = self.history_.loss[:, 0].astype(np.float32)
+        if self.regression_history_ is not None:
+            tensors["regression_loss"] = self.regression_history_.loss[:, 0].astype(np.float32)
         config = {"parameters": {**self.params_, "channels": list(self.params_["channels"])},
                   "genes": list(self.genes_), "planes": list(self.planes_),
                   "stains": list(self.stains_), "ratio": self.ratio_,
                   "gene_transform": self.gene_transform_, "gene_bin_um": self.gene_bin_um_,
-                  "fit_time_s": self.history_.seconds, "train_cols": list(self.history_.train_cols)}  # fmt: skip
+                  "fit_time_s": self.fit_time_s_, "train_cols": list(self.train_cols_)}  # fmt: skip
         return tensors, config
 
     @classmethod
@@ -652,10 +639,11 @@ class VolumeDiffusion(CheckpointMixin):
         est.stain_scale_ = np.asarray(tensors["stain_scale"], np.float32)
         est.residual_scale_ = np.asarray(tensors["residual_scale"], np.float32)
         seconds = float(config.get("fit_time_s", config.get("train_seconds", "nan")))  # old: train_seconds
-        extra = {"regression_loss": np.asarray(tensors["regression_loss"])} if "regression_loss" in tensors else {}
-        est.history_ = TrainRecord(np.asarray(tensors["train_loss"]), seconds,
-                                   tuple(config["train_cols"]), len(tensors["train_loss"]), extra)  # fmt: skip
-        est.fit_time_s_ = est.history_.seconds
+        est.history_ = TrainHistory.from_losses(np.asarray(tensors["train_loss"]))
+        est.regression_history_ = (TrainHistory.from_losses(np.asarray(tensors["regression_loss"]))
+                                   if "regression_loss" in tensors else None)  # fmt: skip
+        est.train_cols_ = tuple(int(c) for c in config["train_cols"])
+        est.fit_time_s_ = seconds
         return est
 
 
