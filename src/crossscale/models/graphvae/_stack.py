@@ -8,6 +8,7 @@ their own input row.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -360,8 +361,11 @@ def fit_stack(
     """
     from crossscale.models.graphvae._shrink import (
         INNER_FOLDS,
+        STACK_FOLDS,
         blend_weights,
+        choose_blend,
         inner_blocks,
+        inner_folds,
         ridge_fit,
         scale_factor,
     )
@@ -378,13 +382,19 @@ def fit_stack(
     T = np.asarray(targets, float)
     train_masks = np.asarray(train_masks, bool)
     n_rows, n = T.shape
-    if mode in ("auto", "scaled"):  # inner CV of the network and ridge on the training regions
+    if mode in ("auto", "scaled", "stack"):  # inner CV of the network and ridge on the training regions
         coords = np.asarray(graph.coords, dtype=float)
-        inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
+        if mode == "stack":  # random folds; one network per inner model (not the ensemble)
+            inner = [inner_folds(coords, m, STACK_FOLDS, seed + r, "random") for r, m in enumerate(train_masks)]
+            inner_est = copy.copy(est)
+            inner_est.n_ensemble = 1
+        else:
+            inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
+            inner_est = est
         itest = np.concatenate(inner)
         itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
         owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
-        ipred = fit_network_stack(est, values, T[owner], itrain, graph, protocol=protocol,
+        ipred = fit_network_stack(inner_est, values, T[owner], itrain, graph, protocol=protocol,
                                   seed=seed + 1, description=description + " (inner CV)",
                                   device=device)[4]  # fmt: skip
         est.n_components_chosen_ = chosen
@@ -406,6 +416,8 @@ def fit_stack(
                 mean[te] = T[r][tr].mean()
             if mode == "auto":
                 weights[r] = blend_weights(T[r][m], v[m], lin[m], mean[m])
+            elif mode == "stack":
+                weights[r] = choose_blend(T[r][m], v[m], lin[m], mean[m])
             else:
                 inner_blend = mean + fixed[0] * (v - mean) + fixed[1] * (lin - mean)
                 weights[r] = scale_factor(T[r][m], inner_blend[m], mean[m]) * fixed

@@ -23,6 +23,7 @@ from crossscale.models.graphvae._params import (
     check_params,
 )
 from crossscale.models.graphvae._persist import GraphVAECheckpoint
+from crossscale.models.graphvae._shrink import kriged_rows
 from crossscale.models.graphvae._stack import Projection, fit_stack
 from crossscale.models.tags import ModelTags
 
@@ -98,29 +99,36 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         Fraction of training regions held out for early stopping.
     refit : bool, default True
         After early stopping, retrain on all training regions for the chosen number of epochs.
-    n_ensemble : int, default 1
-        Independently initialised members trained in the same stack; predictions are their mean.
-    spatial_residual : bool, default False
+    n_ensemble : int, default 3
+        Independently initialised members trained in the same stack; predictions are their mean
+        (the latent programs and :meth:`transform` are those of the first member).
+    spatial_residual : bool or "auto", default "auto"
         Out of sample (:meth:`fit_predict_folds`), add to each held-out region the harmonic
         interpolation over the region graph of the model's residuals on the training regions
-        (regression kriging with a Laplacian / CAR-like smoother). In-sample predictions are the
-        network's alone.
-    shrinkage : {"fixed", "auto", "scaled", "none"}, default "fixed"
+        (regression kriging with a Laplacian / CAR-like smoother). True: for every model;
+        ``"auto"``: only for the models whose ``shrinkage="stack"`` chose the network-led blend
+        (chosen on the 36 tuning maps: it helps maps where the network leads and costs maps where
+        ridge leads, ``benchmarks/results/graphvae_stack.md``); False: never. In-sample
+        predictions are the blend's alone.
+    shrinkage : {"stack", "fixed", "auto", "scaled", "none"}, default "stack"
         How the network's prediction is shrunk towards simpler predictors: every model's
         prediction is ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)``, the network, ridge regression on the
         standardised genes (penalty by leave-one-out CV, on the model's training regions) and the
-        training mean ȳ. ``"fixed"``: (a, b) = `blend_weights` for every map and fold. ``"auto"``:
-        (a, b) ≥ 0, a + b ≤ 1 (step 0.1) chosen by an inner 5-block spatial cross-validation on
-        that model's training regions only (nested CV; stacked regression, Breiman 1996; 5 inner
-        network fits per model). ``"scaled"``: `blend_weights` times one factor s ∈ {0, 0.1, …, 1}
-        chosen by that inner CV (falls back to the mean where the inner CV finds no signal).
-        ``"none"``: the network alone. On the 36 tuning maps the fixed weights gave the best mean
-        out-of-sample R² (``benchmarks/results/graphvae_fixed_blend.md``): with ~68 regions the
-        inner-CV choices are noisy. The latent programs are the network's whatever the blend.
+        training mean ȳ. ``"stack"``: for every model (fold, map), (a, b) is the network-led
+        (0.8, 0.2) or the ridge-led (0.3, 0.6) blend, whichever has the smaller squared error in a
+        10-fold cross-validation (random folds) on that model's training regions only (nested CV,
+        stacked regression, Breiman 1996; 10 inner single-member network fits per model). The
+        two candidates were fixed on the 36 tuning maps (``benchmarks/results/graphvae_stack.md``).
+        ``"fixed"``: (a, b) = `blend_weights` for every map and fold. ``"auto"``: (a, b) ≥ 0,
+        a + b ≤ 1 (step 0.1) chosen by an inner 5-block spatial cross-validation on the model's
+        training regions. ``"scaled"``: `blend_weights` times one factor s ∈ {0, 0.1, …, 1} chosen
+        by that inner CV. ``"none"``: the network alone. With ~68 regions free inner-CV weights
+        (``"auto"``) are noisy; a choice between two blends is not (``graphvae_stack.md``). The
+        latent programs are the network's whatever the blend.
     blend_weights : tuple of float, default (0.3, 0.6)
-        (a, b) of the ``"fixed"`` and ``"scaled"`` blends: a, b ≥ 0, a + b ≤ 1. The default was
-        chosen once on the 36 tuning maps (the grid point of step 0.1 with the highest mean
-        R² over spatial and leave-one-region-out CV), never on a map being evaluated.
+        (a, b) of the ``"fixed"`` and ``"scaled"`` blends: a, b ≥ 0, a + b ≤ 1. Chosen once on
+        the 36 tuning maps (``benchmarks/results/graphvae_fixed_blend.md``), never on a map being
+        evaluated.
     memory_gb : float, default 4.0
         Working memory of one stacked program; larger stacks (many folds x maps) are split.
     random_state : int or None
@@ -190,9 +198,9 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         min_epochs: int = 100,
         val_fraction: float = 0.2,
         refit: bool = True,
-        n_ensemble: int = 1,
-        spatial_residual: bool = False,
-        shrinkage: str = "fixed",
+        n_ensemble: int = 3,
+        spatial_residual: bool | str = "auto",
+        shrinkage: str = "stack",
         blend_weights: tuple[float, float] = (0.3, 0.6),
         memory_gb: float = 4.0,
         random_state: int | None = None,
@@ -403,11 +411,12 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
             Xa.to_numpy(dtype=float), targets, train, graph, protocol=protocol,
             seed=_seed(self.random_state), description=f"GraphVAE, {len(train)} models",
         )  # fmt: skip
-        if self.spatial_residual:
+        krige = kriged_rows(self, len(pred))
+        if krige.any():
             from crossscale.models._spatial import harmonic_interpolation
 
             resid = harmonic_interpolation(graph.laplacian().toarray(), targets - pred, ~train)
-            pred = pred + np.where(train, 0.0, resid)
+            pred = pred + np.where(train | ~krige[:, None], 0.0, resid)
         return pred.reshape(n_maps, n_folds, -1)
 
     def fit_many(
