@@ -270,7 +270,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
 CHOSEN = "stack random10, choose C2a, margin 0.0, 3 seeds, first kriged"
 SHOWN = [
-    ("network alone", "network alone (one member)"),
+    ("fixed 1.0/0.0", "network alone (one member)"),
     ("fixed 1.0/0.0, 3 seeds", "network alone, mean of 3 seeds"),
     ("fixed 0.0/1.0", "ridge (the blend's own)"),
     ("fixed 0.3/0.6", "fixed 0.3/0.6 (previous default), one member"),
