@@ -7,7 +7,7 @@ tuning-map aims. This ablation caches, per tuning map, CV protocol and outer fol
 - the network's out-of-fold predictions for seeds 0-4 (``shrinkage="none"``; ``--dump``, as
   bench_graphvae_fixed_blend.py does), and
 - the inner-CV predictions of the network, ridge and the inner training mean on that outer fold's
-  training regions (``--dump-inner --scheme S``), made exactly as ``_stack.fit_stack`` makes them
+  training regions (``--dump-inner --scheme S``), made exactly as ``_blend.fit_stack`` makes them
   for ``shrinkage="stack"``;
 
 then evaluates blending rules ``ŷ = ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)`` (fixed (a, b), or (a, b)
@@ -318,7 +318,7 @@ def write(df: pd.DataFrame, summary: pd.DataFrame, args: argparse.Namespace) -> 
         "than 0.05 below the training mean",
         "- every rule predicts ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ) per outer fold; 'choose': (a, b) is "
         "the candidate with the smallest squared error of the inner-CV predictions (10 random folds of "
-        "the outer fold's training regions, one network per inner model, seed 0; `_stack.fit_stack` "
+        "the outer fold's training regions, one network per inner model, seed 0; `_blend.fit_stack` "
         "with `shrinkage=\"stack\"`); 'margin m': the first candidate must win by m Σ(y − ȳ)²; "
         "'N seeds': the network's outer predictions averaged over seeds 0..N-1 (as `n_ensemble=N`); "
         "'kriged': the harmonic interpolation of the training residuals added at held-out regions "
