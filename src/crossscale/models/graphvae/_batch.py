@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -14,9 +14,6 @@ from crossscale.atlas.graph import RegionGraph
 from crossscale.models._validation import align
 from crossscale.models.graphvae._params import _align_maps, _seed
 from crossscale.models.graphvae._shrink import kriged_rows
-
-if TYPE_CHECKING:
-    from crossscale.models.graphvae.estimator import GraphVAE
 
 
 class BatchFits:
@@ -83,7 +80,7 @@ class BatchFits:
         graph: RegionGraph,
         *,
         train_masks: np.ndarray | None = None,
-    ) -> list[GraphVAE]:
+    ) -> list[Self]:
         """Fit one model per column of `Y` as a single batched tensor program.
 
         For null refits (one model per spun map), seeds or replicates. Each returned model is a
