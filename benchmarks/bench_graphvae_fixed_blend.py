@@ -42,7 +42,7 @@ from bench_graphvae_maps import groups, map_keys  # noqa: E402
 from crossscale._progress import set_progress_enabled  # noqa: E402
 from crossscale.atlas import RegionGraph  # noqa: E402
 from crossscale.evaluate.cv import distance_blocked, out_of_fold  # noqa: E402
-from crossscale.evaluate.metrics import explained_variance  # noqa: E402
+from crossscale.evaluate.metrics import r2_score as explained_variance  # noqa: E402
 from crossscale.maps.catalog import load_map  # noqa: E402
 from crossscale.models.graphvae import GraphVAE  # noqa: E402
 from crossscale.models.graphvae._shrink import INNER_FOLDS, inner_blocks, ridge_fit  # noqa: E402

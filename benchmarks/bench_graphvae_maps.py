@@ -10,8 +10,9 @@ For every map (on its own regions) and both out-of-sample protocols — distance
 (one fold per region, the nearest 25% of its hemisphere held out) and leave-one-region-out (LORO) —
 R² is the explained variance of the out-of-fold predictions of:
 
-- GraphVAE with its defaults (expression decoder, λ = 0.1, fixed blend with ridge and the
-  training mean, weights chosen on the tuning maps by bench_graphvae_fixed_blend.py), seed 0;
+- GraphVAE with its defaults (expression decoder, λ = 0.1, 3 networks, blend with ridge and the
+  training mean chosen per model by inner CV between two candidates fixed on the tuning maps by
+  bench_graphvae_stack.py), seed 0;
 - ridge (penalty by leave-one-out CV) and the nested-selected baseline (per outer fold, the best of
   PLS-1..5, ridge and the spatial-only predictor by 5-block spatial CV on its training regions);
 - the training mean of each fold (the floor: a model more than 0.05 below it is a defect).
@@ -225,12 +226,14 @@ def render(df: pd.DataFrame, args: argparse.Namespace, keys: list[str], meta: di
          "2e42bf2; the baselines are deterministic and unchanged since: on "
          "enigma_scz_case_controls_thickness a refit at bd81ec8 gave the same values to 6 digits)"
          if args.baselines_from else "- every baseline refitted in this run"),
-        *(["- **second look at the held-out set, with a new design.** The first look was at 34cf124 "
-            "(issue 19's nested-CV blend, `shrinkage=\"auto\"`: spatial mean 0.127, LORO 0.132). "
-            "Frozen before this run, on the 36 tuning maps only "
-            "(`benchmarks/results/graphvae_fixed_blend.md`, `graphvae_maps.md`): the fixed blend "
-            "`shrinkage=\"fixed\"`, `blend_weights=(0.3, 0.6)`, the network unchanged; this set was "
-            "not looked at between the two runs"] if args.set == "heldout" else []),
+        *(["- **third look at the held-out set, with a new design.** The first look was at 34cf124 "
+            "(issue 19's nested-CV blend, `shrinkage=\"auto\"`: spatial mean 0.127, LORO 0.132), the "
+            "second at 693ae8a (the fixed blend 0.3/0.6: spatial 0.132, LORO 0.136). Frozen before "
+            "this run, on the 36 tuning maps only (`benchmarks/results/graphvae_stack.md`, "
+            "`fit.md`): `shrinkage=\"stack\"` (network-led (0.8, 0.2) or ridge-led (0.3, 0.6) "
+            "blend per model by a random 10-fold inner CV on its training regions), `n_ensemble=3`, "
+            "`spatial_residual=\"auto\"`; this set was not looked at between the second look and "
+            "this run"] if args.set == "heldout" else []),
         f"- elapsed {meta['elapsed_s']:.0f} s on a shared 2-core machine; load average "
         f"{meta['load_start']:.1f} at start, {meta['load_end']:.1f} at end",
         "",

@@ -1,4 +1,4 @@
-"""The preamble of the README and gallery tests shortens GraphVAE training and nothing else."""
+"""The preamble of the README and gallery tests shortens GraphVAE training (epochs, one network) and nothing else."""
 
 import subprocess
 import sys
@@ -8,19 +8,19 @@ from quick_fits import EPOCHS, PREAMBLE
 
 
 @pytest.mark.slow  # a fresh interpreter importing torch: ~3 s
-def test_preamble_changes_only_the_default_number_of_epochs():
+def test_preamble_changes_only_the_default_epochs_and_ensemble():
     code = PREAMBLE + (
         "import inspect\n"
         "from crossscale.models.graphvae import GraphVAE\n"
         "from crossscale.models import registry\n"
         "print(GraphVAE().max_epochs, GraphVAE(max_epochs=7).max_epochs,"
-        " registry.get('graphvae').create().max_epochs)\n"
+        " registry.get('graphvae').create().max_epochs, GraphVAE().n_ensemble, GraphVAE().shrinkage)\n"
         "print(sorted(GraphVAE().get_params().items()) == sorted("
         "(k, p.default) for k, p in inspect.signature(GraphVAE).parameters.items()))\n"
         "print(sorted(globals()))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.splitlines()  # fmt: skip
-    assert out[0] == f"{EPOCHS} 7 {EPOCHS}"
+    assert out[0] == f"{EPOCHS} 7 {EPOCHS} 1 stack"
     assert out[1] == "True"
     assert "_GraphVAE" not in out[2]  # the user's namespace is left clean

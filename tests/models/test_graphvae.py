@@ -14,7 +14,7 @@ from crossscale.models.graphvae.module import (
 )
 
 # the network's own mechanics: no nested-CV blend with ridge and the mean (tested on its own)
-FAST = dict(n_latent=4, n_hidden=16, max_epochs=40, shrinkage="none")
+FAST = dict(n_latent=4, n_hidden=16, max_epochs=40, shrinkage="none", n_ensemble=1)
 FAST_REF = dict(n_latent=4, n_hidden=16, max_epochs=60, min_epochs=20, patience=20)
 
 
@@ -220,7 +220,7 @@ def test_early_stopping_cannot_leave_a_silent_non_fit(small, caplog):
 
 def test_ensemble_is_the_mean_of_its_members(small):
     X, y, g = small
-    m = GraphVAE(random_state=0, n_ensemble=3, **FAST).fit(X, y, g)
+    m = GraphVAE(random_state=0, **(FAST | {"n_ensemble": 3})).fit(X, y, g)
     assert m.params_["w1"].shape[0] == 3
     mod, a_hat = m.encoder_module()
     x = torch.as_tensor(m.standardized_expression(X) @ m.projection_.basis, dtype=torch.float32)
@@ -400,13 +400,15 @@ def test_expression_decoder_makes_programs_distinct_and_recovers_the_known_ones(
     from crossscale.evaluate.programs import summarize_programs
 
     X, y, g = small
-    fit = GraphVAE(n_latent=4, n_components=None, random_state=0).fit(X, y, g)
+    # one network (the programs are those of one member; the ensemble's others start elsewhere)
+    fit = GraphVAE(n_latent=4, n_components=None, random_state=0, n_ensemble=1).fit(X, y, g)
     Z = fit.transform(X)
     stab = program_stability(synthetic.latent, [Z])
     assert stab.min() > 0.8 and stab.mean() > 0.85, stab
     np.testing.assert_allclose(np.corrcoef(Z.to_numpy().T) - np.eye(4), 0, atol=1e-5)
     # the map alone (α = 0) does not find the third program (it is not in the map)
-    alone = GraphVAE(n_latent=4, n_components=None, expression_weight=0.0, random_state=0).fit(X, y, g)
+    alone = GraphVAE(n_latent=4, n_components=None, expression_weight=0.0, random_state=0,
+                     n_ensemble=1).fit(X, y, g)
     assert program_stability(synthetic.latent, [alone.transform(X)])["z2"] < stab["z2"]
     assert summarize_programs(Z).n_distinct >= 3
 
@@ -523,3 +525,93 @@ def test_shrinkage_keeps_a_map_without_signal_near_its_mean(landmark_expression,
     p = fit.predict(Xs).to_numpy()
     r2_in = 1 - ((ys.to_numpy() - p) ** 2).sum() / ((ys - ys.mean()) ** 2).sum()
     assert r2_in == pytest.approx(fit.in_sample_r2_, abs=1e-4)
+
+
+def test_choose_blend_picks_the_candidate_with_the_smallest_inner_error():
+    from crossscale.models.graphvae._shrink import STACK_CANDIDATES, choose_blend
+
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=60) + 5.0
+    mean = np.full(60, 5.0)
+    noise = 5.0 + rng.normal(size=60)
+    assert choose_blend(y, y, noise, mean) == STACK_CANDIDATES[0]  # the network carries the map
+    assert choose_blend(y, noise, y, mean) == STACK_CANDIDATES[1]  # ridge carries it
+    assert choose_blend(y, noise, noise, mean, [(0.8, 0.2), (0.0, 0.0)]) == (0.0, 0.0)
+    # the criterion is the squared error of the blend around the training mean, for any inputs
+    v, r, m = rng.normal(size=(3, 60)) + [[1.0], [2.0], [0.5]]
+    cands = rng.uniform(0, 0.5, size=(7, 2))
+    sse = [((y - (m + a * (v - m) + b * (r - m))) ** 2).sum() for a, b in cands]
+    assert choose_blend(y, v, r, m, cands) == tuple(cands[int(np.argmin(sse))])
+
+
+def test_random_inner_folds_partition_the_training_regions():
+    from crossscale.models.graphvae._shrink import inner_folds
+
+    within = np.zeros(50, dtype=bool)
+    within[5:48] = True
+    f = inner_folds(np.zeros((50, 3)), within, 10, 0, "random")
+    assert f.shape == (10, 50)
+    np.testing.assert_array_equal(f.sum(0), within.astype(int))  # each training region once
+    assert set(f.sum(1)) <= {4, 5}
+    assert not np.array_equal(f, inner_folds(np.zeros((50, 3)), within, 10, 1, "random"))
+
+
+def test_stack_blend_is_a_candidate_chosen_without_the_held_out_regions(small):
+    """shrinkage="stack": per fold, a candidate blend of network, ridge and mean chosen by an inner
+    CV of that fold's training regions; held-out targets change nothing in the fold's prediction."""
+    from crossscale.models.graphvae._shrink import STACK_CANDIDATES, ridge_fit
+
+    X, y, g = small
+    folds = np.zeros((4, N), dtype=bool)
+    for i in range(4):
+        folds[i, i::4] = True
+    kw = dict(FAST, random_state=3, spatial_residual=False)
+    net = GraphVAE(**kw).fit_predict_folds(X, y, g, folds)[0]
+    m = GraphVAE(**(kw | {"shrinkage": "stack"}))
+    got = m.fit_predict_folds(X, y, g, folds)[0]
+    w = m._last_blend["weights"]
+    v, t = X.to_numpy(float), y.to_numpy()
+    for i, te in enumerate(folds):
+        assert tuple(w[i]) in STACK_CANDIDATES
+        c, b0 = ridge_fit(v, t, ~te)
+        mu = t[~te].mean()
+        np.testing.assert_allclose(got[i], mu + w[i, 0] * (net[i] - mu) + w[i, 1] * (v @ c + b0 - mu), atol=1e-5)
+    # scrambling fold 0's held-out targets leaves fold 0's model (and its blend) unchanged
+    y2 = y.copy()
+    y2.iloc[np.flatnonzero(folds[0])] = np.random.default_rng(0).normal(size=folds[0].sum()) * 10
+    m2 = GraphVAE(**(kw | {"shrinkage": "stack"}))
+    got2 = m2.fit_predict_folds(X, y2, g, folds)[0]
+    np.testing.assert_allclose(got2[0], got[0], atol=1e-5)
+    np.testing.assert_array_equal(m2._last_blend["weights"][0], w[0])
+
+
+def test_spatial_residual_auto_kriges_only_the_network_led_models(small, monkeypatch):
+    """spatial_residual="auto": held-out regions of the models whose stack chose the network-led
+    blend get the interpolated training residuals; the other models and all training regions are
+    untouched."""
+    from crossscale.models._spatial import harmonic_interpolation
+    from crossscale.models.graphvae import _shrink
+
+    X, y, g = small
+    folds = np.zeros((4, N), dtype=bool)
+    for i in range(4):
+        folds[i, i::4] = True
+    picks = iter([(0.8, 0.2), (0.3, 0.6), (0.8, 0.2), (0.3, 0.6)])
+    monkeypatch.setattr(_shrink, "choose_blend", lambda *a, **k: next(picks))
+    kw = dict(FAST, random_state=3, shrinkage="stack")
+    plain = GraphVAE(**kw, spatial_residual=False).fit_predict_folds(X, y, g, folds)[0]
+    picks = iter([(0.8, 0.2), (0.3, 0.6), (0.8, 0.2), (0.3, 0.6)])
+    m = GraphVAE(**kw)
+    got = m.fit_predict_folds(X, y, g, folds)[0]
+    t = y.to_numpy()
+    resid = harmonic_interpolation(g.laplacian().toarray(), np.tile(t, (4, 1)) - plain, folds)
+    for i, te in enumerate(folds):
+        want = plain[i] + (np.where(te, resid[i], 0.0) if i in (0, 2) else 0.0)
+        np.testing.assert_allclose(got[i], want, atol=1e-5)
+    assert not np.allclose(got[0], plain[0])
+    rows = _shrink.kriged_rows(m, 4)
+    np.testing.assert_array_equal(rows, [True, False, True, False])
+    m.spatial_residual = True
+    assert _shrink.kriged_rows(m, 4).all()
+    m.spatial_residual, m.shrinkage = "auto", "fixed"
+    assert not _shrink.kriged_rows(m, 4).any()

@@ -36,3 +36,10 @@ def test_methods_text_states_the_blend_that_was_used():
     assert "s (0.4, 0.5)" in scaled and "training regions only" in scaled
     assert "a + b ≤ 1 chosen for every fold" in _text(shrinkage="auto")
     assert "ŷ<sub>ridge</sub>" not in _text(shrinkage="none")
+    stack = _text(shrinkage="stack")
+    assert "between (0.8, 0.2) and (0.3, 0.6) by a 10-fold cross-validation" in stack
+    assert "(a, b) = (0.3, 0.6)" not in stack
+    assert "mean of 3 independently initialised members" in _text(shrinkage="stack", n_ensemble=3)
+    assert "where the network-led blend was chosen" in stack  # spatial_residual="auto"
+    assert "kriging" not in _text(shrinkage="fixed") and "kriging" not in _text(spatial_residual=False)
+    assert "added to each held-out region (regression kriging)" in _text(spatial_residual=True, shrinkage="none")

@@ -12,6 +12,18 @@ from typing import Any
 __all__ = ["graphvae_methods"]
 
 
+def _cands() -> str:
+    from crossscale.models.graphvae._shrink import STACK_CANDIDATES
+
+    return " and ".join(f"({a:g}, {b:g})" for a, b in STACK_CANDIDATES)
+
+
+def _stack_folds() -> int:
+    from crossscale.models.graphvae._shrink import STACK_FOLDS
+
+    return STACK_FOLDS
+
+
 def graphvae_methods(p: Mapping[str, Any], cite: Callable[..., str]) -> str:
     """The GraphVAE paragraph (HTML), generated from the fitted model's ``get_params()`` `p`.
 
@@ -57,9 +69,15 @@ def graphvae_methods(p: Mapping[str, Any], cite: Callable[..., str]) -> str:
     resid = (
         " Out of sample, the harmonic interpolation over the region graph of the training "
         "residuals was added to each held-out region (regression kriging)."
-        if p.get("spatial_residual")
+        if p.get("spatial_residual") and p.get("spatial_residual") != "auto"
         else ""
     )
+    if p.get("spatial_residual") == "auto" and p.get("shrinkage") == "stack":
+        resid_stack = (" Out of sample, where the network-led blend was chosen, the harmonic "
+                       "interpolation over the region graph of the training residuals was added to "
+                       "each held-out region (regression kriging).")  # fmt: skip
+    else:
+        resid_stack = ""
     lam = float(p.get("smoothness", 0.0))
     encoder = p.get("encoder", "gcn")
     alpha = float(p.get("expression_weight", 0.0) or 0.0)
@@ -96,6 +114,11 @@ def graphvae_methods(p: Mapping[str, Any], cite: Callable[..., str]) -> str:
                    "chosen once on 36 public case-control maps) and the shrinkage factor "
                    "s ∈ {0, 0.1, …, 1} chosen for every fold by a 5-block spatial cross-validation "
                    f"on its training regions only {cite('breiman1996')}."),
+        "stack": (f" Each prediction is the blend {mix}, with (a, b) chosen for every fold between "
+                  f"{_cands()} by a {_stack_folds()}-fold cross-validation (random folds, one network "
+                  f"per inner fit) on its training regions only {cite('breiman1996')}; the candidate "
+                  "blends were fixed once on 36 public case-control maps (ADNI2 baseline atrophy, "
+                  "ENIGMA cortical thickness)."),
         "auto": (f" Each prediction is the blend {mix}, with a, b ≥ 0, a + b ≤ 1 chosen for every "
                  "fold by a 5-block spatial cross-validation on its training regions only "
                  f"{cite('breiman1996')}."),
@@ -104,5 +127,5 @@ def graphvae_methods(p: Mapping[str, Any], cite: Callable[..., str]) -> str:
         f"{name} encodes {inputs} of each region with {enc} into a Gaussian latent program of "
         f"{p['n_latent']} dimensions {cite('vae')}, {decoders}, and minimises the summed squared "
         f"error of the map{recon}{smooth} + β KL (β = {p['beta']}) with Adam (learning rate "
-        f"{p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}{blend}"
+        f"{p['lr']}, weight decay {p['weight_decay']}), full batch, for {policy}.{ens}{resid}{blend}{resid_stack}"
     )

@@ -54,7 +54,7 @@ def _seed(random_state: int | np.random.Generator | None) -> int:
     return resolve_seed(random_state)
 
 
-SHRINKAGE = ("fixed", "auto", "scaled", "none")
+SHRINKAGE = ("stack", "fixed", "auto", "scaled", "none")
 
 
 def _is_weights(w: Any) -> bool:
@@ -95,10 +95,11 @@ def check_params(self: Any) -> None:
         ("min_epochs", self.min_epochs, is_int(self.min_epochs, 0), "an integer >= 0"),
         ("val_fraction", self.val_fraction, 0 <= self.val_fraction < 0.5, "in [0, 0.5)"),
         ("n_ensemble", self.n_ensemble, is_int(self.n_ensemble, 1), "an integer >= 1"),
-        ("shrinkage", self.shrinkage, self.shrinkage in SHRINKAGE, "'fixed', 'auto', 'scaled' or 'none'"),
+        ("shrinkage", self.shrinkage, self.shrinkage in SHRINKAGE, "'stack', 'fixed', 'auto', 'scaled' or 'none'"),
         ("blend_weights", self.blend_weights, _is_weights(self.blend_weights),
          "two numbers (a, b) with a, b >= 0 and a + b <= 1"),
-        ("spatial_residual", self.spatial_residual, isinstance(self.spatial_residual, (bool, np.bool_)), "True or False"),
+        ("spatial_residual", self.spatial_residual, isinstance(self.spatial_residual, (bool, np.bool_))
+         or self.spatial_residual == "auto", "True, False or 'auto'"),
         ("memory_gb", self.memory_gb, self.memory_gb > 0, "> 0"),
     ]  # fmt: skip
     rs = self.random_state

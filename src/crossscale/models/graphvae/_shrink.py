@@ -36,8 +36,12 @@ import numpy as np
 
 #: ridge penalties considered (as the ridge baseline)
 RIDGE_ALPHAS = np.logspace(-1, 6, 29)
-#: blocks of the inner spatial cross-validation
+#: blocks of the inner spatial cross-validation ("auto", "scaled")
 INNER_FOLDS = 5
+#: random folds of the inner cross-validation of ``shrinkage="stack"``
+STACK_FOLDS = 10
+#: the blends (a, b) ``shrinkage="stack"`` chooses between: network-led and ridge-led
+STACK_CANDIDATES = ((0.8, 0.2), (0.3, 0.6))
 _STEPS = np.round(np.arange(0, 1.01, 0.1), 2)
 _GRID = np.array([(a, b) for a in np.round(np.arange(0, 1.01, 0.1), 2)
                   for b in np.round(np.arange(0, 1.01, 0.1), 2) if a + b <= 1.0 + 1e-9])  # fmt: skip
@@ -95,6 +99,24 @@ def inner_blocks(coords: np.ndarray, within: np.ndarray, n_folds: int, seed: int
     return masks
 
 
+def inner_folds(coords: np.ndarray, within: np.ndarray, n_folds: int, seed: int,
+                kind: str = "random") -> np.ndarray:
+    """A partition of the regions in `within` into inner folds, shape (k, n_regions).
+
+    ``kind="blocks"``: k-means blocks of the coordinates (:func:`inner_blocks`); ``"random"``:
+    regions dealt at random into folds of near-equal size (seeded by `seed`).
+    """
+    if kind == "blocks":
+        return inner_blocks(coords, within, n_folds, seed)
+    idx = np.flatnonzero(within)
+    k = min(int(n_folds), len(idx))
+    order = np.random.default_rng(seed).permutation(idx)
+    masks = np.zeros((k, len(within)), dtype=bool)
+    for c in range(k):
+        masks[c, order[c::k]] = True
+    return masks
+
+
 def scale_factor(y: np.ndarray, blend: np.ndarray, mean: np.ndarray) -> float:
     """The grid s ∈ {0, 0.1, …, 1} minimising ``Σ (y − m − s (p − m))²`` (out-of-fold inputs).
 
@@ -129,3 +151,40 @@ def blend_weights(y: np.ndarray, vae: np.ndarray, ridge: np.ndarray, mean: np.nd
     sse = ((dy[None] - _GRID[:, :1] * dv[None] - _GRID[:, 1:] * dr[None]) ** 2).sum(1)
     a, b = _GRID[int(np.argmin(sse))]
     return float(a), float(b)
+
+
+def choose_blend(y: np.ndarray, vae: np.ndarray, ridge: np.ndarray, mean: np.ndarray,
+                 candidates: np.ndarray | tuple = STACK_CANDIDATES) -> tuple[float, float]:
+    """The candidate (a, b) minimising ``Σ (y − m − a (v − m) − b (r − m))²`` (out-of-fold inputs).
+
+    Parameters
+    ----------
+    y, vae, ridge, mean : numpy.ndarray, shape (n,)
+        Targets and out-of-fold predictions of the network, ridge and the training mean.
+    candidates : array-like, shape (n_candidates, 2)
+        The blends to choose from (first one wins ties).
+
+    Returns
+    -------
+    a, b : float
+    """
+    cands = np.asarray(candidates, dtype=float)
+    dv, dr, dy = vae - mean, ridge - mean, y - mean
+    sse = ((dy[None] - cands[:, :1] * dv[None] - cands[:, 1:] * dr[None]) ** 2).sum(1)
+    a, b = cands[int(np.argmin(sse))]
+    return float(a), float(b)
+
+
+def kriged_rows(est: object, n_rows: int) -> np.ndarray:
+    """Which models of the last stacked fit of `est` get the spatial residual, shape (n_rows,).
+
+    ``spatial_residual=True``: all; ``"auto"``: those whose ``shrinkage="stack"`` chose the
+    network-led blend :data:`STACK_CANDIDATES[0] <STACK_CANDIDATES>`; otherwise none.
+    """
+    mode = getattr(est, "spatial_residual", False)
+    if mode != "auto" and bool(mode):
+        return np.ones(n_rows, dtype=bool)
+    blend = getattr(est, "_last_blend", None)
+    if mode != "auto" or getattr(est, "shrinkage", None) != "stack" or blend is None:
+        return np.zeros(n_rows, dtype=bool)
+    return np.all(np.isclose(blend["weights"], STACK_CANDIDATES[0]), axis=1)

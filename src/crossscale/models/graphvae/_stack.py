@@ -1,180 +1,34 @@
-"""Preprocessing and stacked training of GraphVAE models (no user API; see ``estimator.py``).
+"""Stacked training of GraphVAE models (no user API; see ``estimator.py``).
 
 One call trains ``n_models`` independent networks as one tensor program: cross-validation folds x
-maps x ensemble members. Under the inductive protocol every fold standardises the genes and
-computes its principal axes from its own training regions; held-out regions enter only through
-their own input row.
+maps x ensemble members. Inputs come from ``_projection`` (one projection per distinct training
+set); the blend with ridge and the mean is ``_blend.fit_stack``.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from crossscale._errors import ParameterError
 from crossscale.models.graphvae._params import AUTO_EXTRA_COMPONENTS, AUTO_MAX_COMPONENTS
+from crossscale.models.graphvae._projection import (  # noqa: F401 - re-exported for callers
+    Projection,
+    expression_target,
+    fit_projection,
+    fold_inputs,
+    select_components,
+)
 from crossscale.train.loop import fit_stacked, fit_then_refit
 from crossscale.train.plan import TrainPlan
 from crossscale.train.record import TrainHistory
-
-logger = logging.getLogger(__name__)
 
 PROTOCOLS = ("inductive", "transductive")
 
 # Working memory of one stacked model of ~70 regions (activations, gradients, Adam state), per
 # unit of (n_hidden + n_latent + n_inputs); used to split very large stacks into sub-stacks.
 _BYTES_PER_MODEL_UNIT = 68 * 4 * 12
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Gene standardisation and (whitened) principal axes learned from some regions.
-
-    Attributes
-    ----------
-    mean, scale : numpy.ndarray, shape (n_genes,)
-        Per-gene mean and standard deviation over the regions it was learned from.
-    basis : numpy.ndarray, shape (n_genes, n_components)
-        ``x = ((X - mean) / scale) @ basis``; whitened axes give the learning regions unit
-        variance on every component.
-    """
-
-    mean: np.ndarray
-    scale: np.ndarray
-    basis: np.ndarray
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        """Project expression values of shape (n_regions, n_genes) to (n_regions, n_components)."""
-        return ((values - self.mean) / self.scale) @ self.basis
-
-
-def fit_projection(
-    values: np.ndarray, rows: np.ndarray | None, n_components: int | None, whiten: bool
-) -> Projection:
-    """Learn a :class:`Projection` from the rows `rows` (bool mask or None = all) of `values`."""
-    sub = values if rows is None else values[rows]
-    mean = sub.mean(0)
-    scale = sub.std(0)
-    scale = np.where(scale > 0, scale, 1.0)
-    Z = (sub - mean) / scale
-    # principal axes from the (n_regions x n_regions) Gram matrix: exact, and ~10x cheaper than
-    # the SVD of the (n_regions x n_genes) matrix
-    evals, U = np.linalg.eigh(Z @ Z.T)
-    order = np.argsort(evals)[::-1]
-    s = np.sqrt(np.clip(evals[order], 0.0, None))
-    rank = int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 1
-    c = max(1, min(rank, n_components if n_components is not None else rank))
-    basis = Z.T @ (U[:, order[:c]] / s[:c])  # right singular vectors, (n_genes, c)
-    if whiten:
-        basis = basis / s[:c] * np.sqrt(len(sub))
-    return Projection(mean=mean, scale=scale, basis=basis)
-
-
-def fold_inputs(
-    values: np.ndarray,
-    train_masks: np.ndarray,
-    *,
-    protocol: str,
-    n_components: int | None,
-    whiten: bool,
-) -> tuple[np.ndarray, list[Projection], np.ndarray]:
-    """Inputs of every model: one projection per distinct training set.
-
-    Returns
-    -------
-    x : numpy.ndarray, shape (n_distinct, n_regions, n_components_max)
-        Zero-padded when folds keep different numbers of components.
-    projections : list of Projection, length n_distinct
-    index : numpy.ndarray of int, shape (n_models,)
-        Row of `x` used by each model.
-    """
-    from crossscale._threads import single_thread
-
-    if protocol == "transductive":
-        with single_thread(torch_too=False):
-            proj = fit_projection(values, None, n_components, whiten)
-        return proj(values)[None], [proj], np.zeros(len(train_masks), dtype=int)
-    uniq, index = np.unique(np.asarray(train_masks, bool), axis=0, return_inverse=True)
-    with single_thread(torch_too=False):
-        projs = [fit_projection(values, m, n_components, whiten) for m in uniq]
-    width = max(p.basis.shape[1] for p in projs)
-    x = np.zeros((len(uniq), values.shape[0], width))
-    for i, p in enumerate(projs):
-        x[i, :, : p.basis.shape[1]] = p(values)
-    return x, projs, np.ravel(index)
-
-
-def expression_target(values: np.ndarray, projs: list[Projection]) -> np.ndarray:
-    """What the expression decoder reconstructs: standardised genes on orthonormal principal axes.
-
-    For projection ``p`` with axes ``V`` (unit columns), the target of region ``i`` is
-    ``((X_i − mean) / scale) V / √n_genes``: its squared distance to a reconstruction in those axes
-    is the mean squared error per standardised gene, minus the (constant) variance outside them.
-
-    Returns
-    -------
-    target : numpy.ndarray, shape (n_distinct, n_regions, n_axes_max)
-        Zero-padded like the inputs.
-    """
-    width = max(p.basis.shape[1] for p in projs)
-    out = np.zeros((len(projs), values.shape[0], width))
-    for i, p in enumerate(projs):
-        norm = np.linalg.norm(p.basis, axis=0)
-        unit = p.basis / np.where(norm > 0, norm, 1.0)
-        out[i, :, : unit.shape[1]] = ((values - p.mean) / p.scale) @ unit / np.sqrt(values.shape[1])
-    return out
-
-
-def select_components(
-    x: np.ndarray, index: np.ndarray, y: np.ndarray, train_masks: np.ndarray, *, extra: int = 0
-) -> np.ndarray:
-    """Number of leading whitened axes per model, by leave-one-out error of a linear proxy.
-
-    For each model, principal-component regression of its training targets on the first ``c``
-    whitened axes is scored by its closed-form leave-one-region-out error (PRESS,
-    ``Σ (e_i / (1 − h_ii))²``) on the training regions alone; the ``c`` with the smallest PRESS is
-    kept. Held-out regions play no part.
-
-    Parameters
-    ----------
-    x : numpy.ndarray, shape (n_distinct, n_regions, n_max)
-        Principal-axis scores (orthogonal, centred over each projection's training regions;
-        whitened or not).
-    index : numpy.ndarray of int, shape (n_models,)
-        Row of `x` (the projection) each model uses.
-    y : numpy.ndarray, shape (n_models, n_regions)
-        Target map of each model.
-    train_masks : numpy.ndarray of bool, shape (n_models, n_regions)
-        Regions each model is trained on; only these enter its PRESS.
-    extra : int, default 0
-        Axes added to each model's choice (capped at the usable axes).
-
-    Returns
-    -------
-    n_components : numpy.ndarray of int, shape (n_models,)
-
-    References
-    ----------
-    .. [1] Allen D.M. (1974). The relationship between variable selection and data augmentation
-       and a method for prediction. Technometrics 16, 125-127 (PRESS).
-    """
-    out = np.empty(len(y), dtype=int)
-    for i, (row, m) in enumerate(zip(y, train_masks, strict=True)):
-        xt = x[index[i]][m]  # (n_t, n_max), orthogonal centred columns (whitened or not)
-        n_t = len(xt)
-        yc = row[m] - row[m].mean()
-        norm = np.where((xt**2).sum(0) > 0, (xt**2).sum(0), np.inf)
-        beta = xt.T @ yc / norm  # orthogonal columns: separate coefficients
-        fitted = np.cumsum(xt * beta, axis=1)  # (n_t, n_max): fit with the first c axes
-        lev = 1.0 / n_t + np.cumsum(xt**2 / norm, axis=1)
-        press = (((yc[:, None] - fitted) / np.clip(1 - lev, 1e-6, None)) ** 2).sum(0)
-        usable = np.flatnonzero((xt**2).sum(0) > 0)
-        top = usable[-1] + 1 if usable.size else 1
-        out[i] = min(top, int(np.argmin(press[:top])) + 1 + extra)
-    return out
 
 
 def max_stack(n_inputs: int, n_hidden: int, n_latent: int, memory_bytes: float) -> int:
@@ -335,87 +189,6 @@ def train_stack(
             pred = module(xs, a_hat).cpu().numpy() * ys[:, None] + ym[:, None]
     params = {n: p.detach().cpu().numpy() for n, p in module.named_parameters()}
     return params, hist, ym, ys, pred
-
-
-def fit_stack(
-    est: Any,
-    values: np.ndarray,
-    targets: np.ndarray,
-    train_masks: np.ndarray,
-    graph: Any,
-    *,
-    protocol: str,
-    seed: int,
-    description: str,
-    device: str,
-) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
-    """:func:`fit_network_stack`, then (``est.shrinkage`` other than ``"none"``) the blend.
-
-    Every row's prediction becomes ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)`` with (a, b) =
-    ``est.blend_weights`` (``"fixed"``), those times a factor chosen by an inner spatial CV on that
-    row's training regions (``"scaled"``) or both chosen by it (``"auto"``); see ``_shrink``.
-    ``est._last_blend`` receives ``{"weights": (n_rows, 2), "ridge_coef": (n_rows, n_genes),
-    "ridge_intercept": (n_rows,), "y_mean": (n_rows,)}`` (else None). Returns as
-    :func:`fit_network_stack`.
-    """
-    from crossscale.models.graphvae._shrink import (
-        INNER_FOLDS,
-        blend_weights,
-        inner_blocks,
-        ridge_fit,
-        scale_factor,
-    )
-
-    out = fit_network_stack(est, values, targets, train_masks, graph, protocol=protocol, seed=seed,
-                            description=description, device=device)  # fmt: skip
-    est._last_blend = None
-    mode = getattr(est, "shrinkage", "none")
-    if mode == "none":
-        return out
-    fixed = np.asarray(est.blend_weights, dtype=float)
-    chosen = getattr(est, "n_components_chosen_", None)
-    params, hist, ym, ys, pred, projs, index = out
-    T = np.asarray(targets, float)
-    train_masks = np.asarray(train_masks, bool)
-    n_rows, n = T.shape
-    if mode in ("auto", "scaled"):  # inner CV of the network and ridge on the training regions
-        coords = np.asarray(graph.coords, dtype=float)
-        inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
-        itest = np.concatenate(inner)
-        itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
-        owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
-        ipred = fit_network_stack(est, values, T[owner], itrain, graph, protocol=protocol,
-                                  seed=seed + 1, description=description + " (inner CV)",
-                                  device=device)[4]  # fmt: skip
-        est.n_components_chosen_ = chosen
-    weights = np.zeros((n_rows, 2))
-    coefs = np.zeros((n_rows, values.shape[1]))
-    icpts, means = np.zeros(n_rows), np.zeros(n_rows)
-    final = np.empty_like(pred)
-    for r in range(n_rows):
-        m = train_masks[r]
-        if mode == "fixed":
-            weights[r] = fixed
-        else:
-            v, lin, mean = np.zeros(n), np.zeros(n), np.zeros(n)
-            for j in np.flatnonzero(owner == r):
-                te, tr = itest[j], itrain[j]
-                v[te] = ipred[j][te]
-                c, b0 = ridge_fit(values, T[r], tr)
-                lin[te] = values[te] @ c + b0
-                mean[te] = T[r][tr].mean()
-            if mode == "auto":
-                weights[r] = blend_weights(T[r][m], v[m], lin[m], mean[m])
-            else:
-                inner_blend = mean + fixed[0] * (v - mean) + fixed[1] * (lin - mean)
-                weights[r] = scale_factor(T[r][m], inner_blend[m], mean[m]) * fixed
-        coefs[r], icpts[r] = ridge_fit(values, T[r], m)
-        means[r] = T[r][m].mean()
-        a, b = weights[r]
-        final[r] = means[r] + a * (pred[r] - means[r]) + b * (values @ coefs[r] + icpts[r] - means[r])
-    est._last_blend = {"weights": weights, "ridge_coef": coefs, "ridge_intercept": icpts,
-                       "y_mean": means}  # fmt: skip
-    return params, hist, ym, ys, final, projs, index
 
 
 def fit_network_stack(

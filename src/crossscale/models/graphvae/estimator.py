@@ -8,28 +8,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 
 from crossscale._errors import ParameterError
 from crossscale.atlas.graph import RegionGraph
 from crossscale.models._validation import align
+from crossscale.models.graphvae._batch import BatchFits
+from crossscale.models.graphvae._blend import fit_stack
 from crossscale.models.graphvae._inference import FittedGraphVAE
 from crossscale.models.graphvae._params import (
     PRESETS,
     REFERENCE_PARAMS,
-    _align_maps,
     _resolve_device,
     _seed,
     check_params,
 )
 from crossscale.models.graphvae._persist import GraphVAECheckpoint
-from crossscale.models.graphvae._stack import Projection, fit_stack
+from crossscale.models.graphvae._projection import Projection
 from crossscale.models.tags import ModelTags
 
 logger = logging.getLogger(__name__)
 
 
-class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
+class GraphVAE(BatchFits, GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     """Graph-regularised variational autoencoder from regional expression to a regional map.
 
     Each region's expression, standardised and projected on the leading (whitened) principal axes
@@ -98,29 +99,36 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         Fraction of training regions held out for early stopping.
     refit : bool, default True
         After early stopping, retrain on all training regions for the chosen number of epochs.
-    n_ensemble : int, default 1
-        Independently initialised members trained in the same stack; predictions are their mean.
-    spatial_residual : bool, default False
+    n_ensemble : int, default 3
+        Independently initialised members trained in the same stack; predictions are their mean
+        (the latent programs and :meth:`transform` are those of the first member).
+    spatial_residual : bool or "auto", default "auto"
         Out of sample (:meth:`fit_predict_folds`), add to each held-out region the harmonic
         interpolation over the region graph of the model's residuals on the training regions
-        (regression kriging with a Laplacian / CAR-like smoother). In-sample predictions are the
-        network's alone.
-    shrinkage : {"fixed", "auto", "scaled", "none"}, default "fixed"
+        (regression kriging with a Laplacian / CAR-like smoother). True: for every model;
+        ``"auto"``: only for the models whose ``shrinkage="stack"`` chose the network-led blend
+        (chosen on the 36 tuning maps: it helps maps where the network leads and costs maps where
+        ridge leads, ``benchmarks/results/graphvae_stack.md``); False: never. In-sample
+        predictions are the blend's alone.
+    shrinkage : {"stack", "fixed", "auto", "scaled", "none"}, default "stack"
         How the network's prediction is shrunk towards simpler predictors: every model's
         prediction is ``ȳ + a (ŷ_VAE − ȳ) + b (ŷ_ridge − ȳ)``, the network, ridge regression on the
         standardised genes (penalty by leave-one-out CV, on the model's training regions) and the
-        training mean ȳ. ``"fixed"``: (a, b) = `blend_weights` for every map and fold. ``"auto"``:
-        (a, b) ≥ 0, a + b ≤ 1 (step 0.1) chosen by an inner 5-block spatial cross-validation on
-        that model's training regions only (nested CV; stacked regression, Breiman 1996; 5 inner
-        network fits per model). ``"scaled"``: `blend_weights` times one factor s ∈ {0, 0.1, …, 1}
-        chosen by that inner CV (falls back to the mean where the inner CV finds no signal).
-        ``"none"``: the network alone. On the 36 tuning maps the fixed weights gave the best mean
-        out-of-sample R² (``benchmarks/results/graphvae_fixed_blend.md``): with ~68 regions the
-        inner-CV choices are noisy. The latent programs are the network's whatever the blend.
+        training mean ȳ. ``"stack"``: for every model (fold, map), (a, b) is the network-led
+        (0.8, 0.2) or the ridge-led (0.3, 0.6) blend, whichever has the smaller squared error in a
+        10-fold cross-validation (random folds) on that model's training regions only (nested CV,
+        stacked regression, Breiman 1996; 10 inner single-member network fits per model). The
+        two candidates were fixed on the 36 tuning maps (``benchmarks/results/graphvae_stack.md``).
+        ``"fixed"``: (a, b) = `blend_weights` for every map and fold. ``"auto"``: (a, b) ≥ 0,
+        a + b ≤ 1 (step 0.1) chosen by an inner 5-block spatial cross-validation on the model's
+        training regions. ``"scaled"``: `blend_weights` times one factor s ∈ {0, 0.1, …, 1} chosen
+        by that inner CV. ``"none"``: the network alone. With ~68 regions free inner-CV weights
+        (``"auto"``) are noisy; a choice between two blends is not (``graphvae_stack.md``). The
+        latent programs are the network's whatever the blend.
     blend_weights : tuple of float, default (0.3, 0.6)
-        (a, b) of the ``"fixed"`` and ``"scaled"`` blends: a, b ≥ 0, a + b ≤ 1. The default was
-        chosen once on the 36 tuning maps (the grid point of step 0.1 with the highest mean
-        R² over spatial and leave-one-region-out CV), never on a map being evaluated.
+        (a, b) of the ``"fixed"`` and ``"scaled"`` blends: a, b ≥ 0, a + b ≤ 1. Chosen once on
+        the 36 tuning maps (``benchmarks/results/graphvae_fixed_blend.md``), never on a map being
+        evaluated.
     memory_gb : float, default 4.0
         Working memory of one stacked program; larger stacks (many folds x maps) are split.
     random_state : int or None
@@ -190,9 +198,9 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         min_epochs: int = 100,
         val_fraction: float = 0.2,
         refit: bool = True,
-        n_ensemble: int = 1,
-        spatial_residual: bool = False,
-        shrinkage: str = "fixed",
+        n_ensemble: int = 3,
+        spatial_residual: bool | str = "auto",
+        shrinkage: str = "stack",
         blend_weights: tuple[float, float] = (0.3, 0.6),
         memory_gb: float = 4.0,
         random_state: int | None = None,
@@ -259,7 +267,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     # -- core ---------------------------------------------------------------------------------
     def _fit_stack(self, values: np.ndarray, targets: np.ndarray, train_masks: np.ndarray,
                    graph: RegionGraph, *, protocol: str, seed: int, description: str) -> tuple:  # fmt: skip
-        """Train ``n_ensemble`` members per row of `train_masks` (see ``_stack.fit_stack``)."""
+        """Train ``n_ensemble`` members per row of `train_masks` (see ``_blend.fit_stack``)."""
         return fit_stack(self, values, targets, train_masks, graph, protocol=protocol, seed=seed,
                          description=description, device=_resolve_device(self.device))  # fmt: skip
 
@@ -295,7 +303,7 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         return self
 
     def _set_blend(self, blend: dict[str, np.ndarray] | None, row: int) -> None:
-        """Keep row `row` of a blend with ridge and the mean (``_stack.fit_stack``) for :meth:`predict`."""
+        """Keep row `row` of a blend with ridge and the mean (``_blend.fit_stack``) for :meth:`predict`."""
         if blend is None:
             self.blend_ = None
             return
@@ -356,120 +364,3 @@ class GraphVAE(GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
                 " or early_stopping=False" if self.early_stopping else " or a smaller weight_decay",
             )  # fmt: skip
         return self
-
-    def fit_predict_folds(
-        self,
-        X: pd.DataFrame,
-        y: pd.Series | pd.DataFrame,
-        graph: RegionGraph,
-        test_masks: np.ndarray,
-        *,
-        protocol: str = "inductive",
-    ) -> np.ndarray:
-        """Fit one model per fold (and map) as a single batched tensor program; predict all regions.
-
-        Parameters
-        ----------
-        X, graph
-            As in :meth:`fit`.
-        y : pandas.Series, shape (n_regions,), or pandas.DataFrame, shape (n_regions, n_maps)
-            The map, or one map per column (one model per map and fold).
-        test_masks : numpy.ndarray of bool, shape (n_folds, n_regions)
-            Regions held out in each fold: their map values are never seen by that fold's model.
-        protocol : {"inductive", "transductive"}, default "inductive"
-            Inductive: gene standardisation, principal axes, graph propagation and penalties use
-            the fold's training regions only (a held-out region enters only through its own
-            input row). Transductive: the expression of every region is known (targets of
-            held-out regions are still hidden).
-
-        Returns
-        -------
-        predictions : numpy.ndarray, shape (n_maps, n_folds, n_regions)
-            Every region's prediction by each fold's model, in the units of `y`; n_maps = 1 for a
-            Series. With ``n_ensemble > 1`` each prediction is the members' mean.
-        """
-        self.check_params()
-        test_masks = np.asarray(test_masks, dtype=bool)
-        if isinstance(y, pd.DataFrame):
-            Xa, _ = align(X, None, graph)
-            Ya = _align_maps(y, graph).to_numpy().T  # (n_maps, n_regions)
-        else:
-            Xa, ya = align(X, y, graph)
-            Ya = ya.to_numpy()[None]
-        n_maps, n_folds = Ya.shape[0], len(test_masks)
-        targets = np.repeat(Ya, n_folds, axis=0)
-        train = np.tile(~test_masks, (n_maps, 1))
-        *_, pred, _, _ = self._fit_stack(
-            Xa.to_numpy(dtype=float), targets, train, graph, protocol=protocol,
-            seed=_seed(self.random_state), description=f"GraphVAE, {len(train)} models",
-        )  # fmt: skip
-        if self.spatial_residual:
-            from crossscale.models._spatial import harmonic_interpolation
-
-            resid = harmonic_interpolation(graph.laplacian().toarray(), targets - pred, ~train)
-            pred = pred + np.where(train, 0.0, resid)
-        return pred.reshape(n_maps, n_folds, -1)
-
-    def fit_many(
-        self,
-        X: pd.DataFrame,
-        Y: pd.DataFrame,
-        graph: RegionGraph,
-        *,
-        train_masks: np.ndarray | None = None,
-    ) -> list[GraphVAE]:
-        """Fit one model per column of `Y` as a single batched tensor program.
-
-        For null refits (one model per spun map), seeds or replicates. Each returned model is a
-        fitted ``GraphVAE`` (predict, transform, save) with the parameters of this one; all share
-        the seed stream of ``random_state`` and the projection learned from all regions of `X`.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame, shape (n_regions, n_genes)
-            Regional expression, index ``region``, columns ``gene_symbol``.
-        Y : pandas.DataFrame, shape (n_regions, n_maps)
-            One target map per column, index regions.
-        graph : RegionGraph
-            Region graph over the regions of `X`.
-        train_masks : numpy.ndarray of bool, shape (n_maps, n_regions), optional
-            Regions whose map value each model sees (default all).
-
-        Returns
-        -------
-        models : list of GraphVAE, length n_maps
-        """
-        self.check_params()
-        Xa, _ = align(X, None, graph)
-        Ya = _align_maps(Y, graph)
-        n_maps = Ya.shape[1]
-        masks = (np.ones((n_maps, graph.n_regions), dtype=bool) if train_masks is None
-                 else np.asarray(train_masks, dtype=bool))  # fmt: skip
-        if masks.shape != (n_maps, graph.n_regions):
-            raise ParameterError(
-                f"train_masks must have shape (n_maps, n_regions) = {(n_maps, graph.n_regions)}; "
-                f"got {masks.shape}."
-            )
-        t0 = time.perf_counter()
-        seed = _seed(self.random_state)
-        params, hist, ym, ys, _, projs, _ = self._fit_stack(
-            Xa.to_numpy(dtype=float), Ya.to_numpy().T, masks, graph, protocol="transductive",
-            seed=seed, description=f"GraphVAE, {n_maps} maps",
-        )  # fmt: skip
-        elapsed = time.perf_counter() - t0
-        e = int(self.n_ensemble)
-        models = []
-        for i, col in enumerate(Ya.columns):
-            m = clone(self)._set_fitted(
-                seed=seed, graph=graph, genes=Xa.columns, projection=projs[i] if len(projs) > 1 else projs[0],
-                params={n: v[i * e:(i + 1) * e] for n, v in params.items()},
-                y_mean=ym[i * e], y_scale=ys[i * e], y_name=str(col), history=hist,
-                n_epochs=int(hist.best_epoch[i * e]), fit_time=elapsed / n_maps,
-            )  # fmt: skip
-            m.train_mask_ = masks[i]
-            m._set_blend(self._last_blend, i)
-            m._set_program_rotation(Xa)
-            models.append(m)
-        return models
-
-
