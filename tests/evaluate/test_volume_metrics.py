@@ -53,6 +53,37 @@ def test_nuclei_counts_hand_drawn_disks():
     assert nuc["median_area_um2"] == pytest.approx(np.pi * 36, rel=0.25)
 
 
+def _blobs(shape, centres, sigma, peak, background):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    img = np.full(shape, background, float)
+    for cy, cx in centres:
+        img += (peak - background) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
+    return img
+
+
+def test_nucleus_area_is_half_maximum_area_whatever_else_the_image_holds():
+    # Gaussian nuclei (SD 3 px): after the detector's Gaussian smoothing (SD 1 px) their SD is
+    # sqrt(10) px, and the area above half their height over the background is 2 pi ln2 * 10 px^2.
+    expected = 2 * np.pi * np.log(2) * 10.0
+    centres = [(20, 20), (20, 60), (60, 20), (60, 60)]
+    img = _blobs((80, 160), centres, 3.0, 0.6, -0.9)
+    alone = segment_nuclei(img[None], pixel_um=1.0)
+    assert alone["count_per_plane"] == 4
+    assert alone["median_area_um2"] == pytest.approx(expected, rel=0.1)
+    # a bright, dense region elsewhere (a cell layer) moves a global threshold, not the size of
+    # the isolated nuclei: real and generated images with different layouts measure alike
+    layer = img.copy()
+    layer[:, 100:] = _blobs((80, 60), [(y, x) for y in range(5, 80, 9) for x in range(5, 60, 9)],
+                            3.0, 0.9, 0.1)  # fmt: skip
+    with_layer = segment_nuclei(layer[None], pixel_um=1.0)
+    iso = [a for a in with_layer["areas_um2"] if a < 200]
+    assert len(iso) >= 4
+    assert np.median(iso) == pytest.approx(expected, rel=0.1)
+    # and nor does the contrast of the nuclei against their background
+    faint = segment_nuclei(_blobs((80, 160), centres, 3.0, -0.3, -0.9)[None], pixel_um=1.0)
+    assert faint["median_area_um2"] == pytest.approx(expected, rel=0.1)
+
+
 def test_attention_pairs_percentiles():
     genes = ("A", "B", "C", "D")
     rng = np.random.default_rng(0)
