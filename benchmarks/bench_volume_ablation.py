@@ -41,6 +41,7 @@ VARIANTS: dict[str, dict] = {
     "min_snr5": {"min_snr_gamma": 5.0},
     "time_dim32": {"time_dim": 32},
     "noise_offset0.1": {"noise_offset": 0.1},
+    "noise_offset0.3": {"noise_offset": 0.3},
     "fine_capacity_16": {"channels": (16, 16, 32)},
     "epsilon": {"prediction_type": "epsilon"},
     "no_ema": {"ema_decay": None},
