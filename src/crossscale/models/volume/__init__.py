@@ -1,7 +1,8 @@
 """Gene-conditioned diffusion of brain tissue morphology (Tera-MIND style) and patch generation.
 
 ``module.py`` holds the maths (gene-gene attention, gene feature pyramid, anisotropic 3D UNet),
-``estimator.py`` the user API (:class:`VolumeDiffusion`), ``mean.py`` the regression mean over
+``estimator.py`` the user API (:class:`VolumeDiffusion`: parameters and training; ``fitted.py`` its
+sampler, inference and checkpoint methods), ``mean.py`` the regression mean over
 canvases, ``generate.py`` the step-major, resumable, boundary-aware patch generation to OME-Zarr. torch and MONAI load on first use.
 """
 
