@@ -42,6 +42,7 @@ VARIANTS: dict[str, dict] = {
     "time_dim32": {"time_dim": 32},
     "noise_offset0.1": {"noise_offset": 0.1},
     "noise_offset0.3": {"noise_offset": 0.3},
+    "window64_batch2": {"window": 64, "batch_size": 2},
     "fine_capacity_16": {"channels": (16, 16, 32)},
     "epsilon": {"prediction_type": "epsilon"},
     "no_ema": {"ema_decay": None},

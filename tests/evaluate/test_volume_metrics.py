@@ -116,3 +116,17 @@ def test_radial_power_spectrum_bands():
     assert 0.7 < bn["2-4px"] / bn["16-32px"] < 1.4
     ratio = {k: bb[k] / bn[k] for k in bn}
     assert ratio["2-4px"] < 0.1 * ratio["16-32px"] and ratio["16-32px"] > 0.5
+
+
+def test_nucleus_background_narrower_than_a_nucleus_is_refused():
+    # an opening narrower than the largest nucleus kept takes a nucleus's own plateau for its
+    # background and measures a few pixels at its top: refused, naming the fix
+    from crossscale import ParameterError
+
+    img = -np.ones((1, 60, 60))
+    yy, xx = np.mgrid[:60, :60]
+    img[0, (yy - 30) ** 2 + (xx - 30) ** 2 <= 36] = 0.8
+    with pytest.raises(ParameterError, match="background_um .* at least 22.6"):
+        segment_nuclei(img, pixel_um=1.0, background_um=3.0)
+    small = segment_nuclei(img, pixel_um=1.0, background_um=13.0, max_area_um2=120.0)
+    assert small["median_area_um2"] == pytest.approx(np.pi * 36, rel=0.25)

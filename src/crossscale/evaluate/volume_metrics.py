@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from crossscale._errors import ParameterError
+
 #: Octave bands of wavelength (stain px) of the texture metric.
 POWER_BANDS_PX = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 64))
 
@@ -158,18 +160,31 @@ def segment_nuclei(dapi: np.ndarray, pixel_um: float, *, min_area_um2: float = 8
         Objects outside this area range (debris; merged clusters of a dense cell layer) are
         discarded.
     background_um : float
-        Side of the opening that estimates the local background (µm; a few nucleus diameters).
+        Side of the opening that estimates the local background (µm); at least the diameter of a
+        disk of `max_area_um2`.
 
     Returns
     -------
     nuclei : dict
         ``count_per_plane`` (mean), ``median_area_um2`` (half-maximum areas), ``areas_um2``
         (all planes).
+
+    Raises
+    ------
+    ParameterError
+        If `background_um` is narrower than the largest nucleus kept.
     """
     from scipy import ndimage as ndi
     from skimage.filters import gaussian, threshold_otsu
     from skimage.measure import label, regionprops
 
+    widest = 2 * np.sqrt(max_area_um2 / np.pi)
+    if background_um < widest:
+        raise ParameterError(
+            f"background_um ({background_um}) must be at least {widest:.1f} um, the diameter of the "
+            f"largest nucleus kept (max_area_um2 = {max_area_um2}); a narrower opening takes a "
+            "nucleus for its own background. Raise background_um or lower max_area_um2."
+        )
     side = max(3, int(round(background_um / pixel_um)) | 1)
     areas, counts = [], []
     for p in range(dapi.shape[0]):
