@@ -41,6 +41,8 @@ VARIANTS: dict[str, dict] = {
     "min_snr5": {"min_snr_gamma": 5.0},
     "time_dim32": {"time_dim": 32},
     "noise_offset0.1": {"noise_offset": 0.1},
+    "noise_offset0.3": {"noise_offset": 0.3},
+    "window64_batch2": {"window": 64, "batch_size": 2},
     "fine_capacity_16": {"channels": (16, 16, 32)},
     "epsilon": {"prediction_type": "epsilon"},
     "no_ema": {"ema_decay": None},
@@ -118,7 +120,7 @@ def main() -> None:
             (cached / "train_cpu_s.json").write_text(json.dumps(cpu_train))
             reused = False
         model.set_sampler(**{k: v for k, v in change.items() if k in SAMPLER_KEYS})
-        val_cols = test_start - model.history_.train_cols[1]
+        val_cols = test_start - model.train_cols_[1]
         ev = evaluate_volume(model, sample, tempfile.mkdtemp(prefix="ablation_"), schemes=("boundary",),
                              regression=None, seed=args.seed, max_cols=val_cols)  # fmt: skip
         m = ev.metrics

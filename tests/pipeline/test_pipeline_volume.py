@@ -79,3 +79,26 @@ def test_model_folders_and_outputs_are_checked_before_any_work(tmp_path):
         run(EvaluateConfig(str(tmp_path / "empty")))
     with pytest.raises(ParameterError, match="generate_canvas"):
         run(GenerateConfig(str(model)))
+
+
+def test_train_leaves_the_ddim_steps_to_the_model_unless_given(monkeypatch):
+    """`volume train` passed a hard-coded 10 DDIM steps, whatever the model's default was."""
+    import crossscale.pipeline.volume as pv
+    from crossscale.models.volume import VolumeDiffusion
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_fit(self, sample):
+        seen.append(self.resolved_params()["num_inference_steps"])
+        raise Stop
+
+    monkeypatch.setattr(pv, "_sample", lambda *a: None)
+    monkeypatch.setattr(VolumeDiffusion, "fit", fake_fit)
+    monkeypatch.setitem(VolumeDiffusion.__init__.__kwdefaults__, "num_inference_steps", 7)
+    for config in (TrainConfig(), TrainConfig(steps=3)):
+        with pytest.raises(Stop):
+            run(config)
+    assert seen == [7, 3]

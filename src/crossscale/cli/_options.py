@@ -75,7 +75,7 @@ VolumePreset = _o(str, help="Model size: 'smoke' (CPU, minutes) or 'default' (GP
 Objective = _o(str, help="'residual' (regression mean + diffusion on the residual), 'diffusion' "
     "(plain) or 'regression'.")
 MaxIter = _o(int, help="Optimisation steps (default: the preset's).")
-TrainSteps = _o(int, help="DDIM steps used at generation.")
+TrainSteps = _o(int, help="DDIM steps used at generation (default: the model's).")
 BinPx = _o(int, help="Image pixels per gene bin (Tera-MIND: 16).")
 Downsample = _o(int, help="Image pixels per stain pixel; must divide --bin-px.")
 Holdout = _o(float, help="Rightmost fraction of the crop never trained on.")

@@ -29,7 +29,7 @@ def _prepare(config: object, out: Path, overwrite: bool) -> Path:
 @app.command("train")
 def train(
     out: o.TrainOut, preset: o.VolumePreset = "smoke", objective: o.Objective = "residual",
-    max_iter: o.MaxIter = None, steps: o.TrainSteps = 10, bin_px: o.BinPx = 16,
+    max_iter: o.MaxIter = None, steps: o.TrainSteps = None, bin_px: o.BinPx = 16,
     downsample: o.Downsample = 8, holdout: o.Holdout = 0.25, regression: o.Regression = False,
     seed: o.Seed = 0, device: o.Device = "auto", threads: o.Threads = None,
     overwrite: o.ReplaceOut = False,

@@ -6,7 +6,8 @@ Metrics (all on the held-out region the model never saw):
 * Pearson r of PolyT intensity with transcript density in ~20 µm blocks (the real images give
   r = 0.82-0.86 on this crop);
 * nucleus count and size from a classical segmentation of DAPI (Gaussian smoothing, Otsu
-  threshold, connected components), generated vs real;
+  threshold, connected components; size as each nucleus's area above half its height over the
+  local background), generated vs real;
 * a seam score: mean absolute difference across patch borders divided by the same at matched
   offsets inside patches (1.0 = invisible seams);
 * texture: the radially averaged power spectrum of DAPI in octave bands of wavelength, generated
@@ -37,194 +38,19 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
+from crossscale.evaluate.volume_metrics import (  # noqa: F401  (re-exported)
+    POWER_BANDS_PX,
+    band_power,
+    density_correlation,
+    image_scores,
+    radial_power_spectrum,
+    seam_score,
+    segment_nuclei,
+)
 
 logger = logging.getLogger(__name__)
 
 KNOWN_PAIRS = (("Slc17a6", "Slc17a7"), ("Cldn5", "Aqp4"))
-#: Octave bands of wavelength (stain px) of the texture metric.
-POWER_BANDS_PX = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 64))
-
-
-def radial_power_spectrum(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Radially averaged power spectrum of 2-D images (mean over leading axes).
-
-    Each image has its mean removed and is tapered by a 2-D Hann window before the FFT.
-
-    Parameters
-    ----------
-    img : numpy.ndarray, shape (..., H, W)
-        Images (any intensity units); the spectrum is averaged over the leading axes.
-
-    Returns
-    -------
-    freq : numpy.ndarray, shape (n,)
-        Radial frequency (cycles per pixel), bin centres from ``1 / min(H, W)`` to 0.5.
-    power : numpy.ndarray, shape (n,)
-        Mean power |FFT|^2 / (H W) in each radial bin.
-    """
-    a = np.asarray(img, np.float64).reshape((-1,) + img.shape[-2:])
-    h, w = a.shape[-2:]
-    taper = np.outer(np.hanning(h), np.hanning(w))
-    a = (a - a.mean(axis=(-2, -1), keepdims=True)) * taper
-    p = (np.abs(np.fft.fft2(a)) ** 2).mean(0) / (h * w)
-    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
-    rad = np.sqrt(fy**2 + fx**2)
-    step = 1.0 / min(h, w)
-    edges = np.arange(step / 2, 0.5 + step, step)
-    idx = np.digitize(rad.ravel(), edges)
-    n = len(edges)
-    sums = np.bincount(idx, p.ravel(), minlength=n + 1)[1:n]
-    cnt = np.bincount(idx, minlength=n + 1)[1:n]
-    with np.errstate(invalid="ignore"):
-        return (edges[:-1] + edges[1:]) / 2, sums / np.maximum(cnt, 1)
-
-
-def band_power(freq: np.ndarray, power: np.ndarray,
-               bands: tuple[tuple[int, int], ...] = POWER_BANDS_PX) -> dict[str, float]:  # fmt: skip
-    """Mean power in octave bands of wavelength ``[lo, hi)`` px (frequency ``(1/hi, 1/lo]``).
-
-    Returns
-    -------
-    power : dict
-        ``"<lo>-<hi>px"`` -> mean power of the radial bins in the band (NaN if none).
-    """
-    out = {}
-    for lo, hi in bands:
-        sel = (freq > 1.0 / hi) & (freq <= 1.0 / lo)
-        out[f"{lo}-{hi}px"] = float(power[sel].mean()) if sel.any() else float("nan")
-    return out
-
-
-def image_scores(real: np.ndarray, gen: np.ndarray, stains: tuple[str, ...]) -> dict[str, float]:
-    """PSNR and SSIM per stain (averaged over planes).
-
-    Parameters
-    ----------
-    real, gen : numpy.ndarray, shape (n_stains, n_planes, H, W)
-        Images in [-1, 1].
-    stains : tuple of str
-        Names of the stains, in the order of the first axis (e.g. ``("dapi", "polyt")``).
-
-    Returns
-    -------
-    scores : dict
-        ``psnr_<stain>`` (dB) and ``ssim_<stain>``.
-    """
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
-    out: dict[str, float] = {}
-    for s, name in enumerate(stains):
-        ps, ss = [], []
-        for p in range(real.shape[1]):
-            a, b = real[s, p].astype(np.float64), np.clip(gen[s, p], -1, 1).astype(np.float64)
-            ps.append(peak_signal_noise_ratio(a, b, data_range=2.0))
-            ss.append(structural_similarity(a, b, data_range=2.0))
-        out[f"psnr_{name}"] = float(np.mean(ps))
-        out[f"ssim_{name}"] = float(np.mean(ss))
-    return out
-
-
-def density_correlation(polyt: np.ndarray, density: np.ndarray, ratio: int, block: int = 12) -> float:
-    """Pearson r of PolyT intensity with transcript density in blocks of `block` gene bins.
-
-    Parameters
-    ----------
-    polyt : numpy.ndarray, shape (n_planes, H, W)
-        PolyT image at stain resolution.
-    density : numpy.ndarray, shape (n_planes, H / ratio, W / ratio)
-        Transcripts per gene bin.
-    ratio : int
-        Stain pixels per gene bin.
-    block : int
-        Gene bins per block side (12 x 1.738 µm = 20.9 µm by default).
-
-    Returns
-    -------
-    r : float
-        Mean over planes.
-    """
-    rs = []
-    for p in range(polyt.shape[0]):
-        hb, wb = density.shape[1] // block, density.shape[2] // block
-        if hb * wb < 3:
-            return float("nan")
-        d = density[p, : hb * block, : wb * block].reshape(hb, block, wb, block).sum((1, 3))
-        k = block * ratio
-        i = polyt[p, : hb * k, : wb * k].reshape(hb, k, wb, k).mean((1, 3))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rs.append(float(np.corrcoef(d.ravel(), i.ravel())[0, 1]))
-    return float(np.mean(rs))
-
-
-def segment_nuclei(dapi: np.ndarray, pixel_um: float, *, min_area_um2: float = 8.0,
-                   max_area_um2: float = 400.0) -> dict[str, Any]:
-    """Classical nucleus segmentation of DAPI planes: Gaussian, Otsu threshold, components.
-
-    Parameters
-    ----------
-    dapi : numpy.ndarray, shape (n_planes, H, W)
-        DAPI in [-1, 1].
-    pixel_um : float
-        Pixel size (µm).
-    min_area_um2, max_area_um2 : float
-        Objects outside this area range (debris; merged clusters of a dense cell layer) are
-        discarded.
-
-    Returns
-    -------
-    nuclei : dict
-        ``count_per_plane`` (mean), ``median_area_um2``, ``areas_um2`` (all planes).
-    """
-    from skimage.filters import gaussian, threshold_otsu
-    from skimage.measure import label, regionprops
-
-    areas, counts = [], []
-    for p in range(dapi.shape[0]):
-        img = gaussian(dapi[p].astype(np.float64), sigma=1.0)
-        if np.ptp(img) < 1e-6:
-            counts.append(0)
-            continue
-        mask = img > threshold_otsu(img)
-        a = np.array([r.area for r in regionprops(label(mask))], float) * pixel_um**2
-        a = a[(a >= min_area_um2) & (a <= max_area_um2)]
-        areas.append(a)
-        counts.append(len(a))
-    allareas = np.concatenate(areas) if areas else np.zeros(0)
-    return {"count_per_plane": float(np.mean(counts)),
-            "median_area_um2": float(np.median(allareas)) if len(allareas) else float("nan"),
-            "areas_um2": allareas}  # fmt: skip
-
-
-def seam_score(img: np.ndarray, borders: dict[str, list[int]]) -> float:
-    """Mean |difference| across patch borders / the same at patch midlines (1.0 = no seams).
-
-    Parameters
-    ----------
-    img : numpy.ndarray, shape (..., H, W)
-        The assembled canvas.
-    borders : dict
-        ``{"y": rows, "x": cols}``: index ``b`` means a border between pixels ``b - 1`` and ``b``.
-
-    Returns
-    -------
-    score : float
-        Ratio of the mean absolute neighbour difference across borders to the same at the
-        midpoints between consecutive borders (matched offsets inside patches).
-    """
-    num, den = [], []
-    for axis, key in ((-2, "y"), (-1, "x")):
-        bs = sorted(borders.get(key, []))
-        if not bs:
-            continue
-        n = img.shape[axis]
-        edges = [0, *bs, n]
-        mids = [(a + b) // 2 for a, b in zip(edges[:-1], edges[1:], strict=True) if b - a >= 2]
-        diff = np.abs(np.diff(img, axis=axis))  # diff[k] = x[k + 1] - x[k]
-        num.append(np.take(diff, [b - 1 for b in bs], axis=axis).mean())
-        den.append(np.take(diff, [m - 1 for m in mids if m >= 1], axis=axis).mean())
-    if not num:
-        return float("nan")
-    return float(np.mean(num) / np.mean(den))
 
 
 def attention_matrix(model: Any, genes: Any, *, max_windows: int = 64, seed: int = 0) -> np.ndarray:

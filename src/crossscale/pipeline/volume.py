@@ -139,7 +139,7 @@ class TrainConfig:
 
     ``preset`` 'smoke' (CPU, minutes) or 'default' (GPU); ``objective`` 'residual' (regression
     mean + diffusion on the residual), 'diffusion' or 'regression'; ``max_iter`` optimisation
-    steps (None: the preset's); ``steps`` DDIM steps at generation; ``bin_px`` image pixels
+    steps (None: the preset's); ``steps`` DDIM steps at generation (None: the model's default); ``bin_px`` image pixels
     per gene bin; ``downsample`` image pixels per stain pixel (divides `bin_px`); ``holdout``
     the rightmost fraction never trained on, in (0, 1); ``regression`` also a separate
     regression baseline; ``threads`` torch CPU threads (None: torch's).
@@ -148,7 +148,7 @@ class TrainConfig:
     preset: str = "smoke"
     objective: str = "residual"
     max_iter: int | None = None
-    steps: int = 10
+    steps: int | None = None
     bin_px: int = 16
     downsample: int = 8
     holdout: float = 0.25
@@ -203,8 +203,10 @@ def _train(config: TrainConfig) -> TrainResult:
     config.check()
     c = config
     sample = _sample(c.bin_px, c.downsample)
-    kw = dict(preset=c.preset, max_iter=c.max_iter, num_inference_steps=c.steps,
-              holdout_fraction=c.holdout, random_state=c.seed, device=c.device)  # fmt: skip
+    kw = dict(preset=c.preset, max_iter=c.max_iter, holdout_fraction=c.holdout,
+              random_state=c.seed, device=c.device)  # fmt: skip
+    if c.steps is not None:  # None: the model's own default, not a number repeated here
+        kw["num_inference_steps"] = c.steps
     with torch_threads(c.threads):
         model = VolumeDiffusion(objective=c.objective, **kw).fit(sample)
         reg = VolumeDiffusion(objective="regression", **kw).fit(sample) if c.regression else None

@@ -91,8 +91,8 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
     if ev.info.get("nucleus_areas_um2"):
         rep.add_figure(plot_nucleus_areas({k: v for k, v in ev.info["nucleus_areas_um2"].items()
                                            if k != "mean image"}),
-                       caption="Areas of the nuclei segmented from DAPI (Gaussian, Otsu, 8-400 "
-                               "um^2), both planes.")  # fmt: skip
+                       caption="Half-maximum areas of the nuclei detected in DAPI (Gaussian, Otsu, "
+                               "8-400 um^2), both planes.")  # fmt: skip
     spec = ev.info.get("dapi_power_spectrum")
     if spec:
         rep.add_figure(plot_power_spectra(spec["freq_cycles_per_px"],
@@ -139,7 +139,8 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
         "sees a halo of its neighbours' current state at every step, all patches in lock-step, "
         "position-seeded initial noise. Baselines: independent tiles, overlap-averaged windows, a "
         "regression net with the same backbone, and the training mean image. Nuclei: Gaussian "
-        "(sigma 1 px), Otsu threshold, connected components of 8-400 um^2.")
+        "(sigma 1 px), Otsu threshold, connected components of 8-400 um^2; each nucleus's size is "
+        "its area above half its height over the local background (opening of 25 um).")
     rep.add_html("<ol class=references><li>Wu Y. et al. (2025). Tera-MIND: Tera-scale mouse brain "
                  "simulation via spatial mRNA-guided diffusion. arXiv:2503.01220.</li>"
                  "<li>Ho J., Jain A., Abbeel P. (2020). Denoising diffusion probabilistic models. "

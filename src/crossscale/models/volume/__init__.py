@@ -1,8 +1,10 @@
 """Gene-conditioned diffusion of brain tissue morphology (Tera-MIND style) and patch generation.
 
 ``module.py`` holds the maths (gene-gene attention, gene feature pyramid, anisotropic 3D UNet),
-``estimator.py`` the user API (:class:`VolumeDiffusion`), ``generate.py`` the step-major,
-resumable, boundary-aware patch generation to OME-Zarr. torch and MONAI load on first use.
+``estimator.py`` the user API (:class:`VolumeDiffusion`: parameters and training; ``fitted.py`` its
+sampler, inference and checkpoint methods), ``mean.py`` the regression mean over canvases,
+``generate.py`` the step-major, resumable, boundary-aware patch generation to OME-Zarr. torch and
+MONAI load on first use.
 """
 
 from crossscale.models.volume.estimator import PRESETS, VolumeDiffusion, holdout_start
