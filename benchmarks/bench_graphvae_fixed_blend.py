@@ -67,12 +67,13 @@ def cv_folds(graph: RegionGraph, n: int) -> dict[str, np.ndarray]:
 
 
 def inner_predictions(X: pd.DataFrame, Y: pd.DataFrame, graph: RegionGraph, folds: np.ndarray,
-                      seed: int) -> np.ndarray:
+                      seed: int, make_inner=None) -> np.ndarray:
     """Inner-CV predictions, as ``_stack.fit_stack`` makes them, shape (4, n_maps, n_folds, n_regions).
 
     For every (map, outer fold): 5 k-means blocks of its training regions; the out-of-block
     predictions of the network (trained as ``fit_stack`` trains its inner models), of ridge and of
-    the inner training mean, and a mask of the outer training regions.
+    the inner training mean, and a mask of the outer training regions. `make_inner` (coords,
+    training mask, row) -> inner test masks replaces the 5 blocks (``bench_graphvae_stack.py``).
     """
     from crossscale.models.graphvae._stack import fit_network_stack
 
@@ -83,7 +84,10 @@ def inner_predictions(X: pd.DataFrame, Y: pd.DataFrame, graph: RegionGraph, fold
     T = np.repeat(Ya, n_folds, axis=0)
     train_masks = np.tile(~folds, (n_maps, 1))
     coords = np.asarray(graph.coords, dtype=float)
-    inner = [inner_blocks(coords, m, INNER_FOLDS, seed + r) for r, m in enumerate(train_masks)]
+    if make_inner is None:  # (coords, training mask, row) -> inner test masks
+        def make_inner(c, m, r):
+            return inner_blocks(c, m, INNER_FOLDS, seed + r)
+    inner = [make_inner(coords, m, r) for r, m in enumerate(train_masks)]
     itest = np.concatenate(inner)
     itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
     owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])

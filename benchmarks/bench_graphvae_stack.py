@@ -36,6 +36,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_graphvae_fixed_blend import cv_folds  # noqa: E402
+from bench_graphvae_fixed_blend import inner_predictions as fixed_blend_inner  # noqa: E402
 from bench_graphvae_maps import groups, map_keys  # noqa: E402
 
 from crossscale._progress import set_progress_enabled  # noqa: E402
@@ -43,7 +44,6 @@ from crossscale.atlas import RegionGraph  # noqa: E402
 from crossscale.evaluate.cv import out_of_fold  # noqa: E402
 from crossscale.evaluate.metrics import r2_score  # noqa: E402
 from crossscale.maps.catalog import load_map  # noqa: E402
-from crossscale.models.graphvae import GraphVAE  # noqa: E402
 from crossscale.models.graphvae._shrink import inner_folds, ridge_fit  # noqa: E402
 
 COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
@@ -56,35 +56,12 @@ def inner_predictions(X: pd.DataFrame, Y: pd.DataFrame, graph: RegionGraph, fold
                       seed: int, scheme: str) -> np.ndarray:
     """Inner-CV predictions of network, ridge and inner mean, shape (4, n_maps, n_folds, n_regions).
 
-    The 4th slice is the mask of each outer fold's training regions.
+    As ``bench_graphvae_fixed_blend.inner_predictions`` with the inner folds of `scheme`; the 4th
+    slice is the mask of each outer fold's training regions.
     """
-    from crossscale.models.graphvae._stack import fit_network_stack
-
     kind, k = SCHEMES[scheme]
-    est = GraphVAE(random_state=seed, device="cpu", shrinkage="none")
-    values = X.to_numpy(float)
-    Ya = Y.to_numpy().T
-    n_maps, n_folds = Ya.shape[0], len(folds)
-    T = np.repeat(Ya, n_folds, axis=0)
-    train_masks = np.tile(~folds, (n_maps, 1))
-    coords = np.asarray(graph.coords, dtype=float)
-    inner = [inner_folds(coords, m, k, seed + r, kind) for r, m in enumerate(train_masks)]
-    itest = np.concatenate(inner)
-    itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
-    owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
-    ipred = fit_network_stack(est, values, T[owner], itrain, graph, protocol="inductive",
-                              seed=seed + 1, description="inner", device="cpu")[4]  # fmt: skip
-    n = T.shape[1]
-    out = np.zeros((4, len(T), n))
-    for r in range(len(T)):
-        for j in np.flatnonzero(owner == r):
-            te, tr = itest[j], itrain[j]
-            out[0, r, te] = ipred[j][te]
-            c, b0 = ridge_fit(values, T[r], tr)
-            out[1, r, te] = values[te] @ c + b0
-            out[2, r, te] = T[r][tr].mean()
-        out[3, r] = train_masks[r]
-    return out.reshape(4, n_maps, n_folds, n)
+    return fixed_blend_inner(X, Y, graph, folds, seed,
+                             lambda c, m, r: inner_folds(c, m, k, seed + r, kind))  # fmt: skip
 
 
 def dump_inner(args: argparse.Namespace) -> None:
@@ -351,7 +328,11 @@ def write(df: pd.DataFrame, summary: pd.DataFrame, args: argparse.Namespace) -> 
               f"{base.nested.mean()['spatial']:.3f} / {base.nested.mean()['loro']:.3f}. Issue 19's "
               "free inner-CV weights with 5 spatial blocks (`shrinkage=\"auto\"`): 0.276 / 0.282, AD "
               "0.603 / 0.647 (graphvae_fixed_blend.md).", ""]  # fmt: skip
-    summary.drop(columns=[], errors="ignore").to_csv(OUT / "graphvae_stack.csv", float_format="%.4f")
+    stamped = summary.assign(commit=COMMIT, command="python benchmarks/bench_graphvae_stack.py "
+                             + " ".join(sys.argv[1:]), scheme=args.scheme)  # fmt: skip
+    tmp_csv = OUT / ".graphvae_stack.csv.tmp"
+    stamped.to_csv(tmp_csv, float_format="%.4f")
+    tmp_csv.replace(OUT / "graphvae_stack.csv")
     tmp = OUT / ".graphvae_stack.md.tmp"
     tmp.write_text("\n".join(lines))
     tmp.replace(OUT / "graphvae_stack.md")
