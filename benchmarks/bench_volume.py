@@ -194,6 +194,9 @@ def main() -> None:
 
     figs = Path(args.figures)
     figs.mkdir(parents=True, exist_ok=True)
+    # every figure records the commit and the command that made it (PNG "Description" text)
+    stamp = {"Description": f"crossscale commit {commit}; command python "
+                            + " ".join(["benchmarks/bench_volume.py", *sys.argv[1:]])}  # fmt: skip
     from crossscale.plotting.volume import (
         plot_attention_matrix,
         plot_crops,
@@ -206,22 +209,22 @@ def main() -> None:
     if ev_plain is not None:
         imgs["plain diffusion"] = ev_plain.images["boundary"]
     crop = (slice(0, 128), slice(0, 128))
-    plot_crops(imgs, list(res.stains_), crop=crop, px_per_inch=100).savefig(figs / "crops_z0.png", dpi=100)
+    plot_crops(imgs, list(res.stains_), crop=crop, px_per_inch=100).savefig(figs / "crops_z0.png", dpi=100, metadata=stamp)
     diff = {k: v - ev.images["regression"] for k, v in imgs.items() if k != "regression mean"}
     plot_crops(diff, list(res.stains_), crop=crop, cmap="RdBu_r", px_per_inch=100).savefig(
-        figs / "difference_to_regression_mean_z0.png", dpi=100)
+        figs / "difference_to_regression_mean_z0.png", dpi=100, metadata=stamp)
     areas = dict(ev.info["nucleus_areas_um2"])
     spec = dict(ev.info["dapi_power_spectrum"])
     if ev_plain is not None:
         areas["plain diffusion"] = ev_plain.info["nucleus_areas_um2"]["boundary"]
         spec["plain diffusion"] = ev_plain.info["dapi_power_spectrum"]["boundary"]
     shown = [k for k in ("real", "boundary", "plain diffusion", "regression") if k in areas]
-    plot_nucleus_areas({k: areas[k] for k in shown}).savefig(figs / "nucleus_areas.png", dpi=100)
+    plot_nucleus_areas({k: areas[k] for k in shown}).savefig(figs / "nucleus_areas.png", dpi=100, metadata=stamp)
     plot_power_spectra(spec["freq_cycles_per_px"], {k: spec[k] for k in shown},
-                       pixel_um=ev.info["pixel_um"], bands=POWER_BANDS_PX).savefig(figs / "dapi_power_spectra.png", dpi=100)
+                       pixel_um=ev.info["pixel_um"], bands=POWER_BANDS_PX).savefig(figs / "dapi_power_spectra.png", dpi=100, metadata=stamp)
     known = [g for pair in ("Slc17a6", "Slc17a7", "Cldn5", "Aqp4") for g in [pair] if g in res.genes_]
     plot_attention_matrix(ev.attention_matrix, list(res.genes_), highlight=known).savefig(
-        figs / "gene_gene_attention.png", dpi=100)
+        figs / "gene_gene_attention.png", dpi=100, metadata=stamp)
 
     params = res.params_
     cmd = "python " + " ".join(["benchmarks/bench_volume.py", *sys.argv[1:]])
