@@ -2,7 +2,8 @@
 
 The documentation build renders the scripts without running them (``plot_gallery=False``); this
 is where they run, each as ``python examples/<name>.py`` would run it but with GraphVAE trained
-5 epochs instead of its default 100 (``tests/quick_fits.py``): what the scripts call, print and
+5 epochs instead of its default 100, with one network and a shorter inner CV
+(``tests/quick_fits.py``): what the scripts call, print and
 draw is tested here, the numbers of full fits in ``benchmarks/``.
 """
 

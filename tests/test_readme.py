@@ -7,8 +7,8 @@ only compiled. The
 user files the atlas block names (``lh.myatlas.annot``, ``my_abagen_matrix.csv``) are provided
 as a user would have them: the Desikan-Killiany annotation pair under another name and the
 built-in DK expression written as abagen writes it. GraphVAE trains 5 epochs instead of its
-default 100 (``tests/quick_fits.py``): the calls, what they print and save are tested here, the
-numbers of full fits in ``benchmarks/``.
+default 100, with one network and a shorter inner CV (``tests/quick_fits.py``): the calls, what
+they print and save are tested here, the numbers of full fits in ``benchmarks/``.
 """
 
 from __future__ import annotations

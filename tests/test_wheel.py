@@ -91,13 +91,14 @@ def test_wheel_installs_in_a_fresh_venv_and_fits():
                      env=env, cwd=tmp, timeout=120).stdout  # fmt: skip
         assert Path(where.strip()).is_relative_to(venv), where
 
-        # A smoke fit on the real data: GraphVAE, leave-one-region-out CV, 20 epochs.
-        _run([str(venv / "bin/crossscale"), "fit", "--cv", "loro", "--no-baselines",
-              "--no-interpret", "--max-epochs", "20", "--out", str(tmp / "fit")],
+        # A smoke fit on the real data: GraphVAE, distance-blocked CV, 5 epochs (the numbers of
+        # full fits are the benchmarks' business; this checks that the installed package runs).
+        _run([str(venv / "bin/crossscale"), "fit", "--cv", "spatial", "--no-baselines",
+              "--no-interpret", "--max-epochs", "5", "--out", str(tmp / "fit")],
              env=env, cwd=tmp, timeout=600)  # fmt: skip
         metrics = json.loads((tmp / "fit" / "metrics.json").read_text())
         run = json.loads((tmp / "fit" / "run.json").read_text())
         assert run["versions"]["crossscale"] == version
         assert (tmp / "fit" / "report.html").stat().st_size > 10_000
         text = json.dumps(metrics)
-        assert "loro_r2" in text and "GraphVAE" in text
+        assert "spatial_r2" in text and "GraphVAE" in text

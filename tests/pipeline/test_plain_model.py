@@ -29,8 +29,8 @@ class PlainRidge:
         self.n_fits += 1
         self.mean_, self.sd_, self.y0_ = X.mean(), X.std(), y.mean()
         Z = ((X - self.mean_) / self.sd_).to_numpy()
-        self.coef_ = np.linalg.solve(Z.T @ Z + self.alpha * np.eye(Z.shape[1]),
-                                     Z.T @ (y.to_numpy() - self.y0_))  # fmt: skip
+        dual = np.linalg.solve(Z @ Z.T + self.alpha * np.eye(len(Z)), y.to_numpy() - self.y0_)
+        self.coef_ = Z.T @ dual  # the dual form: regions < genes
         return self
 
     def predict(self, X):
