@@ -22,13 +22,14 @@ env: $(BIN)/crossscale
 demo: env
 	$(BIN)/crossscale fit --out results/ad_default --overwrite
 
-# pytest runs on 2 worker processes (pytest-xdist); the timings: benchmarks/results/test_time.md.
+# pytest runs on 2 worker processes (pytest-xdist; an idle worker takes queued tests from the
+# busy one: worksteal); the timings: benchmarks/results/test_time.md.
 test: env
 	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/lint-imports
 	$(MAKE) docs
 	$(MAKE) dist
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 # For development: ruff, then the tests not marked slow, stopping at the first failure.
 # `make test` (above) is the CI command and runs every test.
