@@ -25,7 +25,7 @@ def test_fit_end_to_end_on_real_data(tmp_path):
             "--out",
             str(out),
             "--max-epochs",
-            "40",
+            "10",
             "--cv",
             "spatial",
             "--seed",
