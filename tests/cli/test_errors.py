@@ -274,7 +274,12 @@ def test_sigint_during_a_fit_exits_130_and_leaves_nothing(workdir, tmp_path):
     import sys
 
     shutil.copy(workdir / "map.csv", tmp_path / "map.csv")
-    cmd = [sys.executable, "-c", "from crossscale.cli.main import run; run()", "fit", "--map",
+    # A terminal delivers Ctrl-C to a process that honours SIGINT. A job started in the background
+    # of a non-interactive shell (as `make test` may be) inherits SIGINT *ignored* (POSIX), and a
+    # child that ignores it never stops: the child restores Python's handler first.
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from crossscale.cli.main import run; run()")
+    cmd = [sys.executable, "-c", code, "fit", "--map",
            "map.csv", "--out", "res", "--max-epochs", "100000", "--cv", "spatial",
            "--no-baselines", "--no-interpret"]  # fmt: skip
     proc = subprocess.Popen(
