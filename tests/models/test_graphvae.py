@@ -541,7 +541,35 @@ def test_choose_blend_picks_the_candidate_with_the_smallest_inner_error():
     v, r, m = rng.normal(size=(3, 60)) + [[1.0], [2.0], [0.5]]
     cands = rng.uniform(0, 0.5, size=(7, 2))
     sse = [((y - (m + a * (v - m) + b * (r - m))) ** 2).sum() for a, b in cands]
-    assert choose_blend(y, v, r, m, cands) == tuple(cands[int(np.argmin(sse))])
+    assert choose_blend(y, v, r, m, cands, min_r2=-np.inf) == tuple(cands[int(np.argmin(sse))])
+
+
+def test_the_network_led_blend_needs_an_inner_r2_of_stack_min_r2():
+    # A map with weak signal: the network-led blend has the smallest inner error but explains
+    # less than STACK_MIN_R2 of the variance around the training mean -> the ridge-led blend.
+    from crossscale.models.graphvae._shrink import STACK_CANDIDATES, STACK_MIN_R2, choose_blend
+
+    assert STACK_MIN_R2 == 0.5
+    rng = np.random.default_rng(3)
+    mean = np.zeros(200)
+    y = rng.normal(size=200)
+
+    def r2_first(v, r):  # inner R² of the network-led candidate (a, b) = STACK_CANDIDATES[0]
+        a, b = STACK_CANDIDATES[0]
+        return 1 - ((y - a * v - b * r) ** 2).sum() / (y**2).sum()
+
+    for signal, chosen in ((0.5, STACK_CANDIDATES[1]), (1.2, STACK_CANDIDATES[0])):
+        v = signal * y + rng.normal(size=200) * 0.6  # the network: some signal
+        r = 0.2 * y + rng.normal(size=200) * 0.6  # ridge: less
+        assert (r2_first(v, r) >= STACK_MIN_R2) == (chosen == STACK_CANDIDATES[0])
+        # without the threshold the network-led blend wins both times
+        assert choose_blend(y, v, r, mean, min_r2=-np.inf) == STACK_CANDIDATES[0]
+        assert choose_blend(y, v, r, mean) == chosen
+    # the threshold is on R² exactly: just above and just below it
+    v = 1.0 * y
+    r2 = r2_first(v, y * 0)
+    assert choose_blend(y, v, y * 0, mean, min_r2=r2 - 1e-9) == STACK_CANDIDATES[0]
+    assert choose_blend(y, v, y * 0, mean, min_r2=r2 + 1e-9) == STACK_CANDIDATES[1]
 
 
 def test_random_inner_folds_partition_the_training_regions():

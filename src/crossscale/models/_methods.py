@@ -18,6 +18,12 @@ def _cands() -> str:
     return " and ".join(f"({a:g}, {b:g})" for a, b in STACK_CANDIDATES)
 
 
+def _stack_min_r2() -> float:
+    from crossscale.models.graphvae._shrink import STACK_MIN_R2
+
+    return STACK_MIN_R2
+
+
 def _stack_folds() -> int:
     from crossscale.models.graphvae._shrink import STACK_FOLDS
 
@@ -116,9 +122,10 @@ def graphvae_methods(p: Mapping[str, Any], cite: Callable[..., str]) -> str:
                    f"on its training regions only {cite('breiman1996')}."),
         "stack": (f" Each prediction is the blend {mix}, with (a, b) chosen for every fold between "
                   f"{_cands()} by a {_stack_folds()}-fold cross-validation (random folds, one network "
-                  f"per inner fit) on its training regions only {cite('breiman1996')}; the candidate "
-                  "blends were fixed once on 36 public case-control maps (ADNI2 baseline atrophy, "
-                  "ENIGMA cortical thickness)."),
+                  f"per inner fit) on its training regions only {cite('breiman1996')}, the first "
+                  f"only where its inner-CV R² was at least {_stack_min_r2():g}; the candidate "
+                  "blends and that threshold were fixed once on 36 public case-control maps (ADNI2 "
+                  "baseline atrophy, ENIGMA cortical thickness)."),
         "auto": (f" Each prediction is the blend {mix}, with a, b ≥ 0, a + b ≤ 1 chosen for every "
                  "fold by a 5-block spatial cross-validation on its training regions only "
                  f"{cite('breiman1996')}."),

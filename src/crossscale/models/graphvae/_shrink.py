@@ -42,6 +42,10 @@ INNER_FOLDS = 5
 STACK_FOLDS = 10
 #: the blends (a, b) ``shrinkage="stack"`` chooses between: network-led and ridge-led
 STACK_CANDIDATES = ((0.8, 0.2), (0.3, 0.6))
+#: the network-led blend is chosen only when its inner-CV R² reaches this: on maps with weaker
+#: signal the inner CV cannot tell the blends apart and the ridge-led one is safer (chosen on the
+#: 36 tuning maps, ``benchmarks/results/graphvae_stack.md``)
+STACK_MIN_R2 = 0.5
 _STEPS = np.round(np.arange(0, 1.01, 0.1), 2)
 _GRID = np.array([(a, b) for a in np.round(np.arange(0, 1.01, 0.1), 2)
                   for b in np.round(np.arange(0, 1.01, 0.1), 2) if a + b <= 1.0 + 1e-9])  # fmt: skip
@@ -154,8 +158,12 @@ def blend_weights(y: np.ndarray, vae: np.ndarray, ridge: np.ndarray, mean: np.nd
 
 
 def choose_blend(y: np.ndarray, vae: np.ndarray, ridge: np.ndarray, mean: np.ndarray,
-                 candidates: np.ndarray | tuple = STACK_CANDIDATES) -> tuple[float, float]:
+                 candidates: np.ndarray | tuple = STACK_CANDIDATES,
+                 min_r2: float = STACK_MIN_R2) -> tuple[float, float]:
     """The candidate (a, b) minimising ``Σ (y − m − a (v − m) − b (r − m))²`` (out-of-fold inputs).
+
+    The first candidate (the network-led blend) is eligible only when its R² over these inputs,
+    ``1 − SSE / Σ (y − m)²``, is at least `min_r2`; otherwise the best of the others is chosen.
 
     Parameters
     ----------
@@ -163,6 +171,8 @@ def choose_blend(y: np.ndarray, vae: np.ndarray, ridge: np.ndarray, mean: np.nda
         Targets and out-of-fold predictions of the network, ridge and the training mean.
     candidates : array-like, shape (n_candidates, 2)
         The blends to choose from (first one wins ties).
+    min_r2 : float, default :data:`STACK_MIN_R2`
+        The R² the first candidate needs (``-numpy.inf``: plain least squared error).
 
     Returns
     -------
@@ -171,7 +181,10 @@ def choose_blend(y: np.ndarray, vae: np.ndarray, ridge: np.ndarray, mean: np.nda
     cands = np.asarray(candidates, dtype=float)
     dv, dr, dy = vae - mean, ridge - mean, y - mean
     sse = ((dy[None] - cands[:, :1] * dv[None] - cands[:, 1:] * dr[None]) ** 2).sum(1)
-    a, b = cands[int(np.argmin(sse))]
+    best = int(np.argmin(sse))
+    if best == 0 and len(cands) > 1 and 1.0 - sse[0] / max(float((dy**2).sum()), 1e-300) < min_r2:
+        best = 1 + int(np.argmin(sse[1:]))
+    a, b = cands[best]
     return float(a), float(b)
 
 

@@ -117,8 +117,10 @@ class GraphVAE(BatchFits, GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
         training mean ȳ. ``"stack"``: for every model (fold, map), (a, b) is the network-led
         (0.8, 0.2) or the ridge-led (0.3, 0.6) blend, whichever has the smaller squared error in a
         10-fold cross-validation (random folds) on that model's training regions only (nested CV,
-        stacked regression, Breiman 1996; 10 inner single-member network fits per model). The
-        two candidates were fixed on the 36 tuning maps (``benchmarks/results/graphvae_stack.md``).
+        stacked regression, Breiman 1996; 10 inner single-member network fits per model), the
+        network-led one only where its inner-CV R² is at least 0.5 (weaker maps get the
+        ridge-led blend). The candidates and the 0.5 were fixed on the 36 tuning maps
+        (``benchmarks/results/graphvae_stack.md``).
         ``"fixed"``: (a, b) = `blend_weights` for every map and fold. ``"auto"``: (a, b) ≥ 0,
         a + b ≤ 1 (step 0.1) chosen by an inner 5-block spatial cross-validation on the model's
         training regions. ``"scaled"``: `blend_weights` times one factor s ∈ {0, 0.1, …, 1} chosen
