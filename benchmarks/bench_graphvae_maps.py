@@ -172,8 +172,10 @@ def merge(args: argparse.Namespace) -> None:
     meta = {"elapsed_s": max(p["elapsed_s"].iloc[0] for p in parts),
             "load_start": min(p["load_start"].iloc[0] for p in parts),
             "load_end": max(p["load_end"].iloc[0] for p in parts)}  # fmt: skip
-    args.seed, args.baselines_from = 0, None
-    sys.argv = [sys.argv[0], f"--set {args.set} --part K/{args.merge} (K = 1..{args.merge}, in parallel), then --set {args.set} --merge {args.merge}"]
+    args.seed = 0  # the parts read the baselines from --baselines-from when given: pass it here too
+    opt = f" --baselines-from {args.baselines_from}" if args.baselines_from else ""
+    sys.argv = [sys.argv[0], f"--set {args.set}{opt} --part K/{args.merge} (K = 1..{args.merge}, in "
+                f"parallel), then --set {args.set}{opt} --merge {args.merge}"]
     cols = ["model", "map", "cv", "r2", "time_s"]
     df[cols].assign(commit=COMMIT).to_csv(OUT / f"{stem}.csv", index=False, float_format="%.4f")
     tmp = OUT / f".{stem}.md.tmp"
