@@ -169,8 +169,10 @@ HELDOUT_LOOKS = {
         "blend per model by a random 10-fold inner CV on its training regions), `n_ensemble=3`, "
         "`spatial_residual=\"auto\"`; this set was not looked at between the second look and "
         "this run"),
-    "ea00952": (
-        "- **fourth look at the held-out set.** The third (a954782: spatial mean 0.129, LORO 0.121 "
+    "d25016f": (
+        "- **fourth look at the held-out set** (d25016f: the model code of ea00952, the first run of "
+        "which was stamped ea00952-dirty by an uncommitted results file and re-run clean; the same "
+        "numbers). The third (a954782: spatial mean 0.129, LORO 0.121 "
         "vs ridge 0.124) showed the default losing to ridge on weak maps; after it, on the 36 "
         "tuning maps only, the network-led blend was restricted to models whose inner-CV R² is "
         "at least 0.5 (`_shrink.STACK_MIN_R2`, `graphvae_stack.md`, second round). The idea was "
