@@ -20,25 +20,16 @@ import argparse
 import json
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_spread import commit  # noqa: E402  (one stamp helper for the spread benchmarks)
+
 RESULTS = Path(__file__).parent / "results"
-
-
-def commit() -> str:
-    """``git describe --always --dirty`` of the repository."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-            cwd=Path(__file__).parent, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):  # pragma: no cover
-        return "unknown"
 
 
 def measure(n: int, epochs: int, seed: int, graph) -> dict[str, float]:
