@@ -8,6 +8,12 @@ ad,lmci,emci,enigma-thickness` run would write.
     python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --n-perm 100 --null-cv 10
     python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --merge-only   # merge what exists
 
+On two cores, run two parts side by side (every second map each), then merge:
+
+    python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --part 1/2 &
+    python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --part 2/2
+    python benchmarks/run_benchmark_maps.py --work /tmp/bench_maps --merge-only
+
 Writes benchmarks/results/benchmark_maps.csv and benchmark_maps.md (commit, command, parameters).
 """
 
@@ -40,12 +46,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--null-models", default="GraphVAE", help="models refitted on the spins")
     ap.add_argument("--merge-only", action="store_true")
+    ap.add_argument("--part", default="1/1", help="K/N: run every N-th map from the K-th (no merge)")
     args = ap.parse_args()
     keys = ["adni2_ad_vol_baseline", "adni2_lmci_vol_baseline", "adni2_emci_vol_baseline",
             *enigma_thickness_keys()]  # fmt: skip
+    k, n = (int(v) for v in args.part.split("/"))
+    if not 1 <= k <= n:
+        sys.exit(f"--part {args.part}: expected K/N with 1 <= K <= N, e.g. 1/2.")
     args.work.mkdir(parents=True, exist_ok=True)
     if not args.merge_only:
-        for key in keys:
+        for key in keys[k - 1 :: n]:
             if (args.work / key / "benchmark.csv").exists():
                 continue
             res = benchmark_maps([key], n_perm=args.n_perm, null_cv=args.null_cv,
@@ -53,6 +63,8 @@ def main() -> None:
                                  params={"random_state": args.seed}, echo=print)  # fmt: skip
             res.save(args.work / key, command="crossscale benchmark")
             (args.work / key / "commit.txt").write_text(COMMIT)
+    if n > 1:
+        return print(f"part {args.part} done; merge with --merge-only")
     done = [k for k in keys if (args.work / k / "benchmark.csv").exists()]
     if not done:
         sys.exit(f"No finished map under {args.work}.")
