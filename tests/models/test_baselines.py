@@ -69,3 +69,35 @@ def test_default_baselines_and_errors():
     ]
     with pytest.raises(ModelStateError, match="not fitted"):
         RidgeBaseline().predict(_linear_data()[0])
+
+
+@pytest.mark.parametrize("protocol", ["inductive", "transductive"])
+def test_pls_folds_share_one_fit_and_equal_separate_scikit_learn_fits(surface_graph, protocol):
+    """PLS-1..5 come from one 5-component fit per fold (the path): each equals PLSRegression(k)
+    fitted on the fold's training regions, to rounding, on a map far from unit scale."""
+    from sklearn.cross_decomposition import PLSRegression
+
+    from crossscale.evaluate.cv import distance_blocked
+    from crossscale.models import baselines
+
+    X, y = _linear_data(n_genes=40)
+    X = X * np.linspace(0.5, 3.0, 40) + 7.0  # genes on different scales
+    y = 50.0 + 8.0 * y + np.random.default_rng(1).normal(size=68)  # mean and SD far from 0 / 1
+    masks = distance_blocked(surface_graph, 0.25)[:12]
+    Xv = X.to_numpy()
+    if protocol == "transductive":
+        Xv = (Xv - Xv.mean(0)) / Xv.std(0)
+    baselines._PLS_PATHS.clear()
+    for k in range(1, 6):
+        P = PLSBaseline(k).fit_predict_folds(X, y, surface_graph, masks, protocol=protocol)
+        ref = np.array([PLSRegression(k, scale=protocol == "inductive").fit(Xv[~m], y.to_numpy()[~m])
+                        .predict(Xv).ravel() for m in masks])  # fmt: skip
+        np.testing.assert_allclose(P, ref, rtol=0, atol=1e-9 * float(np.abs(ref).max()))
+    assert len(baselines._PLS_PATHS) == 1  # one path served all five
+    # another map on the same folds is not served from the first map's fits
+    y2 = y.sample(frac=1.0, random_state=3).set_axis(y.index)
+    P2 = PLSBaseline(2).fit_predict_folds(X, y2, surface_graph, masks, protocol=protocol)
+    ref2 = np.array([PLSRegression(2, scale=protocol == "inductive").fit(Xv[~m], y2.to_numpy()[~m])
+                     .predict(Xv).ravel() for m in masks])  # fmt: skip
+    np.testing.assert_allclose(P2, ref2, rtol=0, atol=1e-9 * float(np.abs(ref2).max()))
+    assert len(baselines._PLS_PATHS) == 2

@@ -16,6 +16,7 @@ References
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -86,16 +87,7 @@ class _GeneBaseline(BaseEstimator):
         -------
         predictions : numpy.ndarray, shape (n_folds, n_regions)
         """
-        if protocol not in ("inductive", "transductive"):
-            raise ParameterError(
-                f"protocol must be 'inductive' or 'transductive'; got {protocol!r}."
-            )
-        X, y = align(X, y, graph)
-        Xv, yv = X.to_numpy(dtype=float), y.to_numpy(dtype=float)
-        transductive = protocol == "transductive"
-        if transductive:
-            sd = Xv.std(0)
-            Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
+        Xv, yv, transductive = _fold_inputs(X, y, graph, protocol)
         from crossscale._threads import single_thread
 
         out = np.empty(np.shape(test_masks), dtype=float)
@@ -104,6 +96,64 @@ class _GeneBaseline(BaseEstimator):
                 model = self._make(scale=not transductive)
                 out[i] = np.ravel(model.fit(Xv[~test], yv[~test]).predict(Xv))
         return out
+
+
+def _fold_inputs(X: pd.DataFrame, y: pd.Series, graph: RegionGraph, protocol: str
+                 ) -> tuple[np.ndarray, np.ndarray, bool]:  # fmt: skip
+    """Aligned arrays for ``fit_predict_folds``; genes standardised over all regions if transductive."""
+    if protocol not in ("inductive", "transductive"):
+        raise ParameterError(f"protocol must be 'inductive' or 'transductive'; got {protocol!r}.")
+    X, y = align(X, y, graph)
+    Xv, yv = X.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    transductive = protocol == "transductive"
+    if transductive:
+        sd = Xv.std(0)
+        Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
+    return Xv, yv, transductive
+
+
+#: Components fitted per fold by :meth:`PLSBaseline.fit_predict_folds` (at least n_components):
+#: the first k components of a PLS fit with more are the k-component fit (NIPALS deflates one
+#: component at a time), so PLS-1 to PLS-5 on the same folds share one fit per fold.
+PLS_PATH_COMPONENTS = 5
+_PLS_PATHS: OrderedDict[bytes, np.ndarray] = OrderedDict()  # the last few paths, by input digest
+_PLS_PATHS_KEPT = 4
+
+
+def pls_path(Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, n_components: int, *, scale: bool = True
+             ) -> np.ndarray:  # fmt: skip
+    """Held-out predictions of PLS with 1..`n_components` components, one fit per fold.
+
+    Parameters
+    ----------
+    Xv : numpy.ndarray, shape (n_regions, n_genes)
+        Regional expression.
+    yv : numpy.ndarray, shape (n_regions,)
+        The map.
+    masks : numpy.ndarray of bool, shape (n_folds, n_regions)
+        Regions held out in each fold (the fit uses the others).
+    n_components : int
+        The most components (predictions for every smaller number come with them).
+    scale : bool, default True
+        Standardise genes and map on each fold's training regions (scikit-learn's ``scale``).
+
+    Returns
+    -------
+    predictions : numpy.ndarray, shape (n_components, n_folds, n_regions)
+        ``[k - 1]``: what ``PLSRegression(k, scale=scale)`` fitted on the training regions
+        predicts for every region (equal to rounding error: the prediction is the training mean
+        plus the cumulative sum of each component's score times its loading).
+    """
+    from sklearn.cross_decomposition import PLSRegression
+
+    out = np.empty((n_components, len(masks), len(yv)))
+    for i, test in enumerate(masks):
+        yt = yv[~test]
+        pls = PLSRegression(n_components=n_components, scale=scale).fit(Xv[~test], yt)
+        sd = float(yt.std(ddof=1)) if scale and len(yt) > 1 else 1.0  # as scikit-learn scales y
+        parts = pls.transform(Xv) * pls.y_loadings_[0] * (sd if sd > 0 else 1.0)
+        out[:, i] = (yt.mean() + np.cumsum(parts, axis=1)).T
+    return out
 
 
 class PLSBaseline(_GeneBaseline):
@@ -126,6 +176,55 @@ class PLSBaseline(_GeneBaseline):
                 f"n_components must be an integer >= 1; got {self.n_components!r}."
             )
         return PLSRegression(n_components=self.n_components, scale=scale)
+
+    def fit_predict_folds(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        graph: RegionGraph,
+        test_masks: np.ndarray,
+        *,
+        protocol: str = "inductive",
+    ) -> np.ndarray:
+        """Refit on each fold's training regions; predict every region, shape (n_folds, n_regions).
+
+        As :meth:`_GeneBaseline.fit_predict_folds`; the folds' fits with
+        :data:`PLS_PATH_COMPONENTS` components are kept for the next call on the same inputs, so
+        PLS-1 to PLS-5 on the same folds (every evaluation's baselines, the nested-CV choice
+        among them) fit once per fold instead of five times.
+        """
+        import hashlib
+        import warnings
+
+        from crossscale._threads import single_thread
+
+        self._make()  # checks n_components
+        k = int(self.n_components)
+        Xv, yv, transductive = _fold_inputs(X, y, graph, protocol)
+        masks = np.asarray(test_masks, dtype=bool)
+        h = hashlib.blake2b(digest_size=20)
+        for a in (Xv, yv, masks):
+            h.update(repr(a.shape).encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        key = h.digest() + bytes([transductive])
+        path = _PLS_PATHS.get(key)
+        if path is None or len(path) < k:
+            n, path = max(k, min(PLS_PATH_COMPONENTS, Xv.shape[1], len(yv) - 1)), None
+            with single_thread(torch_too=False):
+                if n > k:  # more components than asked: only if they fit without a complaint
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("error")
+                            path = pls_path(Xv, yv, masks, n, scale=not transductive)
+                    except (Warning, ValueError):
+                        path = None
+                if path is None:
+                    path = pls_path(Xv, yv, masks, k, scale=not transductive)
+            _PLS_PATHS[key] = path
+            while len(_PLS_PATHS) > _PLS_PATHS_KEPT:
+                _PLS_PATHS.popitem(last=False)
+        _PLS_PATHS.move_to_end(key)
+        return path[k - 1].copy()
 
 
 class RidgeBaseline(_GeneBaseline):
