@@ -46,12 +46,9 @@ from crossscale.evaluate.spread_metrics import (
 
 logger = logging.getLogger(__name__)
 
-# the metric helpers live in crossscale.evaluate.spread_metrics (re-exported here)
 __all__ = [
-    "ACCURACY_COLUMNS", "SIM_EPICENTRES", "SpreadBenchmark", "confusion_table",
-    "epicentre_coverage", "interval_coverage", "markdown_table", "match_subtypes",
-    "parameter_recovery", "recovery_benchmark", "run_spread_benchmark", "selection_benchmark",
-    "timing_benchmark",
+    "ACCURACY_COLUMNS", "SIM_EPICENTRES", "SpreadBenchmark", "recovery_benchmark",
+    "run_spread_benchmark", "selection_benchmark", "timing_benchmark",
 ]  # fmt: skip
 
 #: Epicentres of the simulated subtypes (typical, posterior, visual and frontal AD variants).
