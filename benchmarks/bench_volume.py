@@ -122,7 +122,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from crossscale.evaluate.volume import POWER_BANDS_PX, evaluate_volume
+    from crossscale.evaluate.volume import evaluate_volume
+    from crossscale.evaluate.volume_metrics import POWER_BANDS_PX
     from crossscale.models.volume import VolumeDiffusion
     from crossscale.spatial import load_vizgen_mini, teramind_overlap
 

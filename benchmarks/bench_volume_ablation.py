@@ -91,7 +91,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from crossscale.evaluate.volume import evaluate_volume
     from crossscale.models.volume import VolumeDiffusion
-    from crossscale.models.volume.estimator import PRESETS, holdout_start
+    from crossscale.models.volume.estimator import PRESETS
+    from crossscale.models.volume.fitted import holdout_start
     from crossscale.spatial import load_vizgen_mini
 
     sample = load_vizgen_mini(bin_px=16, downsample=8)
@@ -153,7 +154,7 @@ def _diagnostics(images: dict, stains: tuple[str, ...]) -> dict[str, float]:
     mean alone (``regression_dapi_power_*``), of the generated residual (``gen_residual_*``) and
     of the real residual (``real_residual_*``) around it.
     """
-    from crossscale.evaluate.volume import band_power, radial_power_spectrum
+    from crossscale.evaluate.volume_metrics import band_power, radial_power_spectrum
 
     real, gen = images["real"], images["boundary"]
     out = {f"{s}_sd_ratio": float(gen[i].std() / real[i].std()) for i, s in enumerate(stains)}

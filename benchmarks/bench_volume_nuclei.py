@@ -5,7 +5,7 @@ For one trained model (a ``crossscale volume train`` folder) and the held-out re
 
 1. Nucleus size by two measurements on the same images: the area above a per-image Otsu
    threshold (the measurement up to 8a698b2) and the half-maximum area over the local background
-   (:func:`crossscale.evaluate.volume.segment_nuclei` now), for the real training columns, the
+   (:func:`crossscale.evaluate.volume_metrics.segment_nuclei` now), for the real training columns, the
    real held-out region, the boundary-aware samples and the regression mean; with each image's
    Otsu threshold and its real threshold applied to the generated images.
 2. Where the DAPI power at long wavelengths goes: band power (over the real held-out image's) of
@@ -61,12 +61,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from crossscale.evaluate.volume import (
-        band_power,
-        evaluate_volume,
-        radial_power_spectrum,
-        segment_nuclei,
-    )
+    from crossscale.evaluate.volume import evaluate_volume
+    from crossscale.evaluate.volume_metrics import band_power, radial_power_spectrum, segment_nuclei
     from crossscale.models.volume import VolumeDiffusion, predict_canvas
     from crossscale.spatial import load_vizgen_mini
 

@@ -53,7 +53,7 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="asks for a GPU"):
             resolve_device("cuda")
-        from crossscale.models.volume.estimator import _resolve_device  # checks too now
+        from crossscale.models.volume.fitted import _resolve_device  # checks too now
 
         with pytest.raises(ParameterError, match="asks for a GPU"):
             _resolve_device("cuda")

@@ -3,8 +3,8 @@ import pytest
 
 pytest.importorskip("skimage")
 
-from crossscale.evaluate.volume import (  # noqa: E402
-    attention_pairs,
+from crossscale.evaluate.volume import attention_pairs  # noqa: E402
+from crossscale.evaluate.volume_metrics import (  # noqa: E402
     density_correlation,
     image_scores,
     seam_score,
@@ -98,7 +98,7 @@ def test_attention_pairs_percentiles():
 
 
 def test_radial_power_spectrum_bands():
-    from crossscale.evaluate.volume import band_power, radial_power_spectrum
+    from crossscale.evaluate.volume_metrics import band_power, radial_power_spectrum
 
     yy, xx = np.mgrid[0:128, 0:96]
     wave = np.sin(2 * np.pi * (xx / 6.0 + yy / 10.0 * 0))  # wavelength 6 px along x

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from crossscale import ModelStateError, ParameterError, RegionMismatchError
-from crossscale.models.graphvae import GraphVAE, _stack
+from crossscale.models.graphvae import GraphVAE, _projection, _stack
 from crossscale.models.graphvae.module import (
     GraphVAEModule,
     gcn_normalized_adjacency,
@@ -324,14 +324,14 @@ def test_select_components_follows_the_signal():
         x[:, :8] @ np.linspace(1, 0.3, 8) + 0.05 * rng.normal(size=n),  # eight axes
         rng.normal(size=n),  # noise
     ])  # fmt: skip
-    c = _stack.select_components(x[None], np.zeros(3, dtype=int), y, masks)
+    c = _projection.select_components(x[None], np.zeros(3, dtype=int), y, masks)
     assert c[0] == 2 and c[1] == 8 and c[2] <= 2
     np.testing.assert_array_equal(
-        _stack.select_components(x[None], np.zeros(3, dtype=int), y, masks, extra=3), np.minimum(c + 3, 10)
+        _projection.select_components(x[None], np.zeros(3, dtype=int), y, masks, extra=3), np.minimum(c + 3, 10)
     )
     # unwhitened axes (scaled columns) choose the same
     scaled = x * np.linspace(5, 0.5, 10)
-    np.testing.assert_array_equal(_stack.select_components(scaled[None], np.zeros(3, dtype=int), y, masks), c)
+    np.testing.assert_array_equal(_projection.select_components(scaled[None], np.zeros(3, dtype=int), y, masks), c)
 
 
 def test_auto_components_use_only_training_targets(small):
@@ -384,8 +384,8 @@ def test_expression_reconstruction_term_by_hand():
 def test_expression_target_is_the_standardised_genes_on_unit_axes(small):
     X, _, _ = small
     v = X.to_numpy()
-    proj = _stack.fit_projection(v, None, None, whiten=True)
-    t = _stack.expression_target(v, [proj])[0]
+    proj = _projection.fit_projection(v, None, None, whiten=True)
+    t = _projection.expression_target(v, [proj])[0]
     Z = (v - v.mean(0)) / v.std(0)
     # full rank: the target keeps every squared distance between regions, per gene
     d_t = ((t[:, None] - t[None]) ** 2).sum(-1)

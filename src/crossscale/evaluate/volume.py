@@ -38,8 +38,7 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
-from crossscale.evaluate.volume_metrics import (  # noqa: F401  (re-exported)
-    POWER_BANDS_PX,
+from crossscale.evaluate.volume_metrics import (
     band_power,
     density_correlation,
     image_scores,

@@ -1,7 +1,7 @@
 """Image metrics of generated tissue against real stains.
 
 PSNR/SSIM, PolyT-density r, nuclei, seams and the DAPI power spectrum, used by
-:func:`crossscale.evaluate.volume.evaluate_volume` (and re-exported there).
+:func:`crossscale.evaluate.volume.evaluate_volume`.
 
 References
 ----------

@@ -26,7 +26,7 @@ def build_volume_report(evaluation: Any, *, model_info: dict[str, Any], genes: l
     -------
     Report
     """
-    from crossscale.evaluate.volume import POWER_BANDS_PX
+    from crossscale.evaluate.volume_metrics import POWER_BANDS_PX
     from crossscale.plotting.volume import (
         plot_attention_matrix,
         plot_crops,

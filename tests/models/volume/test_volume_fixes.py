@@ -16,9 +16,9 @@ pytest.importorskip("zarr")
 pytest.importorskip("ome_zarr")
 
 from crossscale import ModelStateError, ParameterError  # noqa: E402
-from crossscale.evaluate.volume import seam_score  # noqa: E402
+from crossscale.evaluate.volume_metrics import seam_score  # noqa: E402
 from crossscale.models.volume import VolumeDiffusion, generate, predict_canvas  # noqa: E402
-from crossscale.models.volume.estimator import ddim_timesteps  # noqa: E402
+from crossscale.models.volume.fitted import ddim_timesteps  # noqa: E402
 from crossscale.models.volume.layout import _Layout, hann_window  # noqa: E402
 
 TINY = dict(channels=(4, 8), gene_dim=4, attn_dim=8, window=16, batch_size=4, num_inference_steps=3,

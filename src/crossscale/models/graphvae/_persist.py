@@ -14,7 +14,7 @@ import pandas as pd
 
 from crossscale._errors import ModelStateError
 from crossscale.atlas.graph import RegionGraph
-from crossscale.models.graphvae._stack import Projection
+from crossscale.models.graphvae._projection import Projection
 from crossscale.train.checkpoint import CheckpointMixin
 
 

@@ -13,10 +13,9 @@ import numpy as np
 
 from crossscale._errors import ParameterError
 from crossscale.models.graphvae._params import AUTO_EXTRA_COMPONENTS, AUTO_MAX_COMPONENTS
-from crossscale.models.graphvae._projection import (  # noqa: F401 - re-exported for callers
+from crossscale.models.graphvae._projection import (
     Projection,
     expression_target,
-    fit_projection,
     fold_inputs,
     select_components,
 )

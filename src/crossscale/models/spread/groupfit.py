@@ -46,7 +46,6 @@ import numpy as np
 import pandas as pd
 
 from crossscale._errors import ParameterError
-from crossscale.maps.adni import ADNI_GROUPS, ADNI_TIMEPOINTS, load_adni_trajectory
 from crossscale.models.spread.group_search import (
     BestFit,
     best_fit,
@@ -62,13 +61,11 @@ from crossscale.models.spread.library import (
 
 logger = logging.getLogger(__name__)
 
-# the ADNI loader lives in crossscale.maps.adni (re-exported here); the comparison with the
-# baselines and null graphs in crossscale.evaluate.spread_groups
+# the ADNI loader lives in crossscale.maps.adni; the comparison with the baselines and null
+# graphs in crossscale.evaluate.spread_groups
 __all__ = [
-    "ADNI_GROUPS", "ADNI_TIMEPOINTS", "GROUP_MODELS", "BestFit", "GroupFit", "best_fit",
-    "build_library",
-    "check_stage_order", "effective_n", "fit_group_maps", "fit_library", "load_adni_trajectory", "maps_frame",
-    "score_library",
+    "GROUP_MODELS", "BestFit", "GroupFit", "best_fit", "build_library", "check_stage_order",
+    "effective_n", "fit_group_maps", "fit_library", "maps_frame", "score_library",
 ]  # fmt: skip
 
 #: Models of the group fit: the two dynamics and the graph-free distance-kernel baseline.
@@ -349,7 +346,7 @@ def fit_group_maps(
     Parameters
     ----------
     maps : pandas.DataFrame, shape (n_maps, n_regions), or pandas.Series, shape (n_regions,)
-        Rows are maps (e.g. :func:`load_adni_trajectory`); columns regions in any spelling
+        Rows are maps (e.g. :func:`crossscale.maps.adni.load_adni_trajectory`); columns regions in any spelling
         :func:`crossscale.atlas.to_canonical` understands. Larger values = more pathology.
     graph : RegionGraph
         Graph the pathology spreads on (e.g. ``RegionGraph.from_connectome()``).

@@ -7,16 +7,12 @@ sampler, inference and checkpoint methods), ``mean.py`` the regression mean over
 MONAI load on first use.
 """
 
-from crossscale.models.volume.estimator import PRESETS, VolumeDiffusion, holdout_start
-from crossscale.models.volume.generate import (
-    SCHEMES,
-    GenerationResult,
-    GenerationStateError,
-    StorageError,
-    generate,
-    position_noise,
-    predict_canvas,
-)
+from crossscale.models.volume.estimator import PRESETS, VolumeDiffusion
+from crossscale.models.volume.fitted import holdout_start
+from crossscale.models.volume.generate import SCHEMES, GenerationResult, generate
+from crossscale.models.volume.layout import position_noise
+from crossscale.models.volume.mean import predict_canvas
+from crossscale.models.volume.state import GenerationStateError, StorageError
 
 __all__ = [
     "PRESETS",

@@ -23,11 +23,9 @@ from typing import Any
 import numpy as np
 
 from crossscale._errors import ParameterError
-from crossscale.models.volume.fitted import (  # noqa: F401  (re-exported)
-    _STAT_KEYS,
+from crossscale.models.volume.fitted import (
     FittedVolume,
     _resolve_device,
-    ddim_timesteps,
     holdout_start,
 )
 from crossscale.train.plan import TrainPlan, fit_epochs

@@ -55,16 +55,13 @@ from crossscale._errors import ParameterError
 from crossscale._outdir import atomic_dir
 from crossscale._progress import progress
 from crossscale.models.volume.layout import (
-    NOISE_TILE,
     _blend_tile,
     _Layout,
     position_noise,
 )
-from crossscale.models.volume.mean import _mean_windows, _prepare, predict_canvas
+from crossscale.models.volume.mean import _mean_windows, _prepare
 from crossscale.models.volume.omezarr import _write_ome_zarr, level_path
 from crossscale.models.volume.state import (
-    GenerationStateError,
-    StorageError,
     _disk_error,
     _mark,
     _open_state,
@@ -77,11 +74,8 @@ logger = logging.getLogger(__name__)
 SCHEMES = ("boundary", "independent", "overlap")
 GC_EVERY = 2
 
-# layout, state and OME-Zarr writing live in their modules (re-exported here)
-__all__ = [
-    "GC_EVERY", "NOISE_TILE", "SCHEMES", "GenerationResult", "GenerationStateError", "StorageError",
-    "generate", "level_path", "position_noise", "predict_canvas",
-]  # fmt: skip
+# layout, state, the regression mean and OME-Zarr writing live in their own modules
+__all__ = ["GC_EVERY", "SCHEMES", "GenerationResult", "generate"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,7 @@ class GenerationResult:
         (n_stains, n_planes, H, W).
     borders : dict
         ``{"y": [...], "x": [...]}`` pixel rows / columns where one patch meets the next
-        (for :func:`crossscale.evaluate.volume.seam_score`).
+        (for :func:`crossscale.evaluate.volume_metrics.seam_score`).
     n_patches, n_steps : int
         Patches per step and denoising steps.
     seconds : float
