@@ -101,7 +101,7 @@ def main() -> None:
         f"protocol {p.get('protocol', 'inductive')}); merged by `python benchmarks/run_benchmark_maps.py "
         f"{' '.join(sys.argv[1:])}`",
         f"- GraphVAE parameters: `{runs[done[0]]['model_params']}`",
-        f"- maps run: {len(done)} of {len(keys)}; total {total / 60:.0f} min on a shared 2-core CPU",
+        f"- maps run: {len(done)} of {len(keys)}; {total / 60:.0f} min of per-map run time in all (summed over maps; `--part` runs them side by side) on a shared 2-core CPU",
         f"- `null_cv_r`, `p_spin`: r under {p['null_cv']} spatial CV (contiguous k-means blocks) "
         f"against {p['n_perm']} Hungarian spin-null refits of the same model (models refitted: "
         f"{', '.join(p.get('null_models', ['all']))}; smallest possible "
