@@ -95,11 +95,12 @@ def test_nested_crossscale_output_is_not_foreign(study):
     check_output_dir(out, overwrite=True)
 
 
-def test_legacy_run_json_and_empty_folder_may_be_replaced(study):
-    legacy = study.parent / "old"
-    legacy.mkdir()
-    (legacy / "run.json").write_text(json.dumps({"command": "crossscale fit", "versions": {}}))
-    check_output_dir(legacy, overwrite=True)
+def test_only_a_stamped_run_json_or_an_empty_folder_may_be_replaced(study):
+    unstamped = study.parent / "old"  # names a crossscale command but lacks written_by
+    unstamped.mkdir()
+    (unstamped / "run.json").write_text(json.dumps({"command": "crossscale fit", "versions": {}}))
+    with pytest.raises(ParameterError, match="not written by crossscale"):
+        check_output_dir(unstamped, overwrite=True)
     (study.parent / "empty").mkdir()
     check_output_dir(study.parent / "empty", overwrite=True)
     foreign = study.parent / "other"

@@ -28,9 +28,7 @@ RUN_MARKER = "written_by"
 def read_run_json(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The ``run.json`` of `folder` if crossscale wrote it, else None.
 
-    A crossscale ``run.json`` is a JSON object with ``written_by: "crossscale"``, or (runs
-    written before that key existed) a ``command`` naming a crossscale command together with
-    the package versions.
+    A crossscale ``run.json`` is a JSON object with ``written_by: "crossscale"``.
     """
     path = Path(folder) / "run.json"
     try:
@@ -39,19 +37,11 @@ def read_run_json(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     if not isinstance(run, dict):
         return None
-    if run.get(RUN_MARKER) == "crossscale":
-        return run
-    command = run.get("command")
-    legacy = isinstance(command, str) and (
-        command.startswith("crossscale") or command.startswith("spread ")
-    )
-    if legacy and ("versions" in run or "crossscale_version" in run):
-        return run
-    return None
+    return run if run.get(RUN_MARKER) == "crossscale" else None
 
 
 def _manifest(folder: Path) -> set[str] | None:
-    """Relative paths that crossscale wrote into `folder` (None: unknown, a legacy run)."""
+    """Relative paths that crossscale wrote into `folder` (None: unknown)."""
     run = read_run_json(folder)
     if run is not None:
         files = run.get("files")
