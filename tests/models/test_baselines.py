@@ -101,3 +101,29 @@ def test_pls_folds_share_one_fit_and_equal_separate_scikit_learn_fits(surface_gr
                      .predict(Xv).ravel() for m in masks])  # fmt: skip
     np.testing.assert_allclose(P2, ref2, rtol=0, atol=1e-9 * float(np.abs(ref2).max()))
     assert len(baselines._PLS_PATHS) == 2
+
+
+def test_pls_path_on_a_map_one_component_fits_exactly_matches_separate_fits(surface_graph):
+    """A map the first PLS component fits exactly (y an eigenvector of the standardised training
+    expression's Gram matrix): scikit-learn stops after one component ("y residual is constant")
+    in the 5-component path and in a 3-component fit of its own alike; the predictions agree."""
+    from sklearn.cross_decomposition import PLSRegression
+
+    from crossscale.models import baselines
+
+    X, _ = _linear_data(seed=2, n_genes=30)
+    test = np.zeros(68, dtype=bool)
+    test[5] = True
+    Xt = X.to_numpy()[~test]
+    Z = (Xt - Xt.mean(0)) / Xt.std(0, ddof=1)
+    vec = np.linalg.eigh(Z @ Z.T)[1][:, -1]
+    yv = np.empty(68)
+    yv[~test], yv[test] = 10.0 + 3.0 * vec / vec.std(), 0.0
+    y = pd.Series(yv, index=X.index)
+    baselines._PLS_PATHS.clear()
+    with pytest.warns(UserWarning, match="y residual is constant"):
+        P = PLSBaseline(3).fit_predict_folds(X, y, surface_graph, test[None])
+    with pytest.warns(UserWarning, match="y residual is constant"):
+        ref = PLSRegression(3).fit(Xt, yv[~test]).predict(X.to_numpy()).ravel()
+    np.testing.assert_allclose(P[0], ref, atol=1e-9)
+    np.testing.assert_allclose(P[0][~test], yv[~test], atol=1e-8)  # the exact fit itself

@@ -15,6 +15,7 @@ References
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 
@@ -118,6 +119,7 @@ def _fold_inputs(X: pd.DataFrame, y: pd.Series, graph: RegionGraph, protocol: st
 PLS_PATH_COMPONENTS = 5
 _PLS_PATHS: OrderedDict[bytes, np.ndarray] = OrderedDict()  # the last few paths, by input digest
 _PLS_PATHS_KEPT = 4
+_PLS_PATHS_LOCK = threading.Lock()  # null refits may run in threads
 
 
 def pls_path(Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, n_components: int, *, scale: bool = True
@@ -194,7 +196,6 @@ class PLSBaseline(_GeneBaseline):
         among them) fit once per fold instead of five times.
         """
         import hashlib
-        import warnings
 
         from crossscale._threads import single_thread
 
@@ -207,23 +208,28 @@ class PLSBaseline(_GeneBaseline):
             h.update(repr(a.shape).encode())
             h.update(np.ascontiguousarray(a).tobytes())
         key = h.digest() + bytes([transductive])
-        path = _PLS_PATHS.get(key)
+        with _PLS_PATHS_LOCK:
+            path = _PLS_PATHS.get(key)
+            if path is not None:
+                _PLS_PATHS.move_to_end(key)
         if path is None or len(path) < k:
             n, path = max(k, min(PLS_PATH_COMPONENTS, Xv.shape[1], len(yv) - 1)), None
             with single_thread(torch_too=False):
-                if n > k:  # more components than asked: only if they fit without a complaint
+                if n > k:  # more components than asked, where scikit-learn accepts them
+                    # (no warnings filter here: it is process-wide, and null refits may run in
+                    # threads; a map the first k' < n components fit exactly makes scikit-learn
+                    # warn "y residual is constant" and give components k' + 1 ... n no weight,
+                    # as a k'-or-more-component fit of its own would)
                     try:
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("error")
-                            path = pls_path(Xv, yv, masks, n, scale=not transductive)
-                    except (Warning, ValueError):
+                        path = pls_path(Xv, yv, masks, n, scale=not transductive)
+                    except ValueError:
                         path = None
                 if path is None:
                     path = pls_path(Xv, yv, masks, k, scale=not transductive)
-            _PLS_PATHS[key] = path
-            while len(_PLS_PATHS) > _PLS_PATHS_KEPT:
-                _PLS_PATHS.popitem(last=False)
-        _PLS_PATHS.move_to_end(key)
+            with _PLS_PATHS_LOCK:
+                _PLS_PATHS[key] = path
+                while len(_PLS_PATHS) > _PLS_PATHS_KEPT:
+                    _PLS_PATHS.popitem(last=False)
         return path[k - 1].copy()
 
 
