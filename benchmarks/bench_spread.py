@@ -86,12 +86,16 @@ def main() -> None:
         res.to_markdown(),
     ])  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    for name in ("selection", "accuracy", "calibration", "scaling"):
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(out)
+    # the fit-time table is <stem>_fit_time.csv: spread_scaling.csv is bench_spread_scaling.py's
+    for name, suffix in (("selection", "selection"), ("accuracy", "accuracy"),
+                         ("calibration", "calibration"), ("scaling", "fit_time")):  # fmt: skip
         if len(getattr(res, name)):
-            getattr(res, name).assign(commit=stamp).to_csv(
-                out.with_name(f"{out.stem}_{name}.csv"), index=False
-            )
+            tmp = out.with_name(f".{out.stem}_{suffix}.csv.tmp")
+            getattr(res, name).assign(commit=stamp).to_csv(tmp, index=False)
+            tmp.replace(out.with_name(f"{out.stem}_{suffix}.csv"))
     sys.stdout.write(text + "\n")
 
 
