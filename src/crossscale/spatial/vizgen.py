@@ -9,8 +9,10 @@ References
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -81,6 +83,8 @@ def load_vizgen_mini(
     Returns
     -------
     sample : SpatialSample
+        In memory, the crop is binned once per process (per `bin_px`, `downsample`) and its count
+        and stain arrays are shared between calls, read-only (copy one to change it).
     """
     from crossscale._errors import ParameterError
     from crossscale._validate import check_int
@@ -92,6 +96,13 @@ def load_vizgen_mini(
             f"downsample ({downsample}) must divide bin_px ({bin_px}) so that gene bins and stain "
             "pixels align; e.g. bin_px=16 with downsample 1, 2, 4, 8 or 16."
         )
+    if store is None:  # in memory: binned once per process, arrays read-only (shared)
+        sample = _load_in_memory(bin_px, downsample)
+        return replace(sample, genes=replace(sample.genes, dropped=copy.deepcopy(sample.genes.dropped)))
+    return _load(bin_px, downsample, store)
+
+
+def _load(bin_px: int, downsample: int, store: str | os.PathLike[str] | None) -> SpatialSample:
     image_grid = Grid(VIZGEN_MINI_ORIGIN[0], VIZGEN_MINI_ORIGIN[1], VIZGEN_PIXEL_UM, VIZGEN_MINI_SHAPE)
     gene_grid = image_grid.coarsen(bin_px)
     gstore = sstore = None
@@ -103,6 +114,14 @@ def load_vizgen_mini(
     stains = load_stains(paths, image_grid, downsample=downsample, extent=gene_grid,
                          planes=genes.planes, store=sstore)  # fmt: skip
     return SpatialSample(genes, stains, bin_px // downsample)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_in_memory(bin_px: int, downsample: int) -> SpatialSample:
+    sample = _load(bin_px, downsample, None)
+    for a in (sample.genes.counts, sample.genes.scale, sample.stains.data):
+        a.flags.writeable = False  # shared between calls: nobody may change them in place
+    return sample
 
 
 def teramind_overlap(genes: GeneField | list[str]) -> pd.DataFrame:
