@@ -88,32 +88,28 @@ class _GeneBaseline(BaseEstimator):
         -------
         predictions : numpy.ndarray, shape (n_folds, n_regions)
         """
-        Xv, yv, transductive = _fold_inputs(X, y, graph, protocol)
+        if protocol not in ("inductive", "transductive"):
+            raise ParameterError(f"protocol must be 'inductive' or 'transductive'; got {protocol!r}.")
+        X, y = align(X, y, graph)
+        Xv, yv = X.to_numpy(dtype=float), y.to_numpy(dtype=float)
+        transductive = protocol == "transductive"
+        if transductive:
+            sd = Xv.std(0)
+            Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
         from crossscale._threads import single_thread
 
-        out = np.empty(np.shape(test_masks), dtype=float)
         with single_thread(torch_too=False):  # small matrices: one BLAS thread is faster
-            for i, test in enumerate(np.asarray(test_masks, dtype=bool)):
-                model = self._make(scale=not transductive)
-                out[i] = np.ravel(model.fit(Xv[~test], yv[~test]).predict(Xv))
+            return self._fold_predictions(Xv, yv, np.asarray(test_masks, dtype=bool), not transductive)
+
+    def _fold_predictions(self, Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, scale: bool) -> np.ndarray:
+        """One model per row of `masks`, fitted on the other regions, predicting all of them."""
+        out = np.empty(masks.shape, dtype=float)
+        for i, test in enumerate(masks):
+            out[i] = np.ravel(self._make(scale=scale).fit(Xv[~test], yv[~test]).predict(Xv))
         return out
 
 
-def _fold_inputs(X: pd.DataFrame, y: pd.Series, graph: RegionGraph, protocol: str
-                 ) -> tuple[np.ndarray, np.ndarray, bool]:  # fmt: skip
-    """Aligned arrays for ``fit_predict_folds``; genes standardised over all regions if transductive."""
-    if protocol not in ("inductive", "transductive"):
-        raise ParameterError(f"protocol must be 'inductive' or 'transductive'; got {protocol!r}.")
-    X, y = align(X, y, graph)
-    Xv, yv = X.to_numpy(dtype=float), y.to_numpy(dtype=float)
-    transductive = protocol == "transductive"
-    if transductive:
-        sd = Xv.std(0)
-        Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
-    return Xv, yv, transductive
-
-
-#: Components fitted per fold by :meth:`PLSBaseline.fit_predict_folds` (at least n_components):
+#: Components fitted per fold by ``PLSBaseline.fit_predict_folds`` (at least n_components):
 #: the first k components of a PLS fit with more are the k-component fit (NIPALS deflates one
 #: component at a time), so PLS-1 to PLS-5 on the same folds share one fit per fold.
 PLS_PATH_COMPONENTS = 5
@@ -179,53 +175,39 @@ class PLSBaseline(_GeneBaseline):
             )
         return PLSRegression(n_components=self.n_components, scale=scale)
 
-    def fit_predict_folds(
-        self,
-        X: pd.DataFrame,
-        y: pd.Series,
-        graph: RegionGraph,
-        test_masks: np.ndarray,
-        *,
-        protocol: str = "inductive",
-    ) -> np.ndarray:
-        """Refit on each fold's training regions; predict every region, shape (n_folds, n_regions).
+    def _fold_predictions(self, Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, scale: bool) -> np.ndarray:
+        """As the base class, from :func:`pls_path`, one fit per fold shared by PLS-1 to PLS-5.
 
-        As :meth:`_GeneBaseline.fit_predict_folds`; the folds' fits with
-        :data:`PLS_PATH_COMPONENTS` components are kept for the next call on the same inputs, so
-        PLS-1 to PLS-5 on the same folds (every evaluation's baselines, the nested-CV choice
-        among them) fit once per fold instead of five times.
+        Fits with :data:`PLS_PATH_COMPONENTS` components are kept for the next call on the same
+        inputs, so PLS-1 to PLS-5 on the same folds (every evaluation's baselines, the nested-CV
+        choice among them) fit once per fold, not five times.
         """
         import hashlib
 
-        from crossscale._threads import single_thread
-
         self._make()  # checks n_components
         k = int(self.n_components)
-        Xv, yv, transductive = _fold_inputs(X, y, graph, protocol)
-        masks = np.asarray(test_masks, dtype=bool)
         h = hashlib.blake2b(digest_size=20)
         for a in (Xv, yv, masks):
             h.update(repr(a.shape).encode())
             h.update(np.ascontiguousarray(a).tobytes())
-        key = h.digest() + bytes([transductive])
+        key = h.digest() + bytes([scale])
         with _PLS_PATHS_LOCK:
             path = _PLS_PATHS.get(key)
             if path is not None:
                 _PLS_PATHS.move_to_end(key)
         if path is None or len(path) < k:
             n, path = max(k, min(PLS_PATH_COMPONENTS, Xv.shape[1], len(yv) - 1)), None
-            with single_thread(torch_too=False):
-                if n > k:  # more components than asked, where scikit-learn accepts them
-                    # (no warnings filter here: it is process-wide, and null refits may run in
-                    # threads; a map the first k' < n components fit exactly makes scikit-learn
-                    # warn "y residual is constant" and give components k' + 1 ... n no weight,
-                    # as a k'-or-more-component fit of its own would)
-                    try:
-                        path = pls_path(Xv, yv, masks, n, scale=not transductive)
-                    except ValueError:
-                        path = None
-                if path is None:
-                    path = pls_path(Xv, yv, masks, k, scale=not transductive)
+            if n > k:  # more components than asked, where scikit-learn accepts them
+                # (no warnings filter here: it is process-wide, and null refits may run in
+                # threads; a map the first k' < n components fit exactly makes scikit-learn
+                # warn "y residual is constant" and give components k' + 1 ... n no weight,
+                # as a k'-or-more-component fit of its own would)
+                try:
+                    path = pls_path(Xv, yv, masks, n, scale=scale)
+                except ValueError:
+                    path = None
+            if path is None:
+                path = pls_path(Xv, yv, masks, k, scale=scale)
             with _PLS_PATHS_LOCK:
                 _PLS_PATHS[key] = path
                 while len(_PLS_PATHS) > _PLS_PATHS_KEPT:
