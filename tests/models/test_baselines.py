@@ -127,3 +127,50 @@ def test_pls_path_on_a_map_one_component_fits_exactly_matches_separate_fits(surf
         ref = PLSRegression(3).fit(Xt, yv[~test]).predict(X.to_numpy()).ravel()
     np.testing.assert_allclose(P[0], ref, atol=1e-9)
     np.testing.assert_allclose(P[0][~test], yv[~test], atol=1e-8)  # the exact fit itself
+
+
+@pytest.mark.parametrize("protocol", ["inductive", "transductive"])
+@pytest.mark.parametrize("n_genes", [120, 30])  # regions < genes (Gram) and regions > genes
+def test_ridge_folds_equal_the_scikit_learn_pipeline(surface_graph, protocol, n_genes):
+    """Ridge's fold predictions (one eigendecomposition per fold, kept for the next map) equal
+    StandardScaler + RidgeCV fitted on each fold's training regions, to rounding: genes on
+    different scales and one constant gene, a noisy map far from unit scale (the penalty chosen
+    by leave-one-out CV differs between folds, inside the grid)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from crossscale.evaluate.cv import distance_blocked
+    from crossscale.models import _ridge_folds
+
+    X, y = _linear_data(seed=4, n_genes=n_genes)
+    X = X * np.linspace(0.5, 3.0, n_genes) + 7.0
+    X["G5"] = 2.5  # constant: StandardScaler leaves it unscaled
+    rng = np.random.default_rng(2)
+    y = 50.0 + 8.0 * (y + 3.0 * rng.normal(size=68))
+    masks = np.vstack([leave_one_region_out(68)[:20], distance_blocked(surface_graph, 0.25)[:12]])
+    Xv = X.to_numpy()
+    if protocol == "transductive":
+        sd = Xv.std(0)
+        Xv = (Xv - Xv.mean(0)) / np.where(sd > 0, sd, 1.0)
+    alphas = np.logspace(-1, 6, 29)
+
+    def sklearn(yv):
+        pipes = [make_pipeline(StandardScaler(with_std=protocol == "inductive"), RidgeCV(alphas=alphas))
+                 .fit(Xv[~m], yv[~m]) for m in masks]  # fmt: skip
+        return np.array([p.predict(Xv) for p in pipes]), {p[-1].alpha_ for p in pipes}
+
+    _ridge_folds._CACHE.clear()
+    P = RidgeBaseline().fit_predict_folds(X, y, surface_graph, masks, protocol=protocol)
+    ref, chosen = sklearn(y.to_numpy())
+    assert len(chosen - {alphas[0], alphas[-1]}) > 1
+    np.testing.assert_allclose(P, ref, rtol=0, atol=1e-10 * float(np.abs(ref).max()))
+    assert len(_ridge_folds._CACHE) == 1
+    # another map on the same folds: the decomposition is reused, the map is not
+    y2 = y.sample(frac=1.0, random_state=3).set_axis(y.index)
+    P2 = RidgeBaseline().fit_predict_folds(X, y2, surface_graph, masks, protocol=protocol)
+    np.testing.assert_allclose(P2, sklearn(y2.to_numpy())[0], rtol=0, atol=1e-10 * float(np.abs(ref).max()))
+    assert len(_ridge_folds._CACHE) == 1
+    # other penalties are another decomposition
+    P3 = RidgeBaseline(alphas=(10.0,)).fit_predict_folds(X, y, surface_graph, masks[:3], protocol=protocol)
+    assert len(_ridge_folds._CACHE) == 2 and not np.allclose(P3, P[:3])
