@@ -142,16 +142,52 @@ def pls_path(Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, n_components: in
         predicts for every region (equal to rounding error: the prediction is the training mean
         plus the cumulative sum of each component's score times its loading).
     """
-    from sklearn.cross_decomposition import PLSRegression
-
     out = np.empty((n_components, len(masks), len(yv)))
     for i, test in enumerate(masks):
-        yt = yv[~test]
-        pls = PLSRegression(n_components=n_components, scale=scale).fit(Xv[~test], yt)
-        sd = float(yt.std(ddof=1)) if scale and len(yt) > 1 else 1.0  # as scikit-learn scales y
-        parts = pls.transform(Xv) * pls.y_loadings_[0] * (sd if sd > 0 else 1.0)
-        out[:, i] = (yt.mean() + np.cumsum(parts, axis=1)).T
+        out[:, i] = _pls1_nipals(Xv[~test], yv[~test], Xv, n_components, scale).T
     return out
+
+
+def _pls1_nipals(Xt: np.ndarray, yt: np.ndarray, Xv: np.ndarray, n_components: int, scale: bool
+                 ) -> np.ndarray:  # fmt: skip
+    """Predictions for `Xv` of PLS with 1..n components fitted on (`Xt`, `yt`), shape (rows, n).
+
+    scikit-learn's ``PLSRegression`` (NIPALS, regression deflation) for one target, where the
+    power iteration ends after its first step: the weights are the deflated expression's
+    covariance with the deflated map. Raises ValueError as scikit-learn does for more
+    components than ``min(n_samples, n_genes)``; stops (with its warning) when the map's
+    residual is constant, the later components then predicting nothing.
+    """
+    import warnings
+
+    n, p = Xt.shape
+    if n_components > min(n, p):
+        raise ValueError(f"n_components={n_components} is larger than min(n_samples, n_features) = {min(n, p)}.")
+    eps = np.finfo(float).eps
+    x_mean, y_mean = Xt.mean(0), yt.mean()
+    X, y = Xt - x_mean, yt - y_mean
+    x_sd, y_sd = np.ones(p), 1.0
+    if scale:  # SD with ddof 1, as scikit-learn's _center_scale_xy
+        x_sd = X.std(0, ddof=1)
+        x_sd[x_sd == 0.0] = 1.0
+        y_sd = float(y.std(ddof=1)) or 1.0
+        X, y = X / x_sd, y / y_sd
+    W, P, q = np.zeros((p, n_components)), np.zeros((p, n_components)), np.zeros(n_components)
+    for k in range(n_components):
+        if np.all(np.abs(y) < 10 * eps):
+            y = np.zeros_like(y)
+        if not np.any(np.abs(y) > eps):
+            warnings.warn(f"y residual is constant at iteration {k}", UserWarning, stacklevel=3)
+            break
+        w = X.T @ y / (y @ y)
+        w /= np.sqrt(w @ w) + eps
+        t = X @ w
+        W[:, k], P[:, k], q[k] = w, t @ X / (t @ t), t @ y / (t @ t)
+        X = X - np.outer(t, P[:, k])
+        y = y - t * q[k]
+    rotations = W @ np.linalg.pinv(P.T @ W)
+    scores = ((Xv - x_mean) / x_sd) @ rotations
+    return y_mean + np.cumsum(scores * (q * y_sd), axis=1)
 
 
 class PLSBaseline(_GeneBaseline):
