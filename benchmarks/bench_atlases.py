@@ -220,10 +220,12 @@ def write_markdown(table, scales, rep, args, command, total) -> None:  # noqa: A
         "AHBA matrix (`l1000`); Schaefer/Glasser the ENIGMA Toolbox matrix of genes with "
         "differential stability >= 0.6 (`stable`; L1000 is not available there); parcels without "
         "any AHBA sample are left out (regions = parcels with both expression and a map value)",
-        f"- `p_spin`: kfold-10 CV r (contiguous k-means blocks of the atlas's centroids) against "
-        f"{args.n_perm} Hungarian spin refits of the same model, seed 0; smallest possible "
-        f"p = {1 / (args.n_perm + 1):.4f}; uncorrected. `spatial_r2`: distance-blocked CV, one "
-        "fold per region (Hansen et al. 2021). Nested-CV baseline: not refitted on nulls.",
+        (f"- `p_spin`: kfold-10 CV r (contiguous k-means blocks of the atlas's centroids) against "
+         f"{args.n_perm} Hungarian spin refits of the same model, seed 0; smallest possible "
+         f"p = {1 / (args.n_perm + 1):.4f}; uncorrected." if args.n_perm else
+         "- `p_spin`: **not computed in this run** (`--n-perm 0`: accuracy and times only).")
+        + " `spatial_r2`: distance-blocked CV, one fold per region (Hansen et al. 2021). "
+        "Nested-CV baseline: not refitted on nulls.",
         "",
         "## Accuracy and p_spin per atlas",
         "",
@@ -253,7 +255,8 @@ def write_markdown(table, scales, rep, args, command, total) -> None:  # noqa: A
     for (atlas, map_name), grp in table.groupby(["atlas", "map"], sort=False):
         r = grp.set_index("model").loc["GraphVAE"]
         lines.append(f"| {atlas} | {map_name} | {r['n_regions']} | {r['fit_time_s']:.1f} | "
-                     f"{r['cv_time_s']:.1f} | {r['eval_wall_s']:.0f} | {r['null_time_s']:.0f} | "
+                     f"{r['cv_time_s']:.1f} | {r['eval_wall_s']:.0f} | "
+                     f"{'–' if pd.isna(r['null_time_s']) else format(r['null_time_s'], '.0f')} | "
                      f"{r['loadavg_before']} → {r['loadavg_after']} |")  # fmt: skip
     if scales:
         lines += ["", f"## Scale: {scales[0]['n_perm']} spin refits of GraphVAE", "",
@@ -265,8 +268,8 @@ def write_markdown(table, scales, rep, args, command, total) -> None:  # noqa: A
                          f"| {s['graphvae_refits_s']:.0f} | {s['models_trained']} | {s['cv_r']:.3f} "
                          f"| {s['p_spin']:.4f} | {s['loadavg_before']} → {s['loadavg_after']} |")  # fmt: skip
         lines.append("")
-        lines.append("GraphVAE refits run as stacked tensor programs of 250 null maps x 10 folds, as "
-                     "for DK (`benchmarks/results/nullrefit.md`: 1,000 refits on DK in 69 s).")  # fmt: skip
+        lines.append("GraphVAE refits run as stacked tensor programs of up to 250 null maps x 10 "
+                     "folds, as for DK (`benchmarks/results/nullrefit.md`).")  # fmt: skip
     if rep:
         lines += ["", f"## DK reproduces the numbers of `{args.base}` (before atlases)", "",
                   f"`benchmarks/_dk_reproduce.py {args.n_perm}` run with `PYTHONPATH` = the `src/` "
