@@ -54,3 +54,47 @@ def test_evaluate_models_table(surface_graph):
         ev.predictions.columns
     )
     assert set(ev.to_dict()["Ridge"]) >= {"loro_r", "spatial_r", "fit_time_s"}
+
+
+def test_pearson_r_is_nan_for_every_constant_input():
+    """A constant vector whose float SD is not exactly 0 (the mean rounds: SD 1.4e-17 for nine
+    copies of -0.11224581) is still constant: r is undefined, not ~1e-16."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=9)
+    for v in [-0.11224581, *rng.normal(size=200)]:
+        c = np.full(9, v)
+        assert np.isnan(pearson_r(y, c)) and np.isnan(pearson_r(c, y))
+    assert pearson_r(y, y + 1e-9 * np.arange(9)) > 0.99  # varying, however little
+
+
+def test_a_model_that_predicts_a_constant_gets_nan_fold_r_without_a_warning(surface_graph):
+    """Fold-wise r is undefined for a constant prediction (e.g. a model shrunk to the training
+    mean in every fold): NaN in the table, no "Mean of empty slice" warning; where some folds
+    are defined, their mean and SD (ddof 0)."""
+    import warnings
+
+    import pytest
+
+    class TrainingMean:
+        def fit(self, X, y):
+            self.mean_ = float(y.mean())
+            return self
+
+        def predict(self, X):
+            return pd.Series(self.mean_, index=X.index)
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(68, 5)), index=pd.Index(DK_REGIONS, name="region"),
+                     columns=[f"G{i}" for i in range(5)])  # fmt: skip
+    y = X["G0"] + 0.1 * pd.Series(rng.normal(size=68), index=X.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ev = evaluate_models(X, y, surface_graph, {"mean": TrainingMean(), "Ridge": RidgeBaseline()},
+                             cv=("spatial",))  # fmt: skip
+    assert np.isnan(ev.fold_r["mean"]).all()
+    assert np.isnan(ev.metrics.loc["mean", "spatial_fold_r_mean"])
+    assert np.isnan(ev.metrics.loc["mean", "spatial_fold_r_sd"])
+    fr = ev.fold_r["Ridge"]
+    fr = fr[np.isfinite(fr)]
+    assert ev.metrics.loc["Ridge", "spatial_fold_r_mean"] == pytest.approx(fr.mean())
+    assert ev.metrics.loc["Ridge", "spatial_fold_r_sd"] == pytest.approx(fr.std())

@@ -20,3 +20,13 @@ def test_varying_prediction_keeps_pearson_r():
     pred = np.array([0.0, 1.0, 0.0, 1.0])
     (r,) = _scores(y, pred, ("r",))
     assert r == np.corrcoef(y, pred)[0, 1]
+
+
+def test_constant_prediction_whose_float_sd_is_not_zero_scores_r_zero():
+    """Nine copies of 0.9470809631292422 have a float SD of ~1e-17 (the mean rounds): still a
+    constant prediction, r exactly 0 (it scored -5e-17 before)."""
+    y = np.arange(9.0) ** 1.5
+    pred = np.full(9, 0.9470809631292422)
+    assert np.std(pred) > 0
+    (r,) = _scores(y, pred, ("r",))
+    assert r == 0.0

@@ -22,9 +22,13 @@ def r2_score(y: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def pearson_r(y: np.ndarray, y_pred: np.ndarray) -> float:
-    """Pearson correlation (NaN if either input is constant)."""
+    """Pearson correlation (NaN if either input is constant).
+
+    Constant means every value equal (``np.ptp == 0``), not a float SD of 0: the SD of a constant
+    vector is often ~1e-17 (its mean rounds), which would give an r of ~1e-16 instead of NaN.
+    """
     y, y_pred = np.asarray(y, float), np.asarray(y_pred, float)
-    if y.std() == 0 or y_pred.std() == 0:
+    if np.ptp(y) == 0 or np.ptp(y_pred) == 0:
         return float("nan")
     return float(np.corrcoef(y, y_pred)[0, 1])
 

@@ -190,8 +190,9 @@ def evaluate_models(
                 if scheme == "spatial":
                     fr = foldwise_r(yv, P, m)
                     fold_r[name] = fr
-                    row["spatial_fold_r_mean"] = float(np.nanmean(fr))
-                    row["spatial_fold_r_sd"] = float(np.nanstd(fr))
+                    defined = fr[np.isfinite(fr)]  # none where every fold predicts a constant
+                    row["spatial_fold_r_mean"] = float(defined.mean()) if defined.size else np.nan
+                    row["spatial_fold_r_sd"] = float(defined.std()) if defined.size else np.nan
                 bar.advance()
             row["cv_time_s"] = time.perf_counter() - t0
             rows[name] = row
