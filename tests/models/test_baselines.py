@@ -174,3 +174,23 @@ def test_ridge_folds_equal_the_scikit_learn_pipeline(surface_graph, protocol, n_
     # other penalties are another decomposition
     P3 = RidgeBaseline(alphas=(10.0,)).fit_predict_folds(X, y, surface_graph, masks[:3], protocol=protocol)
     assert len(_ridge_folds._CACHE) == 2 and not np.allclose(P3, P[:3])
+
+
+def test_ridge_folds_too_large_to_keep_are_computed_one_at_a_time(monkeypatch):
+    """Above the memory budget the decompositions are neither kept nor held together (the
+    budget's estimate is their exact size); the predictions are the same."""
+    from crossscale.models import _ridge_folds
+
+    rng = np.random.default_rng(0)
+    Xv, yv = rng.normal(size=(40, 60)), rng.normal(size=40)
+    masks, alphas = np.eye(40, dtype=bool), np.logspace(-1, 6, 29)
+    _ridge_folds._CACHE.clear()
+    kept = _ridge_folds.ridge_folds(Xv, yv, masks, alphas)
+    size = sum(f.nbytes() for f in next(iter(_ridge_folds._CACHE.values())))
+    _ridge_folds._CACHE.clear()
+    monkeypatch.setattr(_ridge_folds, "_KEPT_BYTES", size - 1)
+    np.testing.assert_array_equal(_ridge_folds.ridge_folds(Xv, yv, masks, alphas), kept)
+    assert not _ridge_folds._CACHE
+    monkeypatch.setattr(_ridge_folds, "_KEPT_BYTES", size)
+    _ridge_folds.ridge_folds(Xv, yv, masks, alphas)
+    assert len(_ridge_folds._CACHE) == 1

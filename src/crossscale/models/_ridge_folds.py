@@ -107,19 +107,28 @@ def ridge_folds(Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, alphas: np.nd
         folds = _CACHE.get(key)
         if folds is not None:
             _CACHE.move_to_end(key)
+    out = np.empty(masks.shape, dtype=float)
     if folds is None:
+        n_train = (~masks).sum(1).astype(float)  # bytes of every fold's decomposition, kept or not
+        size = float((8 * (n_train**2 + (masks.shape[1] + 2 * len(alphas) + 1) * n_train)).sum())
+        if size > _KEPT_BYTES:  # too large to keep: one fold at a time, nothing held
+            for i, m in enumerate(masks):
+                out[i] = _predict(_decompose(Xv, m, alphas, scale), yv)
+            return out
         folds = [_decompose(Xv, m, alphas, scale) for m in masks]
-        size = sum(f.nbytes() for f in folds)
         with _LOCK:
-            if size <= _KEPT_BYTES:
-                _CACHE[key] = folds
+            _CACHE[key] = folds
             while len(_CACHE) > _KEPT or sum(f.nbytes() for v in _CACHE.values() for f in v) > _KEPT_BYTES:
                 _CACHE.popitem(last=False)
-    out = np.empty(masks.shape, dtype=float)
     for i, f in enumerate(folds):
-        yt = yv[f.train]
-        y0 = yt.mean()
-        c = (f.D * (f.Q.T @ (yt - y0))) @ f.Q.T  # (n_alphas, n_train): G^-1 y for each penalty
-        loo = ((c / f.d) ** 2).mean(1)
-        out[i] = f.A @ c[int(np.argmin(loo))] + y0
+        out[i] = _predict(f, yv)
     return out
+
+
+def _predict(f: _Fold, yv: np.ndarray) -> np.ndarray:
+    """The fold's prediction of every region with the penalty of least leave-one-out error."""
+    yt = yv[f.train]
+    y0 = yt.mean()
+    c = (f.D * (f.Q.T @ (yt - y0))) @ f.Q.T  # (n_alphas, n_train): G^-1 y for each penalty
+    loo = ((c / f.d) ** 2).mean(1)
+    return f.A @ c[int(np.argmin(loo))] + y0
