@@ -68,12 +68,13 @@ def _decompose(Xv: np.ndarray, test: np.ndarray, alphas: np.ndarray, scale: bool
     return _Fold(train, Q, D, d, A)
 
 
-def _key(Xv: np.ndarray, masks: np.ndarray, alphas: np.ndarray, scale: bool) -> bytes:
+def fold_key(*arrays: np.ndarray, flag: bool) -> bytes:
+    """Digest of `arrays` (shapes, dtypes, bytes) and `flag`: the key of a fold cache."""
     h = hashlib.blake2b(digest_size=20)
-    for a in (Xv, masks, alphas):
+    for a in arrays:
         h.update(repr((a.shape, a.dtype.str)).encode())
         h.update(np.ascontiguousarray(a).tobytes())
-    return h.digest() + bytes([scale])
+    return h.digest() + bytes([flag])
 
 
 def ridge_folds(Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, alphas: np.ndarray, *,
@@ -102,7 +103,7 @@ def ridge_folds(Xv: np.ndarray, yv: np.ndarray, masks: np.ndarray, alphas: np.nd
     """
     alphas = np.asarray(alphas, dtype=float)
     masks = np.asarray(masks, dtype=bool)
-    key = _key(Xv, masks, alphas, scale)
+    key = fold_key(Xv, masks, alphas, flag=scale)
     with _LOCK:
         folds = _CACHE.get(key)
         if folds is not None:

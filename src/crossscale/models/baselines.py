@@ -218,15 +218,11 @@ class PLSBaseline(_GeneBaseline):
         inputs, so PLS-1 to PLS-5 on the same folds (every evaluation's baselines, the nested-CV
         choice among them) fit once per fold, not five times.
         """
-        import hashlib
+        from crossscale.models._ridge_folds import fold_key
 
         self._make()  # checks n_components
         k = int(self.n_components)
-        h = hashlib.blake2b(digest_size=20)
-        for a in (Xv, yv, masks):
-            h.update(repr(a.shape).encode())
-            h.update(np.ascontiguousarray(a).tobytes())
-        key = h.digest() + bytes([scale])
+        key = fold_key(Xv, yv, masks, flag=scale)
         with _PLS_PATHS_LOCK:
             path = _PLS_PATHS.get(key)
             if path is not None:
