@@ -23,13 +23,15 @@ demo: env
 	$(BIN)/crossscale fit --out results/ad_default --overwrite
 
 # pytest runs on 2 worker processes (pytest-xdist; an idle worker takes queued tests from the
-# busy one: worksteal); the timings: benchmarks/results/test_time.md.
+# busy one: worksteal), each on one BLAS/OpenMP thread: two workers with two threads each on
+# 2 cores made the suite ~25% slower (threads spinning against the other worker). The
+# timings: benchmarks/results/test_time.md.
 test: env
 	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/lint-imports
 	$(MAKE) docs
 	$(MAKE) dist
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 # For development: ruff, then the tests not marked slow, stopping at the first failure.
 # `make test` (above) is the CI command and runs every test.

@@ -54,12 +54,21 @@ def _load() -> str:
     return "/".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def _pytest_args() -> list[str]:
-    """The pytest arguments of the Makefile's `test` target."""
+def _makefile_pytest_line() -> str:
     text = (ROOT / "Makefile").read_text()
     block = text.split("\ntest: env\n", 1)[1].split("\n\n", 1)[0]
-    line = next(ln for ln in block.splitlines() if "-m pytest" in ln)
-    return shlex.split(line.split("-m pytest", 1)[1])
+    return next(ln for ln in block.splitlines() if "-m pytest" in ln)
+
+
+def _pytest_args() -> list[str]:
+    """The pytest arguments of the Makefile's `test` target."""
+    return shlex.split(_makefile_pytest_line().split("-m pytest", 1)[1])
+
+
+def _pytest_env() -> list[str]:
+    """The ``NAME=value`` settings the Makefile puts before its pytest command (e.g. OMP_NUM_THREADS=1)."""
+    head = shlex.split(_makefile_pytest_line().split("-m pytest", 1)[0])
+    return [t for t in head if re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", t)]
 
 
 def stages(pytest_args: list[str]) -> dict[str, list[str]]:
@@ -69,7 +78,8 @@ def stages(pytest_args: list[str]) -> dict[str, list[str]]:
         "lint-imports": [str(BIN / "lint-imports")],
         "docs": [make, "-s", "docs"],
         "dist": [make, "-s", "dist"],
-        "pytest": [str(BIN / "python"), "-m", "pytest", *pytest_args, "--durations=10"],
+        "pytest": ["env", *_pytest_env(), str(BIN / "python"), "-m", "pytest", *pytest_args,
+                   "--durations=10"],
     }
 
 
