@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import subprocess
 import sys
 import time
@@ -48,24 +49,27 @@ MAPS = [
     "enigma_mddadult_case_controls_thickness", "enigma_allepi_case_controls_thickness",
 ]  # fmt: skip
 
-# (name, parameters changed from the default, graph)
+# (name, parameters changed from the default, graph): one change at a time from the current
+# default (stacked blend with ridge, expression decoder, λ = 0.1 on latent means, 3 networks)
 VARIANTS: list[tuple[str, dict, str]] = [
     ("default", {}, "surface"),
+    ("blend: network alone (shrinkage none)", {"shrinkage": "none"}, "surface"),
+    ("blend: fixed (0.3, 0.6) for every map", {"shrinkage": "fixed"}, "surface"),
+    ("spatial residual: off", {"spatial_residual": False}, "surface"),
+    ("expression decoder off (weight 0)", {"expression_weight": 0.0}, "surface"),
+    ("λ = 0 (no smoothness)", {"smoothness": 0.0}, "surface"),
+    ("λ = 0.1 on latent μ, connectome weights", {}, "connectome"),
+    ("λ = 0.1 on decoded map ŷ", {"smoothness_on": "prediction"}, "surface"),
     ("encoder: GCN (2 graph convolutions)", {"encoder": "gcn"}, "surface"),
     ("encoder: GraphConv (GCN + root weight)", {"encoder": "graphconv"}, "surface"),
-    ("λ = 0.1 on latent μ", {"smoothness": 0.1}, "surface"),
-    ("λ = 0.1 on latent μ, connectome weights", {"smoothness": 0.1}, "connectome"),
-    ("λ = 0.1 on decoded map ŷ", {"smoothness": 0.1, "smoothness_on": "prediction"}, "surface"),
-    ("spatial residual (regression kriging)", {"spatial_residual": True}, "surface"),
     ("β = 0 (no KL)", {"beta": 0.0}, "surface"),
     ("inputs: not whitened", {"whiten": False}, "surface"),
     ("inputs: fixed 15 axes", {"n_components": 15}, "surface"),
-    ("inputs: all axes (full rank)", {"n_components": None}, "surface"),
     ("activation: ReLU", {"activation": "relu"}, "surface"),
     ("decoder: linear (0 hidden layers)", {"decoder_layers": 0}, "surface"),
     ("weight decay 1e-4 (reference)", {"weight_decay": 1e-4}, "surface"),
+    ("one network (no ensemble)", {"n_ensemble": 1}, "surface"),
     ("training: early stopping + refit", {"early_stopping": True, "max_epochs": 1000}, "surface"),
-    ("seed ensemble of 5", {"n_ensemble": 5}, "surface"),
     ("reference preset", "reference", "surface"),
 ]
 GRID = {"n_components": ["auto", 15, 25], "weight_decay": [1.0, 3.0]}
@@ -112,7 +116,18 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--maps", nargs="+", default=MAPS)
     ap.add_argument("--no-nested", action="store_true")
+    ap.add_argument("--part", default=None,
+                    help="K/N: only variants K, K+N, ... (run N parts in parallel processes, with "
+                         "--no-nested); rows go to results/.graphvae_ablation.partK.csv; the "
+                         "baselines run in part 1; then --merge N writes the tables")  # fmt: skip
+    ap.add_argument("--merge", type=int, default=None, help="merge the N parts written by --part")
     args = ap.parse_args()
+    if args.merge:
+        return merge(args)
+    if args.part and not args.no_nested:
+        raise SystemExit("--part needs --no-nested (the nested-CV row is not split into parts)")
+    k, n = (int(v) for v in args.part.split("/")) if args.part else (1, 1)
+    t_start, load_start = time.perf_counter(), os.getloadavg()[0]
     set_progress_enabled(False)
     X_all, _ = load_default_expression()
     maps = {k: load_map(k) for k in args.maps}
@@ -125,7 +140,7 @@ def main() -> None:
                "spatial": distance_blocked(graphs["surface"], 0.25)}  # fmt: skip
     ad = "adni2_ad_vol_baseline"
     rows = []
-    for name, change, gname in VARIANTS:
+    for name, change, gname in VARIANTS[k - 1 :: n]:
         g = graphs[gname]
         for seed in args.seeds:
             est = (GraphVAE.reference(random_state=seed, device="cpu") if change == "reference"
@@ -139,7 +154,7 @@ def main() -> None:
                                  "r2": r2[j], "time_s": t / Ys.shape[1]})  # fmt: skip
         done = pd.DataFrame(rows).query("variant == @name and map == @ad")
         print(name, done.groupby("scheme")["r2"].mean().round(3).to_dict(), flush=True)
-    for name, est in default_baselines().items():
+    for name, est in (default_baselines() if k == 1 else {}).items():
         for key in Y.columns:
             for scheme, masks in schemes.items():
                 t0 = time.perf_counter()
@@ -158,12 +173,41 @@ def main() -> None:
             print("nested", scheme, round(r2, 3), chosen, flush=True)
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.part:
+        df.assign(commit=COMMIT, elapsed_s=time.perf_counter() - t_start, load_start=load_start,
+                  load_end=os.getloadavg()[0], argv=" ".join(sys.argv[1:])).to_csv(
+            OUT / f".graphvae_ablation.part{k}.csv", index=False)  # fmt: skip
+        return None
     df.assign(commit=COMMIT).to_csv(OUT / "graphvae_ablation.csv", index=False, float_format="%.4f")
     (OUT / "graphvae_ablation.md").write_text(render(df, args, nested_rows, ad))
 
 
-def render(df: pd.DataFrame, args, nested_rows, ad: str) -> str:
-    commit = COMMIT
+def merge(args: argparse.Namespace) -> None:
+    """Write the tables from the N parts of one --part run (all from the same commit)."""
+    parts = [pd.read_csv(OUT / f".graphvae_ablation.part{k}.csv") for k in range(1, args.merge + 1)]
+    commits = {c for p in parts for c in p["commit"].unique()}
+    if len(commits) != 1:
+        raise SystemExit(f"parts come from different commits: {sorted(commits)}")
+    df = pd.concat(parts, ignore_index=True)
+    order = {name: i for i, (name, _, _) in enumerate(VARIANTS)}
+    df = df.sort_values("variant", key=lambda v: v.map(lambda x: order.get(x, len(order))),
+                        kind="stable")  # fmt: skip
+    run = {"commit": commits.pop(), "argv": parts[0]["argv"].iloc[0], "n_parts": args.merge,
+           "elapsed_s": max(p["elapsed_s"].iloc[0] for p in parts),
+           "load_start": min(p["load_start"].iloc[0] for p in parts),
+           "load_end": max(p["load_end"].iloc[0] for p in parts)}  # fmt: skip
+    run_args = argparse.Namespace(seeds=sorted(df["seed"].unique().tolist()),
+                                  maps=list(dict.fromkeys(df["map"])))  # fmt: skip
+    if 0 in run_args.seeds:  # the first seed is the one all maps ran with
+        run_args.seeds = [0] + [s for s in run_args.seeds if s != 0]
+    cols = ["variant", "map", "seed", "scheme", "r2", "time_s"]
+    df[cols].assign(commit=run["commit"]).to_csv(OUT / "graphvae_ablation.csv", index=False,
+                                                 float_format="%.4f")  # fmt: skip
+    (OUT / "graphvae_ablation.md").write_text(render(df[cols], run_args, [], "adni2_ad_vol_baseline", run))
+
+
+def render(df: pd.DataFrame, args, nested_rows, ad: str, run: dict | None = None) -> str:
+    commit = run["commit"] if run else COMMIT
     order = list(dict.fromkeys(df["variant"]))
     a = df[df["map"] == ad].groupby(["variant", "scheme"])["r2"].agg(["mean", "std"]).unstack()
     t = df[df["map"] == ad].groupby("variant")["time_s"].sum() / len(args.seeds)
@@ -172,10 +216,16 @@ def render(df: pd.DataFrame, args, nested_rows, ad: str) -> str:
     lines = [
         "# GraphVAE ablation (inductive protocol)", "",
         f"- commit: `{commit}`",
+        (f"- command: `python benchmarks/bench_graphvae_ablation.py {run['argv']} --part K/{run['n_parts']}` "
+         f"(K = 1..{run['n_parts']}, in parallel), then `--merge {run['n_parts']}`; elapsed "
+         f"{run['elapsed_s']:.0f} s on a shared 2-core machine (load average {run['load_start']:.1f} at "
+         f"start, {run['load_end']:.1f} at end)") if run else
         f"- command: `python benchmarks/bench_graphvae_ablation.py {' '.join(sys.argv[1:])}`",
         f"- seeds (AD map): {args.seeds}; other maps: seed {args.seeds[0]}; maps: {', '.join(args.maps)}",
         f"- default GraphVAE parameters: `{GraphVAE().get_params()}`",
-        f"- nested-CV grid: `{GRID}` (inner: 5 k-means spatial blocks of each outer fold's training regions)",
+        (f"- nested-CV grid: `{GRID}` (inner: 5 k-means spatial blocks of each outer fold's training regions)"
+         if nested_rows else "- nested-CV row: not run (`--no-nested`: a grid of 6 configurations, each "
+         "with GraphVAE's own inner-CV blend, is hours on this CPU)"),
         "- R² = explained variance of the out-of-fold predictions; spatial = distance-blocked CV (25% of a "
         "hemisphere per fold); time = seconds for both schemes on the AD map (this shared 2-core CPU)", "",
         "| variant | AD LORO R² (mean ± sd) | AD spatial R² (mean ± sd) | median LORO R², other maps | "
