@@ -175,11 +175,24 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if args.part:
         df.assign(commit=COMMIT, elapsed_s=time.perf_counter() - t_start, load_start=load_start,
-                  load_end=os.getloadavg()[0], argv=" ".join(sys.argv[1:])).to_csv(
+                  load_end=os.getloadavg()[0], argv=" ".join(_without_part(sys.argv[1:]))).to_csv(
             OUT / f".graphvae_ablation.part{k}.csv", index=False)  # fmt: skip
         return None
     df.assign(commit=COMMIT).to_csv(OUT / "graphvae_ablation.csv", index=False, float_format="%.4f")
     (OUT / "graphvae_ablation.md").write_text(render(df, args, nested_rows, ad))
+
+
+def _without_part(argv: list[str]) -> list[str]:
+    """The command-line arguments without ``--part K/N`` (the same for every part)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--part":
+            skip = True
+        elif not a.startswith("--part="):
+            out.append(a)
+    return out
 
 
 def merge(args: argparse.Namespace) -> None:
