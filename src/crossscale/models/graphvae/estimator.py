@@ -70,8 +70,9 @@ class GraphVAE(BatchFits, GraphVAECheckpoint, FittedGraphVAE, BaseEstimator):
     smoothness : float, default 0.1
         λ, weight of the spatial smoothness penalty over graph edges (the reference's 0.1: with
         the expression decoder it costs no out-of-sample accuracy on the tuning maps, see
-        ``benchmarks/results/graphvae_ablation_programs.md``). 0 turns the graph off for the MLP
-        encoder (the methods text then no longer calls the model graph-regularised).
+        ``benchmarks/results/graphvae_programs.md`` and ``graphvae_ablation.md``). 0 turns the
+        graph off for the MLP encoder (the methods text then no longer calls the model
+        graph-regularised).
     expression_weight : float, default 3.0
         α, weight of the expression reconstruction (mean squared error per standardised gene,
         summed over regions) beside the map's summed squared error. 0: no expression decoder
