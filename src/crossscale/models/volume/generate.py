@@ -328,7 +328,6 @@ def generate(
                                                  "mean_seconds": t_mean})  # fmt: skip
 
 
-
 @contextlib.contextmanager
 def _gc_frozen() -> Iterator[None]:
     """A full collection, then every object alive so far frozen (:func:`gc.freeze`) for the block.
