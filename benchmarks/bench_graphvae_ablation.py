@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _parts import PartClock, parse_part, read_parts, remove_parts, write_atomic, write_part
 from sklearn.base import clone
 
 from crossscale._progress import set_progress_enabled
@@ -43,6 +43,7 @@ from crossscale.transcriptomics import load_default_expression
 COMMIT = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
                         check=False, cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
 OUT = Path(__file__).parent / "results"
+STEM = "graphvae_ablation"
 MAPS = [
     "adni2_ad_vol_baseline", "adni2_lmci_vol_baseline", "adni2_emci_vol_baseline",
     "enigma_scz_case_controls_thickness", "enigma_bd_case_controls_adult_thickness",
@@ -126,8 +127,8 @@ def main() -> None:
         return merge(args)
     if args.part and not args.no_nested:
         raise SystemExit("--part needs --no-nested (the nested-CV row is not split into parts)")
-    k, n = (int(v) for v in args.part.split("/")) if args.part else (1, 1)
-    t_start, load_start = time.perf_counter(), os.getloadavg()[0]
+    k, n = parse_part(args.part)
+    clock = PartClock()
     set_progress_enabled(False)
     X_all, _ = load_default_expression()
     maps = {k: load_map(k) for k in args.maps}
@@ -174,9 +175,7 @@ def main() -> None:
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.part:
-        df.assign(commit=COMMIT, elapsed_s=time.perf_counter() - t_start, load_start=load_start,
-                  load_end=os.getloadavg()[0], argv=" ".join(_without_part(sys.argv[1:]))).to_csv(
-            OUT / f".graphvae_ablation.part{k}.csv", index=False)  # fmt: skip
+        write_part(df, STEM, k, COMMIT, clock, argv=" ".join(_without_part(sys.argv[1:])))
         return None
     df.assign(commit=COMMIT).to_csv(OUT / "graphvae_ablation.csv", index=False, float_format="%.4f")
     (OUT / "graphvae_ablation.md").write_text(render(df, args, nested_rows, ad))
@@ -197,18 +196,11 @@ def _without_part(argv: list[str]) -> list[str]:
 
 def merge(args: argparse.Namespace) -> None:
     """Write the tables from the N parts of one --part run (all from the same commit)."""
-    parts = [pd.read_csv(OUT / f".graphvae_ablation.part{k}.csv") for k in range(1, args.merge + 1)]
-    commits = {c for p in parts for c in p["commit"].unique()}
-    if len(commits) != 1:
-        raise SystemExit(f"parts come from different commits: {sorted(commits)}")
-    df = pd.concat(parts, ignore_index=True)
+    df, commit, meta = read_parts(STEM, args.merge)
     order = {name: i for i, (name, _, _) in enumerate(VARIANTS)}
     df = df.sort_values("variant", key=lambda v: v.map(lambda x: order.get(x, len(order))),
                         kind="stable")  # fmt: skip
-    run = {"commit": commits.pop(), "argv": parts[0]["argv"].iloc[0], "n_parts": args.merge,
-           "elapsed_s": max(p["elapsed_s"].iloc[0] for p in parts),
-           "load_start": min(p["load_start"].iloc[0] for p in parts),
-           "load_end": max(p["load_end"].iloc[0] for p in parts)}  # fmt: skip
+    run = {"commit": commit, "argv": df["argv"].iloc[0], "n_parts": args.merge, **meta}
     run_args = argparse.Namespace(seeds=sorted(df["seed"].unique().tolist()),
                                   maps=list(dict.fromkeys(df["map"])))  # fmt: skip
     if 0 in run_args.seeds:  # the first seed is the one all maps ran with
@@ -216,7 +208,8 @@ def merge(args: argparse.Namespace) -> None:
     cols = ["variant", "map", "seed", "scheme", "r2", "time_s"]
     df[cols].assign(commit=run["commit"]).to_csv(OUT / "graphvae_ablation.csv", index=False,
                                                  float_format="%.4f")  # fmt: skip
-    (OUT / "graphvae_ablation.md").write_text(render(df[cols], run_args, [], "adni2_ad_vol_baseline", run))
+    write_atomic(OUT / "graphvae_ablation.md", render(df[cols], run_args, [], "adni2_ad_vol_baseline", run))
+    remove_parts(STEM, args.merge)
 
 
 def render(df: pd.DataFrame, args, nested_rows, ad: str, run: dict | None = None) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _parts import PartClock, parse_part, read_parts, remove_parts, write_atomic, write_part
 from sklearn.base import clone
 
 from crossscale._progress import set_progress_enabled
@@ -107,11 +108,9 @@ def main() -> None:
     maps = {k: load_map(k).astype(float) for k in keys}
     rows = []
     t_start = time.perf_counter()
-    load0 = os.getloadavg()[0]
-    todo = groups(maps, genes)
-    if args.part:
-        k, n = (int(v) for v in args.part.split("/"))
-        todo = todo[k - 1::n]
+    clock = PartClock()
+    k, n = parse_part(args.part)
+    todo = groups(maps, genes)[k - 1 :: n]
     for group in todo:
         regions = [r for r in genes.index if r in maps[group[0]].index and np.isfinite(maps[group[0]].loc[r])]
         X = genes.loc[regions]
@@ -146,16 +145,11 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     stem = "graphvae_maps" if args.set == "tuning" and not args.maps else (
         "graphvae_maps_heldout" if not args.maps else "graphvae_maps_subset")
-    meta = {"elapsed_s": time.perf_counter() - t_start, "load_start": load0, "load_end": os.getloadavg()[0]}
     if args.part:
-        k = args.part.split("/")[0]
-        df.assign(commit=COMMIT, elapsed_s=meta["elapsed_s"], load_start=load0,
-                  load_end=meta["load_end"]).to_csv(OUT / f".{stem}.part{k}.csv", index=False)  # fmt: skip
+        write_part(df, stem, k, COMMIT, clock)
         return
     df.assign(commit=COMMIT).to_csv(OUT / f"{stem}.csv", index=False, float_format="%.4f")
-    tmp = OUT / f".{stem}.md.tmp"
-    tmp.write_text(render(df, args, keys, meta))
-    tmp.replace(OUT / f"{stem}.md")
+    write_atomic(OUT / f"{stem}.md", render(df, args, keys, clock.meta()))
 
 
 #: every look at the held-out set, by the commit it ran at (the text of its results file)
@@ -184,28 +178,17 @@ HELDOUT_LOOKS = {
 def merge(args: argparse.Namespace) -> None:
     """Write the table from the N parts of one --set run (all from the same commit)."""
     stem = "graphvae_maps" if args.set == "tuning" else "graphvae_maps_heldout"
-    parts = [pd.read_csv(OUT / f".{stem}.part{k}.csv") for k in range(1, args.merge + 1)]
-    commits = {c for p in parts for c in p["commit"].unique()}
-    if len(commits) != 1:
-        raise SystemExit(f"parts come from different commits: {sorted(commits)}")
     global COMMIT
-    COMMIT = commits.pop()
-    df = pd.concat(parts, ignore_index=True)
+    df, COMMIT, meta = read_parts(stem, args.merge)
     keys = [k for k in map_keys(args.set) if k in set(df["map"])]
-    meta = {"elapsed_s": max(p["elapsed_s"].iloc[0] for p in parts),
-            "load_start": min(p["load_start"].iloc[0] for p in parts),
-            "load_end": max(p["load_end"].iloc[0] for p in parts)}  # fmt: skip
     args.seed = 0  # the parts read the baselines from --baselines-from when given: pass it here too
     opt = f" --baselines-from {args.baselines_from}" if args.baselines_from else ""
     sys.argv = [sys.argv[0], f"--set {args.set}{opt} --part K/{args.merge} (K = 1..{args.merge}, in "
                 f"parallel), then --set {args.set}{opt} --merge {args.merge}"]
     cols = ["model", "map", "cv", "r2", "time_s"]
     df[cols].assign(commit=COMMIT).to_csv(OUT / f"{stem}.csv", index=False, float_format="%.4f")
-    tmp = OUT / f".{stem}.md.tmp"
-    tmp.write_text(render(df[cols], args, keys, meta))
-    tmp.replace(OUT / f"{stem}.md")
-    for k in range(1, args.merge + 1):
-        (OUT / f".{stem}.part{k}.csv").unlink()
+    write_atomic(OUT / f"{stem}.md", render(df[cols], args, keys, meta))
+    remove_parts(stem, args.merge)
 
 
 def from_rows(args: argparse.Namespace) -> None:
