@@ -1,12 +1,7 @@
 import os
 from pathlib import Path
 
-# Worker processes of `pytest -n 2` (make test) run on one BLAS/OpenMP thread each (set before
-# numpy or torch is imported): more threads than cores per worker slowed the suite by ~25%.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-import pytest  # noqa: E402
+import pytest
 from synthetic_data import Synthetic, make_synthetic
 
 _MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
