@@ -130,7 +130,8 @@ def connectome_in_order(
     InputDataError
         A region of `regions` missing from `rows` (`what` names the matrix).
     """
-    missing = [r for r in regions if r not in set(rows)]
+    have = set(rows)
+    missing = [r for r in regions if r not in have]
     if missing:
         raise InputDataError(f"{what} lacks {len(missing)} region(s): {missing[:8]}.")
     mat = pd.DataFrame(raw.to_numpy(dtype=float), index=rows, columns=rows)

@@ -57,8 +57,9 @@ def align(
         if obj is None:
             continue
         idx = list(obj.index)
-        missing = [r for r in regions if r not in set(idx)]
-        extra = [r for r in idx if r not in set(regions)]
+        have, want = set(idx), set(regions)
+        missing = [r for r in regions if r not in have]
+        extra = [r for r in idx if r not in want]
         if missing or extra:
             parts = []
             if missing:
