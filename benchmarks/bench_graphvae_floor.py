@@ -6,7 +6,7 @@ round) gated on the inner-CV R² of the chosen blend; this benchmark tries gates
 depend on the network at all, computed in closed form from ridge on each fold's training
 regions (so they cannot be noisy through the network's randomness):
 
-- **ridge α = ∞**: ridge's leave-one-out error over :data:`_shrink.RIDGE_ALPHAS` extended by
+- **ridge α = ∞**: ridge's leave-one-out error over `_shrink.RIDGE_ALPHAS` (`_shrink.ridge_loo`) extended by
   α = ∞ (the training mean) chooses α = ∞;
 - **nested LOO < t**: the R² of ridge's leave-one-out predictions on the training regions, its
   penalty chosen again without each left-out region (nested, so free of the optimism of choosing
@@ -43,7 +43,7 @@ from crossscale.evaluate.cv import distance_blocked, out_of_fold
 from crossscale.evaluate.metrics import r2_score
 from crossscale.maps.catalog import load_map
 from crossscale.models.graphvae import GraphVAE
-from crossscale.models.graphvae._shrink import RIDGE_ALPHAS, ridge_fit
+from crossscale.models.graphvae._shrink import ridge_fit, ridge_loo
 from crossscale.transcriptomics import load_default_expression
 
 OUT = Path(__file__).parent / "results"
@@ -83,24 +83,19 @@ def fold_predictions(cache: Path) -> list[dict]:
     return out
 
 
-def ridge_loo(X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[bool, float]:
+def ridge_tests(X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[bool, float]:
     """(α = ∞ chosen, nested leave-one-out R² of ridge) on the regions `rows`."""
-    Xt, yt = X[rows], y[rows]
-    sd = Xt.std(0)
-    Z = (Xt - Xt.mean(0)) / np.where(sd > 0, sd, 1.0)
-    yc, n = yt - yt.mean(), len(yt)
-    d, U = np.linalg.eigh(Z @ Z.T)
-    shrink = np.clip(d, 0, None)[None] / (np.clip(d, 0, None)[None] + RIDGE_ALPHAS[:, None])
-    lev = shrink @ (U.T**2) + 1.0 / n
-    loo = (((yc - (shrink * (U.T @ yc)) @ U.T) / np.clip(1 - lev, 1e-9, None)) ** 2).sum(1)
-    infinite = loo.min() >= ((yc / (1 - 1.0 / n)) ** 2).sum()
+    p = ridge_loo(X, y, rows)
+    infinite = p["loo"].min() >= p["loo_mean"]
+    yt = y[rows]
+    n = len(yt)
     idx, pred = np.flatnonzero(rows), np.empty(n)
     for t, i in enumerate(idx):
         m = rows.copy()
         m[i] = False
         c, b0 = ridge_fit(X, y, m)
         pred[t] = X[i] @ c + b0
-    return bool(infinite), float(1 - ((yt - pred) ** 2).sum() / (yc**2).sum())
+    return bool(infinite), float(1 - ((yt - pred) ** 2).sum() / ((yt - yt.mean()) ** 2).sum())
 
 
 def apply(r: dict, test: str | float | None, then: str | None) -> np.ndarray:
@@ -127,7 +122,7 @@ def main() -> None:
     for r in rows:
         key = (r["map"], r["cv"])
         if key not in known:
-            tests = [ridge_loo(r["X"], r["y"], ~f) for f in r["folds"]]
+            tests = [ridge_tests(r["X"], r["y"], ~f) for f in r["folds"]]
             known[key] = (np.array([a for a, _ in tests]), np.array([s for _, s in tests]))
         r["alpha_inf"], r["nested_loo"] = known[key]
         r["ridge"] = np.array([r["X"] @ c + b0 for c, b0 in (ridge_fit(r["X"], r["y"], ~f) for f in r["folds"])])

@@ -441,6 +441,28 @@ def test_ridge_path_matches_sklearn_ridgecv(small):
     np.testing.assert_allclose(v @ coef + b0, sk.predict(v), rtol=1e-6, atol=1e-8)
 
 
+def test_ridge_loo_errors_equal_brute_force_leave_one_out(small):
+    # the closed form (hat-matrix leverages, intercept included) against refitting without each
+    # region, for two penalties and for the training mean (alpha = infinity)
+    from sklearn.linear_model import Ridge
+
+    from crossscale.models.graphvae._shrink import RIDGE_ALPHAS, ridge_loo
+
+    X, y, _ = small
+    v, t = X.to_numpy(), y.to_numpy()
+    rows = np.ones(len(t), dtype=bool)
+    rows[[0, 5]] = False
+    p = ridge_loo(v, t, rows)
+    Z = (v[rows] - v[rows].mean(0)) / v[rows].std(0)  # standardised once, as the closed form
+    yt = t[rows]
+    for k in (3, 17):
+        err = [yt[i] - Ridge(alpha=RIDGE_ALPHAS[k]).fit(np.delete(Z, i, 0), np.delete(yt, i)).predict(Z[i:i + 1])[0]
+               for i in range(len(yt))]  # fmt: skip
+        np.testing.assert_allclose(p["loo"][k], np.sum(np.square(err)), rtol=1e-8)
+    mean_err = [yt[i] - np.delete(yt, i).mean() for i in range(len(yt))]
+    np.testing.assert_allclose(p["loo_mean"], np.sum(np.square(mean_err)), rtol=1e-10)
+
+
 def test_blend_weights_pick_the_better_predictor_or_the_mean():
     from crossscale.models.graphvae._shrink import blend_weights
 

@@ -51,10 +51,48 @@ _GRID = np.array([(a, b) for a in np.round(np.arange(0, 1.01, 0.1), 2)
                   for b in np.round(np.arange(0, 1.01, 0.1), 2) if a + b <= 1.0 + 1e-9])  # fmt: skip
 
 
+def ridge_loo(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Closed-form leave-one-out errors of ridge on the standardised columns of `values` over `rows`.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n_regions, n_genes)
+        Expression (predictors) of every region; standardised over `rows`.
+    y : numpy.ndarray, shape (n_regions,)
+        Map values.
+    rows : numpy.ndarray of bool, shape (n_regions,)
+        The regions used (the others play no part).
+
+    Returns
+    -------
+    dict
+        ``loo``: shape (len(RIDGE_ALPHAS),), the leave-one-out sum of squared errors of every
+        penalty; ``loo_mean``: that of the training mean (α = ∞), ``(n / (n − 1))² Σ (y − ȳ)²``;
+        and the pieces :func:`ridge_fit` reuses (``mu``, ``sd``, ``Z``, ``U``, ``d``, ``uty``).
+    """
+    Xt, yt = values[rows], y[rows]
+    mu, sd = Xt.mean(0), Xt.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    Z = (Xt - mu) / sd
+    yc = yt - yt.mean()
+    n = len(yt)
+    d, U = np.linalg.eigh(Z @ Z.T)
+    d = np.clip(d, 0.0, None)
+    uty = U.T @ yc
+    shrink = d[None, :] / (d[None, :] + RIDGE_ALPHAS[:, None])  # (n_alpha, n)
+    fitted = (shrink * uty) @ U.T  # (n_alpha, n)
+    lev = shrink @ (U.T**2) + 1.0 / n  # diagonal of the hat matrix, intercept included
+    loo = (((yc - fitted) / np.clip(1 - lev, 1e-9, None)) ** 2).sum(1)
+    loo_mean = float(((yc / (1.0 - 1.0 / n)) ** 2).sum())
+    return {"loo": loo, "loo_mean": loo_mean, "mu": mu, "sd": sd, "Z": Z, "U": U, "d": d,
+            "uty": uty, "y_mean": float(yt.mean())}  # fmt: skip
+
+
 def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
     """Ridge regression of `y` on the standardised columns of `values`, fitted on `rows`.
 
-    The penalty minimises the closed-form leave-one-out error over :data:`RIDGE_ALPHAS`.
+    The penalty minimises the closed-form leave-one-out error over :data:`RIDGE_ALPHAS`
+    (:func:`ridge_loo`).
 
     Parameters
     ----------
@@ -71,23 +109,11 @@ def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.n
         In the units of `values` (predict with ``values @ coef + intercept``).
     intercept : float
     """
-    Xt, yt = values[rows], y[rows]
-    mu, sd = Xt.mean(0), Xt.std(0)
-    sd = np.where(sd > 0, sd, 1.0)
-    Z = (Xt - mu) / sd
-    yc = yt - yt.mean()
-    n = len(yt)
-    d, U = np.linalg.eigh(Z @ Z.T)
-    d = np.clip(d, 0.0, None)
-    uty = U.T @ yc
-    shrink = d[None, :] / (d[None, :] + RIDGE_ALPHAS[:, None])  # (n_alpha, n)
-    fitted = (shrink * uty) @ U.T  # (n_alpha, n)
-    lev = shrink @ (U.T**2) + 1.0 / n  # diagonal of the hat matrix, intercept included
-    loo = (((yc - fitted) / np.clip(1 - lev, 1e-9, None)) ** 2).sum(1)
-    alpha = RIDGE_ALPHAS[int(np.argmin(loo))]
-    dual = U @ (uty / (d + alpha))
-    coef = (Z.T @ dual) / sd
-    return coef, float(yt.mean() - mu @ coef)
+    p = ridge_loo(values, y, rows)
+    alpha = RIDGE_ALPHAS[int(np.argmin(p["loo"]))]
+    dual = p["U"] @ (p["uty"] / (p["d"] + alpha))
+    coef = (p["Z"].T @ dual) / p["sd"]
+    return coef, float(p["y_mean"] - p["mu"] @ coef)
 
 
 def inner_blocks(coords: np.ndarray, within: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
