@@ -1,7 +1,9 @@
 """Every gallery script runs on the real data and prints what its text says it shows.
 
 The documentation build renders the scripts without running them (``plot_gallery=False``); this
-is where they run, each as ``python examples/<name>.py`` would run it but with GraphVAE trained
+is where they run, each as ``python examples/<name>.py`` would run it (in a process of its own,
+forked from a server that has imported only the heavy third-party libraries:
+``tests/fresh_process.py``) but with GraphVAE trained
 5 epochs instead of its default 100, with one network and a shorter inner CV
 (``tests/quick_fits.py``): what the scripts call, print and
 draw is tested here, the numbers of full fits in ``benchmarks/``.
@@ -9,11 +11,10 @@ draw is tested here, the numbers of full fits in ``benchmarks/``.
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_process import run_code
 from quick_fits import PREAMBLE
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -46,10 +47,8 @@ def test_every_example_has_an_expectation():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_runs(name, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-c", PREAMBLE + _RUN.format(path=str(EXAMPLES / f"{name}.py"))],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )
+    proc = run_code(PREAMBLE + _RUN.format(path=str(EXAMPLES / f"{name}.py")), cwd=tmp_path, env=env,
+                    timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip(), "the example printed nothing"
     assert re.search(EXPECTED[name], proc.stdout), proc.stdout[-2000:]

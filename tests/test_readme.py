@@ -1,6 +1,7 @@
 """Every ```python block of README.md runs as written (so an example can never rot).
 
-Each block runs in a fresh interpreter in an empty folder, on the real data (the mirror when
+Each block runs as ``python -c`` would, in a process of its own (forked from a server that has
+imported only numpy, pandas, SciPy, scikit-learn and torch: ``tests/fresh_process.py``), in an empty folder, on the real data (the mirror when
 present), with ``COLUMNS=80``: what it prints must fit 80 columns. The one block marked
 ``<!-- readme-test: skip (reason) -->`` needs software a user installs elsewhere (abagen): it is
 only compiled. The
@@ -17,11 +18,10 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_process import run_code
 from quick_fits import PREAMBLE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -80,10 +80,7 @@ def test_readme_python_block_runs(line, code, skip, tmp_path):
         _user_files(tmp_path)
     env = os.environ | {"COLUMNS": "80", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     env.pop("PYTHONPATH", None)
-    proc = subprocess.run(
-        [sys.executable, "-c", PREAMBLE + code], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=1800,
-    )  # fmt: skip
+    proc = run_code(PREAMBLE + code, cwd=tmp_path, env=env, timeout=1800)
     assert proc.returncode == 0, f"README.md:{line} failed:\n{proc.stderr[-4000:]}"
     # nothing cut short (pandas' "..." columns, rich's "…"), tables within 80 columns
     assert "…" not in proc.stdout and not re.search(r"(^|\s)\.\.\.(\s|$)", proc.stdout)
