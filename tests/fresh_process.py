@@ -14,6 +14,7 @@ new interpreters.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import subprocess
@@ -45,12 +46,16 @@ def _context() -> multiprocessing.context.ForkServerContext:
                 del os.environ["PYTHONPATH"]
             else:
                 os.environ["PYTHONPATH"] = saved
+        # stop and reap the server when this process exits, so that the CPU time of the runs
+        # (children of the server) is counted in this process's children (bench_test_time.py)
+        atexit.register(forkserver._forkserver._stop)
         _CONTEXT = ctx
     return _CONTEXT
 
 
 def _child(code: str, cwd: str, env: dict[str, str], out: str, err: str) -> None:
     import sys
+    import threading
     import traceback
 
     os.chdir(cwd)
@@ -69,6 +74,12 @@ def _child(code: str, cwd: str, env: dict[str, str], out: str, err: str) -> None
     except BaseException:  # what `python -c` prints and its exit status
         traceback.print_exc()
         status = 1
+    # what the interpreter does at exit, which a multiprocessing child skips: join the threads and
+    # run their exit callbacks (concurrent.futures, joblib's loky executor shut their workers
+    # down there), then the atexit functions; without this, worker processes of n_jobs > 1 are
+    # left running
+    threading._shutdown()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

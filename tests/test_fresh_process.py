@@ -1,6 +1,7 @@
 """The fork-server runner of the README and gallery tests behaves as ``python -c`` (tests/fresh_process.py)."""
 
 import os
+import time
 
 import pytest
 from fresh_process import run_code
@@ -30,3 +31,25 @@ def test_run_code_is_python_c_in_its_own_folder_environment_and_namespace(tmp_pa
     run_code("import crossscale\n", cwd=tmp_path, env=env, timeout=120)
     proc = run_code("import sys\nprint('crossscale' in sys.modules)\n", cwd=tmp_path, env=env, timeout=120)
     assert proc.stdout == "False\n" and proc.returncode == 0
+
+
+@pytest.mark.slow
+def test_run_code_shuts_down_worker_processes_as_the_interpreter_does_at_exit(tmp_path):
+    # a process pool left open by the code is shut down at exit (its workers do not outlive the run)
+    code = (
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "import os\n"
+        "pool = ProcessPoolExecutor(1)\n"
+        "print(pool.submit(os.getpid).result())\n"
+    )
+    proc = run_code(code, cwd=tmp_path, env=dict(os.environ), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    worker = int(proc.stdout)
+    for _ in range(100):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with open(f"/proc/{worker}/stat") as f:  # a zombie waiting for its (exited) parent is gone too
+        assert f.read().split()[2] == "Z", "the pool's worker outlived the run"
