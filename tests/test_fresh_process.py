@@ -24,6 +24,8 @@ def test_run_code_is_python_c_in_its_own_folder_environment_and_namespace(tmp_pa
     assert proc.stderr == "to stderr\n"
     assert list(tmp_path.iterdir()) == [] and not list(tmp_path.parent.glob(f".{tmp_path.name}.*"))
 
+    proc = run_code("import sys\nsys.exit('bad input')\n", cwd=tmp_path, env=env, timeout=120)
+    assert (proc.returncode, proc.stderr) == (1, "bad input\n")  # as python -c prints it
     # a name the code did not import fails, though the server imported the module
     proc = run_code("x = numpy.zeros(2)\n", cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 1 and "NameError: name 'numpy' is not defined" in proc.stderr
