@@ -98,14 +98,19 @@ def ridge_tests(X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[bool, f
     return bool(infinite), float(1 - ((yt - pred) ** 2).sum() / ((yt - yt.mean()) ** 2).sum())
 
 
+def mean_loo_r2(folds: np.ndarray) -> np.ndarray:
+    """Per fold, the leave-one-out R² of the training mean on its n training regions: 1 − (n/(n−1))²."""
+    n = (~folds).sum(1)
+    return 1 - (n / (n - 1)) ** 2
+
+
 def apply(r: dict, test: str | float | None, then: str | None) -> np.ndarray:
     if test is None:
         return r["P"]
-    n = (~r["folds"]).sum(1)
     if test == "alpha":
         gate = r["alpha_inf"]
     else:
-        gate = r["nested_loo"] < (1 - (n / (n - 1)) ** 2 if test == "mean" else test)
+        gate = r["nested_loo"] < (mean_loo_r2(r["folds"]) if test == "mean" else test)
     m, b = r["mean"][:, None], r["w"][:, 1:]
     alt = m if then == "mean" else m + b * (r["ridge"] - m)
     return np.where(gate[:, None], alt, r["P"])
@@ -154,8 +159,7 @@ def main() -> None:
     wide = pm[pm.rule.isin(shown)].pivot_table(index=["map", "cv"], columns="rule", values="r2")[shown]
     wide = wide.join(ref[["Ridge", "training mean"]])
     med = {(r["map"], r["cv"]): float(np.median(r["nested_loo"])) for r in rows}
-    share = {(r["map"], r["cv"]): float(np.mean(r["nested_loo"] < 1 - ((~r["folds"]).sum(1) / ((~r["folds"]).sum(1) - 1)) ** 2))
-             for r in rows}  # fmt: skip
+    share = {(r["map"], r["cv"]): float(np.mean(r["nested_loo"] < mean_loo_r2(r["folds"]))) for r in rows}
     wide["median nested LOO"] = [med[i] for i in wide.index]
     wide["folds gated (< mean)"] = [share[i] for i in wide.index]
     near = (wide[shown].min(axis=1) < wide["training mean"] - 0.05) | (wide["Ridge"] < 0)

@@ -1,8 +1,8 @@
 """Every ```python block of README.md runs as written (so an example can never rot).
 
 Each block runs as ``python -c`` would, in a process of its own (forked from a server that has
-imported only numpy, pandas, SciPy, scikit-learn and torch: ``tests/fresh_process.py``), in an empty folder, on the real data (the mirror when
-present), with ``COLUMNS=80``: what it prints must fit 80 columns. The one block marked
+imported only numpy, pandas, SciPy, scikit-learn and torch: ``tests/fresh_process.py``), in an
+empty folder, on the real data (the mirror when present), with ``COLUMNS=80``: what it prints must fit 80 columns. The one block marked
 ``<!-- readme-test: skip (reason) -->`` needs software a user installs elsewhere (abagen): it is
 only compiled. The
 user files the atlas block names (``lh.myatlas.annot``, ``my_abagen_matrix.csv``) are provided
