@@ -330,13 +330,14 @@ def generate(
 
 @contextlib.contextmanager
 def _gc_frozen() -> Iterator[None]:
-    """A full collection, then every object alive so far frozen (:func:`gc.freeze`) for the block.
+    """Every object alive so far frozen (:func:`gc.freeze`) for the block.
 
     Generation collects zarr's cyclic garbage every few batches; with the objects of torch, MONAI
     and the caller's session frozen, each of those collections scans only what the block made
-    (a full collection took ~0.1-0.25 s in a test session, hundreds of times per canvas).
+    (a full collection took ~0.1-0.25 s in a test session, hundreds of times per canvas). No full
+    collection first: it cost as much (0.25 s with torch and MONAI imported, three per
+    :func:`generate`), and garbage made before the block is freed after it, as usual.
     """
-    gc.collect()
     gc.freeze()
     try:
         yield
