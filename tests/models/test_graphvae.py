@@ -635,6 +635,56 @@ def test_stack_blend_is_a_candidate_chosen_without_the_held_out_regions(small):
     np.testing.assert_array_equal(m2._last_blend["weights"][0], w[0])
 
 
+def test_ridge_of_the_blend_reuses_each_training_sets_decomposition(small, monkeypatch):
+    """The inner models' ridge uses the Gram decomposition their inputs' principal axes computed;
+    the outer ridge one per distinct training set, with each map's own target: the same numbers
+    as decomposing again for every fit (the path of the transductive protocol), fewer eigh."""
+    from crossscale.models.graphvae import _blend, _shrink
+
+    X, y, g = small
+    Y = pd.DataFrame({"a": y.to_numpy(), "b": np.random.default_rng(4).permutation(y.to_numpy())},
+                     index=y.index)  # fmt: skip
+    folds = np.zeros((3, N), dtype=bool)
+    for i in range(3):
+        folds[i, i::3] = True
+    calls = []
+    real = _projection.standardised_gram
+    monkeypatch.setattr(_projection, "standardised_gram", lambda v, r: calls.append(r) or real(v, r))
+    monkeypatch.setattr(_blend, "standardised_gram", _projection.standardised_gram)
+    monkeypatch.setattr(_shrink, "standardised_gram", _projection.standardised_gram)
+    seen = []  # what the inner CV gives the choice of blend: targets, network, ridge, mean
+    choose = _shrink.choose_blend
+    monkeypatch.setattr(_shrink, "choose_blend", lambda *a: seen.append(a) or choose(*a))
+    kw = dict(FAST, max_epochs=5, random_state=3, shrinkage="stack", spatial_residual=False)
+    m = GraphVAE(**kw)
+    shared = m.fit_predict_folds(X, Y, g, folds)
+    n_shared, seen_shared = len(calls), list(seen)
+    coef = m._last_blend["ridge_coef"]
+    # outer: 3 training sets, decomposed for the inputs and once more for the ridge of both maps;
+    # inner: 2 maps x 3 folds x STACK_FOLDS inner models, each distinct training set decomposed
+    # once (two inner models may hold out the same region of 13)
+    n_inner = 2 * 3 * _shrink.STACK_FOLDS
+    assert 3 + 3 + n_inner // 2 < n_shared <= 3 + 3 + n_inner
+    v = X.to_numpy(float)
+    for r, (k, te) in enumerate([(k, te) for k in range(2) for te in folds]):
+        c, b0 = _shrink.ridge_fit(v, Y.iloc[:, k].to_numpy(), ~te)
+        np.testing.assert_allclose(coef[r], c, rtol=1e-10, atol=1e-12)
+
+    fold_inputs = _stack.fold_inputs  # without the hook every inner ridge decomposes again
+    monkeypatch.setattr(_stack, "fold_inputs", lambda *a, visit=None, **k: fold_inputs(*a, **k))
+    calls.clear()
+    seen.clear()
+    m2 = GraphVAE(**kw)
+    again = m2.fit_predict_folds(X, Y, g, folds)
+    assert len(calls) == n_shared + n_inner
+    assert len(seen) == len(seen_shared) == 6
+    for a, b in zip(seen, seen_shared, strict=True):
+        for u, w in zip(a, b, strict=True):
+            np.testing.assert_array_equal(u, w)
+    np.testing.assert_array_equal(again, shared)
+    np.testing.assert_array_equal(m2._last_blend["weights"], m._last_blend["weights"])
+
+
 def test_spatial_residual_auto_kriges_only_the_network_led_models(small, monkeypatch):
     """spatial_residual="auto": held-out regions of the models whose stack chose the network-led
     blend get the interpolated training residuals; the other models and all training regions are

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from crossscale.models.graphvae._projection import Projection
+from crossscale.models.graphvae._projection import Projection, standardised_gram
 from crossscale.models.graphvae._stack import fit_network_stack
 
 
@@ -71,13 +71,30 @@ def fit_stack(
         itest = np.concatenate(inner)
         itrain = np.concatenate([m[None] & ~b for m, b in zip(train_masks, inner, strict=True)])
         owner = np.repeat(np.arange(len(T)), [len(b) for b in inner])
+        # each inner model's ridge, from the decomposition its network's principal axes computed
+        inner_lin: dict[int, np.ndarray] = {}
+        by_mask: dict[bytes, list[int]] = {}
+        for j, tr in enumerate(itrain):
+            by_mask.setdefault(tr.tobytes(), []).append(j)
+
+        def visit(mask: np.ndarray, gram: Any) -> None:
+            for j in by_mask.get(mask.tobytes(), ()):
+                c, b0 = ridge_fit(values, T[owner[j]], itrain[j], gram)
+                inner_lin[j] = values[itest[j]] @ c + b0
+
         ipred = fit_network_stack(inner_est, values, T[owner], itrain, graph, protocol=protocol,
                                   seed=seed + 1, description=description + " (inner CV)",
-                                  device=device)[4]  # fmt: skip
+                                  device=device, visit=visit)[4]  # fmt: skip
         est.n_components_chosen_ = chosen
     weights = np.zeros((n_rows, 2))
     coefs = np.zeros((n_rows, values.shape[1]))
     icpts, means = np.zeros(n_rows), np.zeros(n_rows)
+    # the ridge of every row on its training regions: one decomposition per distinct training set
+    uniq, which = np.unique(train_masks, axis=0, return_inverse=True)
+    for u, m in enumerate(uniq):
+        gram = standardised_gram(values, m)
+        for r in np.flatnonzero(np.ravel(which) == u):
+            coefs[r], icpts[r] = ridge_fit(values, T[r], m, gram)
     final = np.empty_like(pred)
     for r in range(n_rows):
         m = train_masks[r]
@@ -88,8 +105,11 @@ def fit_stack(
             for j in np.flatnonzero(owner == r):
                 te, tr = itest[j], itrain[j]
                 v[te] = ipred[j][te]
-                c, b0 = ridge_fit(values, T[r], tr)
-                lin[te] = values[te] @ c + b0
+                if j in inner_lin:
+                    lin[te] = inner_lin[j]
+                else:  # the transductive protocol's inputs share no decomposition with it
+                    c, b0 = ridge_fit(values, T[r], tr)
+                    lin[te] = values[te] @ c + b0
                 mean[te] = T[r][tr].mean()
             if mode == "auto":
                 weights[r] = blend_weights(T[r][m], v[m], lin[m], mean[m])
@@ -98,7 +118,6 @@ def fit_stack(
             else:
                 inner_blend = mean + fixed[0] * (v - mean) + fixed[1] * (lin - mean)
                 weights[r] = scale_factor(T[r][m], inner_blend[m], mean[m]) * fixed
-        coefs[r], icpts[r] = ridge_fit(values, T[r], m)
         means[r] = T[r][m].mean()
         a, b = weights[r]
         final[r] = means[r] + a * (pred[r] - means[r]) + b * (values @ coefs[r] + icpts[r] - means[r])

@@ -6,6 +6,7 @@ from its own training regions; held-out regions enter only through their own inp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,26 +34,60 @@ class Projection:
         return ((values - self.mean) / self.scale) @ self.basis
 
 
-def fit_projection(
-    values: np.ndarray, rows: np.ndarray | None, n_components: int | None, whiten: bool
-) -> Projection:
-    """Learn a :class:`Projection` from the rows `rows` (bool mask or None = all) of `values`."""
+@dataclass(frozen=True)
+class Gram:
+    """Genes standardised over some regions and the eigen-decomposition of their Gram matrix.
+
+    The principal axes (:func:`fit_projection`) and the ridge of the blend
+    (``_shrink.ridge_loo``) of one training set both start from it: computed once, used by both.
+
+    Attributes
+    ----------
+    mean, scale : numpy.ndarray, shape (n_genes,)
+        Per-gene mean and standard deviation (1 where it is 0) over the regions.
+    Z : numpy.ndarray, shape (n_rows, n_genes)
+        The regions' standardised expression.
+    evals, U : numpy.ndarray, shapes (n_rows,) and (n_rows, n_rows)
+        ``numpy.linalg.eigh(Z @ Z.T)`` (ascending eigenvalues).
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    Z: np.ndarray
+    evals: np.ndarray
+    U: np.ndarray
+
+
+def standardised_gram(values: np.ndarray, rows: np.ndarray | None) -> Gram:
+    """The :class:`Gram` of the rows `rows` (bool mask or None = all) of `values`."""
     sub = values if rows is None else values[rows]
     mean = sub.mean(0)
     scale = sub.std(0)
     scale = np.where(scale > 0, scale, 1.0)
     Z = (sub - mean) / scale
-    # principal axes from the (n_regions x n_regions) Gram matrix: exact, and ~10x cheaper than
-    # the SVD of the (n_regions x n_genes) matrix
+    # from the (n_regions x n_regions) Gram matrix: exact, and ~10x cheaper than the SVD of the
+    # (n_regions x n_genes) matrix
     evals, U = np.linalg.eigh(Z @ Z.T)
-    order = np.argsort(evals)[::-1]
-    s = np.sqrt(np.clip(evals[order], 0.0, None))
+    return Gram(mean=mean, scale=scale, Z=Z, evals=evals, U=U)
+
+
+def fit_projection(
+    values: np.ndarray, rows: np.ndarray | None, n_components: int | None, whiten: bool,
+    gram: Gram | None = None,
+) -> Projection:
+    """Learn a :class:`Projection` from the rows `rows` (bool mask or None = all) of `values`.
+
+    `gram`: their :func:`standardised_gram`, if already computed.
+    """
+    g = standardised_gram(values, rows) if gram is None else gram
+    order = np.argsort(g.evals)[::-1]
+    s = np.sqrt(np.clip(g.evals[order], 0.0, None))
     rank = int((s > s[0] * 1e-6).sum()) if s.size and s[0] > 0 else 1
     c = max(1, min(rank, n_components if n_components is not None else rank))
-    basis = Z.T @ (U[:, order[:c]] / s[:c])  # right singular vectors, (n_genes, c)
+    basis = g.Z.T @ (g.U[:, order[:c]] / s[:c])  # right singular vectors, (n_genes, c)
     if whiten:
-        basis = basis / s[:c] * np.sqrt(len(sub))
-    return Projection(mean=mean, scale=scale, basis=basis)
+        basis = basis / s[:c] * np.sqrt(len(g.Z))
+    return Projection(mean=g.mean, scale=g.scale, basis=basis)
 
 
 def fold_inputs(
@@ -62,8 +97,13 @@ def fold_inputs(
     protocol: str,
     n_components: int | None,
     whiten: bool,
+    visit: Callable[[np.ndarray, Gram], None] | None = None,
 ) -> tuple[np.ndarray, list[Projection], np.ndarray]:
     """Inputs of every model: one projection per distinct training set.
+
+    `visit` (inductive protocol only): called as ``visit(mask, gram)`` with each distinct
+    training set and its :class:`Gram`, so that other fits on the same regions can reuse the
+    decomposition while it is at hand (none is kept).
 
     Returns
     -------
@@ -80,8 +120,13 @@ def fold_inputs(
             proj = fit_projection(values, None, n_components, whiten)
         return proj(values)[None], [proj], np.zeros(len(train_masks), dtype=int)
     uniq, index = np.unique(np.asarray(train_masks, bool), axis=0, return_inverse=True)
+    projs = []
     with single_thread(torch_too=False):
-        projs = [fit_projection(values, m, n_components, whiten) for m in uniq]
+        for m in uniq:
+            g = standardised_gram(values, m)
+            projs.append(fit_projection(values, m, n_components, whiten, gram=g))
+            if visit is not None:
+                visit(m, g)
     width = max(p.basis.shape[1] for p in projs)
     x = np.zeros((len(uniq), values.shape[0], width))
     for i, p in enumerate(projs):

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from crossscale.models.graphvae._projection import Gram, standardised_gram
+
 #: ridge penalties considered (as the ridge baseline)
 RIDGE_ALPHAS = np.logspace(-1, 6, 29)
 #: blocks of the inner spatial cross-validation ("auto", "scaled")
@@ -51,7 +53,8 @@ _GRID = np.array([(a, b) for a in np.round(np.arange(0, 1.01, 0.1), 2)
                   for b in np.round(np.arange(0, 1.01, 0.1), 2) if a + b <= 1.0 + 1e-9])  # fmt: skip
 
 
-def ridge_loo(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray | float]:
+def ridge_loo(values: np.ndarray, y: np.ndarray, rows: np.ndarray,
+              gram: Gram | None = None) -> dict[str, np.ndarray | float]:  # fmt: skip
     """Closed-form leave-one-out errors of ridge on the standardised columns of `values` over `rows`.
 
     Parameters
@@ -62,6 +65,8 @@ def ridge_loo(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, 
         Map values.
     rows : numpy.ndarray of bool, shape (n_regions,)
         The regions used (the others play no part).
+    gram : Gram, optional
+        ``_projection.standardised_gram(values, rows)`` if already computed (the same numbers).
 
     Returns
     -------
@@ -70,14 +75,12 @@ def ridge_loo(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, 
         penalty; ``loo_mean``: that of the training mean (α = ∞), ``(n / (n − 1))² Σ (y − ȳ)²``;
         and the pieces :func:`ridge_fit` reuses (``mu``, ``sd``, ``Z``, ``U``, ``d``, ``uty``).
     """
-    Xt, yt = values[rows], y[rows]
-    mu, sd = Xt.mean(0), Xt.std(0)
-    sd = np.where(sd > 0, sd, 1.0)
-    Z = (Xt - mu) / sd
+    g = standardised_gram(values, rows) if gram is None else gram
+    mu, sd, Z, U = g.mean, g.scale, g.Z, g.U
+    yt = y[rows]
     yc = yt - yt.mean()
     n = len(yt)
-    d, U = np.linalg.eigh(Z @ Z.T)
-    d = np.clip(d, 0.0, None)
+    d = np.clip(g.evals, 0.0, None)
     uty = U.T @ yc
     shrink = d[None, :] / (d[None, :] + RIDGE_ALPHAS[:, None])  # (n_alpha, n)
     fitted = (shrink * uty) @ U.T  # (n_alpha, n)
@@ -88,7 +91,8 @@ def ridge_loo(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, 
             "uty": uty, "y_mean": float(yt.mean())}  # fmt: skip
 
 
-def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
+def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray,
+              gram: Gram | None = None) -> tuple[np.ndarray, float]:  # fmt: skip
     """Ridge regression of `y` on the standardised columns of `values`, fitted on `rows`.
 
     The penalty minimises the closed-form leave-one-out error over :data:`RIDGE_ALPHAS`
@@ -102,6 +106,8 @@ def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.n
         Map values (only `rows` are used).
     rows : numpy.ndarray of bool, shape (n_regions,)
         The training regions.
+    gram : Gram, optional
+        As :func:`ridge_loo`.
 
     Returns
     -------
@@ -109,7 +115,7 @@ def ridge_fit(values: np.ndarray, y: np.ndarray, rows: np.ndarray) -> tuple[np.n
         In the units of `values` (predict with ``values @ coef + intercept``).
     intercept : float
     """
-    p = ridge_loo(values, y, rows)
+    p = ridge_loo(values, y, rows, gram)
     alpha = RIDGE_ALPHAS[int(np.argmin(p["loo"]))]
     dual = p["U"] @ (p["uty"] / (p["d"] + alpha))
     coef = (p["Z"].T @ dual) / p["sd"]

@@ -201,11 +201,13 @@ def fit_network_stack(
     seed: int,
     description: str,
     device: str,
+    visit: Any = None,
 ) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
     """Train ``est.n_ensemble`` members per row of `train_masks` (rows of `targets` alike).
 
     `est` (a GraphVAE) supplies the hyper-parameters; with ``n_components="auto"`` it also
-    receives ``n_components_chosen_`` (the axes kept per row).
+    receives ``n_components_chosen_`` (the axes kept per row). `visit`: passed to
+    :func:`~crossscale.models.graphvae._projection.fold_inputs`.
 
     Returns params, history, y_mean, y_scale (per model), predictions (n_rows, n_regions;
     ensemble means), projections and the projection index of each row. Stacks larger than
@@ -217,6 +219,7 @@ def fit_network_stack(
     x, projs, index = fold_inputs(
         values, train_masks, protocol=protocol,
         n_components=AUTO_MAX_COMPONENTS if auto else est.n_components, whiten=est.whiten,
+        visit=visit,
     )  # fmt: skip
     target = expression_target(values, projs) if getattr(est, "expression_weight", 0) > 0 else None
     if auto:  # per model: the leading axes its own training targets support
