@@ -78,12 +78,19 @@ def test_wheel_installs_in_a_fresh_venv_and_fits():
         assert "crossscale/datasets/registry.json" in names and "crossscale/py.typed" in names
         assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "docs/"))]
 
+        # A venv without pip of its own, filled by this environment's (current) pip through
+        # --python: the same packages, ~17 s less than ensurepip's bundled pip 23 (5 s to
+        # install itself, 33 s instead of 21 s to install the wheel and its dependencies).
         venv = tmp / "venv"
-        _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+        _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], timeout=300)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         env |= {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-        _run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-compile", "-c",
-              str(ROOT / "constraints.txt"), str(wheel)], env=env, timeout=900)  # fmt: skip
+        _run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
+              "--no-compile", "-c", str(ROOT / "constraints.txt"), str(wheel)],
+             env=env, timeout=900)  # fmt: skip
+        site = list(venv.glob("lib/python*/site-packages"))
+        assert len(site) == 1 and (site[0] / "crossscale").is_dir() and (site[0] / "torch").is_dir()
+        assert not (site[0] / "pytest").exists()  # only what the wheel declares, no dev tools
 
         out = _run([str(venv / "bin/crossscale"), "-V"], env=env, cwd=tmp, timeout=120).stdout
         assert out.strip() == f"crossscale {version}"
