@@ -41,7 +41,8 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
 templates_path = ["_templates"]
 # numpydoc renders References sections as citations; a docstring lists its sources without
 # necessarily citing them inline, so an unreferenced citation is not a defect.
-suppress_warnings = ["ref.citation"]
+# "toc.not_included": the generated API pages, kept out of the sidebar (_api_pages_off_the_sidebar)
+suppress_warnings = ["ref.citation", "toc.not_included"]
 
 # -- offline: nothing is fetched at build time -------------------------------------------------
 intersphinx_mapping: dict = {}
@@ -116,3 +117,26 @@ def _write_dataset_table() -> None:
 
 
 _write_dataset_table()
+
+
+def _api_pages_off_the_sidebar(app, doctree) -> None:
+    """Keep the generated page of every public name out of the global table of contents.
+
+    They stay linked from the tables of ``api.rst`` (and every cross-reference), but furo renders
+    the whole table of contents into each page: with ~215 API pages in it that was O(pages²),
+    ~50 s of a ~60 s clean build (https://github.com/pradyunsg/furo/pull/939, Qiskit's
+    ``sphinx-remove-toctree``, which is not on this project's package index). Runs before
+    Sphinx's own toctree collector (priority 400 < 500).
+    """
+    from sphinx import addnodes
+
+    if app.env.docname != "api":
+        return
+    for node in doctree.findall(addnodes.toctree):
+        node["entries"] = [(t, ref) for t, ref in node["entries"] if not ref.startswith("generated/")]
+        node["includefiles"] = [f for f in node["includefiles"] if not f.startswith("generated/")]
+
+
+def setup(app):
+    """Sphinx's hook for this configuration's own event handlers."""
+    app.connect("doctree-read", _api_pages_off_the_sidebar, priority=400)
