@@ -97,6 +97,35 @@ def test_null_refits_in_worker_processes_equal_in_process(synthetic):
         null_distribution(PlainRidge(), X, y, g, "moran", n_perm=2, n_jobs=0)
 
 
+class AttrsSeen(PlainRidge):
+    """Records the metadata of every X and y it is fitted on (class-level: survives deep copies)."""
+
+    seen: list = []
+
+    def fit(self, X, y):
+        AttrsSeen.seen.append((dict(X.attrs), dict(y.attrs)))
+        return super().fit(X, y)
+
+
+def test_models_are_fitted_on_the_data_without_its_metadata(synthetic):
+    # pandas deep-copies attrs into every operation's result (the expression matrix carries its
+    # provenance there): the evaluation hands models the values only, the caller's data unchanged
+    from crossscale.evaluate.estimators import without_attrs
+
+    X, y, g = synthetic.X.copy(), synthetic.y.copy(), synthetic.graph
+    X.attrs = {"gene_selection": {"missing": ["G"] * 50}}
+    y.attrs = {"units": "mm"}
+    bare = without_attrs(X)
+    assert bare.attrs == {} and np.shares_memory(bare.to_numpy(), X.to_numpy())
+    AttrsSeen.seen = []
+    ev = evaluate_models(X, y, g, {"r": AttrsSeen()}, cv=("spatial",))
+    null_distribution(AttrsSeen(), X, y, g, "moran", cv=4, n_perm=3, random_state=0)
+    assert len(AttrsSeen.seen) > 10 and all(a == ({}, {}) for a in AttrsSeen.seen)
+    assert X.attrs["gene_selection"]["missing"] == ["G"] * 50 and y.attrs == {"units": "mm"}
+    plain = evaluate_models(synthetic.X, synthetic.y, g, {"r": PlainRidge()}, cv=("spatial",))
+    np.testing.assert_array_equal(ev.predictions.to_numpy(), plain.predictions.to_numpy())
+
+
 @pytest.mark.slow
 def test_registered_plain_class_through_fit_map_records_the_call(landmark_expression, ad_map,
                                                                  tmp_path):  # fmt: skip

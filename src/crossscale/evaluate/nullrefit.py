@@ -49,7 +49,7 @@ from crossscale.evaluate._workers import (
     refit_gene_chunk,
     run_chunks,
 )
-from crossscale.evaluate.estimators import as_estimator, get_tag, model_name
+from crossscale.evaluate.estimators import as_estimator, get_tag, model_name, without_attrs
 from crossscale.evaluate.folds import cv_masks, kmeans_blocks
 from crossscale.evaluate.metrics import NULL_METRICS
 from crossscale.evaluate.nullmethods import NULL_CHOICES, make_nulls
@@ -208,8 +208,8 @@ def null_distribution(
     estimator = as_estimator(estimator)
     seed = resolve_seed(random_state)
     regions = list(graph.regions)
-    X = X.loc[regions]
-    y = y.loc[regions].astype(float)
+    X = without_attrs(X.loc[regions])  # pandas would copy the metadata into every operation
+    y = without_attrs(y.loc[regions].astype(float))
     cv_name, masks = cv_masks(graph, cv, spatial_fraction)
     null_maps, method = make_nulls(y, graph, nulls, n_perm, seed)
     n = null_maps.shape[1]
@@ -313,7 +313,7 @@ def gene_null_distribution(
     if not (isinstance(n_perm, (int, np.integer)) and n_perm >= 1):
         raise ParameterError(f"n_perm must be an integer >= 1; got {n_perm!r}.")
     regions = list(graph.regions)
-    expression_all = expression_all.loc[regions]
+    expression_all = without_attrs(expression_all.loc[regions])
     all_genes = pd.Index(expression_all.columns)
     genes = list(dict.fromkeys(genes))
     present = [g for g in genes if g in all_genes]
@@ -328,7 +328,7 @@ def gene_null_distribution(
     if len(present) > len(all_genes):
         raise InputDataError("The gene set is larger than the set of all genes.")
     seed = resolve_seed(random_state)
-    y = y.loc[regions].astype(float)
+    y = without_attrs(y.loc[regions].astype(float))
     cv_name, masks = cv_masks(graph, cv, spatial_fraction)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     sets = [

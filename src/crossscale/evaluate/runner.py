@@ -29,6 +29,7 @@ from crossscale.evaluate.estimators import (
     fit_predict_folds,
     get_tag,
     in_sample_prediction,
+    without_attrs,
 )
 from crossscale.evaluate.metrics import (
     METRIC_COLUMNS,
@@ -146,6 +147,7 @@ def evaluate_models(
     if unknown:
         raise ParameterError(f"cv must be a subset of {CV_SCHEMES}; got {unknown}.")
     models = {name: as_estimator(est) for name, est in models.items()}
+    X, y = without_attrs(X), without_attrs(y)  # the fits never read them; pandas copies them
     regions = list(graph.regions)
     yv = y.loc[regions].to_numpy(dtype=float)
     masks = {}
