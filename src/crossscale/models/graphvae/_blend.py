@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from crossscale.models.graphvae._projection import Projection, standardised_gram
+from crossscale.models.graphvae._projection import Gram, Projection, standardised_gram
 from crossscale.models.graphvae._stack import fit_network_stack
 
 
@@ -77,7 +77,7 @@ def fit_stack(
         for j, tr in enumerate(itrain):
             by_mask.setdefault(tr.tobytes(), []).append(j)
 
-        def visit(mask: np.ndarray, gram: Any) -> None:
+        def visit(mask: np.ndarray, gram: Gram) -> None:
             for j in by_mask.get(mask.tobytes(), ()):
                 c, b0 = ridge_fit(values, T[owner[j]], itrain[j], gram)
                 inner_lin[j] = values[itest[j]] @ c + b0

@@ -7,6 +7,7 @@ set); the blend with ridge and the mean is ``_blend.fit_stack``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from crossscale._errors import ParameterError
 from crossscale.models.graphvae._params import AUTO_EXTRA_COMPONENTS, AUTO_MAX_COMPONENTS
 from crossscale.models.graphvae._projection import (
+    Gram,
     Projection,
     expression_target,
     fold_inputs,
@@ -201,7 +203,7 @@ def fit_network_stack(
     seed: int,
     description: str,
     device: str,
-    visit: Any = None,
+    visit: Callable[[np.ndarray, Gram], None] | None = None,
 ) -> tuple[dict[str, np.ndarray], Any, np.ndarray, np.ndarray, np.ndarray, list[Projection], np.ndarray]:
     """Train ``est.n_ensemble`` members per row of `train_masks` (rows of `targets` alike).
 
