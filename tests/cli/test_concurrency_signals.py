@@ -169,10 +169,9 @@ def test_leftovers_of_a_dead_run_are_removed_and_reported(tmp_path, monkeypatch,
     nopid.mkdir()
     mine = tmp_path / ".mine.tmp-1-x"  # another output's: not touched
     mine.mkdir()
-    # a map that is refused: the clean-up ran first (after the lock), nothing else is written
-    (tmp_path / "const.csv").write_text("region,d\n" + "".join(f"{r},0.3\n" for r in __import__(
-        "crossscale.atlas", fromlist=["DK_REGIONS"]).DK_REGIONS))  # fmt: skip
-    assert main(["fit", "--map", "const.csv", "--out", "res"]) == 2
+    # a model parameter refused (checked after the output folder, whose lock and clean-up ran
+    # first); nothing else is written. (A bad map is refused before the folder is touched.)
+    assert main(["fit", "--param", "n_latent=0", "--out", "res"]) == 2
     assert not stale.exists() and running.exists() and nopid.exists() and mine.exists()
     out = capsys.readouterr()
     # whitespace removed: a log handler configured by an earlier test in the same process

@@ -65,6 +65,35 @@ def test_refusing_a_bad_number_loads_no_model_library(args, tmp_path):
     assert "torch" not in loaded and "sklearn" not in loaded, loaded
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "--out", "other", "--overwrite"], "was not written by crossscale"),
+        (["fit", "--map", "const.csv"], "is constant"),
+        (["benchmark", "--out", "other", "--overwrite"], "was not written by crossscale"),
+    ],
+    ids=["fit foreign --out", "fit constant map", "benchmark foreign --out"],
+)
+def test_refusing_a_bad_map_or_output_folder_loads_no_model_library(args, message, tmp_path):
+    # issue 24's 2-s refusals: the model's own checks (scikit-learn, torch: 2.5 s) come after
+    # the output folder and the map are checked
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "run.json").write_text('{"tool": "fmriprep"}')
+    from crossscale.atlas import get_atlas
+
+    rows = "".join(f"{r},0.3\n" for r in get_atlas("dk").regions)
+    (tmp_path / "const.csv").write_text("region,d\n" + rows)
+    code = (
+        "import contextlib, io, os\nfrom crossscale.cli.main import main\n"
+        f"os.chdir({str(tmp_path)!r})\nerr = io.StringIO()\n"
+        f"with contextlib.redirect_stderr(err):\n    rc = main({args!r})\n"
+        f"assert rc == 2 and {message!r} in err.getvalue(), err.getvalue()"
+    )
+    loaded = _loaded(code)
+    assert "torch" not in loaded and "sklearn" not in loaded, loaded
+
+
 def test_the_cpu_only_build_is_read_without_importing_torch():
     code = (
         "import sys\nfrom crossscale._device import _cpu_only_torch\nfast = _cpu_only_torch()\n"

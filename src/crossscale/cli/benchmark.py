@@ -35,9 +35,9 @@ def benchmark(
         max_epochs=max_epochs, ensemble=ensemble, atlas=atlas, gene_panel=gene_panel, seed=seed,
         device=device,
     )  # fmt: skip
-    config.check()  # every check before any work, then the output folder
+    config.check_inputs()  # every check before any work: options and maps, the output folder,
     out = check_output(config, out, overwrite=overwrite)
-    result = run(config, echo=typer.echo)
+    result = run(config, echo=typer.echo)  # then the model (its libraries take seconds to load)
     result.save(out, overwrite=overwrite, command="crossscale benchmark")
     total = time.perf_counter() - t_start
     typer.echo(f"{out}/benchmark.csv, benchmark.md, report.html written ({total:.0f} s)")

@@ -42,9 +42,9 @@ def fit(
         scheduler=scheduler, batch_size=batch_size, interpret=interpret,
         interpret_n_perm=interpret_n_perm,
     )  # fmt: skip
-    config.check()  # every check before any work: options, the map, then the output folder
+    config.check_inputs()  # every check before any work: options and map, the output folder,
     out = check_output(config, out, overwrite=overwrite)
-    result = run(config, echo=typer.echo)
+    result = run(config, echo=typer.echo)  # then the model (its libraries take seconds to load)
     typer.echo("Writing report ...")
     result.save(out, overwrite=overwrite, command="crossscale fit")
     print_results(result.metrics, result.model_label, result.nulls,

@@ -53,6 +53,33 @@ class BenchmarkConfig:
         ParameterError
             A bad option (the message names it and the fix).
         """
+        atlas, keys = self._check_options()
+        from crossscale.models import registry
+        from crossscale.models.baselines import default_baselines
+        from crossscale.pipeline.benchmark import resolve_null_models
+        from crossscale.pipeline.fit import model_params
+
+        params = model_params(self.model, self.preset, self.params, seed=self.seed,
+                              device=self.device,
+                              aliases={"max_epochs": self.max_epochs, "n_ensemble": self.ensemble})  # fmt: skip
+        resolve_null_models(self.null_models, [registry.get(self.model).label, *default_baselines()])
+        return dict(
+            maps=keys, model=self.model, preset=self.preset, params=params, n_perm=self.n_perm,
+            null_cv=self.null_cv, null_models=self.null_models, scheduler=self.scheduler,
+            batch_size=self.batch_size, seed=self.seed, atlas=atlas, gene_panel=self.gene_panel,
+        )  # fmt: skip
+
+    def check_inputs(self) -> None:
+        """The checks that load no model library: every option but the model's, and the maps.
+
+        The command line runs this, then checks the output folder, then :func:`run` (whose
+        :meth:`check` adds the model, its parameters and ``null_models``: importing the models'
+        libraries takes seconds, and a wrong folder is refused without them).
+        """
+        self._check_options()
+
+    def _check_options(self) -> tuple[Any, list[str]]:
+        """Every option but the model's and ``null_models``: (atlas, map keys)."""
         from crossscale._validate import MAX_EPOCHS, MAX_PERM
 
         # the numbers first: no import of the models is needed to refuse them
@@ -65,11 +92,7 @@ class BenchmarkConfig:
         from crossscale._device import check_device
         from crossscale._errors import ParameterError
         from crossscale.maps.catalog import resolve_maps
-        from crossscale.models import registry
-        from crossscale.models.baselines import default_baselines
         from crossscale.pipeline._common import parse_null_cv
-        from crossscale.pipeline.benchmark import resolve_null_models
-        from crossscale.pipeline.fit import model_params
 
         atlas = chk.atlas_option("--atlas", self.atlas)
         chk.one_of("--gene-panel", self.gene_panel, ("auto", "l1000", "stable"))
@@ -82,15 +105,7 @@ class BenchmarkConfig:
             if value is not None:
                 chk.at_least(option, value, 1)
         check_device(self.device)
-        params = model_params(self.model, self.preset, self.params, seed=self.seed,
-                              device=self.device,
-                              aliases={"max_epochs": self.max_epochs, "n_ensemble": self.ensemble})  # fmt: skip
-        resolve_null_models(self.null_models, [registry.get(self.model).label, *default_baselines()])
-        return dict(
-            maps=keys, model=self.model, preset=self.preset, params=params, n_perm=self.n_perm,
-            null_cv=self.null_cv, null_models=self.null_models, scheduler=self.scheduler,
-            batch_size=self.batch_size, seed=self.seed, atlas=atlas, gene_panel=self.gene_panel,
-        )  # fmt: skip
+        return atlas, keys
 
 
 def check_output(config: BenchmarkConfig, out: str | os.PathLike[str], *, overwrite: bool) -> Path:

@@ -67,19 +67,12 @@ class FitConfig:
         ParameterError, InputDataError
             A bad option (the message names it and the fix), a missing input file.
         """
-        schemes = self._check_numbers()
-        chk.seed("--seed", self.seed)
+        schemes, atlas, map_file = self._check_options()
         from crossscale.pipeline.fit import model_params
 
         params = model_params(self.model, self.preset, self.params, seed=self.seed,
                               device=self.device,
                               aliases={"max_epochs": self.max_epochs, "n_ensemble": self.ensemble})  # fmt: skip
-        atlas = chk.atlas_option("--atlas", self.atlas)
-        chk.one_of("--gene-panel", self.gene_panel, ("auto", "l1000", "stable"))
-        map_file = self.map_file()
-        if map_file != "bigbrain":
-            chk.input_file("--map", map_file, what="map file")
-        chk.input_file("--expression", self.expression, what="expression file")
         return dict(
             map=map_file, group=self.group, timepoint=self.timepoint,
             region_column=self.region_column, value_column=self.value_column, atlas=atlas,
@@ -90,6 +83,37 @@ class FitConfig:
             batch_size=self.batch_size, interpret=self.interpret,
             interpret_n_perm=self.interpret_n_perm, seed=self.seed,
         )  # fmt: skip
+
+    def check_inputs(self) -> None:
+        """The checks that load no model library: every option but the model's, and the inputs.
+
+        The options, the input files and the values of a map file (read as :func:`fit_map`
+        reads it). The command line runs this, then checks the output folder, then :func:`run`
+        (whose :meth:`check` adds the model and its parameters: importing the model's libraries
+        takes seconds, and a wrong folder or map is refused without them).
+
+        Raises
+        ------
+        ParameterError, InputDataError, RegionMismatchError
+            As :meth:`check`, or a map file whose values cannot be fitted.
+        """
+        _, atlas, map_file = self._check_options()
+        if map_file not in (None, "bigbrain"):
+            from crossscale.pipeline._fit_inputs import _load_map
+
+            _load_map(map_file, self.group, self.timepoint, self.region_column, self.value_column, atlas)
+
+    def _check_options(self) -> tuple[tuple[str, ...], Any, str | os.PathLike[str] | None]:
+        """Every option but the model's and the input files exist: (CV schemes, atlas, map)."""
+        schemes = self._check_numbers()
+        chk.seed("--seed", self.seed)
+        atlas = chk.atlas_option("--atlas", self.atlas)
+        chk.one_of("--gene-panel", self.gene_panel, ("auto", "l1000", "stable"))
+        map_file = self.map_file()
+        if map_file != "bigbrain":
+            chk.input_file("--map", map_file, what="map file")
+        chk.input_file("--expression", self.expression, what="expression file")
+        return schemes, atlas, map_file
 
     def map_file(self) -> str | os.PathLike[str] | None:
         """``map``, with any spelling of ``bigbrain`` as ``"bigbrain"``."""

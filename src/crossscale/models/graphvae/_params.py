@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crossscale._device import resolve_device
+from crossscale._device import check_device, resolve_device
 from crossscale._errors import ParameterError, RegionMismatchError
 from crossscale._validate import resolve_seed
 from crossscale.atlas.graph import RegionGraph
@@ -114,4 +114,4 @@ def check_params(self: Any) -> None:
             raise ParameterError(
                 f"GraphVAE parameter '{name}' must be {allowed}; got {value!r}."
             )
-    _resolve_device(self.device)
+    check_device(self.device, option="device")  # 'auto' resolved at fit time (no torch import)
