@@ -84,6 +84,9 @@ def test_fdr_bh_hand_case():
     expected = [0.04, 0.16 / 3, 0.16 / 3, 0.2, np.nan]
     np.testing.assert_allclose(fdr_bh(p), expected, rtol=1e-12)
     assert fdr_bh([0.9, 0.95]).tolist() == [0.95, 0.95] and np.isnan(fdr_bh([np.nan])).all()
+    # a missing p-value given as None (an object column of a table) is left out like NaN
+    missing = pd.Series([0.01, None, 0.04], dtype=object)
+    np.testing.assert_allclose(fdr_bh(missing), [0.02, np.nan, 0.04], rtol=1e-12)
     from crossscale.interpret import fdr_bh as interpret_fdr
 
     assert interpret_fdr is fdr_bh  # one implementation
