@@ -69,6 +69,8 @@ def test_p_value_upper_hand_cases():
     assert p_value_upper([0.3 - 1e-13], 0.3) == 0.5  # just below: not a tie ...
     assert p_value_upper([0.3 - 1e-13], 0.3, atol=1e-12) == 1.0  # ... unless within atol
     assert np.isnan(p_value_upper(null, np.nan)) and np.isnan(p_value_upper([np.nan], 1.0))
+    with pytest.raises(ParameterError, match="nonfinite must be 'drop' or 'count'"):
+        p_value_upper(null, 3.0, nonfinite="COUNT")  # not silently read as "count"
 
 
 def test_former_inline_p_values_use_the_helper():

@@ -41,11 +41,20 @@ def p_value_upper(
     p : float
         In ``(0, 1]``; NaN if `observed` is not finite or no null value is.
 
+    Raises
+    ------
+    ParameterError
+        `nonfinite` other than ``"drop"`` or ``"count"``.
+
     References
     ----------
     .. [1] Phipson B., Smyth G.K. (2010). Permutation p-values should never be zero. Stat Appl
        Genet Mol Biol 9, 39.
     """
+    if nonfinite not in ("drop", "count"):
+        from crossscale._errors import ParameterError
+
+        raise ParameterError(f"nonfinite must be 'drop' or 'count'; got {nonfinite!r}.")
     null = np.asarray(null, dtype=float).ravel()
     finite = null[np.isfinite(null)]
     if not np.isfinite(observed) or finite.size == 0:

@@ -6,7 +6,7 @@ from crossscale.spatial import Grid, StainStack, bin_transcripts
 from crossscale.spatial.vizgen import SpatialSample
 
 
-def make_sample(hg=16, wg=24, n_genes=5, seed=0):
+def make_sample(hg=16, wg=24, n_genes=5, seed=0, n_planes=2):
     """A small synthetic sample: transcripts at random places, stains that follow them."""
     rng = np.random.default_rng(seed)
     n = 4000
@@ -15,14 +15,14 @@ def make_sample(hg=16, wg=24, n_genes=5, seed=0):
         "global_x": rng.uniform(0, wg * 2.0, n),
         "global_y": rng.uniform(0, hg * 2.0, n),
         "gene": rng.choice([f"G{i}" for i in range(n_genes)] + ["Blank-1"], n),
-        "global_z": rng.integers(0, 2, n),
+        "global_z": rng.integers(0, n_planes, n),
     })
     genes = bin_transcripts(table, grid)
     dens = np.log1p(np.asarray(genes.counts).sum(0)).astype(np.float32)  # (P, hg, wg)
     up = np.kron(dens, np.ones((2, 2), np.float32))
     up = up / up.max() * 2 - 1
     stains = np.stack([up, -up]).astype(np.float32)
-    return SpatialSample(genes, StainStack(stains, ("dapi", "polyT"), (0, 1), grid.coarsen(1), 1), 2)
+    return SpatialSample(genes, StainStack(stains, ("dapi", "polyT"), tuple(range(n_planes)), grid.coarsen(1), 1), 2)
 
 
 @pytest.fixture(scope="session")
