@@ -2,9 +2,11 @@
 
 :class:`FitConfig` -> :func:`run` -> :class:`~crossscale.pipeline.fit_result.FitResult`, whose
 ``save(folder)`` writes the folder. ``config.check()`` refuses a bad option with the command
-line's message (naming the option) and imports no model library for a bad number;
-:func:`check_output` checks the output folder (the inputs stay intact). This module imports
-neither pandas nor torch: the command line imports it to check its options fast.
+line's message (naming the option), the model's last; ``config.check_inputs()`` does all but the
+model's and reads a map file's values, without importing any model library (the command line
+runs it, then :func:`check_output` on the output folder, the inputs kept intact, then
+:func:`run`). This module imports neither pandas nor torch: the command line imports it to check
+its options fast.
 """
 
 from __future__ import annotations
