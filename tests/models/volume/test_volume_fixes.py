@@ -40,6 +40,7 @@ def test_ddim_steps_land_on_the_next_timestep(n, prediction_type):
     T = est.num_train_timesteps
     # the scheduler's own grid: step() moves by T // n
     assert ts == list(ddim_timesteps(T, n)) and ts[0] == n * (T // n) - 1 and ts[-1] == T // n - 1
+    assert ddim_timesteps(T, n).dtype == np.int64  # indices into the schedules' tables
     assert all(a - b == T // ddim.num_inference_steps for a, b in zip(ts[:-1], ts[1:], strict=True))
     g = torch.Generator().manual_seed(n)
     x0 = torch.randn(2, 2, 2, 8, 8, generator=g)
