@@ -375,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
                 keep[entry["name"]] = run_named(entry)
         named = [keep[e["name"]] for e in named_cfg if e["name"] in keep]
         NAMED_JSON.write_text(json.dumps(named, indent=1))
+    # only the named mistakes mutation.toml still lists (a renamed or rewritten one's old result
+    # would otherwise stay in the table), in its order
+    order = {e["name"]: i for i, e in enumerate(named_cfg)}
+    named = sorted((n for n in named if n["name"] in order), key=lambda n: order[n["name"]])
     # measured here: a module with at least one mutant tested (mutmut writes the mutants of
     # every file, so the other modules' mutants are all "not checked" in a fresh mutants/)
     done = [m for m in modules
