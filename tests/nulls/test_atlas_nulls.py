@@ -48,6 +48,36 @@ def test_spins_use_the_atlas_geometry_not_the_names(schaefer100):
         np.testing.assert_array_equal(spin_hungarian(regions, n_perm=20, random_state=0), a)
 
 
+@pytest.fixture(scope="module")
+def unmarked_atlas(tmp_path_factory):
+    """A user atlas (the DK parcels, two .annot files) whose names do not say the hemisphere."""
+    import nibabel as nib
+
+    from crossscale.atlas import Atlas
+
+    folder, dk, paths = tmp_path_factory.mktemp("annot"), get_atlas("dk"), []
+    for h, tag, first in (("L", "a", 0), ("R", "b", 34)):
+        names = ["unknown"] + [f"{r[2:]}_{tag}" for r in dk.regions[first:first + 34]]
+        lab = dk.vertex_labels(h)
+        out = np.where(lab >= 0, lab - first + 1, 0).astype(np.int32)
+        ctab = np.array([[7 * i % 255, 11 * i % 255, 13 * i % 255, 0, i + 1] for i in range(35)])
+        path = folder / f"{h.lower()}h.unmarked.annot"
+        nib.freesurfer.write_annot(str(path), out, ctab, names, fill_ctab=True)
+        paths.append(path)
+    return Atlas.from_annot(*paths)
+
+
+@pytest.mark.parametrize("spin", [spin_hungarian, spin_vasa])
+def test_spins_take_hemispheres_from_the_atlas_not_the_names(unmarked_atlas, spin):
+    # 'bankssts_a' / 'bankssts_b': nothing in a name says its hemisphere; the atlas does
+    atlas = unmarked_atlas
+    assert list(atlas.regions[:2]) == ["bankssts_a", "caudalanteriorcingulate_a"]
+    perm = spin(atlas.regions, n_perm=30, random_state=0, atlas=atlas)
+    hemi = atlas.hemisphere
+    assert set(hemi) == {"L", "R"} and (hemi[perm] == hemi[:, None]).all()
+    np.testing.assert_array_equal(np.sort(perm, axis=0), np.tile(np.arange(68)[:, None], 30))
+
+
 @pytest.mark.parametrize("spin", [spin_hungarian, spin_vasa, spin_alexander_bloch])
 def test_given_identity_rotation_refused_on_schaefer(schaefer100, spin):
     rot = np.stack([random_rotations(1, random_state=2)[0], np.eye(3), np.eye(3)])
