@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,11 +27,6 @@ from pathlib import Path
 OUT = Path(__file__).parent / "results" / "volume_regions.md"
 METRICS = ("dapi_power_2-4px", "dapi_power_4-8px", "dapi_power_8-16px", "dapi_power_16-32px",
            "dapi_power_32-64px", "nuclei_per_plane", "nucleus_median_area_um2", "polyt_density_r")  # fmt: skip
-
-
-def _commit() -> str:
-    return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                          text=True, cwd=Path(__file__).parent).stdout.strip()  # fmt: skip
 
 
 def main() -> None:
@@ -44,10 +38,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_volume import _commit
+
     commit, t0, load0 = _commit(), time.perf_counter(), os.getloadavg()
 
     import pandas as pd
 
+    from crossscale._files import atomic_write_text
     from crossscale._format import markdown_table
     from crossscale._threads import torch_threads
     from crossscale.evaluate.volume import evaluate_volume
@@ -107,11 +105,7 @@ def main() -> None:
     spread = pd.DataFrame([{"metric": m, "in-sample min": ins[m].min(), "in-sample max": ins[m].max(),
                             "held-out": held[m]} for m in METRICS if m.startswith("dapi_power")])  # fmt: skip
     lines += [markdown_table(spread, float_format="{:.3f}"), ""]
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    print(f"wrote {atomic_write_text(args.out, chr(10).join(lines))}")
 
 
 if __name__ == "__main__":
